@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Command-line options, compatible with the Rust virtiofsd (the long options libvirt, Kata and
+ * cloud-hypervisor pass) and with the old C virtiofsd's "-o opt,opt" spelling. Parsing only:
+ * no file is created and nothing is started here.
+ */
+#ifndef VFSD_CLI_OPTS_H
+#define VFSD_CLI_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum opts_cache {
+	OPTS_CACHE_AUTO,
+	OPTS_CACHE_ALWAYS,
+	OPTS_CACHE_NEVER,
+	OPTS_CACHE_METADATA,
+};
+
+enum opts_sandbox {
+	OPTS_SANDBOX_NAMESPACE,
+	OPTS_SANDBOX_CHROOT,
+	OPTS_SANDBOX_NONE,
+};
+
+enum opts_seccomp {
+	OPTS_SECCOMP_KILL,
+	OPTS_SECCOMP_LOG,
+	OPTS_SECCOMP_TRAP,
+	OPTS_SECCOMP_NONE,
+};
+
+enum opts_inode_fh {
+	OPTS_INODE_FH_NEVER,
+	OPTS_INODE_FH_PREFER,
+	OPTS_INODE_FH_MANDATORY,
+};
+
+/* What main() should do after parsing. */
+enum opts_action {
+	OPTS_RUN,
+	OPTS_HELP,               /* print opts_usage() to stdout, exit 0 */
+	OPTS_VERSION,            /* print the version, exit 0 */
+	OPTS_PRINT_CAPABILITIES, /* print opts_capabilities_json(), exit 0 */
+};
+
+struct vfsd_opts {
+	enum opts_action action;
+	char *shared_dir;     /* --shared-dir / -o source= ; realpath'd by main, not here */
+	char *socket_path;    /* --socket-path / --socket */
+	int fd;               /* --fd, -1 if not given */
+	char *socket_group;   /* --socket-group */
+	char *tag;            /* --tag */
+	unsigned thread_pool_size;
+	enum opts_cache cache;
+	bool allow_mmap;       /* --allow-mmap */
+	bool readdirplus;      /* default on; --no-readdirplus, and off with --cache=never */
+	bool writeback;        /* --writeback */
+	bool allow_direct_io;  /* --allow-direct-io */
+	bool xattr;            /* --xattr */
+	bool posix_acl;        /* --posix-acl (implies xattr) */
+	bool announce_submounts; /* default on; --no-announce-submounts */
+	bool killpriv_v2;      /* --killpriv-v2 / --no-killpriv-v2, default off */
+	bool readonly;         /* --readonly */
+	bool preserve_noatime; /* --preserve-noatime */
+	bool posix_lock;       /* serve POSIX locks (default on); -o no_posix_lock turns off */
+	bool flock;            /* serve flock (default on); -o no_flock turns off */
+	enum opts_inode_fh inode_file_handles;
+	enum opts_sandbox sandbox;
+	enum opts_seccomp seccomp;
+	char *modcaps;        /* --modcaps=+cap:-cap, validated syntax, applied by sandbox/ */
+	uint64_t rlimit_nofile; /* --rlimit-nofile; UINT64_MAX = default (raise), 0 = leave */
+	int log_level;        /* enum log_level from util/log.h; default LOG_LEVEL_INFO */
+	bool syslog;          /* --syslog */
+	bool keep_serving;    /* --keep-serving: accept a new frontend after a disconnect */
+	unsigned max_request_queues; /* --request-queues=N (default 1, max 16) */
+};
+
+/*
+ * Parses argv into *opts (defaults first). Returns 0, or -EINVAL after writing a one-line
+ * message naming the bad option to `err`. Does not touch the filesystem beyond nothing: the
+ * shared directory's existence is checked by main().
+ */
+int opts_parse(int argc, char **argv, struct vfsd_opts *opts, FILE *err);
+void opts_free(struct vfsd_opts *opts);
+
+/* The --help text. */
+void opts_usage(FILE *out);
+/* The JSON libvirt reads from --print-capabilities (vhost-user.json "fs" type). */
+const char *opts_capabilities_json(void);
+
+#endif
