@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The vfsd binary's command line and socket handling, driven as users and libvirt drive it:
+# one-line errors with status 1 before anything is created, --print-capabilities JSON,
+# stale sockets replaced, live ones refused, an inherited --fd, clean exit on SIGTERM.
+# Output is TAP.
+set -uo pipefail
+
+VFSD=$(readlink -f "$1")
+T=$(mktemp -d /tmp/vfsd-cli.XXXXXX)
+mkdir "$T/share"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+
+wait_socket() {
+	for _ in $(seq 100); do
+		[ -S "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Errors: exactly one line on stderr, status 1, nothing created.
+"$VFSD" --bogus-option >"$T/out" 2>"$T/err"
+check "unknown option: status 1" "[ $? -eq 1 ]"
+check "unknown option: one line" "[ \$(wc -l <'$T/err') -eq 1 ]"
+
+"$VFSD" --socket-path="$T/s1" --shared-dir="$T/missing" 2>"$T/err"
+check "missing shared dir: status 1" "[ $? -eq 1 ]"
+check "missing shared dir: one line" "[ \$(wc -l <'$T/err') -eq 1 ]"
+check "missing shared dir: no socket created" "[ ! -e '$T/s1' ]"
+
+"$VFSD" --socket-path="$T/s1" --shared-dir="$T/share" --cache=sometimes 2>"$T/err"
+check "bad --cache value: status 1" "[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ] && [ ! -e '$T/s1' ]"
+
+"$VFSD" --shared-dir="$T/share" 2>"$T/err"
+check "no socket option: status 1" "[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ]"
+
+"$VFSD" --print-capabilities >"$T/caps"
+check "--print-capabilities: status 0" "[ $? -eq 0 ]"
+check "--print-capabilities: JSON of type fs" \
+	"python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[\"type\"]==\"fs\"' '$T/caps'"
+check "--version" "'$VFSD' --version | grep -q '^vfsd '"
+check "--help mentions --shared-dir" "'$VFSD' --help | grep -q -- '--shared-dir'"
+
+# A stale socket file (nobody listening) is replaced.
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$T/s2"
+"$VFSD" --socket-path="$T/s2" --shared-dir="$T/share" --sandbox=none --seccomp=none \
+	2>"$T/d1.err" &
+d1=$!
+pids+=("$d1")
+sleep 0.5
+check "stale socket replaced: daemon running" "kill -0 $d1 2>/dev/null"
+check "stale socket replaced: socket accepts" \
+	"python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' '$T/s2'"
+
+# A socket a live daemon listens on is refused.
+"$VFSD" --socket-path="$T/s2" --shared-dir="$T/share" --sandbox=none --seccomp=none 2>"$T/err"
+check "live socket refused: status 1" "[ $? -eq 1 ]"
+check "live socket refused: clear error" "grep -q 'already listening' '$T/err'"
+check "live socket refused: first daemon unharmed" "kill -0 $d1 2>/dev/null && [ -S '$T/s2' ]"
+
+# SIGTERM: clean exit, status 0, socket removed.
+kill -TERM "$d1"
+wait "$d1"
+check "SIGTERM: status 0" "[ $? -eq 0 ]"
+check "SIGTERM: socket removed" "[ ! -e '$T/s2' ]"
+
+# The default sandbox (namespace) supervisor also exits 0 and removes the socket.
+"$VFSD" --socket-path="$T/s3" --shared-dir="$T/share" 2>"$T/d3.err" &
+d3=$!
+pids+=("$d3")
+wait_socket "$T/s3"
+sleep 0.3
+check "namespace sandbox: daemon running" "kill -0 $d3 2>/dev/null"
+kill -TERM "$d3"
+wait "$d3"
+check "namespace sandbox: SIGTERM gives status 0" "[ $? -eq 0 ]"
+check "namespace sandbox: socket removed" "[ ! -e '$T/s3' ]"
+
+# An inherited listening socket (--fd), as libvirt passes it.
+python3 - "$VFSD" "$T" <<'PY' >"$T/fd.out" 2>&1
+import os, socket, subprocess, sys, time
+vfsd, t = sys.argv[1], sys.argv[2]
+path = os.path.join(t, "s4")
+ls = socket.socket(socket.AF_UNIX)
+ls.bind(path)
+ls.listen(1)
+fd = ls.fileno()
+os.set_inheritable(fd, True)
+p = subprocess.Popen([vfsd, f"--fd={fd}", f"--shared-dir={t}/share", "--sandbox=none",
+                      "--seccomp=none"], pass_fds=[fd])
+ls.close()
+time.sleep(0.5)
+c = socket.socket(socket.AF_UNIX)
+c.connect(path)
+c.close()  # frontend gone: the daemon must exit 0
+try:
+    rc = p.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    p.kill()
+    rc = "timeout"
+print("rc", rc)
+PY
+check "--fd: daemon served the inherited socket and exited 0 on disconnect" "grep -qx 'rc 0' '$T/fd.out'"
+
+"$VFSD" --fd=1 --shared-dir="$T/share" --sandbox=none 2>"$T/err" </dev/null >/dev/null
+check "--fd that is not a listening socket: status 1" "[ $? -eq 1 ]"
+
+echo "1..$n"
+exit $((fails > 0))

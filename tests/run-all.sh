@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every vfsd test: unit, tests/frontend (our vhost-user frontend against the real binary),
+# the command line, clang-format, and the QEMU guest tests, then the same suites again under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing (Debian, as root).
+# Ends with one line: "N passed, N failed[, N skipped]".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+need_pkgs=()
+for p in meson ninja-build gcc clang pkg-config libseccomp-dev libcap-ng-dev clang-format \
+	qemu-system-x86 busybox-static cpio python3 attr; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_pkgs+=("$p")
+done
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+	echo "== installing: ${need_pkgs[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+run_build() { # dir, meson args...
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null
+	fi
+	ninja -C "$dir" >/dev/null
+}
+
+echo "== build (gcc, -Werror)"
+run_build build
+echo "== build (clang, ASan + UBSan)"
+CC=clang run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+status=0
+echo "== tests"
+meson test -C build --print-errorlogs --num-processes 2 || status=1
+echo "== tests under ASan + UBSan"
+meson test -C build-asan --print-errorlogs --num-processes 2 \
+	--suite unit --suite frontend --suite cli ${VFSD_ASAN_VM:+--suite vm} || status=1
+
+python3 - "$ROOT/build/meson-logs/testlog.json" "$ROOT/build-asan/meson-logs/testlog.json" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        failed += 1
+        continue
+    for line in lines:
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+PY
+exit "$status"
