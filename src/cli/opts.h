@@ -40,47 +40,48 @@ enum opts_inode_fh {
 /* What main() should do after parsing. */
 enum opts_action {
 	OPTS_RUN,
-	OPTS_HELP,               /* print opts_usage() to stdout, exit 0 */
-	OPTS_VERSION,            /* print the version, exit 0 */
+	OPTS_HELP,		 /* print opts_usage() to stdout, exit 0 */
+	OPTS_VERSION,		 /* print the version, exit 0 */
 	OPTS_PRINT_CAPABILITIES, /* print opts_capabilities_json(), exit 0 */
 };
 
 struct vfsd_opts {
 	enum opts_action action;
-	char *shared_dir;     /* --shared-dir / -o source= ; realpath'd by main, not here */
-	char *socket_path;    /* --socket-path / --socket */
-	int fd;               /* --fd, -1 if not given */
-	char *socket_group;   /* --socket-group */
-	char *tag;            /* --tag */
+	char *shared_dir;   /* --shared-dir / -o source= ; realpath'd by main, not here */
+	char *socket_path;  /* --socket-path / --socket */
+	int fd;		    /* --fd, -1 if not given */
+	char *socket_group; /* --socket-group */
+	char *tag;	    /* --tag */
 	unsigned thread_pool_size;
 	enum opts_cache cache;
-	bool allow_mmap;       /* --allow-mmap */
-	bool readdirplus;      /* default on; --no-readdirplus, and off with --cache=never */
-	bool writeback;        /* --writeback */
-	bool allow_direct_io;  /* --allow-direct-io */
-	bool xattr;            /* --xattr */
-	bool posix_acl;        /* --posix-acl (implies xattr) */
+	bool allow_mmap;	 /* --allow-mmap */
+	bool readdirplus;	 /* default on; --no-readdirplus, and off with --cache=never */
+	bool writeback;		 /* --writeback */
+	bool allow_direct_io;	 /* --allow-direct-io */
+	bool xattr;		 /* --xattr */
+	bool posix_acl;		 /* --posix-acl (implies xattr) */
 	bool announce_submounts; /* default on; --no-announce-submounts */
-	bool killpriv_v2;      /* --killpriv-v2 / --no-killpriv-v2, default off */
-	bool readonly;         /* --readonly */
-	bool preserve_noatime; /* --preserve-noatime */
-	bool posix_lock;       /* serve POSIX locks (default on); -o no_posix_lock turns off */
-	bool flock;            /* serve flock (default on); -o no_flock turns off */
+	bool killpriv_v2;	 /* --killpriv-v2 / --no-killpriv-v2, default off */
+	bool readonly;		 /* --readonly */
+	bool preserve_noatime;	 /* --preserve-noatime */
+	bool posix_lock;	 /* serve POSIX locks (default on); -o no_posix_lock turns off */
+	bool flock;		 /* serve flock (default on); -o no_flock turns off */
 	enum opts_inode_fh inode_file_handles;
 	enum opts_sandbox sandbox;
 	enum opts_seccomp seccomp;
-	char *modcaps;        /* --modcaps=+cap:-cap, validated syntax, applied by sandbox/ */
+	char *modcaps;		/* --modcaps=+cap:-cap, validated syntax, applied by sandbox/ */
 	uint64_t rlimit_nofile; /* --rlimit-nofile; UINT64_MAX = default (raise), 0 = leave */
-	int log_level;        /* enum log_level from util/log.h; default LOG_LEVEL_INFO */
-	bool syslog;          /* --syslog */
-	bool keep_serving;    /* --keep-serving: accept a new frontend after a disconnect */
+	int log_level;		/* enum log_level from util/log.h; default LOG_LEVEL_INFO */
+	bool syslog;		/* --syslog */
+	bool keep_serving;	/* --keep-serving: accept a new frontend after a disconnect */
 	unsigned max_request_queues; /* --request-queues=N (default 1, max 16) */
 };
 
 /*
- * Parses argv into *opts (defaults first). Returns 0, or -EINVAL after writing a one-line
- * message naming the bad option to `err`. Does not touch the filesystem beyond nothing: the
- * shared directory's existence is checked by main().
+ * Parses argv into *opts (defaults first). Returns 0, or -EINVAL (-ENOMEM if a copy fails)
+ * after writing a one-line message naming the bad option to `err`; on failure *opts holds the
+ * defaults and owns nothing. Does not touch the filesystem: the shared directory's existence
+ * is checked by main(). Resets getopt's state, so it may be called more than once.
  */
 int opts_parse(int argc, char **argv, struct vfsd_opts *opts, FILE *err);
 void opts_free(struct vfsd_opts *opts);

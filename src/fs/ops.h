@@ -46,7 +46,7 @@ struct fs_ctx {
 
 /* Flags in fs_entry.attr_flags. */
 #define FS_ATTR_SUBMOUNT (1u << 0) /* directory is the root of another host mount */
-#define FS_ATTR_DAX      (1u << 1) /* reserved for the DAX issue */
+#define FS_ATTR_DAX	 (1u << 1) /* reserved for the DAX issue */
 
 struct fs_entry {
 	uint64_t nodeid; /* 0: negative entry (cacheable ENOENT), only from lookup */
@@ -59,21 +59,21 @@ struct fs_entry {
 };
 
 /* Flags in the open/create/opendir ret_open_flags output; fuse/ maps them to FOPEN_*. */
-#define FS_OPEN_DIRECT_IO  (1u << 0)
-#define FS_OPEN_KEEP_CACHE (1u << 1)
-#define FS_OPEN_CACHE_DIR  (1u << 2)
+#define FS_OPEN_DIRECT_IO   (1u << 0)
+#define FS_OPEN_KEEP_CACHE  (1u << 1)
+#define FS_OPEN_CACHE_DIR   (1u << 2)
 #define FS_OPEN_NONSEEKABLE (1u << 3)
 
 /* Which fields of struct fs_setattr are set. */
-#define FS_SET_MODE      (1u << 0)
-#define FS_SET_UID       (1u << 1)
-#define FS_SET_GID       (1u << 2)
-#define FS_SET_SIZE      (1u << 3)
-#define FS_SET_ATIME     (1u << 4)
-#define FS_SET_MTIME     (1u << 5)
+#define FS_SET_MODE	 (1u << 0)
+#define FS_SET_UID	 (1u << 1)
+#define FS_SET_GID	 (1u << 2)
+#define FS_SET_SIZE	 (1u << 3)
+#define FS_SET_ATIME	 (1u << 4)
+#define FS_SET_MTIME	 (1u << 5)
 #define FS_SET_ATIME_NOW (1u << 6)
 #define FS_SET_MTIME_NOW (1u << 7)
-#define FS_SET_CTIME     (1u << 8)
+#define FS_SET_CTIME	 (1u << 8)
 /* Clear setuid, and setgid when group-executable, as a write by a non-owner would. */
 #define FS_SET_KILL_SUIDGID (1u << 9)
 
@@ -102,7 +102,7 @@ struct fs_init_info {
 /* One directory entry for readdir/readdirplus. */
 struct fs_dirent {
 	uint64_t ino;
-	uint64_t off; /* cookie to resume after this entry (opaque to the guest) */
+	uint64_t off;  /* cookie to resume after this entry (opaque to the guest) */
 	uint32_t type; /* DT_* value */
 	const char *name;
 	size_t namelen;
@@ -139,7 +139,8 @@ struct fs_ops {
 		       uint64_t fh, struct stat *ret, double *ret_timeout);
 	int (*setattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       const struct fs_setattr *attr, struct stat *ret, double *ret_timeout);
-	/* Returns the target length (not NUL-terminated) or -errno; -ERANGE if size is too small. */
+	/* Returns the target length (not NUL-terminated) or -errno; -ERANGE if size is too small.
+	 */
 	int (*readlink)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
 			size_t size);
 	int (*symlink)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
@@ -163,8 +164,8 @@ struct fs_ops {
 		      mode_t mode, int flags, mode_t umask, struct fs_entry *ret_entry,
 		      uint64_t *ret_fh, uint32_t *ret_open_flags);
 	/* O_TMPFILE in directory `parent`: an unnamed file, open, with a node id. */
-	int (*tmpfile)(void *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
-		       int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+	int (*tmpfile)(void *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode, int flags,
+		       mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		       uint32_t *ret_open_flags);
 	/* Reads into iov (guest memory); returns bytes read (short at EOF) or -errno. */
 	ssize_t (*read)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
@@ -218,8 +219,8 @@ struct fs_ops {
 	int (*flock)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
 		     bool sleep);
 
-	int (*fallocate)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-			 int mode, off_t off, off_t len);
+	int (*fallocate)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int mode,
+			 off_t off, off_t len);
 	/* whence: SEEK_SET, SEEK_CUR (treated as SET), SEEK_END, SEEK_DATA, SEEK_HOLE. */
 	int (*lseek)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
 		     int whence, off_t *ret);

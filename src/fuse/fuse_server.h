@@ -24,15 +24,15 @@
 struct fuse_server;
 
 struct fuse_server_config {
-	uint32_t max_write;       /* largest WRITE/READ payload, bytes (default 1 MiB) */
-	bool readdirplus;         /* offer FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO */
-	bool writeback;           /* offer FUSE_WRITEBACK_CACHE */
-	bool posix_locks;         /* offer FUSE_POSIX_LOCKS (GETLK/SETLK/SETLKW served) */
-	bool flock_locks;         /* offer FUSE_FLOCK_LOCKS */
-	bool killpriv_v2;         /* offer FUSE_HANDLE_KILLPRIV_V2 */
-	bool announce_submounts;  /* offer FUSE_SUBMOUNTS */
-	bool xattr;               /* serve *XATTR; without it they get ENOSYS */
-	bool allow_direct_io;     /* keep the guest's O_DIRECT; default strips it */
+	uint32_t max_write;	 /* largest WRITE/READ payload, bytes (default 1 MiB) */
+	bool readdirplus;	 /* offer FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO */
+	bool writeback;		 /* offer FUSE_WRITEBACK_CACHE */
+	bool posix_locks;	 /* offer FUSE_POSIX_LOCKS (GETLK/SETLK/SETLKW served) */
+	bool flock_locks;	 /* offer FUSE_FLOCK_LOCKS */
+	bool killpriv_v2;	 /* offer FUSE_HANDLE_KILLPRIV_V2 */
+	bool announce_submounts; /* offer FUSE_SUBMOUNTS */
+	bool xattr;		 /* serve *XATTR; without it they get ENOSYS */
+	bool allow_direct_io;	 /* keep the guest's O_DIRECT; default strips it */
 };
 
 /* Fills cfg with the defaults (which match the Rust virtiofsd's). */

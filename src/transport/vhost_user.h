@@ -46,10 +46,10 @@ struct vhu_callbacks {
 };
 
 struct vhu_config {
-	const char *tag;                /* virtio-fs tag, for GET_CONFIG when offered */
-	unsigned max_request_queues;    /* GET_QUEUE_NUM answers 1 + this */
-	unsigned thread_pool_size;      /* 0: serve each queue inline on its own thread */
-	bool keep_serving;              /* after a disconnect, accept the next frontend */
+	const char *tag;	     /* virtio-fs tag, for GET_CONFIG when offered */
+	unsigned max_request_queues; /* GET_QUEUE_NUM answers 1 + this */
+	unsigned thread_pool_size;   /* 0: serve each queue inline on its own thread */
+	bool keep_serving;	     /* after a disconnect, accept the next frontend */
 };
 
 /*

@@ -13,8 +13,8 @@ static _Atomic int cur_level = LOG_LEVEL_INFO;
 static _Atomic bool use_syslog;
 
 static const char *const level_names[] = {
-	[LOG_LEVEL_OFF] = "off",     [LOG_LEVEL_ERROR] = "error", [LOG_LEVEL_WARN] = "warn",
-	[LOG_LEVEL_INFO] = "info",   [LOG_LEVEL_DEBUG] = "debug", [LOG_LEVEL_TRACE] = "trace",
+	[LOG_LEVEL_OFF] = "off",   [LOG_LEVEL_ERROR] = "error", [LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug", [LOG_LEVEL_TRACE] = "trace",
 };
 
 void log_set_level(enum log_level level)
@@ -53,8 +53,9 @@ void log_use_syslog(bool on)
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const int prio[] = {
-		[LOG_LEVEL_OFF] = LOG_DEBUG,  [LOG_LEVEL_ERROR] = LOG_ERR,  [LOG_LEVEL_WARN] = LOG_WARNING,
-		[LOG_LEVEL_INFO] = LOG_INFO,  [LOG_LEVEL_DEBUG] = LOG_DEBUG, [LOG_LEVEL_TRACE] = LOG_DEBUG,
+		[LOG_LEVEL_OFF] = LOG_DEBUG,	[LOG_LEVEL_ERROR] = LOG_ERR,
+		[LOG_LEVEL_WARN] = LOG_WARNING, [LOG_LEVEL_INFO] = LOG_INFO,
+		[LOG_LEVEL_DEBUG] = LOG_DEBUG,	[LOG_LEVEL_TRACE] = LOG_DEBUG,
 	};
 	int saved = errno;
 	va_list ap;

@@ -37,10 +37,10 @@ static inline bool log_enabled(enum log_level level)
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                             \
-	do {                                                                                       \
-		if (log_enabled(LOG_LEVEL_DEBUG))                                                  \
-			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);                                     \
+#define log_debug(...)                                         \
+	do {                                                   \
+		if (log_enabled(LOG_LEVEL_DEBUG))              \
+			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 /*
@@ -54,11 +54,11 @@ struct log_ratelimit {
 };
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst);
 
-#define log_ratelimited(level, ...)                                                                \
-	do {                                                                                       \
-		static struct log_ratelimit _rl_;                                                  \
-		if (log_enabled(level) && log_ratelimit_ok(&_rl_, 10))                             \
-			log_msg(level, __VA_ARGS__);                                               \
+#define log_ratelimited(level, ...)                                    \
+	do {                                                           \
+		static struct log_ratelimit _rl_;                      \
+		if (log_enabled(level) && log_ratelimit_ok(&_rl_, 10)) \
+			log_msg(level, __VA_ARGS__);                   \
 	} while (0)
 
 #endif
