@@ -40,8 +40,11 @@ void vhu_req_done(struct vhu_req *req, size_t written);
 struct vhu_callbacks {
 	/* Serves one request, on a worker thread; must end (now or later) in vhu_req_done(). */
 	void (*handle)(void *opaque, struct vhu_req *req);
-	/* The device was reset, stopped, got a new memory table, or the frontend left: drop all
-	 * session state. Called with no handle() in flight. */
+	/* The device was reset (RESET_DEVICE/RESET_OWNER) or the frontend left: drop all
+	 * session state. Called with no handle() in flight. Not called when rings are merely
+	 * stopped (GET_VRING_BASE: VM pause, migration, guest reboot) nor on memory table
+	 * changes: a reboot shows up as a new FUSE_INIT. Requests still deferred when rings stop
+	 * may be completed later; those completions are dropped. */
 	void (*reset)(void *opaque);
 };
 
@@ -53,7 +56,7 @@ struct vhu_config {
 };
 
 /*
- * Creates and listens on a UNIX socket at path (mode 0600 unless group is given). A stale
+ * Creates and listens on a UNIX socket at path (mode 0600). A stale
  * socket file (no daemon listening) is replaced; one that a live daemon answers on is refused
  * with -EADDRINUSE. Returns the listening fd or -errno.
  */

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vhost-user message handlers. Each returns 0, a negative errno for a request that failed
+ * (reported to the frontend through REPLY_ACK when it asked), or VHU_EPROTO for a protocol
+ * violation, which drops the connection.
+ *
+ * Unknown messages are answered with a failure when the frontend asked for a reply, and
+ * otherwise logged and ignored: a newer frontend may probe, and dropping would be harsher than
+ * the spec requires.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "transport/vhu_priv.h"
+#include "util/log.h"
+
+uint64_t vhu_offered_features(void)
+{
+	return 1ull << VHU_F_VERSION_1 | 1ull << VHU_F_INDIRECT_DESC | 1ull << VHU_F_EVENT_IDX |
+	       1ull << VHU_F_PROTOCOL_FEATURES;
+}
+
+uint64_t vhu_offered_protocol_features(void)
+{
+	return 1ull << VHU_PROTOCOL_F_MQ | 1ull << VHU_PROTOCOL_F_REPLY_ACK |
+	       1ull << VHU_PROTOCOL_F_BACKEND_REQ | 1ull << VHU_PROTOCOL_F_BACKEND_SEND_FD |
+	       1ull << VHU_PROTOCOL_F_RESET_DEVICE | 1ull << VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS;
+}
+
+static void reply_u64(struct vhu_msg *msg, uint64_t v)
+{
+	msg->has_reply = true;
+	msg->reply_size = sizeof(uint64_t);
+	msg->reply.u64 = v;
+}
+
+/* Takes the message's only fd; the count must be exactly `want` (0 or 1). */
+static int take_fd(struct vhu_msg *msg, unsigned want, int *ret)
+{
+	if (msg->nfds != want) {
+		log_error("vhost-user: message %u carries %u fds, expected %u", msg->hdr.request,
+			  msg->nfds, want);
+		return VHU_EPROTO;
+	}
+	*ret = want ? TAKE_FD(msg->fds[0]) : -1;
+	return 0;
+}
+
+struct vhu_queue *vhu_get_queue(struct vhu_dev *dev, uint32_t index)
+{
+	if (index >= dev->nqueues) {
+		log_error("vhost-user: queue index %u out of range (%u queues)", index,
+			  dev->nqueues);
+		return NULL;
+	}
+	return &dev->queues[index];
+}
+
+void vhu_dev_reset_rings(struct vhu_dev *dev)
+{
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		vhu_queue_stop(&dev->queues[i]);
+	/* No handle() is in flight now; deferred requests completed from here are dropped. */
+	dev->cb.reset(dev->opaque);
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		vhu_queue_clear(&dev->queues[i]);
+}
+
+static int h_get_features(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	reply_u64(msg, vhu_offered_features());
+	return 0;
+}
+
+static int h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint64_t v = msg->payload.u64;
+
+	if (v & ~vhu_offered_features()) {
+		log_error("vhost-user: frontend acked features %#llx we did not offer",
+			  (unsigned long long)(v & ~vhu_offered_features()));
+		return VHU_EPROTO;
+	}
+	dev->features = v;
+	for (unsigned i = 0; i < dev->nqueues; i++) {
+		struct vhu_queue *q = &dev->queues[i];
+
+		/* Without PROTOCOL_FEATURES there is no SET_VRING_ENABLE: rings start enabled. */
+		if (!(v & 1ull << VHU_F_PROTOCOL_FEATURES))
+			q->enabled = true;
+		vhu_queue_try_run(q);
+	}
+	return 0;
+}
+
+static int h_nop(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	return 0;
+}
+
+static int h_reset(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	vhu_dev_reset_rings(dev);
+	return 0;
+}
+
+static int h_get_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	reply_u64(msg, vhu_offered_protocol_features());
+	return 0;
+}
+
+static int h_set_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint64_t v = msg->payload.u64;
+
+	if (v & ~vhu_offered_protocol_features()) {
+		log_error("vhost-user: frontend acked protocol features %#llx we did not offer",
+			  (unsigned long long)(v & ~vhu_offered_protocol_features()));
+		return VHU_EPROTO;
+	}
+	dev->protocol_features = v;
+	return 0;
+}
+
+static int h_get_queue_num(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	reply_u64(msg, dev->nqueues);
+	return 0;
+}
+
+static int h_get_max_mem_slots(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	reply_u64(msg, GMEM_MAX_REGIONS);
+	return 0;
+}
+
+/*
+ * Installs a new memory snapshot. Running workers are paused so that ring pointers can be
+ * re-translated; in-flight requests keep their own snapshot, so no reset is needed and the
+ * guest keeps its session (memory hotplug happens under a running guest).
+ */
+static void mem_replace(struct vhu_dev *dev, struct gmem_table *t)
+{
+	struct gmem_table *old;
+
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		vhu_queue_pause(&dev->queues[i]);
+	pthread_mutex_lock(&dev->mem_lock);
+	old = dev->mem;
+	dev->mem = t;
+	pthread_mutex_unlock(&dev->mem_lock);
+
+	for (unsigned i = 0; i < dev->nqueues; i++) {
+		struct vhu_queue *q = &dev->queues[i];
+
+		/* Late completions push through these pointers: never leave them dangling. */
+		pthread_mutex_lock(&q->lock);
+		if (q->addr_set && q->vq.num && t)
+			(void)vq_map(&q->vq, t, q->desc_uva, q->avail_uva, q->used_uva);
+		else
+			vq_unmap(&q->vq);
+		pthread_mutex_unlock(&q->lock);
+	}
+	gmem_table_unref(old);
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		vhu_queue_try_run(&dev->queues[i]);
+}
+
+static int map_region(const struct vhu_mem_region *wire, int fd, struct gmem_region **ret)
+{
+	struct gmem_region_desc d = {
+		.guest_addr = wire->guest_addr,
+		.size = wire->size,
+		.user_addr = wire->user_addr,
+		.mmap_offset = wire->mmap_offset,
+	};
+	int err = gmem_region_map(&d, fd, ret);
+
+	if (err < 0)
+		log_error("vhost-user: cannot map region gpa %#llx size %#llx: %s",
+			  (unsigned long long)d.guest_addr, (unsigned long long)d.size,
+			  strerror(-err));
+	return err == -EINVAL ? VHU_EPROTO : err;
+}
+
+static int h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	const struct vhu_mem_table *m = &msg->payload.mem;
+	struct gmem_region *regions[VHU_MAX_MEM_TABLE] = {NULL};
+	struct gmem_table *t = NULL;
+	unsigned n = m->nregions;
+	int err = 0;
+
+	if (n > VHU_MAX_MEM_TABLE || msg->hdr.size != 8 + n * sizeof(m->regions[0]) ||
+	    msg->nfds != n) {
+		log_error("vhost-user: malformed memory table (%u regions, %u fds)", n, msg->nfds);
+		return VHU_EPROTO;
+	}
+	for (unsigned i = 0; i < n && err == 0; i++)
+		err = map_region(&m->regions[i], msg->fds[i], &regions[i]);
+	if (err == 0) {
+		err = gmem_table_new(regions, n, &t);
+		if (err == -EINVAL) {
+			log_error("vhost-user: overlapping memory regions");
+			err = VHU_EPROTO;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		gmem_region_unref(regions[i]);
+	if (err < 0)
+		return err;
+	mem_replace(dev, t);
+	return 0;
+}
+
+static int h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	_cleanup_gmem_region_ struct gmem_region *r = NULL;
+	_cleanup_gmem_table_ struct gmem_table *cur = vhu_dev_mem_get(dev);
+	struct gmem_table *t;
+	int err;
+
+	if (msg->nfds != 1) {
+		log_error("vhost-user: ADD_MEM_REG with %u fds", msg->nfds);
+		return VHU_EPROTO;
+	}
+	err = map_region(&msg->payload.mem_single.region, msg->fds[0], &r);
+	if (err < 0)
+		return err;
+	err = gmem_table_add(cur, r, &t);
+	if (err == -EINVAL) {
+		log_error("vhost-user: added memory region overlaps another");
+		return VHU_EPROTO;
+	}
+	if (err < 0)
+		return err;
+	mem_replace(dev, t);
+	return 0;
+}
+
+/* The region is named by guest address and size; an fd sent along is closed unused. */
+static int h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	_cleanup_gmem_table_ struct gmem_table *cur = vhu_dev_mem_get(dev);
+	const struct vhu_mem_region *w = &msg->payload.mem_single.region;
+	struct gmem_table *t;
+	int err = gmem_table_remove(cur, w->guest_addr, w->size, &t);
+
+	if (err < 0) {
+		log_warn("vhost-user: no memory region at gpa %#llx size %#llx to remove",
+			 (unsigned long long)w->guest_addr, (unsigned long long)w->size);
+		return err;
+	}
+	mem_replace(dev, t);
+	return 0;
+}
+
+/* Dirty logging is only for migration, which we do not offer (no LOG_ALL, no LOG_SHMFD). */
+static int h_unsupported(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	log_warn("vhost-user: message %u not supported", msg->hdr.request);
+	return -EOPNOTSUPP;
+}
+
+/* CONFIG is not offered: an empty reply tells the frontend the request failed. */
+static int h_get_config(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	msg->has_reply = true;
+	msg->reply_size = 0;
+	return 0;
+}
+
+static int h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	int fd, err = take_fd(msg, 1, &fd);
+
+	if (err < 0)
+		return err;
+	safe_close(dev->backend_fd);
+	dev->backend_fd = fd;
+	return 0;
+}
+
+struct handler {
+	int (*fn)(struct vhu_dev *dev, struct vhu_msg *msg);
+	uint32_t min_size, max_size;
+	bool has_reply;
+};
+
+#define FIXED(f, sz)             \
+	{                        \
+		f, sz, sz, false \
+	}
+#define FIXED_R(f, sz)          \
+	{                       \
+		f, sz, sz, true \
+	}
+
+static const struct handler handlers[VHU_REQUEST_MAX] = {
+	[VHU_GET_FEATURES] = FIXED_R(h_get_features, 0),
+	[VHU_SET_FEATURES] = FIXED(h_set_features, 8),
+	[VHU_SET_OWNER] = FIXED(h_nop, 0),
+	[VHU_RESET_OWNER] = FIXED(h_reset, 0),
+	[VHU_SET_MEM_TABLE] = {h_set_mem_table, 8, sizeof(struct vhu_mem_table), false},
+	[VHU_SET_LOG_BASE] = FIXED(h_unsupported, 16),
+	[VHU_SET_LOG_FD] = FIXED(h_unsupported, 0),
+	[VHU_SET_VRING_NUM] = FIXED(vhu_h_set_vring_num, 8),
+	[VHU_SET_VRING_ADDR] = FIXED(vhu_h_set_vring_addr, 40),
+	[VHU_SET_VRING_BASE] = FIXED(vhu_h_set_vring_base, 8),
+	[VHU_GET_VRING_BASE] = FIXED_R(vhu_h_get_vring_base, 8),
+	[VHU_SET_VRING_KICK] = FIXED(vhu_h_set_vring_kick, 8),
+	[VHU_SET_VRING_CALL] = FIXED(vhu_h_set_vring_call, 8),
+	[VHU_SET_VRING_ERR] = FIXED(vhu_h_set_vring_err, 8),
+	[VHU_GET_PROTOCOL_FEATURES] = FIXED_R(h_get_protocol_features, 0),
+	[VHU_SET_PROTOCOL_FEATURES] = FIXED(h_set_protocol_features, 8),
+	[VHU_GET_QUEUE_NUM] = FIXED_R(h_get_queue_num, 0),
+	[VHU_SET_VRING_ENABLE] = FIXED(vhu_h_set_vring_enable, 8),
+	[VHU_SET_BACKEND_REQ_FD] = FIXED(h_set_backend_req_fd, 0),
+	[VHU_GET_CONFIG] = {h_get_config, 12, 12 + VHU_MAX_CONFIG_SIZE, true},
+	[VHU_SET_CONFIG] = {h_unsupported, 12, 12 + VHU_MAX_CONFIG_SIZE, false},
+	[VHU_RESET_DEVICE] = FIXED(h_reset, 0),
+	[VHU_GET_MAX_MEM_SLOTS] = FIXED_R(h_get_max_mem_slots, 0),
+	[VHU_ADD_MEM_REG] = FIXED(h_add_mem_reg, 40),
+	[VHU_REM_MEM_REG] = FIXED(h_rem_mem_reg, 40),
+};
+
+int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint32_t req = msg->hdr.request;
+	const struct handler *h = req < VHU_REQUEST_MAX ? &handlers[req] : NULL;
+	bool ack = (msg->hdr.flags & VHU_FLAG_NEED_REPLY) &&
+		   (dev->protocol_features & 1ull << VHU_PROTOCOL_F_REPLY_ACK);
+	int err;
+
+	msg->has_reply = false;
+	if (!h || !h->fn) {
+		log_warn("vhost-user: unknown message %u ignored", req);
+		if (ack)
+			reply_u64(msg, 1);
+		return 0;
+	}
+	if (msg->hdr.size < h->min_size || msg->hdr.size > h->max_size) {
+		log_error("vhost-user: message %u has size %u, expected %u..%u", req, msg->hdr.size,
+			  h->min_size, h->max_size);
+		return VHU_EPROTO;
+	}
+	log_debug("vhost-user: message %u size %u fds %u", req, msg->hdr.size, msg->nfds);
+	err = h->fn(dev, msg);
+	if (err == VHU_EPROTO)
+		return err;
+	if (!h->has_reply && ack)
+		reply_u64(msg, err < 0 ? 1 : 0);
+	return 0;
+}

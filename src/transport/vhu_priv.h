@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internals of the vhost-user device shared by vhost_user.c (session, socket), vhu_msg.c
+ * (message handlers) and vhu_queue.c (workers, pool, completions).
+ *
+ * Threads and locks:
+ * - The control thread (the one in vhu_dev_serve) owns every field marked [ctl]; it changes
+ *   ring configuration only while the queue's worker is stopped (joined).
+ * - A queue's worker owns the pop side of its struct vq.
+ * - vhu_queue.lock guards the push side of the vq (used ring, call/err fds), gen, inflight and
+ *   busy; vhu_req_done() may take it from any thread. No lock is held across cb->handle().
+ * - vhu_dev.mem_lock guards the dev->mem pointer (the snapshot itself is immutable).
+ */
+#ifndef VFSD_TRANSPORT_VHU_PRIV_H
+#define VFSD_TRANSPORT_VHU_PRIV_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "transport/gmem.h"
+#include "transport/vhost_user.h"
+#include "transport/vhu_proto.h"
+#include "transport/virtq.h"
+
+struct vhu_queue;
+
+/* A popped request; the public part is handed to cb->handle(). */
+struct vhu_elem {
+	struct vhu_req req;
+	struct vhu_queue *q;
+	struct gmem_table *mem; /* keeps the iovecs mapped */
+	struct vhu_elem *next;	/* thread-pool list */
+	uint64_t gen;		/* queue generation at pop time */
+	uint64_t wr_len;
+	uint16_t head;
+	struct iovec iov[];
+};
+
+struct vhu_queue {
+	struct vhu_dev *dev;
+	unsigned index;
+
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* busy dropped to zero */
+	struct vq vq;	     /* push side under lock */
+	uint64_t gen;	     /* bumped when the queue stops: late completions are dropped */
+	unsigned inflight;   /* popped, not yet done (this generation) */
+	unsigned busy;	     /* queued for or inside cb->handle() */
+
+	/* [ctl] */
+	int kick_fd; /* -1 with kick_set: the frontend wants us to poll */
+	bool kick_set;
+	bool started;	 /* kick received, not yet stopped by GET_VRING_BASE */
+	bool need_start; /* vq_start() due before the next run */
+	bool enabled;
+	bool addr_set;
+	uint64_t desc_uva, avail_uva, used_uva;
+
+	/* [ctl] worker thread */
+	pthread_t thread;
+	bool running;
+	int wake_fd; /* eventfd: tells the worker to exit */
+};
+
+struct vhu_pool;
+
+struct vhu_dev {
+	struct vhu_config cfg;
+	struct vhu_callbacks cb;
+	void *opaque;
+
+	int stop_fd;		    /* eventfd written by vhu_dev_stop() */
+	int conn_fd;		    /* [ctl] */
+	int backend_fd;		    /* [ctl] SET_BACKEND_REQ_FD channel, kept for DAX */
+	uint64_t features;	    /* [ctl] acked */
+	uint64_t protocol_features; /* [ctl] acked */
+
+	pthread_mutex_t mem_lock;
+	struct gmem_table *mem;
+
+	unsigned nqueues;
+	struct vhu_queue *queues;
+	struct vhu_pool *pool; /* NULL: inline */
+};
+
+/* A received message; handlers take the fds they keep (set to -1), the rest get closed. */
+struct vhu_msg {
+	struct vhu_hdr hdr;
+	union {
+		uint64_t u64;
+		struct vhu_vring_state state;
+		struct vhu_vring_addr addr;
+		struct vhu_mem_table mem;
+		struct vhu_mem_single mem_single;
+		struct vhu_config_hdr config;
+		uint8_t bytes[VHU_MAX_PAYLOAD];
+	} payload;
+	int fds[VHU_MAX_FDS];
+	unsigned nfds;
+
+	/* Reply built by handlers of messages that have one. */
+	bool has_reply;
+	uint32_t reply_size;
+	union {
+		uint64_t u64;
+		struct vhu_vring_state state;
+	} reply;
+};
+
+/* A frontend protocol violation: the connection is dropped. */
+#define VHU_EPROTO (-EPROTO)
+
+/* vhu_msg.c */
+int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg);
+uint64_t vhu_offered_features(void);
+uint64_t vhu_offered_protocol_features(void);
+void vhu_dev_reset_rings(struct vhu_dev *dev);
+struct vhu_queue *vhu_get_queue(struct vhu_dev *dev, uint32_t index);
+
+/* vhu_vring.c: the per-ring messages. */
+int vhu_h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_set_vring_call(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_set_vring_err(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg);
+
+/* vhu_queue.c */
+int vhu_queue_init(struct vhu_queue *q, struct vhu_dev *dev, unsigned index);
+void vhu_queue_destroy(struct vhu_queue *q);
+/* Starts the worker if the ring is started, enabled, configured and memory is mapped. */
+void vhu_queue_try_run(struct vhu_queue *q);
+/* Stops the worker (joins it); ring state and in-flight requests stay. */
+void vhu_queue_pause(struct vhu_queue *q);
+/* GET_VRING_BASE semantics: pause, wait for cb->handle() calls to return, drop the rest. */
+void vhu_queue_stop(struct vhu_queue *q);
+/* Forgets the ring configuration and fds (reset/disconnect); the queue must be stopped. */
+void vhu_queue_clear(struct vhu_queue *q);
+int vhu_pool_new(struct vhu_dev *dev, unsigned nthreads, struct vhu_pool **ret);
+void vhu_pool_free(struct vhu_pool *pool);
+struct gmem_table *vhu_dev_mem_get(struct vhu_dev *dev);
+
+#endif

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Queue workers: one thread per running queue waits for kicks and pops chains; each chain is
+ * served inline or handed to the shared pool. The hiprio queue (0) is always served inline on
+ * its own thread, so FORGETs never wait behind a busy pool.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "transport/vhu_priv.h"
+#include "util/log.h"
+
+struct vhu_pool {
+	struct vhu_dev *dev;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct vhu_elem *head, *tail;
+	bool stop;
+	unsigned n;
+	pthread_t threads[];
+};
+
+/* Completions made by a worker inside its own batch notify once, at the end of the batch. */
+static __thread struct vhu_queue *batch_queue;
+static __thread bool batch_pending;
+
+struct gmem_table *vhu_dev_mem_get(struct vhu_dev *dev)
+{
+	struct gmem_table *t = NULL;
+
+	pthread_mutex_lock(&dev->mem_lock);
+	if (dev->mem)
+		t = gmem_table_ref(dev->mem);
+	pthread_mutex_unlock(&dev->mem_lock);
+	return t;
+}
+
+void vhu_req_done(struct vhu_req *req, size_t written)
+{
+	struct vhu_elem *e = (struct vhu_elem *)((char *)req - offsetof(struct vhu_elem, req));
+	struct vhu_queue *q = e->q;
+	/* The guest only learns a length; never more than the room it gave us. */
+	uint64_t len = MIN((uint64_t)written, e->wr_len);
+
+	pthread_mutex_lock(&q->lock);
+	if (e->gen == q->gen) {
+		vq_push(&q->vq, e->head, (uint32_t)MIN(len, UINT32_MAX));
+		q->inflight--;
+		if (batch_queue == q)
+			batch_pending = true;
+		else
+			vq_notify(&q->vq);
+	}
+	pthread_mutex_unlock(&q->lock);
+	gmem_table_unref(e->mem);
+	free(e);
+}
+
+static void queue_unbusy(struct vhu_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (--q->busy == 0)
+		pthread_cond_broadcast(&q->idle);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static struct vhu_elem *elem_new(struct vhu_queue *q, const struct vq_chain *c,
+				 struct gmem_table *mem)
+{
+	unsigned n = c->nrd + c->nwr;
+	struct vhu_elem *e = malloc(sizeof(*e) + n * sizeof(e->iov[0]));
+
+	if (!e)
+		return NULL;
+	memcpy(e->iov, c->iov, n * sizeof(e->iov[0]));
+	e->req = (struct vhu_req){
+		.rd = e->iov,
+		.nrd = c->nrd,
+		.wr = e->iov + c->nrd,
+		.nwr = c->nwr,
+		.queue = q->index,
+	};
+	e->q = q;
+	e->mem = gmem_table_ref(mem);
+	e->next = NULL;
+	e->wr_len = c->wr_len;
+	e->head = c->head;
+	return e;
+}
+
+static void pool_push(struct vhu_pool *pool, struct vhu_elem *e)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (pool->tail)
+		pool->tail->next = e;
+	else
+		pool->head = e;
+	pool->tail = e;
+	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static void dispatch(struct vhu_queue *q, struct vhu_elem *e)
+{
+	struct vhu_dev *dev = q->dev;
+
+	if (dev->pool && q->index != 0) {
+		pool_push(dev->pool, e);
+		return;
+	}
+	dev->cb.handle(dev->opaque, &e->req);
+	/* e may be gone: the handler may have completed it. */
+	queue_unbusy(q);
+}
+
+/* Accounts one popped chain; refuses a guest that has more requests out than ring slots. */
+static int queue_admit(struct vhu_queue *q, struct vhu_elem *e)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->inflight >= q->vq.num) {
+		ret = vq_mark_broken(&q->vq, "more requests in flight than the queue size");
+	} else {
+		q->inflight++;
+		q->busy++;
+		e->gen = q->gen;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+static void signal_err(struct vhu_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->vq.err_fd >= 0)
+		(void)eventfd_write(q->vq.err_fd, 1);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Pops and serves until the ring is empty with notifications re-enabled. */
+static void queue_process(struct vhu_queue *q, struct vq_chain *c)
+{
+	_cleanup_gmem_table_ struct gmem_table *mem = vhu_dev_mem_get(q->dev);
+	int r = 0;
+
+	if (!mem)
+		return;
+	batch_queue = q;
+	batch_pending = false;
+	do {
+		vq_disable_notify(&q->vq);
+		while ((r = vq_pop(&q->vq, mem, c)) > 0) {
+			struct vhu_elem *e = elem_new(q, c, mem);
+
+			if (!e) {
+				/* Leave the chain in the ring; the next kick retries it. */
+				vq_unpop(&q->vq);
+				log_ratelimited(LOG_LEVEL_ERROR, "queue %u: out of memory",
+						q->index);
+				r = -ENOMEM;
+				break;
+			}
+			r = queue_admit(q, e);
+			if (r < 0) {
+				gmem_table_unref(e->mem);
+				free(e);
+				break;
+			}
+			dispatch(q, e);
+		}
+		if (r == -EBADMSG)
+			signal_err(q);
+	} while (r == 0 && vq_enable_notify(&q->vq));
+	batch_queue = NULL;
+	if (batch_pending) {
+		pthread_mutex_lock(&q->lock);
+		vq_notify(&q->vq);
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct vhu_queue *q = arg;
+	_cleanup_free_ struct vq_chain *c = malloc(sizeof(*c));
+	struct pollfd pfd[2] = {
+		{.fd = q->wake_fd, .events = POLLIN},
+		{.fd = q->kick_fd, .events = POLLIN},
+	};
+	/* Without a kick fd the frontend asked us to poll the ring. */
+	int timeout = q->kick_fd < 0 ? 1 : -1;
+
+	if (!c) {
+		log_error("queue %u: out of memory for the worker", q->index);
+		return NULL;
+	}
+	/* Buffers may have been queued while we were stopped. */
+	queue_process(q, c);
+	for (;;) {
+		int r = poll(pfd, q->kick_fd < 0 ? 1 : 2, timeout);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			log_error("queue %u: poll: %m", q->index);
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		if (q->kick_fd >= 0) {
+			eventfd_t v;
+
+			if (!(pfd[1].revents & POLLIN))
+				continue;
+			(void)eventfd_read(q->kick_fd, &v);
+		}
+		queue_process(q, c);
+	}
+	return NULL;
+}
+
+/* Workers leave signals to the main thread, which owns SIGTERM handling. */
+static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -err;
+}
+
+void vhu_queue_try_run(struct vhu_queue *q)
+{
+	struct vhu_dev *dev = q->dev;
+	_cleanup_gmem_table_ struct gmem_table *mem = NULL;
+	int err;
+
+	if (q->running || !q->started || !q->enabled || !q->addr_set || !q->vq.num)
+		return;
+	mem = vhu_dev_mem_get(dev);
+	if (!mem)
+		return;
+
+	pthread_mutex_lock(&q->lock);
+	q->vq.event_idx = dev->features & (1ull << VHU_F_EVENT_IDX);
+	q->vq.indirect = dev->features & (1ull << VHU_F_INDIRECT_DESC);
+	err = vq_map(&q->vq, mem, q->desc_uva, q->avail_uva, q->used_uva);
+	if (err == 0 && q->need_start) {
+		vq_start(&q->vq);
+		q->need_start = false;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (err < 0) {
+		log_error("queue %u: ring addresses not in guest memory (%s)", q->index,
+			  strerror(-err));
+		return;
+	}
+	err = start_thread(&q->thread, worker_main, q);
+	if (err < 0) {
+		log_error("queue %u: cannot start worker: %s", q->index, strerror(-err));
+		return;
+	}
+	q->running = true;
+}
+
+void vhu_queue_pause(struct vhu_queue *q)
+{
+	eventfd_t v;
+
+	if (!q->running)
+		return;
+	(void)eventfd_write(q->wake_fd, 1);
+	pthread_join(q->thread, NULL);
+	(void)eventfd_read(q->wake_fd, &v);
+	q->running = false;
+}
+
+void vhu_queue_stop(struct vhu_queue *q)
+{
+	vhu_queue_pause(q);
+	pthread_mutex_lock(&q->lock);
+	while (q->busy)
+		pthread_cond_wait(&q->idle, &q->lock);
+	/* What is still in flight now was deferred by the handler: its completion is dropped. */
+	q->gen++;
+	q->inflight = 0;
+	pthread_mutex_unlock(&q->lock);
+	q->started = false;
+	q->kick_set = false;
+	q->kick_fd = safe_close(q->kick_fd);
+}
+
+void vhu_queue_clear(struct vhu_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->vq.call_fd = safe_close(q->vq.call_fd);
+	q->vq.err_fd = safe_close(q->vq.err_fd);
+	vq_unmap(&q->vq);
+	q->vq.num = 0;
+	q->vq.last_avail_idx = 0;
+	q->vq.broken = false;
+	pthread_mutex_unlock(&q->lock);
+	q->enabled = false;
+	q->addr_set = false;
+	q->need_start = false;
+}
+
+int vhu_queue_init(struct vhu_queue *q, struct vhu_dev *dev, unsigned index)
+{
+	*q = (struct vhu_queue){.dev = dev, .index = index, .kick_fd = -1};
+	vq_init(&q->vq, index);
+	q->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (q->wake_fd < 0)
+		return -errno;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->idle, NULL);
+	return 0;
+}
+
+void vhu_queue_destroy(struct vhu_queue *q)
+{
+	vhu_queue_stop(q);
+	vhu_queue_clear(q);
+	q->wake_fd = safe_close(q->wake_fd);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->idle);
+}
+
+static void *pool_main(void *arg)
+{
+	struct vhu_pool *pool = arg;
+	struct vhu_dev *dev = pool->dev;
+
+	for (;;) {
+		struct vhu_elem *e;
+		struct vhu_queue *q;
+
+		pthread_mutex_lock(&pool->lock);
+		while (!pool->head && !pool->stop)
+			pthread_cond_wait(&pool->cond, &pool->lock);
+		e = pool->head;
+		if (!e) {
+			pthread_mutex_unlock(&pool->lock);
+			return NULL;
+		}
+		pool->head = e->next;
+		if (!pool->head)
+			pool->tail = NULL;
+		pthread_mutex_unlock(&pool->lock);
+
+		q = e->q;
+		dev->cb.handle(dev->opaque, &e->req);
+		queue_unbusy(q);
+	}
+}
+
+int vhu_pool_new(struct vhu_dev *dev, unsigned nthreads, struct vhu_pool **ret)
+{
+	struct vhu_pool *pool = calloc(1, sizeof(*pool) + nthreads * sizeof(pool->threads[0]));
+	int err = 0;
+
+	if (!pool)
+		return -ENOMEM;
+	pool->dev = dev;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->cond, NULL);
+	for (; pool->n < nthreads; pool->n++) {
+		err = start_thread(&pool->threads[pool->n], pool_main, pool);
+		if (err < 0)
+			break;
+	}
+	if (err < 0) {
+		vhu_pool_free(pool);
+		return err;
+	}
+	*ret = pool;
+	return 0;
+}
+
+/* Threads finish what is queued, then exit. */
+void vhu_pool_free(struct vhu_pool *pool)
+{
+	if (!pool)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	pool->stop = true;
+	pthread_cond_broadcast(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	for (unsigned i = 0; i < pool->n; i++)
+		pthread_join(pool->threads[i], NULL);
+	pthread_mutex_destroy(&pool->lock);
+	pthread_cond_destroy(&pool->cond);
+	free(pool);
+}
