@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The inode table. Each inode is a host object the guest holds lookup references on, named by
+ * an opaque node id (a counter, never reused within a backend's life) and found again by
+ * (st_dev, st_ino, mount id) so that two names of one file share one node. Node ids from the
+ * guest are only ever used as keys into this table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "fs/passthrough/pt.h"
+#include "util/log.h"
+
+static uint64_t pt_key_hash(uint64_t dev, uint64_t ino, uint64_t mnt_id)
+{
+	return pt_hash64(dev ^ pt_hash64(ino ^ pt_hash64(mnt_id)));
+}
+
+/* Caller holds inodes_lock. */
+static struct pt_inode *pt_find_by_id(struct pt_fs *fs, uint64_t nodeid)
+{
+	uint64_t h = pt_hash64(nodeid);
+
+	for (struct pt_hnode *n = pt_hmap_chain(&fs->inodes_by_id, h); n; n = n->next) {
+		struct pt_inode *ino = container_of(n, struct pt_inode, by_id);
+
+		if (n->hash == h && ino->nodeid == nodeid)
+			return ino;
+	}
+	return NULL;
+}
+
+/* Caller holds inodes_lock. */
+static struct pt_inode *pt_find_by_key(struct pt_fs *fs, uint64_t dev, uint64_t ino_nr,
+				       uint64_t mnt_id)
+{
+	uint64_t h = pt_key_hash(dev, ino_nr, mnt_id);
+
+	for (struct pt_hnode *n = pt_hmap_chain(&fs->inodes_by_key, h); n; n = n->next) {
+		struct pt_inode *ino = container_of(n, struct pt_inode, by_key);
+
+		if (n->hash == h && ino->dev == dev && ino->ino == ino_nr && ino->mnt_id == mnt_id)
+			return ino;
+	}
+	return NULL;
+}
+
+static struct pt_inode *pt_inode_alloc(const struct statx *stx, int fd)
+{
+	struct pt_inode *ino = calloc(1, sizeof(*ino));
+
+	if (!ino)
+		return NULL;
+	ino->dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	ino->ino = stx->stx_ino;
+	ino->mnt_id = pt_statx_mnt_id(stx);
+	ino->type = stx->stx_mode & S_IFMT;
+	ino->fd = fd;
+	atomic_init(&ino->refs, 1);
+	pthread_mutex_init(&ino->locks_mu, NULL);
+	return ino;
+}
+
+static void pt_inode_free(struct pt_fs *fs, struct pt_inode *ino)
+{
+	pt_lock_owners_drop_all(fs, ino);
+	safe_close(ino->fd);
+	if (ino != fs->root)
+		pt_fd_uncharge(fs);
+	pthread_mutex_destroy(&ino->locks_mu);
+	free(ino);
+}
+
+static void pt_table_insert(struct pt_fs *fs, struct pt_inode *ino)
+{
+	pt_hmap_insert(&fs->inodes_by_id, &ino->by_id, pt_hash64(ino->nodeid));
+	pt_hmap_insert(&fs->inodes_by_key, &ino->by_key,
+		       pt_key_hash(ino->dev, ino->ino, ino->mnt_id));
+}
+
+int pt_inode_table_init(struct pt_fs *fs, int root_fd)
+{
+	struct statx stx;
+	int r;
+
+	r = pt_statx(root_fd, &stx);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(stx.stx_mode))
+		return -ENOTDIR;
+	r = pthread_rwlock_init(&fs->inodes_lock, NULL);
+	if (r)
+		return -r;
+	if (pt_hmap_init(&fs->inodes_by_id) < 0 || pt_hmap_init(&fs->inodes_by_key) < 0)
+		goto out_nomem;
+	fs->root = pt_inode_alloc(&stx, root_fd);
+	if (!fs->root)
+		goto out_nomem;
+	fs->root->nodeid = FS_ROOT_ID;
+	fs->root->nlookup = 1;
+	fs->next_nodeid = FS_ROOT_ID + 1;
+	pt_table_insert(fs, fs->root);
+	return 0;
+
+out_nomem:
+	pt_hmap_done(&fs->inodes_by_id);
+	pt_hmap_done(&fs->inodes_by_key);
+	pthread_rwlock_destroy(&fs->inodes_lock);
+	return -ENOMEM;
+}
+
+void pt_inode_forget_all(struct pt_fs *fs)
+{
+	struct pt_hnode *list;
+
+	pthread_rwlock_wrlock(&fs->inodes_lock);
+	list = pt_hmap_take_all(&fs->inodes_by_id);
+	pt_hmap_take_all(&fs->inodes_by_key);
+	pthread_rwlock_unlock(&fs->inodes_lock);
+
+	while (list) {
+		struct pt_inode *ino = container_of(list, struct pt_inode, by_id);
+
+		list = list->next;
+		if (ino == fs->root)
+			continue;
+		pt_inode_put(fs, ino);
+	}
+	/* The root stays valid across a session reset; its lock owners do not. */
+	pt_lock_owners_drop_all(fs, fs->root);
+	pthread_rwlock_wrlock(&fs->inodes_lock);
+	fs->root->nlookup = 1;
+	pt_table_insert(fs, fs->root);
+	pthread_rwlock_unlock(&fs->inodes_lock);
+}
+
+void pt_inode_table_done(struct pt_fs *fs)
+{
+	if (!fs->root)
+		return;
+	pt_inode_forget_all(fs);
+	pt_inode_free(fs, fs->root);
+	fs->root = NULL;
+	pt_hmap_done(&fs->inodes_by_id);
+	pt_hmap_done(&fs->inodes_by_key);
+	pthread_rwlock_destroy(&fs->inodes_lock);
+}
+
+int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret)
+{
+	struct pt_inode *ino;
+
+	pthread_rwlock_rdlock(&fs->inodes_lock);
+	ino = pt_find_by_id(fs, guest_nodeid);
+	if (ino)
+		atomic_fetch_add(&ino->refs, 1);
+	pthread_rwlock_unlock(&fs->inodes_lock);
+	if (!ino)
+		return -ENOENT;
+	*ret = ino;
+	return 0;
+}
+
+void pt_inode_ref(struct pt_inode *ino)
+{
+	atomic_fetch_add(&ino->refs, 1);
+}
+
+void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino)
+{
+	/* The table's own reference is dropped only after removal from the table, so reaching
+	 * zero means nobody can find this inode any more. */
+	if (atomic_fetch_sub(&ino->refs, 1) == 1)
+		pt_inode_free(fs, ino);
+}
+
+void pt_inode_forget(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t nlookup)
+{
+	struct pt_inode *ino;
+
+	pthread_rwlock_wrlock(&fs->inodes_lock);
+	ino = pt_find_by_id(fs, guest_nodeid);
+	if (!ino || ino == fs->root) {
+		pthread_rwlock_unlock(&fs->inodes_lock);
+		return;
+	}
+	ino->nlookup = sat_sub_u64(ino->nlookup, nlookup);
+	if (ino->nlookup > 0) {
+		pthread_rwlock_unlock(&fs->inodes_lock);
+		return;
+	}
+	pt_hmap_remove(&fs->inodes_by_id, &ino->by_id);
+	pt_hmap_remove(&fs->inodes_by_key, &ino->by_key);
+	pthread_rwlock_unlock(&fs->inodes_lock);
+	pt_inode_put(fs, ino);
+}
+
+static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint64_t nodeid,
+			  const struct statx *stx, struct fs_entry *ret)
+{
+	*ret = (struct fs_entry){.nodeid = nodeid};
+	pt_statx_to_stat(stx, &ret->attr);
+	ret->entry_timeout = pt_timeout(fs);
+	ret->attr_timeout = pt_timeout(fs);
+	if (fs->cfg.announce_submounts && parent && S_ISDIR(stx->stx_mode) &&
+	    (ret->attr.st_dev != parent->dev || pt_statx_mnt_id(stx) != parent->mnt_id))
+		ret->attr_flags |= FS_ATTR_SUBMOUNT;
+}
+
+/* Finds or inserts the inode for (stx, *fd), taking one lookup reference on it. */
+static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx, uint64_t *ret_nodeid)
+{
+	_cleanup_free_ struct pt_inode *fresh = pt_inode_alloc(stx, -1);
+	struct pt_inode *ino;
+	int r;
+
+	if (!fresh)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&fs->inodes_lock);
+	ino = pt_find_by_key(fs, fresh->dev, fresh->ino, fresh->mnt_id);
+	if (ino) {
+		ino->nlookup = sat_add_u64(ino->nlookup, 1);
+		*ret_nodeid = ino->nodeid;
+		pthread_rwlock_unlock(&fs->inodes_lock);
+		pthread_mutex_destroy(&fresh->locks_mu);
+		*fd = safe_close(*fd);
+		return 0;
+	}
+	r = pt_fd_charge(fs);
+	if (r < 0) {
+		pthread_rwlock_unlock(&fs->inodes_lock);
+		pthread_mutex_destroy(&fresh->locks_mu);
+		return -ENFILE;
+	}
+	ino = TAKE_PTR(fresh);
+	ino->fd = TAKE_FD(*fd);
+	ino->nodeid = fs->next_nodeid++;
+	ino->nlookup = 1;
+	pt_table_insert(fs, ino);
+	*ret_nodeid = ino->nodeid;
+	pthread_rwlock_unlock(&fs->inodes_lock);
+	return 0;
+}
+
+int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, struct fs_entry *ret)
+{
+	_cleanup_close_ int owned = TAKE_FD(*fd);
+	struct statx stx;
+	uint64_t nodeid;
+	int r;
+
+	r = pt_statx(owned, &stx);
+	if (r < 0)
+		return r;
+	r = pt_inode_intern(fs, &owned, &stx, &nodeid);
+	if (r < 0)
+		return r;
+	pt_fill_entry(fs, parent, nodeid, &stx, ret);
+	return 0;
+}
+
+int pt_open_child_path(int dirfd, const char *name)
+{
+	static atomic_bool no_openat2;
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		/* One component, so these forbid "..", absolute names and any symlink on the way;
+		 * a trailing symlink is opened as itself because of O_PATH|O_NOFOLLOW. */
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+	};
+	long fd;
+
+	if (pt_check_name(name) < 0)
+		return -EINVAL;
+	if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
+		fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != ENOSYS)
+			return -errno;
+		atomic_store(&no_openat2, true);
+	}
+	/* Pre-5.6 kernels: the name is a single checked component and O_NOFOLLOW stops at a
+	 * trailing symlink, which is equivalent for one step. */
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+		 struct fs_entry *ret)
+{
+	int fd;
+
+	if (!S_ISDIR(parent->type))
+		return -ENOTDIR;
+	fd = pt_open_child_path(parent->fd, name);
+	if (fd < 0)
+		return fd;
+	return pt_inode_entry(fs, parent, &fd, ret);
+}

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Name and node ops: lookup/forget, the node-creating ops (mknod, mkdir, symlink, link), the
+ * name-removing ops (unlink, rmdir, rename) and the per-node queries (readlink, access, statfs,
+ * syncfs). Every name is resolved relative to the parent's O_PATH fd, one component, without
+ * following symlinks. Lookup runs as the daemon: the guest kernel has already checked search
+ * permission (virtiofs mounts with default_permissions); everything that creates, removes or
+ * checks access runs with the guest's credentials.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fs/passthrough/pt.h"
+
+int pt_op_lookup(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		 struct fs_entry *ret)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
+	int r;
+
+	r = pt_inode_get(fs, parent, &p.ino);
+	if (r < 0)
+		return r;
+	return pt_do_lookup(fs, p.ino, name, ret);
+}
+
+void pt_op_forget(void *fsp, uint64_t nodeid, uint64_t nlookup)
+{
+	pt_inode_forget(fsp, nodeid, nlookup);
+}
+
+int pt_op_readlink(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, char *buf, size_t size)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	char target[PATH_MAX + 1];
+	ssize_t n;
+	int r;
+
+	r = pt_inode_get(fs, nodeid, &g.ino);
+	if (r < 0)
+		return r;
+	if (!S_ISLNK(g.ino->type))
+		return -EINVAL;
+	/* Read into a buffer one larger than any target so truncation is detectable. */
+	n = readlinkat(g.ino->fd, "", target, sizeof(target));
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= sizeof(target))
+		return -ENAMETOOLONG;
+	if ((size_t)n > size)
+		return -ERANGE;
+	memcpy(buf, target, (size_t)n);
+	return (int)n;
+}
+
+/*
+ * With FUSE_POSIX_ACL the guest sends the mode unmasked and its umask separately: the umask
+ * applies unless the parent has a default ACL (which then decides, in the host kernel).
+ */
+mode_t pt_create_mode(struct pt_fs *fs, const struct pt_inode *parent, mode_t mode, mode_t umask)
+{
+	if (!fs->init_posix_acl || !(umask & 0777))
+		return mode;
+	if (pt_xattr_get_raw(fs, parent, "system.posix_acl_default", NULL, 0) > 0)
+		return mode;
+	return mode & ~(umask & 0777);
+}
+
+enum pt_make_kind {
+	PT_MAKE_NOD,
+	PT_MAKE_DIR,
+	PT_MAKE_SYMLINK
+};
+
+struct pt_make_args {
+	enum pt_make_kind kind;
+	const char *name;
+	mode_t mode;
+	mode_t umask;
+	dev_t rdev;
+	const char *target;
+};
+
+static int pt_make_syscall(const struct pt_inode *parent, const struct pt_make_args *a, mode_t mode)
+{
+	int r;
+
+	switch (a->kind) {
+	case PT_MAKE_NOD:
+		r = mknodat(parent->fd, a->name, mode, a->rdev);
+		break;
+	case PT_MAKE_DIR:
+		r = mkdirat(parent->fd, a->name, mode);
+		break;
+	case PT_MAKE_SYMLINK:
+	default:
+		r = symlinkat(a->target, parent->fd, a->name);
+		break;
+	}
+	return r < 0 ? -errno : 0;
+}
+
+/* Creates a node as the guest, then looks it up (as the daemon) to produce the entry. */
+static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
+		   const struct pt_make_args *a, struct fs_entry *ret)
+{
+	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
+	mode_t mode;
+	int r;
+
+	if (fs->cfg.readonly)
+		return -EROFS;
+	r = pt_check_name(a->name);
+	if (r < 0)
+		return r;
+	r = pt_inode_get(fs, parent, &p.ino);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(p.ino->type))
+		return -ENOTDIR;
+	mode = pt_create_mode(fs, p.ino, a->mode, a->umask);
+	{
+		_cleanup_cred_ struct pt_cred cred = {false};
+
+		r = pt_cred_enter(&cred, ctx);
+		if (r < 0)
+			return r;
+		r = pt_make_syscall(p.ino, a, mode);
+	}
+	if (r < 0)
+		return r;
+	return pt_do_lookup(fs, p.ino, a->name, ret);
+}
+
+int pt_op_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
+		dev_t rdev, mode_t umask, struct fs_entry *ret)
+{
+	struct pt_make_args a = {PT_MAKE_NOD, name, mode, umask, rdev, NULL};
+
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFCHR:
+	case S_IFBLK:
+		/* Device nodes need CAP_MKNOD, which the kernel checks for the caller; they can
+		 * exist in the share but are never opened on the host (pt_reopen). */
+		break;
+	default:
+		return -EINVAL;
+	}
+	return pt_make(fs, ctx, parent, &a, ret);
+}
+
+int pt_op_mkdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
+		mode_t umask, struct fs_entry *ret)
+{
+	struct pt_make_args a = {PT_MAKE_DIR, name, mode & 07777, umask, 0, NULL};
+
+	return pt_make(fs, ctx, parent, &a, ret);
+}
+
+int pt_op_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		  const char *target, struct fs_entry *ret)
+{
+	struct pt_make_args a = {PT_MAKE_SYMLINK, name, 0, 0, 0, target};
+
+	/* The target is stored, never resolved on the host, so any string is harmless. */
+	if (!target || !target[0])
+		return -ENOENT;
+	if (strnlen(target, PATH_MAX) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return pt_make(fs, ctx, parent, &a, ret);
+}
+
+static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		     int flags)
+{
+	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
+	_cleanup_cred_ struct pt_cred cred = {false};
+	int r;
+
+	if (fs->cfg.readonly)
+		return -EROFS;
+	r = pt_check_name(name);
+	if (r < 0)
+		return r;
+	r = pt_inode_get(fs, parent, &p.ino);
+	if (r < 0)
+		return r;
+	r = pt_cred_enter(&cred, ctx);
+	if (r < 0)
+		return r;
+	/* The node itself stays in the table (and valid) until the guest forgets it. */
+	return unlinkat(p.ino->fd, name, flags) < 0 ? -errno : 0;
+}
+
+int pt_op_unlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+{
+	return pt_remove(fs, ctx, parent, name, 0);
+}
+
+int pt_op_rmdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+{
+	return pt_remove(fs, ctx, parent, name, AT_REMOVEDIR);
+}
+
+int pt_op_rename(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname, unsigned flags)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
+	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
+	_cleanup_cred_ struct pt_cred cred = {false};
+	int r;
+
+	if (fs->cfg.readonly)
+		return -EROFS;
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
+		return -EINVAL;
+	if (pt_check_name(name) < 0 || pt_check_name(newname) < 0)
+		return -EINVAL;
+	r = pt_inode_get(fs, parent, &p.ino);
+	if (r < 0)
+		return r;
+	r = pt_inode_get(fs, newparent, &np.ino);
+	if (r < 0)
+		return r;
+	r = pt_cred_enter(&cred, ctx);
+	if (r < 0)
+		return r;
+	return renameat2(p.ino->fd, name, np.ino->fd, newname, flags) < 0 ? -errno : 0;
+}
+
+int pt_op_link(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
+	       const char *newname, struct fs_entry *ret)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
+	char procname[24];
+	int r;
+
+	if (fs->cfg.readonly)
+		return -EROFS;
+	r = pt_check_name(newname);
+	if (r < 0)
+		return r;
+	r = pt_inode_get(fs, nodeid, &g.ino);
+	if (r < 0)
+		return r;
+	r = pt_inode_get(fs, newparent, &np.ino);
+	if (r < 0)
+		return r;
+	snprintf(procname, sizeof(procname), "%d", g.ino->fd);
+	{
+		_cleanup_cred_ struct pt_cred cred = {false};
+
+		r = pt_cred_enter(&cred, ctx);
+		if (r < 0)
+			return r;
+		/* Following the /proc magic link lands on the pinned inode itself (a symlink is
+		 * linked, not its target); AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH. */
+		r = linkat(fs->proc_fd, procname, np.ino->fd, newname, AT_SYMLINK_FOLLOW);
+		if (r < 0)
+			return -errno;
+	}
+	return pt_do_lookup(fs, np.ino, newname, ret);
+}
+
+int pt_op_access(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	_cleanup_cred_ struct pt_cred cred = {false};
+	int r;
+
+	if (mask & ~(R_OK | W_OK | X_OK))
+		return -EINVAL;
+	r = pt_inode_get(fs, nodeid, &g.ino);
+	if (r < 0)
+		return r;
+	if ((mask & W_OK) && fs->cfg.readonly)
+		return -EROFS;
+	r = pt_cred_enter(&cred, ctx);
+	if (r < 0)
+		return r;
+	/* AT_EACCESS: check the effective ids we just switched to, not the real (root) ones. */
+	r = faccessat(g.ino->fd, "", mask, AT_EMPTY_PATH | AT_EACCESS | AT_SYMLINK_NOFOLLOW);
+	return r < 0 ? -errno : 0;
+}
+
+int pt_op_statfs(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	int r;
+
+	r = pt_inode_get(fs, nodeid, &g.ino);
+	if (r < 0)
+		return r;
+	return fstatvfs(g.ino->fd, ret) < 0 ? -errno : 0;
+}
+
+int pt_op_syncfs(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	r = pt_inode_get(fs, nodeid, &g.ino);
+	if (r < 0)
+		return r;
+	/* syncfs() wants a real fd; any file of the node's filesystem will do, and special
+	 * files are never opened, so those sync through the share's root. */
+	fd = pt_reopen(fs, S_ISDIR(g.ino->type) || S_ISREG(g.ino->type) ? g.ino : fs->root,
+		       O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	return syncfs(fd) < 0 ? -errno : 0;
+}

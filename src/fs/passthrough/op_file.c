@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Regular-file ops: open/create/tmpfile produce handles; read/write move data straight between
+ * the host file and the guest's buffers (preadv/pwritev on the iovecs fuse/ gives us, no bounce
+ * buffer); the rest act on a handle's fd. Only regular files are ever opened on the host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fs/passthrough/pt.h"
+
+/* Host open flags from the guest's: drop what would change what is opened or how it is named
+ * (we never create or follow here), and apply the configured policies. */
+static int pt_open_flags(const struct pt_fs *fs, int flags)
+{
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_PATH | __O_TMPFILE | O_ASYNC |
+		   O_CLOEXEC);
+	if (!fs->cfg.allow_direct_io)
+		flags &= ~O_DIRECT;
+	if (!fs->cfg.preserve_noatime)
+		flags &= ~O_NOATIME;
+	if (fs->writeback) {
+		/* The guest page cache reads around partial-page writes and keeps the file size
+		 * itself, so write-only opens must be readable and O_APPEND would misplace data. */
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return flags;
+}
+
+static bool pt_flags_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static uint32_t pt_file_open_flags(const struct pt_fs *fs)
+{
+	switch (fs->cfg.cache) {
+	case PT_CACHE_NEVER:
+	case PT_CACHE_METADATA:
+		return FS_OPEN_DIRECT_IO;
+	case PT_CACHE_ALWAYS:
+		return FS_OPEN_KEEP_CACHE;
+	case PT_CACHE_AUTO:
+	default:
+		return 0;
+	}
+}
+
+/* Opens an existing inode for the guest, as the guest. */
+static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+			 int guest_flags, int *ret_flags)
+{
+	_cleanup_cred_ struct pt_cred cred = {false};
+	int flags = pt_open_flags(fs, guest_flags);
+	int fd, r;
+
+	if ((guest_flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	if (fs->cfg.readonly && pt_flags_write(guest_flags))
+		return -EROFS;
+	if (S_ISDIR(ino->type))
+		return -EISDIR;
+	if (S_ISLNK(ino->type))
+		return -ELOOP;
+	r = pt_cred_enter(&cred, ctx);
+	if (r < 0)
+		return r;
+	fd = pt_reopen(fs, ino, flags);
+	if (fd == -EACCES && (guest_flags & O_ACCMODE) == O_WRONLY &&
+	    (flags & O_ACCMODE) == O_RDWR) {
+		/* A write-only file under writeback: better a handle the guest cannot read
+		 * around than no handle at all. */
+		flags = (flags & ~O_ACCMODE) | O_WRONLY;
+		fd = pt_reopen(fs, ino, flags);
+	}
+	if (fd >= 0)
+		*ret_flags = flags;
+	return fd;
+}
+
+int pt_op_open(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
+	       uint32_t *ret_open_flags)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	int fd, hflags = 0, r;
+
+	r = pt_inode_get(fs, nodeid, &g.ino);
+	if (r < 0)
+		return r;
+	fd = pt_open_inode(fs, ctx, g.ino, flags, &hflags);
+	if (fd < 0)
+		return fd;
+	r = pt_handle_new(fs, g.ino, &fd, hflags, ret_fh);
+	if (r < 0)
+		return r;
+	*ret_open_flags = pt_file_open_flags(fs);
+	return 0;
+}
+
+/*
+ * Registers a freshly opened fd (ownership taken) of a new file: an O_PATH fd for its inode
+ * comes from the open fd itself, not from the name, which may already point elsewhere.
+ */
+static int pt_new_file_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, int flags,
+			     struct fs_entry *ret_entry, uint64_t *ret_fh)
+{
+	_cleanup_close_ int file_fd = TAKE_FD(*fd);
+	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	struct fs_entry e;
+	char name[24];
+	int path_fd, r;
+
+	snprintf(name, sizeof(name), "%d", file_fd);
+	path_fd = openat(fs->proc_fd, name, O_PATH | O_CLOEXEC);
+	if (path_fd < 0)
+		return -errno;
+	r = pt_inode_entry(fs, parent, &path_fd, &e);
+	if (r < 0)
+		return r;
+	r = pt_inode_get(fs, e.nodeid, &g.ino);
+	if (r < 0)
+		return r; /* a forged forget already dropped the reference */
+	r = pt_handle_new(fs, g.ino, &file_fd, flags, ret_fh);
+	if (r < 0) {
+		pt_inode_forget(fs, e.nodeid, 1);
+		return r;
+	}
+	*ret_entry = e;
+	return 0;
+}
+
+/* create of an existing name without O_EXCL: a lookup plus an open, with the open's checks. */
+static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
+			      const struct pt_inode *parent, const char *name, int flags,
+			      struct fs_entry *ret_entry, uint64_t *ret_fh)
+{
+	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	struct fs_entry e;
+	int fd, hflags = 0, r;
+
+	r = pt_do_lookup(fs, parent, name, &e);
+	if (r < 0)
+		return r;
+	r = pt_inode_get(fs, e.nodeid, &g.ino);
+	if (r < 0)
+		return r;
+	fd = pt_open_inode(fs, ctx, g.ino, flags, &hflags);
+	r = fd < 0 ? fd : pt_handle_new(fs, g.ino, &fd, hflags, ret_fh);
+	if (r < 0) {
+		pt_inode_forget(fs, e.nodeid, 1);
+		return r;
+	}
+	if (flags & O_TRUNC)
+		pt_stat_inode(g.ino, &e.attr);
+	*ret_entry = e;
+	return 0;
+}
+
+int pt_op_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		 mode_t mode, int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+		 uint32_t *ret_open_flags)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
+	int hflags = pt_open_flags(fs, flags), fd, r;
+
+	if (fs->cfg.readonly)
+		return -EROFS;
+	r = pt_check_name(name);
+	if (r < 0)
+		return r;
+	r = pt_inode_get(fs, parent, &p.ino);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(p.ino->type))
+		return -ENOTDIR;
+	mode = pt_create_mode(fs, p.ino, mode, umask);
+	{
+		_cleanup_cred_ struct pt_cred cred = {false};
+
+		r = pt_cred_enter(&cred, ctx);
+		if (r < 0)
+			return r;
+		/* O_EXCL always: an existing name (maybe a FIFO or device node) is never opened
+		 * by this call; O_NOFOLLOW: never create through a dangling symlink. */
+		fd = openat(p.ino->fd, name, hflags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    mode);
+		fd = fd < 0 ? -errno : fd;
+	}
+	if (fd == -EEXIST && !(flags & O_EXCL))
+		r = pt_create_existing(fs, ctx, p.ino, name, flags, ret_entry, ret_fh);
+	else if (fd < 0)
+		r = fd;
+	else
+		r = pt_new_file_entry(fs, p.ino, &fd, hflags, ret_entry, ret_fh);
+	if (r < 0)
+		return r;
+	*ret_open_flags = pt_file_open_flags(fs);
+	return 0;
+}
+
+int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t mode, int flags,
+		  mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+		  uint32_t *ret_open_flags)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
+	int hflags = pt_open_flags(fs, flags) & ~O_DIRECTORY, fd, r;
+
+	if (fs->cfg.readonly)
+		return -EROFS;
+	r = pt_inode_get(fs, parent, &p.ino);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(p.ino->type))
+		return -ENOTDIR;
+	mode = pt_create_mode(fs, p.ino, mode, umask);
+	{
+		_cleanup_cred_ struct pt_cred cred = {false};
+
+		r = pt_cred_enter(&cred, ctx);
+		if (r < 0)
+			return r;
+		/* An O_PATH directory fd is a valid base for O_TMPFILE on ".". */
+		fd = openat(p.ino->fd, ".", hflags | O_TMPFILE | O_CLOEXEC, mode);
+		if (fd < 0)
+			return -errno;
+	}
+	r = pt_new_file_entry(fs, p.ino, &fd, hflags, ret_entry, ret_fh);
+	if (r < 0)
+		return r;
+	*ret_open_flags = pt_file_open_flags(fs);
+	return 0;
+}
+
+ssize_t pt_op_read(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   const struct iovec *iov, int iovcnt, off_t off)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	ssize_t n;
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	if (off < 0)
+		return -EINVAL;
+	do
+		n = preadv(h.h->fd, iov, iovcnt, off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t pt_op_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	ssize_t n;
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	if (fs->cfg.readonly)
+		return -EROFS;
+	if (off < 0)
+		return -EINVAL;
+	if (write_flags & FS_WRITE_KILL_SUIDGID) {
+		r = pt_kill_suidgid(fs, h.h->inode, h.h->fd);
+		if (r < 0)
+			return r;
+	}
+	do
+		n = pwritev(h.h->fd, iov, iovcnt, off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int pt_op_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+{
+	return pt_handle_release(fs, nodeid, fh);
+}
+
+int pt_op_fsync(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	r = datasync ? fdatasync(h.h->fd) : fsync(h.h->fd);
+	return r < 0 ? -errno : 0;
+}
+
+int pt_op_fallocate(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int mode,
+		    off_t off, off_t len)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	if (fs->cfg.readonly)
+		return -EROFS;
+	return fallocate(h.h->fd, mode, off, len) < 0 ? -errno : 0;
+}
+
+int pt_op_lseek(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
+		int whence, off_t *ret)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	off_t res;
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	switch (whence) {
+	case SEEK_SET:
+	case SEEK_CUR:
+		/* Handles have no position of their own (I/O is positional). */
+		if (off < 0)
+			return -EINVAL;
+		*ret = off;
+		return 0;
+	case SEEK_END:
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		res = lseek(h.h->fd, off, whence);
+		if (res < 0)
+			return -errno;
+		*ret = res;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+ssize_t pt_op_copy_file_range(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid_in,
+			      uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
+			      off_t off_out, size_t len, unsigned flags)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard in = {fs, NULL};
+	_cleanup_handle_ struct pt_handle_guard out = {fs, NULL};
+	loff_t o_in = off_in, o_out = off_out;
+	ssize_t n;
+	int r;
+
+	r = pt_handle_get(fs, nodeid_in, fh_in, &in.h);
+	if (r < 0)
+		return r;
+	r = pt_handle_get(fs, nodeid_out, fh_out, &out.h);
+	if (r < 0)
+		return r;
+	if (fs->cfg.readonly)
+		return -EROFS;
+	if (off_in < 0 || off_out < 0)
+		return -EINVAL;
+	n = copy_file_range(in.h->fd, &o_in, out.h->fd, &o_out, len, flags);
+	return n < 0 ? -errno : n;
+}

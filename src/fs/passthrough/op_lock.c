@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * POSIX record locks and flock locks.
+ *
+ * Record locks belong to (inode, lock_owner) in the guest. Classic POSIX locks on the host would
+ * all belong to this one process, so instead each guest owner gets its own open file
+ * description of the inode and its locks are OFD locks on it: owners conflict with each other,
+ * an owner never conflicts with itself, and closing that description (flush, i.e. the guest's
+ * close()) drops exactly that owner's locks. OFD locks report no holder pid, so getlk answers 0.
+ *
+ * flock locks belong to the open file description, i.e. to the handle: flock() on the handle's
+ * own fd gives that, and release closes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "fs/passthrough/pt.h"
+
+/* Guest-growable: distinct lock owners on one inode. */
+#define PT_MAX_LOCK_OWNERS 1024
+#define PT_OFFSET_MAX	   INT64_MAX
+
+struct pt_lock_owner {
+	struct pt_lock_owner *next; /* guarded by the inode's locks_mu */
+	uint64_t owner;
+	int fd;
+	atomic_ulong refs; /* the list's + one per op using fd */
+};
+
+static void pt_owner_put(struct pt_fs *fs, struct pt_lock_owner *o)
+{
+	if (atomic_fetch_sub(&o->refs, 1) == 1) {
+		safe_close(o->fd); /* releases every OFD lock of this owner */
+		pt_fd_uncharge(fs);
+		free(o);
+	}
+}
+
+/* A description on which locks of both kinds can live when the file allows it. */
+static int pt_owner_open(struct pt_fs *fs, const struct pt_inode *ino)
+{
+	static const int modes[] = {O_RDWR, O_RDONLY, O_WRONLY};
+	int fd = -EACCES;
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		fd = pt_reopen(fs, ino, modes[i] | O_NONBLOCK);
+		if (fd >= 0 || (fd != -EACCES && fd != -EROFS && fd != -ETXTBSY && fd != -EISDIR))
+			break;
+	}
+	return fd;
+}
+
+static int pt_owner_create(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner,
+			   struct pt_lock_owner **ret)
+{
+	struct pt_lock_owner *o;
+	int fd;
+
+	if (ino->nowners >= PT_MAX_LOCK_OWNERS || pt_fd_charge(fs) < 0)
+		return -ENOLCK;
+	fd = pt_owner_open(fs, ino);
+	if (fd < 0) {
+		pt_fd_uncharge(fs);
+		return fd;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		close(fd);
+		pt_fd_uncharge(fs);
+		return -ENOMEM;
+	}
+	o->owner = owner;
+	o->fd = fd;
+	atomic_init(&o->refs, 1);
+	o->next = ino->owners;
+	ino->owners = o;
+	ino->nowners++;
+	*ret = o;
+	return 0;
+}
+
+/* Returns a referenced owner; -ENOENT when absent and !create. */
+static int pt_owner_get(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner, bool create,
+			struct pt_lock_owner **ret)
+{
+	struct pt_lock_owner *o;
+	int r = 0;
+
+	pthread_mutex_lock(&ino->locks_mu);
+	for (o = ino->owners; o; o = o->next)
+		if (o->owner == owner)
+			break;
+	if (!o)
+		r = create ? pt_owner_create(fs, ino, owner, &o) : -ENOENT;
+	if (r == 0) {
+		atomic_fetch_add(&o->refs, 1);
+		*ret = o;
+	}
+	pthread_mutex_unlock(&ino->locks_mu);
+	return r;
+}
+
+static void pt_owner_remove(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner)
+{
+	struct pt_lock_owner **pp, *o = NULL;
+
+	pthread_mutex_lock(&ino->locks_mu);
+	for (pp = &ino->owners; *pp; pp = &(*pp)->next) {
+		if ((*pp)->owner == owner) {
+			o = *pp;
+			*pp = o->next;
+			ino->nowners--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ino->locks_mu);
+	if (o)
+		pt_owner_put(fs, o);
+}
+
+void pt_lock_owners_drop_all(struct pt_fs *fs, struct pt_inode *ino)
+{
+	struct pt_lock_owner *o;
+
+	pthread_mutex_lock(&ino->locks_mu);
+	o = ino->owners;
+	ino->owners = NULL;
+	ino->nowners = 0;
+	pthread_mutex_unlock(&ino->locks_mu);
+	while (o) {
+		struct pt_lock_owner *next = o->next;
+
+		pt_owner_put(fs, o);
+		o = next;
+	}
+}
+
+static int pt_lock_to_flock(const struct fs_lock *lk, struct flock *fl)
+{
+	if (lk->start > PT_OFFSET_MAX || lk->end < lk->start)
+		return -EINVAL;
+	*fl = (struct flock){
+		.l_type = (short)lk->type,
+		.l_whence = SEEK_SET,
+		.l_start = (off_t)lk->start,
+		/* 0 means "to the end of file, however it grows". */
+		.l_len = lk->end >= PT_OFFSET_MAX ? 0 : (off_t)(lk->end - lk->start + 1),
+	};
+	return 0;
+}
+
+int pt_op_flush(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		uint64_t lock_owner)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	pt_owner_remove(fs, h.h->inode, lock_owner);
+	return 0;
+}
+
+int pt_op_getlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		uint64_t lock_owner, struct fs_lock *lk)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	struct pt_lock_owner *o = NULL;
+	struct flock fl;
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	if (lk->type != F_RDLCK && lk->type != F_WRLCK)
+		return -EINVAL;
+	r = pt_lock_to_flock(lk, &fl);
+	if (r < 0)
+		return r;
+	/* Ask through the owner's description so its own locks do not count as conflicts; an
+	 * owner without one holds no locks, and the handle's fd (which never holds OFD locks)
+	 * sees everybody's. */
+	pt_owner_get(fs, h.h->inode, lock_owner, false, &o);
+	r = fcntl(o ? o->fd : h.h->fd, F_OFD_GETLK, &fl);
+	r = r < 0 ? -errno : 0;
+	if (o)
+		pt_owner_put(fs, o);
+	if (r < 0)
+		return r;
+	lk->type = fl.l_type;
+	if (fl.l_type != F_UNLCK) {
+		lk->start = (uint64_t)fl.l_start;
+		lk->end = fl.l_len == 0 ? PT_OFFSET_MAX : (uint64_t)(fl.l_start + fl.l_len - 1);
+		lk->pid = 0;
+	}
+	return 0;
+}
+
+/* POSIX: a read lock needs a readable, a write lock a writable open of the guest's. */
+static int pt_lock_access(const struct pt_handle *h, int type)
+{
+	int acc = h->flags & O_ACCMODE;
+
+	if (type == F_RDLCK && acc == O_WRONLY)
+		return -EBADF;
+	if (type == F_WRLCK && acc == O_RDONLY)
+		return -EBADF;
+	return 0;
+}
+
+int pt_op_setlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		uint64_t lock_owner, const struct fs_lock *lk, bool sleep)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	struct pt_lock_owner *o;
+	struct flock fl;
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	if (lk->type != F_RDLCK && lk->type != F_WRLCK && lk->type != F_UNLCK)
+		return -EINVAL;
+	r = pt_lock_to_flock(lk, &fl);
+	if (r < 0)
+		return r;
+	if (lk->type != F_UNLCK) {
+		r = pt_lock_access(h.h, lk->type);
+		if (r < 0)
+			return r;
+	}
+	r = pt_owner_get(fs, h.h->inode, lock_owner, lk->type != F_UNLCK, &o);
+	if (r == -ENOENT)
+		return 0; /* unlocking what was never locked */
+	if (r < 0)
+		return r;
+	/* No EINTR retry: a signal is how a blocked waiter is cancelled (INTERRUPT, reset). */
+	r = fcntl(o->fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+	r = r < 0 ? -errno : 0;
+	pt_owner_put(fs, o);
+	return r == -EACCES ? -EAGAIN : r;
+}
+
+int pt_op_flock(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
+		bool sleep)
+{
+	struct pt_fs *fs = fsp;
+	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	int r;
+
+	r = pt_handle_get(fs, nodeid, fh, &h.h);
+	if (r < 0)
+		return r;
+	if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN)
+		return -EINVAL;
+	r = flock(h.h->fd, op | (sleep ? 0 : LOCK_NB));
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The passthrough backend: serves one host directory (the share) to the guest through the
+ * fs/ops.h interface. Every guest-visible object is reached from a file descriptor opened under
+ * the share, one path component at a time, never following symlinks on the host, so the share
+ * stays confined even without a sandbox. The shared directory and /proc/self/fd are opened once
+ * in pt_new(); nothing afterwards uses an absolute path, so the process may pivot_root into the
+ * share (sandbox/) once the backend exists.
+ *
+ * Trust: node ids, handles, names, modes, offsets and lock owners come from the guest and are
+ * validated here; fuse/ has already bounded sizes and checked name syntax (we re-check names).
+ *
+ * Process-wide side effects of pt_new(): umask(0) (the guest kernel applies its own umask) and,
+ * when running as root, dropping the inherited supplementary groups (CVE-2022-0358). Per-request
+ * credentials are switched per thread with raw syscalls (see cred.c).
+ */
+#ifndef VFSD_FS_PASSTHROUGH_H
+#define VFSD_FS_PASSTHROUGH_H
+
+#include <stdbool.h>
+
+#include "fs/ops.h"
+
+enum pt_cache {
+	PT_CACHE_AUTO,	   /* entry/attr 1 s, close-to-open data caching */
+	PT_CACHE_ALWAYS,   /* 86400 s, FS_OPEN_KEEP_CACHE */
+	PT_CACHE_NEVER,	   /* 0 s, FS_OPEN_DIRECT_IO */
+	PT_CACHE_METADATA, /* 86400 s for metadata, FS_OPEN_DIRECT_IO for data */
+};
+
+struct pt_config {
+	const char *shared_dir; /* absolute and already canonical (realpath) */
+	enum pt_cache cache;
+	bool readonly;		 /* every modifying op gets -EROFS */
+	bool xattr;		 /* serve *xattr ops; else -EOPNOTSUPP */
+	bool posix_acl;		 /* allow system.posix_acl_* xattrs */
+	bool announce_submounts; /* FS_ATTR_SUBMOUNT on directories that cross a host mount */
+	bool allow_mmap;	 /* informational: fuse/ negotiates DIRECT_IO_ALLOW_MMAP */
+	bool writeback;		 /* allow the writeback-cache open-flag rewrite when negotiated */
+	bool preserve_noatime;	 /* keep the guest's O_NOATIME (else stripped) */
+	bool allow_direct_io;	 /* keep the guest's O_DIRECT (else stripped) */
+	/* Cap on host fds the guest can make us hold (inodes, handles, lock owners); 0 derives it
+	 * from RLIMIT_NOFILE minus a reserve for the daemon itself. */
+	unsigned long max_guest_fds;
+	/* A /proc/self/fd directory fd opened before the sandbox hid /proc (duplicated, the
+	 * caller keeps its own), or -1 to open /proc/self/fd here. */
+	int proc_self_fd;
+};
+
+/*
+ * Opens cfg->shared_dir and (unless given) /proc/self/fd and fills *ret with the backend (ops +
+ * state). Returns 0 or -errno (-ENOENT/-ENOTDIR for a bad share, or the error opening
+ * /proc/self/fd: /proc must be mounted at start-up, it is how O_PATH fds are reopened for I/O).
+ */
+int pt_new(const struct pt_config *cfg, struct fs_backend *ret);
+
+/* Releases everything pt_new() made. NULL-safe; no op may be in flight. */
+void pt_free(struct fs_backend *be);
+
+#endif

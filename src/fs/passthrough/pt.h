@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internal state of the passthrough backend, shared by its source files. Nothing here is
+ * visible to other layers. Object lifetimes:
+ *  - struct pt_inode: in fs->inodes while its guest lookup count (nlookup) is non-zero (the root
+ *    always). `refs` counts the table's reference plus one per in-flight user (an op, an open
+ *    handle); the O_PATH fd is closed when refs drops to zero, so a forget racing with an op
+ *    never closes a fd under it.
+ *  - struct pt_handle: in fs->handles from open to release; `refs` likewise.
+ * Lock order: inode table lock -> handle table lock are never nested; a handle's dir_mu or an
+ * inode's locks_mu may be held while taking a table lock, never the other way round.
+ */
+#ifndef VFSD_FS_PASSTHROUGH_PT_H
+#define VFSD_FS_PASSTHROUGH_PT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fs/ops.h"
+#include "fs/passthrough/passthrough.h"
+#include "util/macros.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- hmap.c: a chained hash map of intrusive nodes, keyed by a 64-bit hash ---- */
+struct pt_hnode {
+	struct pt_hnode *next;
+	uint64_t hash;
+};
+
+struct pt_hmap {
+	struct pt_hnode **buckets;
+	size_t nbuckets; /* power of two */
+	size_t count;
+};
+
+int pt_hmap_init(struct pt_hmap *m);
+void pt_hmap_done(struct pt_hmap *m);
+/* Never fails: when growing the bucket array fails the chains just get longer. */
+void pt_hmap_insert(struct pt_hmap *m, struct pt_hnode *n, uint64_t hash);
+void pt_hmap_remove(struct pt_hmap *m, struct pt_hnode *n);
+/* First node of the chain that may hold `hash`; walk with ->next and compare ->hash. */
+struct pt_hnode *pt_hmap_chain(const struct pt_hmap *m, uint64_t hash);
+/* Empties the map and returns all its nodes as a list linked through ->next. */
+struct pt_hnode *pt_hmap_take_all(struct pt_hmap *m);
+uint64_t pt_hash64(uint64_t x);
+
+/* ---- inode.c ---- */
+struct pt_lock_owner;
+
+struct pt_inode {
+	struct pt_hnode by_id;
+	struct pt_hnode by_key;
+	uint64_t nodeid;
+	uint64_t dev, ino, mnt_id;
+	mode_t type;	  /* S_IFMT bits */
+	int fd;		  /* O_PATH|O_NOFOLLOW, owned */
+	uint64_t nlookup; /* guarded by fs->inodes_lock */
+	atomic_ulong refs;
+	pthread_mutex_t locks_mu;
+	struct pt_lock_owner *owners; /* guarded by locks_mu */
+	unsigned nowners;	      /* guarded by locks_mu */
+};
+
+/* ---- handle.c ---- */
+struct pt_dirstream;
+
+struct pt_handle {
+	struct pt_hnode node;
+	uint64_t fh;
+	struct pt_inode *inode; /* holds a reference */
+	int fd;
+	int flags; /* host open flags the fd was opened with */
+	atomic_ulong refs;
+	pthread_mutex_t dir_mu;
+	struct pt_dirstream *dir; /* directories only, guarded by dir_mu */
+};
+
+struct pt_fs {
+	struct pt_config cfg;
+	char *shared_dir;
+	int proc_fd; /* /proc/self/fd, O_PATH|O_DIRECTORY */
+	struct pt_inode *root;
+	double timeout;
+
+	pthread_rwlock_t inodes_lock;
+	struct pt_hmap inodes_by_id;  /* guarded by inodes_lock */
+	struct pt_hmap inodes_by_key; /* guarded by inodes_lock */
+	uint64_t next_nodeid;	      /* guarded by inodes_lock */
+
+	pthread_rwlock_t handles_lock;
+	struct pt_hmap handles; /* guarded by handles_lock */
+	uint64_t next_fh;	/* guarded by handles_lock */
+
+	atomic_ulong fds_used;
+	unsigned long fds_max;
+
+	/* Set by init() with no op in flight, read-only afterwards. */
+	bool writeback;
+	bool init_posix_acl;
+};
+
+/* pt.c: helpers */
+int pt_check_name(const char *name);
+double pt_timeout(const struct pt_fs *fs);
+/* Reopens an inode's O_PATH fd as a real fd with host `flags` (O_CLOEXEC added). Regular files
+ * and directories only: anything else is -EACCES (no host device/FIFO is ever opened). */
+int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags);
+/* Charges one guest-caused fd against the budget: 0 or -ENFILE. */
+int pt_fd_charge(struct pt_fs *fs);
+void pt_fd_uncharge(struct pt_fs *fs);
+int pt_statx(int fd, struct statx *stx);
+void pt_statx_to_stat(const struct statx *stx, struct stat *st);
+uint64_t pt_statx_mnt_id(const struct statx *stx);
+int pt_stat_inode(const struct pt_inode *ino, struct stat *st);
+
+/* inode.c */
+int pt_inode_table_init(struct pt_fs *fs, int root_fd);
+void pt_inode_table_done(struct pt_fs *fs);
+/* Drops every inode but the root (session reset). */
+void pt_inode_forget_all(struct pt_fs *fs);
+/* Returns a referenced inode for a guest node id, or -ENOENT. */
+int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret);
+void pt_inode_ref(struct pt_inode *ino);
+void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino);
+void pt_inode_forget(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t nlookup);
+/* Turns an O_PATH fd (ownership taken, even on error) into a guest entry with one lookup
+ * reference: an existing inode for the same (dev, ino, mnt) is reused. */
+int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, struct fs_entry *ret);
+/* Looks `name` up under `parent` and returns the entry (one lookup reference). */
+int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+		 struct fs_entry *ret);
+/* Opens `name` under dirfd as O_PATH without following any symlink or leaving the dir. */
+int pt_open_child_path(int dirfd, const char *name);
+
+#define _cleanup_inode_ _cleanup_(pt_inode_cleanup)
+struct pt_inode_guard {
+	struct pt_fs *fs;
+	struct pt_inode *ino;
+};
+static inline void pt_inode_cleanup(struct pt_inode_guard *g)
+{
+	if (g->ino)
+		pt_inode_put(g->fs, g->ino);
+}
+
+/* handle.c */
+int pt_handle_table_init(struct pt_fs *fs);
+void pt_handle_table_done(struct pt_fs *fs);
+void pt_handle_close_all(struct pt_fs *fs);
+/* Registers an open fd (ownership taken, even on error) for `ino`: 0 or -EMFILE/-ENOMEM. */
+int pt_handle_new(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags, uint64_t *ret_fh);
+/* Returns a referenced handle whose node matches, or -EBADF. */
+int pt_handle_get(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh,
+		  struct pt_handle **ret);
+void pt_handle_put(struct pt_fs *fs, struct pt_handle *h);
+int pt_handle_release(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh);
+
+#define _cleanup_handle_ _cleanup_(pt_handle_cleanup)
+struct pt_handle_guard {
+	struct pt_fs *fs;
+	struct pt_handle *h;
+};
+static inline void pt_handle_cleanup(struct pt_handle_guard *g)
+{
+	if (g->h)
+		pt_handle_put(g->fs, g->h);
+}
+
+/* cred.c: switch this thread to the guest's credentials for the guard's scope. */
+struct pt_cred {
+	bool switched;
+};
+int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx);
+void pt_cred_leave(struct pt_cred *c);
+#define _cleanup_cred_ _cleanup_(pt_cred_leave)
+/* Process-wide, at pt_new: drop inherited supplementary groups when root. */
+int pt_cred_init(void);
+
+/* op_dir.c */
+void pt_dirstream_free(struct pt_dirstream *d);
+
+/* op_lock.c */
+void pt_lock_owners_drop_all(struct pt_fs *fs, struct pt_inode *ino);
+
+/* Ops, one per fs_ops slot, defined in the op_*.c files. */
+int pt_op_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		 struct fs_entry *ret);
+void pt_op_forget(void *fs, uint64_t nodeid, uint64_t nlookup);
+int pt_op_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
+		  struct stat *ret, double *ret_timeout);
+int pt_op_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		  const struct fs_setattr *attr, struct stat *ret, double *ret_timeout);
+int pt_op_readlink(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf, size_t size);
+int pt_op_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		  const char *target, struct fs_entry *ret);
+int pt_op_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
+		dev_t rdev, mode_t umask, struct fs_entry *ret);
+int pt_op_mkdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
+		mode_t umask, struct fs_entry *ret);
+int pt_op_unlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
+int pt_op_rmdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
+int pt_op_rename(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname, unsigned flags);
+int pt_op_link(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
+	       const char *newname, struct fs_entry *ret);
+int pt_op_access(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask);
+int pt_op_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret);
+int pt_op_syncfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid);
+
+int pt_op_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
+	       uint32_t *ret_open_flags);
+int pt_op_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
+		 int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+		 uint32_t *ret_open_flags);
+int pt_op_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode, int flags,
+		  mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+		  uint32_t *ret_open_flags);
+ssize_t pt_op_read(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   const struct iovec *iov, int iovcnt, off_t off);
+ssize_t pt_op_write(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags);
+int pt_op_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
+int pt_op_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync);
+int pt_op_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int mode,
+		    off_t off, off_t len);
+int pt_op_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
+		int whence, off_t *ret);
+ssize_t pt_op_copy_file_range(void *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
+			      uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
+			      off_t off_out, size_t len, unsigned flags);
+
+int pt_op_opendir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
+		  uint32_t *ret_open_flags);
+int pt_op_readdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t off,
+		  bool plus, fs_fill_fn fill, void *cookie);
+int pt_op_releasedir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
+int pt_op_fsyncdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync);
+
+int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+		   const void *value, size_t size, int flags);
+ssize_t pt_op_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+		       void *buf, size_t size);
+ssize_t pt_op_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
+			size_t size);
+int pt_op_removexattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name);
+
+int pt_op_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		uint64_t lock_owner);
+int pt_op_getlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		uint64_t lock_owner, struct fs_lock *lk);
+int pt_op_setlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		uint64_t lock_owner, const struct fs_lock *lk, bool sleep);
+int pt_op_flock(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
+		bool sleep);
+
+/* op_entry.c: the mode a new node gets (umask handling under FUSE_POSIX_ACL). */
+mode_t pt_create_mode(struct pt_fs *fs, const struct pt_inode *parent, mode_t mode, mode_t umask);
+
+/* op_attr.c: clear setuid/setgid as an unprivileged write would (fd may be -1). */
+int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd);
+
+/* xattr helper also used by create paths (default ACL probe). */
+ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const char *name, void *buf,
+			 size_t size);
+
+#endif
