@@ -40,7 +40,12 @@ void fuse_server_config_default(struct fuse_server_config *cfg);
 
 /*
  * complete(cookie, written) is called exactly once, from any thread, for every request that
- * fuse_server_handle() answered with FUSE_DEFERRED (today: blocking lock requests).
+ * fuse_server_handle() answered with FUSE_DEFERRED (today: blocking lock requests). It may run
+ * before fuse_server_handle() has returned FUSE_DEFERRED to its caller.
+ *
+ * Deferred lock requests wait in threads of their own that fuse_server_new() wakes with
+ * SIGRTMIN (a no-op handler without SA_RESTART, installed once): the rest of the daemon must not
+ * use that signal, and a seccomp filter must allow rt_sigaction, tgkill and clone3/clone.
  */
 typedef void (*fuse_complete_fn)(void *cookie, size_t written);
 

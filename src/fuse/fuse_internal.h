@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Shared between the FUSE server core and its op handlers (op_*.c); not a public header.
+ *
+ * A handler gets a decoded request: the in_header fields (copied), the guest credentials, a
+ * reader over exactly the op's argument bytes and a writer over the reply payload room (after
+ * the out_header, which the core writes). It returns a negative errno (error reply), 0 (reply
+ * with whatever payload it wrote), FUSE_OP_NO_REPLY or FUSE_OP_DEFERRED.
+ */
+#ifndef VFSD_FUSE_INTERNAL_H
+#define VFSD_FUSE_INTERNAL_H
+
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "fs/ops.h"
+#include "fuse/cursor.h"
+#include "fuse/fuse_server.h"
+#include "util/log.h"
+
+/* Protocol pieces newer than the installed <linux/fuse.h> (7.38 without the groups extension). */
+#ifndef FUSE_CREATE_SUPP_GROUP
+#define FUSE_CREATE_SUPP_GROUP (1ULL << 34)
+#endif
+#define FUSE_EXT_GROUPS_TYPE 2u
+struct fuse_supp_groups {
+	uint32_t nr_groups;
+	uint32_t groups[];
+};
+
+#define FUSE_OUR_MINOR	  38u
+#define FUSE_OLDEST_MINOR 27u
+/* Linux sends one group (CREATE_SUPP_GROUP); anything near this bound is not a real kernel. */
+#define FUSE_MAX_SUPP_GROUPS 32u
+#define FUSE_XATTR_SIZE_MAX  65536u
+#define FUSE_XATTR_NAME_MAX  255u
+/* Largest iovec array we hand to preadv/pwritev (UIO_MAXIOV). */
+#define FUSE_MAX_DATA_IOV     1024u
+#define FUSE_MAX_LOCK_WAITERS 64u
+
+enum {
+	FUSE_OP_NO_REPLY = 1,
+	FUSE_OP_DEFERRED = 2,
+};
+
+struct fuse_waiter;
+
+struct fuse_waiters {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct fuse_waiter *active;   /* blocked in the backend; guarded by lock */
+	struct fuse_waiter *finished; /* exited, not yet joined; guarded by lock */
+	unsigned count;		      /* active + finished */
+	/* INTERRUPTs that found no waiter yet (the lock request may still be on its way). */
+	uint64_t early_interrupts[16];
+	bool early_valid[16];
+	unsigned early_next;
+};
+
+struct fuse_server {
+	const struct fs_backend *be;
+	struct fuse_server_config cfg;
+	fuse_complete_fn complete;
+
+	/* Read-held by every request, write-held by INIT, DESTROY and reset: so init()/destroy()
+	 * run with no other backend op in flight, as fs/ops.h promises. */
+	pthread_rwlock_t session_lock;
+	bool initialized; /* guarded by session_lock */
+	uint32_t minor;	  /* negotiated; guarded by session_lock */
+	uint64_t flags;	  /* negotiated INIT flags (flags2 << 32); guarded by session_lock */
+
+	struct fuse_waiters waiters;
+};
+
+struct fuse_req {
+	struct fuse_server *srv;
+	uint32_t opcode;
+	uint64_t unique;
+	uint64_t nodeid;
+	struct fs_ctx ctx;
+	gid_t groups[FUSE_MAX_SUPP_GROUPS];
+	struct fuse_reader r; /* the op's arguments only */
+	struct fuse_writer w; /* reply payload room after the out_header */
+	const struct iovec *out;
+	unsigned out_cnt;
+	void *cookie;
+};
+
+const char *fuse_opcode_name(uint32_t opcode);
+
+/* A guest-caused failure: debug level, rate-limited (the guest controls how often). */
+#define fuse_log_guest(req, fmt, ...)                                                       \
+	log_ratelimited(LOG_LEVEL_DEBUG, "fuse: %s nodeid %llu: " fmt,                      \
+			fuse_opcode_name((req)->opcode), (unsigned long long)(req)->nodeid, \
+			##__VA_ARGS__)
+
+/* The backend may leave ops it does not serve NULL. */
+#define FUSE_BE_OP(req, op) ((req)->srv->be->ops->op)
+#define FUSE_BE_FS(req)	    ((req)->srv->be->fs)
+
+static inline bool fuse_has_flag(const struct fuse_req *req, uint64_t flag)
+{
+	return (req->srv->flags & flag) != 0;
+}
+
+/* Helpers shared by the handlers (fuse_reply.c). */
+int fuse_read_args(struct fuse_req *req, void *dst, size_t n);
+/* A directory entry name: non-empty, <= NAME_MAX, no '/', not "." or "..". */
+int fuse_read_name(struct fuse_req *req, char buf[static 256]);
+int fuse_reply(struct fuse_req *req, const void *p, size_t n);
+void fuse_fill_attr(struct fuse_attr *a, const struct stat *st, uint32_t attr_flags);
+void fuse_split_timeout(double t, uint64_t *ret_sec, uint32_t *ret_nsec);
+int fuse_reply_entry(struct fuse_req *req, const struct fs_entry *e);
+void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e);
+uint32_t fuse_open_flags_out(uint32_t fs_flags);
+int fuse_guest_open_flags(const struct fuse_req *req, uint32_t guest_flags);
+/* Offsets and sizes from the guest that must fit off_t. */
+int fuse_guest_off(uint64_t guest_v, off_t *ret);
+/* Writes an out_header + payload length into `out`; returns bytes written (0: no room). */
+size_t fuse_write_header(const struct iovec *out, unsigned out_cnt, uint64_t unique, int error,
+			 size_t payload);
+
+/* Op handlers, by family. */
+typedef int (*fuse_op_fn)(struct fuse_req *req);
+
+int fuse_op_init(struct fuse_req *req);
+int fuse_op_destroy(struct fuse_req *req);
+int fuse_op_lookup(struct fuse_req *req);
+int fuse_op_forget(struct fuse_req *req);
+int fuse_op_batch_forget(struct fuse_req *req);
+int fuse_op_mknod(struct fuse_req *req);
+int fuse_op_mkdir(struct fuse_req *req);
+int fuse_op_symlink(struct fuse_req *req);
+int fuse_op_link(struct fuse_req *req);
+int fuse_op_unlink(struct fuse_req *req);
+int fuse_op_rmdir(struct fuse_req *req);
+int fuse_op_rename(struct fuse_req *req);
+int fuse_op_rename2(struct fuse_req *req);
+int fuse_op_readlink(struct fuse_req *req);
+int fuse_op_getattr(struct fuse_req *req);
+int fuse_op_setattr(struct fuse_req *req);
+int fuse_op_statfs(struct fuse_req *req);
+int fuse_op_access(struct fuse_req *req);
+int fuse_op_open(struct fuse_req *req);
+int fuse_op_create(struct fuse_req *req);
+int fuse_op_tmpfile(struct fuse_req *req);
+int fuse_op_read(struct fuse_req *req);
+int fuse_op_write(struct fuse_req *req);
+int fuse_op_release(struct fuse_req *req);
+int fuse_op_flush(struct fuse_req *req);
+int fuse_op_fsync(struct fuse_req *req);
+int fuse_op_fallocate(struct fuse_req *req);
+int fuse_op_lseek(struct fuse_req *req);
+int fuse_op_copy_file_range(struct fuse_req *req);
+int fuse_op_syncfs(struct fuse_req *req);
+int fuse_op_opendir(struct fuse_req *req);
+int fuse_op_readdir(struct fuse_req *req);
+int fuse_op_releasedir(struct fuse_req *req);
+int fuse_op_fsyncdir(struct fuse_req *req);
+int fuse_op_setxattr(struct fuse_req *req);
+int fuse_op_getxattr(struct fuse_req *req);
+int fuse_op_listxattr(struct fuse_req *req);
+int fuse_op_removexattr(struct fuse_req *req);
+int fuse_op_getlk(struct fuse_req *req);
+int fuse_op_setlk(struct fuse_req *req);
+int fuse_op_interrupt(struct fuse_req *req);
+
+/* Session end, shared by INIT, DESTROY and reset; session_lock write-held. */
+void fuse_session_end(struct fuse_server *srv);
+
+/* Lock waiters (op_lock.c). */
+int fuse_waiters_init(struct fuse_waiters *ws);
+void fuse_waiters_done(struct fuse_waiters *ws);
+/* Wakes every waiter, waits for each to complete its request (writing nothing). */
+void fuse_waiters_cancel_all(struct fuse_server *srv);
+
+#endif

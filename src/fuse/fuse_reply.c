@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Decoding and encoding helpers shared by the op handlers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "fuse/fuse_internal.h"
+
+int fuse_read_args(struct fuse_req *req, void *dst, size_t n)
+{
+	int r = fuse_reader_read(&req->r, dst, n);
+
+	if (r < 0)
+		fuse_log_guest(req, "arguments shorter than %zu bytes", n);
+	return r;
+}
+
+int fuse_read_name(struct fuse_req *req, char buf[static 256])
+{
+	int len = fuse_reader_string(&req->r, buf, NAME_MAX + 1);
+
+	if (len < 0) {
+		fuse_log_guest(req, "name not NUL-terminated or too long (%d)", len);
+		return len;
+	}
+	if (len == 0 || strchr(buf, '/') || strcmp(buf, ".") == 0 || strcmp(buf, "..") == 0) {
+		fuse_log_guest(req, "invalid name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int fuse_reply(struct fuse_req *req, const void *p, size_t n)
+{
+	/* The core checked the room for the op's fixed reply; this catches variable parts. */
+	return fuse_writer_write(&req->w, p, n) < 0 ? -EIO : 0;
+}
+
+static uint32_t sat_u32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static uint32_t nsec_of(long ns)
+{
+	return ns >= 0 && ns < 1000000000L ? (uint32_t)ns : 0;
+}
+
+/* Linux's "new" device number encoding, which FUSE uses on the wire (fuse_attr.rdev). */
+static uint32_t encode_dev(dev_t dev)
+{
+	uint64_t maj = major(dev), min = minor(dev);
+
+	return (uint32_t)((min & 0xff) | ((maj & 0xfff) << 8) | ((min & ~0xffull) << 12));
+}
+
+void fuse_fill_attr(struct fuse_attr *a, const struct stat *st, uint32_t attr_flags)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = (uint64_t)st->st_ino;
+	a->size = (uint64_t)st->st_size;
+	a->blocks = (uint64_t)st->st_blocks;
+	a->atime = (uint64_t)st->st_atim.tv_sec;
+	a->mtime = (uint64_t)st->st_mtim.tv_sec;
+	a->ctime = (uint64_t)st->st_ctim.tv_sec;
+	a->atimensec = nsec_of(st->st_atim.tv_nsec);
+	a->mtimensec = nsec_of(st->st_mtim.tv_nsec);
+	a->ctimensec = nsec_of(st->st_ctim.tv_nsec);
+	a->mode = st->st_mode;
+	a->nlink = sat_u32((uint64_t)st->st_nlink);
+	a->uid = st->st_uid;
+	a->gid = st->st_gid;
+	a->rdev = encode_dev(st->st_rdev);
+	a->blksize = st->st_blksize > 0 ? sat_u32((uint64_t)st->st_blksize) : 0;
+	a->flags = (attr_flags & FS_ATTR_SUBMOUNT) ? FUSE_ATTR_SUBMOUNT : 0;
+}
+
+void fuse_split_timeout(double t, uint64_t *ret_sec, uint32_t *ret_nsec)
+{
+	uint64_t sec;
+
+	if (!(t > 0)) { /* also NaN */
+		*ret_sec = 0;
+		*ret_nsec = 0;
+		return;
+	}
+	if (t >= 18446744073709551615.0) {
+		*ret_sec = UINT64_MAX;
+		*ret_nsec = 0;
+		return;
+	}
+	sec = (uint64_t)t;
+	*ret_sec = sec;
+	*ret_nsec = (uint32_t)MIN((t - (double)sec) * 1e9, 999999999.0);
+}
+
+void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e)
+{
+	memset(o, 0, sizeof(*o));
+	o->nodeid = e->nodeid;
+	o->generation = e->generation;
+	fuse_split_timeout(e->entry_timeout, &o->entry_valid, &o->entry_valid_nsec);
+	/* A negative entry carries no attributes. */
+	if (e->nodeid == 0)
+		return;
+	fuse_split_timeout(e->attr_timeout, &o->attr_valid, &o->attr_valid_nsec);
+	fuse_fill_attr(&o->attr, &e->attr, e->attr_flags);
+}
+
+int fuse_reply_entry(struct fuse_req *req, const struct fs_entry *e)
+{
+	struct fuse_entry_out o;
+
+	fuse_entry_out_fill(&o, e);
+	return fuse_reply(req, &o, sizeof(o));
+}
+
+uint32_t fuse_open_flags_out(uint32_t fs_flags)
+{
+	uint32_t f = 0;
+
+	if (fs_flags & FS_OPEN_DIRECT_IO)
+		f |= FOPEN_DIRECT_IO;
+	if (fs_flags & FS_OPEN_KEEP_CACHE)
+		f |= FOPEN_KEEP_CACHE;
+	if (fs_flags & FS_OPEN_CACHE_DIR)
+		f |= FOPEN_CACHE_DIR;
+	if (fs_flags & FS_OPEN_NONSEEKABLE)
+		f |= FOPEN_NONSEEKABLE;
+	return f;
+}
+
+int fuse_guest_open_flags(const struct fuse_req *req, uint32_t guest_flags)
+{
+	/* O_DIRECT needs aligned guest buffers the host cannot promise; the guest page cache
+	 * still honours its own O_DIRECT semantics. */
+	if (!req->srv->cfg.allow_direct_io)
+		guest_flags &= ~(uint32_t)O_DIRECT;
+	return (int)guest_flags;
+}
+
+int fuse_guest_off(uint64_t guest_v, off_t *ret)
+{
+	if (guest_v > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	*ret = (off_t)guest_v;
+	return 0;
+}
+
+size_t fuse_write_header(const struct iovec *out, unsigned out_cnt, uint64_t unique, int error,
+			 size_t payload)
+{
+	struct fuse_out_header oh = {
+		.len = (uint32_t)(sizeof(oh) + payload),
+		.error = error,
+		.unique = unique,
+	};
+	struct fuse_writer w;
+
+	fuse_writer_init(&w, out, out_cnt);
+	if (fuse_writer_write(&w, &oh, sizeof(oh)) < 0)
+		return 0;
+	return sizeof(oh) + payload;
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Attribute ops: getattr, setattr, statfs, access. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuse/fuse_internal.h"
+
+static int reply_attr(struct fuse_req *req, const struct stat *st, double timeout)
+{
+	struct fuse_attr_out o = {0};
+
+	fuse_split_timeout(timeout, &o.attr_valid, &o.attr_valid_nsec);
+	/* Submount marks are for entries (lookup, readdirplus); a getattr never changes them. */
+	fuse_fill_attr(&o.attr, st, 0);
+	return fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_op_getattr(struct fuse_req *req)
+{
+	struct fuse_getattr_in in;
+	struct stat st;
+	double timeout = 0;
+	bool has_fh;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (!FUSE_BE_OP(req, getattr))
+		return -ENOSYS;
+	has_fh = (in.getattr_flags & FUSE_GETATTR_FH) != 0;
+	r = FUSE_BE_OP(req, getattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, has_fh,
+				     has_fh ? in.fh : 0, &st, &timeout);
+	if (r < 0)
+		return r;
+	return reply_attr(req, &st, timeout);
+}
+
+static int guest_time(uint64_t guest_sec, uint32_t guest_nsec, struct timespec *ret)
+{
+	if (guest_sec > (uint64_t)INT64_MAX || guest_nsec >= 1000000000u)
+		return -EINVAL;
+	ret->tv_sec = (time_t)guest_sec;
+	ret->tv_nsec = (long)guest_nsec;
+	return 0;
+}
+
+/* Maps the FATTR_* mask to fs_setattr; FATTR_LOCKOWNER only matters to mandatory locking. */
+static int decode_setattr(const struct fuse_setattr_in *in, struct fs_setattr *a)
+{
+	static const struct {
+		uint32_t fattr, fs;
+	} map[] = {
+		{FATTR_MODE, FS_SET_MODE},
+		{FATTR_UID, FS_SET_UID},
+		{FATTR_GID, FS_SET_GID},
+		{FATTR_SIZE, FS_SET_SIZE},
+		{FATTR_ATIME, FS_SET_ATIME},
+		{FATTR_MTIME, FS_SET_MTIME},
+		{FATTR_ATIME_NOW, FS_SET_ATIME_NOW},
+		{FATTR_MTIME_NOW, FS_SET_MTIME_NOW},
+		{FATTR_CTIME, FS_SET_CTIME},
+		{FATTR_KILL_SUIDGID, FS_SET_KILL_SUIDGID},
+	};
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (in->valid & map[i].fattr)
+			a->valid |= map[i].fs;
+	a->mode = in->mode;
+	a->uid = in->uid;
+	a->gid = in->gid;
+	if (a->valid & FS_SET_SIZE) {
+		r = fuse_guest_off(in->size, &a->size);
+		if (r < 0)
+			return r;
+	}
+	if ((a->valid & FS_SET_ATIME) && (r = guest_time(in->atime, in->atimensec, &a->atime)) < 0)
+		return r;
+	if ((a->valid & FS_SET_MTIME) && (r = guest_time(in->mtime, in->mtimensec, &a->mtime)) < 0)
+		return r;
+	if ((a->valid & FS_SET_CTIME) && (r = guest_time(in->ctime, in->ctimensec, &a->ctime)) < 0)
+		return r;
+	a->has_fh = (in->valid & FATTR_FH) != 0;
+	a->fh = a->has_fh ? in->fh : 0;
+	return 0;
+}
+
+int fuse_op_setattr(struct fuse_req *req)
+{
+	struct fuse_setattr_in in;
+	struct fs_setattr a;
+	struct stat st;
+	double timeout = 0;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	r = decode_setattr(&in, &a);
+	if (r < 0) {
+		fuse_log_guest(req, "bad setattr values");
+		return r;
+	}
+	if (!FUSE_BE_OP(req, setattr))
+		return -ENOSYS;
+	r = FUSE_BE_OP(req, setattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, &a, &st, &timeout);
+	if (r < 0)
+		return r;
+	return reply_attr(req, &st, timeout);
+}
+
+static uint32_t clamp_u32(unsigned long v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+int fuse_op_statfs(struct fuse_req *req)
+{
+	struct fuse_statfs_out o = {0};
+	struct statvfs sv;
+	int r;
+
+	if (!FUSE_BE_OP(req, statfs))
+		return -ENOSYS;
+	r = FUSE_BE_OP(req, statfs)(FUSE_BE_FS(req), &req->ctx, req->nodeid, &sv);
+	if (r < 0)
+		return r;
+	o.st.blocks = sv.f_blocks;
+	o.st.bfree = sv.f_bfree;
+	o.st.bavail = sv.f_bavail;
+	o.st.files = sv.f_files;
+	o.st.ffree = sv.f_ffree;
+	o.st.bsize = clamp_u32(sv.f_bsize);
+	o.st.namelen = clamp_u32(sv.f_namemax);
+	o.st.frsize = clamp_u32(sv.f_frsize);
+	return fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_op_access(struct fuse_req *req)
+{
+	struct fuse_access_in in;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (in.mask & ~(uint32_t)(R_OK | W_OK | X_OK)) {
+		fuse_log_guest(req, "access mask %#x", in.mask);
+		return -EINVAL;
+	}
+	if (!FUSE_BE_OP(req, access))
+		return -ENOSYS;
+	return FUSE_BE_OP(req, access)(FUSE_BE_FS(req), &req->ctx, req->nodeid, (int)in.mask);
+}

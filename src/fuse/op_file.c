@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Open files: open/create/tmpfile, data transfer (zero-copy between the file and the guest's
+ * buffers), release/flush/fsync, fallocate, lseek, copy_file_range, syncfs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "fuse/fuse_internal.h"
+
+/* Data iovecs: on the stack for the usual few pieces, on the heap for long chains. */
+struct data_iov {
+	struct iovec small[16];
+	struct iovec *v;
+};
+
+static void data_iov_done(struct data_iov *d)
+{
+	if (d->v != d->small)
+		free(d->v);
+}
+
+static int data_iov_alloc(struct fuse_req *req, struct data_iov *d, unsigned cnt)
+{
+	if (cnt > FUSE_MAX_DATA_IOV) {
+		fuse_log_guest(req, "data spans %u buffers", cnt);
+		return -EINVAL;
+	}
+	d->v = cnt <= ARRAY_SIZE(d->small) ? d->small : calloc(cnt, sizeof(*d->v));
+	return d->v ? 0 : -ENOMEM;
+}
+
+static int reply_open(struct fuse_req *req, uint64_t fh, uint32_t fs_flags)
+{
+	struct fuse_open_out o = {.fh = fh, .open_flags = fuse_open_flags_out(fs_flags)};
+
+	return fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_op_open(struct fuse_req *req)
+{
+	struct fuse_open_in in;
+	uint64_t fh = 0;
+	uint32_t oflags = 0;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (!FUSE_BE_OP(req, open))
+		return -ENOSYS;
+	r = FUSE_BE_OP(req, open)(FUSE_BE_FS(req), &req->ctx, req->nodeid,
+				  fuse_guest_open_flags(req, in.flags), &fh, &oflags);
+	if (r < 0)
+		return r;
+	return reply_open(req, fh, oflags);
+}
+
+static int reply_create(struct fuse_req *req, const struct fs_entry *e, uint64_t fh,
+			uint32_t oflags)
+{
+	int r = fuse_reply_entry(req, e);
+
+	return r < 0 ? r : reply_open(req, fh, oflags);
+}
+
+int fuse_op_create(struct fuse_req *req)
+{
+	struct fuse_create_in in;
+	char name[NAME_MAX + 1];
+	struct fs_entry e = {0};
+	uint64_t fh = 0;
+	uint32_t oflags = 0;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	r = fuse_read_name(req, name);
+	if (r < 0)
+		return r;
+	if (!FUSE_BE_OP(req, create))
+		return -ENOSYS;
+	r = FUSE_BE_OP(req, create)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, in.mode,
+				    fuse_guest_open_flags(req, in.flags), in.umask, &e, &fh,
+				    &oflags);
+	if (r < 0)
+		return r;
+	return reply_create(req, &e, fh, oflags);
+}
+
+int fuse_op_tmpfile(struct fuse_req *req)
+{
+	struct fuse_create_in in;
+	struct fs_entry e = {0};
+	uint64_t fh = 0;
+	uint32_t oflags = 0;
+	int r;
+
+	/* The name Linux sends after the arguments ("/", the tmpfile dentry's) means nothing. */
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (!FUSE_BE_OP(req, tmpfile))
+		return -ENOSYS;
+	r = FUSE_BE_OP(req, tmpfile)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.mode,
+				     fuse_guest_open_flags(req, in.flags), in.umask, &e, &fh,
+				     &oflags);
+	if (r < 0)
+		return r;
+	return reply_create(req, &e, fh, oflags);
+}
+
+int fuse_op_read(struct fuse_req *req)
+{
+	_cleanup_(data_iov_done) struct data_iov d = {.v = d.small};
+	struct fuse_read_in in;
+	unsigned cnt;
+	ssize_t got;
+	off_t off;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (in.size > req->srv->cfg.max_write || fuse_guest_off(in.offset, &off) < 0) {
+		fuse_log_guest(req, "read of %u bytes at %llu", in.size,
+			       (unsigned long long)in.offset);
+		return -EINVAL;
+	}
+	if (in.size > fuse_writer_room(&req->w)) {
+		fuse_log_guest(req, "read of %u bytes, room %zu", in.size,
+			       fuse_writer_room(&req->w));
+		return -EIO;
+	}
+	if (!FUSE_BE_OP(req, read))
+		return -ENOSYS;
+	if (in.size == 0)
+		return 0;
+	r = data_iov_alloc(req, &d, fuse_writer_iov_count(&req->w, in.size));
+	if (r < 0)
+		return r;
+	r = fuse_writer_iov(&req->w, in.size, d.v, FUSE_MAX_DATA_IOV, &cnt);
+	if (r < 0)
+		return -EIO;
+	got = FUSE_BE_OP(req, read)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh, d.v, (int)cnt,
+				    off);
+	if (got < 0)
+		return (int)got;
+	if ((size_t)got > in.size)
+		return -EIO; /* backend bug: it cannot have filled more than we gave it */
+	fuse_writer_skip(&req->w, (size_t)got);
+	return 0;
+}
+
+int fuse_op_write(struct fuse_req *req)
+{
+	_cleanup_(data_iov_done) struct data_iov d = {.v = d.small};
+	struct fuse_write_in in;
+	struct fuse_write_out o = {0};
+	unsigned cnt;
+	ssize_t got;
+	off_t off;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (in.size > req->srv->cfg.max_write || in.size > fuse_reader_remaining(&req->r) ||
+	    fuse_guest_off(in.offset, &off) < 0) {
+		fuse_log_guest(req, "write of %u bytes (%zu present) at %llu", in.size,
+			       fuse_reader_remaining(&req->r), (unsigned long long)in.offset);
+		return -EINVAL;
+	}
+	if (!FUSE_BE_OP(req, write))
+		return -ENOSYS;
+	r = data_iov_alloc(req, &d, fuse_reader_iov_count(&req->r, in.size));
+	if (r < 0)
+		return r;
+	r = fuse_reader_iov(&req->r, in.size, d.v, FUSE_MAX_DATA_IOV, &cnt);
+	if (r < 0)
+		return -EINVAL;
+	got = FUSE_BE_OP(req, write)(
+		FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh, d.v, (int)cnt, off,
+		(in.write_flags & FUSE_WRITE_KILL_SUIDGID) ? FS_WRITE_KILL_SUIDGID : 0);
+	if (got < 0)
+		return (int)got;
+	o.size = (uint32_t)MIN((size_t)got, (size_t)in.size);
+	return fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_op_release(struct fuse_req *req)
+{
+	struct fuse_release_in in;
+	void *fs = FUSE_BE_FS(req);
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	/* Errors of the implied flush/unlock are not reported: the guest ignores RELEASE's. */
+	if ((in.release_flags & FUSE_RELEASE_FLUSH) && FUSE_BE_OP(req, flush))
+		FUSE_BE_OP(req, flush)(fs, &req->ctx, req->nodeid, in.fh, in.lock_owner);
+	if ((in.release_flags & FUSE_RELEASE_FLOCK_UNLOCK) && FUSE_BE_OP(req, flock))
+		FUSE_BE_OP(req, flock)(fs, &req->ctx, req->nodeid, in.fh, LOCK_UN, false);
+	if (!FUSE_BE_OP(req, release))
+		return -ENOSYS;
+	return FUSE_BE_OP(req, release)(fs, &req->ctx, req->nodeid, in.fh);
+}
+
+int fuse_op_flush(struct fuse_req *req)
+{
+	struct fuse_flush_in in;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (!FUSE_BE_OP(req, flush))
+		return -ENOSYS;
+	return FUSE_BE_OP(req, flush)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
+				      in.lock_owner);
+}
+
+int fuse_op_fsync(struct fuse_req *req)
+{
+	struct fuse_fsync_in in;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (!FUSE_BE_OP(req, fsync))
+		return -ENOSYS;
+	return FUSE_BE_OP(req, fsync)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
+				      (in.fsync_flags & FUSE_FSYNC_FDATASYNC) != 0);
+}
+
+int fuse_op_fallocate(struct fuse_req *req)
+{
+	struct fuse_fallocate_in in;
+	off_t off, len;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (fuse_guest_off(in.offset, &off) < 0 || fuse_guest_off(in.length, &len) < 0) {
+		fuse_log_guest(req, "fallocate range out of off_t");
+		return -EINVAL;
+	}
+	if (!FUSE_BE_OP(req, fallocate))
+		return -ENOSYS;
+	return FUSE_BE_OP(req, fallocate)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
+					  (int)in.mode, off, len);
+}
+
+int fuse_op_lseek(struct fuse_req *req)
+{
+	struct fuse_lseek_in in;
+	struct fuse_lseek_out o = {0};
+	off_t pos = 0;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	switch (in.whence) {
+	case SEEK_SET:
+	case SEEK_CUR:
+	case SEEK_END:
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		break;
+	default:
+		fuse_log_guest(req, "lseek whence %u", in.whence);
+		return -EINVAL;
+	}
+	if (!FUSE_BE_OP(req, lseek))
+		return -ENOSYS;
+	r = FUSE_BE_OP(req, lseek)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
+				   (off_t)(int64_t)in.offset, (int)in.whence, &pos);
+	if (r < 0)
+		return r;
+	o.offset = (uint64_t)pos;
+	return fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_op_copy_file_range(struct fuse_req *req)
+{
+	struct fuse_copy_file_range_in in;
+	struct fuse_write_out o = {0};
+	off_t off_in, off_out;
+	size_t len;
+	ssize_t got;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (fuse_guest_off(in.off_in, &off_in) < 0 || fuse_guest_off(in.off_out, &off_out) < 0 ||
+	    in.flags > UINT32_MAX) {
+		fuse_log_guest(req, "copy_file_range offsets or flags out of range");
+		return -EINVAL;
+	}
+	if (!FUSE_BE_OP(req, copy_file_range))
+		return -ENOSYS;
+	/* The reply carries a 32-bit count; a shorter copy is a valid answer. */
+	len = (size_t)MIN(in.len, (uint64_t)UINT32_MAX & ~4095ull);
+	got = FUSE_BE_OP(req, copy_file_range)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh_in,
+					       off_in, in.nodeid_out, in.fh_out, off_out, len,
+					       (unsigned)in.flags);
+	if (got < 0)
+		return (int)got;
+	o.size = (uint32_t)MIN((size_t)got, len);
+	return fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_op_syncfs(struct fuse_req *req)
+{
+	struct fuse_syncfs_in in;
+	int r;
+
+	r = fuse_read_args(req, &in, sizeof(in));
+	if (r < 0)
+		return r;
+	if (!FUSE_BE_OP(req, syncfs))
+		return -ENOSYS;
+	return FUSE_BE_OP(req, syncfs)(FUSE_BE_FS(req), &req->ctx, req->nodeid);
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Session start and end: FUSE_INIT negotiation and FUSE_DESTROY. Both run with session_lock
+ * write-held, so no other request is in the backend meanwhile.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "fuse/fuse_internal.h"
+
+/* Flags every session gets when the guest offers them. EXPORT_SUPPORT is not offered: node ids
+ * do not survive a forget, so NFS-style handles could not be honoured. */
+#define FUSE_BASE_FLAGS                                                                    \
+	(FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_BIG_WRITES | FUSE_AUTO_INVAL_DATA | \
+	 FUSE_ASYNC_DIO | FUSE_HAS_IOCTL_DIR | FUSE_ATOMIC_O_TRUNC | FUSE_MAX_PAGES |      \
+	 FUSE_INIT_EXT | FUSE_CREATE_SUPP_GROUP)
+
+static uint64_t offered_flags(const struct fuse_server_config *cfg)
+{
+	uint64_t f = FUSE_BASE_FLAGS;
+
+	if (cfg->readdirplus)
+		f |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
+	if (cfg->writeback)
+		f |= FUSE_WRITEBACK_CACHE;
+	if (cfg->posix_locks)
+		f |= FUSE_POSIX_LOCKS;
+	if (cfg->flock_locks)
+		f |= FUSE_FLOCK_LOCKS;
+	if (cfg->killpriv_v2)
+		f |= FUSE_HANDLE_KILLPRIV_V2;
+	if (cfg->announce_submounts)
+		f |= FUSE_SUBMOUNTS;
+	if (cfg->xattr)
+		f |= FUSE_SETXATTR_EXT;
+	return f;
+}
+
+static void fill_init_out(struct fuse_init_out *o, const struct fuse_server *srv,
+			  uint32_t guest_readahead)
+{
+	uint32_t max_write = srv->cfg.max_write;
+
+	*o = (struct fuse_init_out){
+		.major = FUSE_KERNEL_VERSION,
+		.minor = srv->minor,
+		.max_readahead = guest_readahead,
+		.flags = (uint32_t)srv->flags,
+		.max_background = UINT16_MAX,
+		/* 3/4 of max_background, as the Rust virtiofsd and libfuse choose. */
+		.congestion_threshold = 49149,
+		.max_write = max_write,
+		.time_gran = 1,
+		.max_pages = (uint16_t)((max_write + 4095) / 4096),
+		.map_alignment = 0,
+		.flags2 = (srv->flags & FUSE_INIT_EXT) ? (uint32_t)(srv->flags >> 32) : 0,
+	};
+}
+
+int fuse_op_init(struct fuse_req *req)
+{
+	struct fuse_server *srv = req->srv;
+	const struct fs_ops *ops = srv->be->ops;
+	struct fuse_init_in in = {0};
+	struct fuse_init_out o;
+	struct fs_init_info info;
+	uint64_t guest_flags;
+	size_t n = MIN(fuse_reader_remaining(&req->r), sizeof(in));
+	int r;
+
+	/* Any INIT comes from a guest that rebooted or remounted: nothing of the old session
+	 * survives, whether or not the new one starts. */
+	if (srv->initialized)
+		fuse_session_end(srv);
+
+	/* Before 7.36 fuse_init_in is 16 bytes (no flags2): read what is there, zero the rest. */
+	fuse_reader_read(&req->r, &in, n);
+	if (in.major < FUSE_KERNEL_VERSION) {
+		fuse_log_guest(req, "major %u unsupported", in.major);
+		return -EPROTO;
+	}
+	if (in.major > FUSE_KERNEL_VERSION) {
+		/* The guest retries INIT with our major; only major/minor matter in this reply. */
+		o = (struct fuse_init_out){.major = FUSE_KERNEL_VERSION, .minor = FUSE_OUR_MINOR};
+		return fuse_reply(req, &o, FUSE_COMPAT_INIT_OUT_SIZE);
+	}
+	if (n < offsetof(struct fuse_init_in, flags2) || in.minor < FUSE_OLDEST_MINOR) {
+		fuse_log_guest(req, "7.%u (%zu bytes) too old", in.minor, n);
+		return -EPROTO;
+	}
+	/* Every minor >= 23 takes the full fuse_init_out; older ones are refused above. */
+	if (fuse_writer_room(&req->w) < sizeof(o))
+		return -EIO;
+
+	guest_flags = in.flags;
+	if ((in.flags & FUSE_INIT_EXT) && n >= offsetof(struct fuse_init_in, flags2) + 4)
+		guest_flags |= (uint64_t)in.flags2 << 32;
+	srv->flags = guest_flags & offered_flags(&srv->cfg);
+	srv->minor = MIN(in.minor, FUSE_OUR_MINOR);
+
+	info = (struct fs_init_info){
+		.writeback = (srv->flags & FUSE_WRITEBACK_CACHE) != 0,
+		.killpriv_v2 = (srv->flags & FUSE_HANDLE_KILLPRIV_V2) != 0,
+		.posix_acl = false,
+	};
+	r = ops->init ? ops->init(srv->be->fs, &info) : 0;
+	if (r < 0) {
+		srv->flags = 0;
+		srv->minor = 0;
+		return r;
+	}
+	srv->initialized = true;
+	log_info("fuse: session 7.%u, flags %#llx", srv->minor, (unsigned long long)srv->flags);
+
+	fill_init_out(&o, srv, in.max_readahead);
+	return fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_op_destroy(struct fuse_req *req)
+{
+	fuse_session_end(req->srv);
+	return 0;
+}
