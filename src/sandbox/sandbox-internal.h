@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Shared between the files of sandbox/ and its unit tests; not for the rest of the daemon, which
+ * only includes sandbox.h.
+ */
+#ifndef VFSD_SANDBOX_INTERNAL_H
+#define VFSD_SANDBOX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sandbox/sandbox.h"
+
+/* sandbox.c: records the proc fd directory (takes ownership of fd). */
+void sandbox_set_proc_self_fd(int fd);
+/* sandbox.c: /proc/sys/fs/nr_open, read while /proc is still the host's; 0 if unknown. */
+uint64_t sandbox_nr_open(void);
+
+/* sandbox.c: setgroups(0) where permitted (CVE-2022-0358); 0 or -errno. */
+int sandbox_drop_supplementary_groups(void);
+/* sandbox.c: opens `path` (a proc fd directory) O_PATH and records it. 0 or -errno (logged). */
+int sandbox_open_proc_self_fd(const char *path);
+
+/* namespace.c */
+int sandbox_enter_namespace(const struct sandbox_config *cfg, int *ret_exit_status);
+
+/*
+ * caps.c: parses "+cap:-cap" and, if apply is true, adds/removes each capability to/from
+ * libcap-ng's pending effective+permitted set. 0 or -EINVAL (logged).
+ */
+int sandbox_modcaps_edit(const char *modcaps, bool apply);
+/* caps.c: computes the kept set, applies modcaps, clears bounding/inheritable/ambient. */
+int sandbox_caps_drop(const struct sandbox_config *cfg);
+
+/* limits.c */
+int sandbox_rlimit_raise(uint64_t want);
+
+/* seccomp.c */
+int sandbox_seccomp_install(enum sandbox_seccomp mode);
+
+/* seccomp_allow.c: the allowlist, by name so names unknown on this architecture can be skipped. */
+extern const char *const sandbox_syscall_allow[];
+extern const size_t sandbox_syscall_allow_count;
+
+/* A syscall allowed only when argument `arg` equals `value` (one rule per allowed value). */
+struct sandbox_syscall_if {
+	const char *name;
+	unsigned int arg;
+	uint64_t value;
+};
+extern const struct sandbox_syscall_if sandbox_syscall_allow_if[];
+extern const size_t sandbox_syscall_allow_if_count;
+
+/* A syscall libseccomp may not know by name; nr is this architecture's number for it. */
+struct sandbox_syscall_nr {
+	const char *name;
+	int nr;
+};
+extern const struct sandbox_syscall_nr sandbox_syscall_allow_new[];
+extern const size_t sandbox_syscall_allow_new_count;
+
+#endif
