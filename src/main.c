@@ -1,4 +1,391 @@
-int main(void)
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vfsd: a virtio-fs vhost-user backend. main() wires the layers together and owns process
+ * lifetime: options (cli/), the listening socket and vhost-user device (transport/), the FUSE
+ * server (fuse/), the passthrough backend (fs/passthrough/) and the sandbox (sandbox/).
+ *
+ * Order matters: everything that needs the host's view (the socket path, the shared directory,
+ * /proc) is set up before the sandbox hides it, and the seccomp filter is installed before the
+ * first worker thread exists so every thread inherits it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cli/opts.h"
+#include "fs/passthrough/passthrough.h"
+#include "fuse/fuse_server.h"
+#include "sandbox/sandbox.h"
+#include "transport/vhost_user.h"
+#include "util/log.h"
+#include "util/macros.h"
+
+static struct vhu_dev *volatile running_dev;
+
+static void on_stop_signal(int sig)
 {
+	struct vhu_dev *dev = running_dev;
+
+	if (dev)
+		vhu_dev_stop(dev);
+}
+
+static void on_request(void *opaque, struct vhu_req *req)
+{
+	struct fuse_server *srv = opaque;
+	size_t written = 0;
+
+	if (fuse_server_handle(srv, req->rd, req->nrd, req->wr, req->nwr, req, &written) ==
+	    FUSE_REPLIED)
+		vhu_req_done(req, written);
+}
+
+static void on_deferred_complete(void *cookie, size_t written)
+{
+	vhu_req_done(cookie, written);
+}
+
+static void on_reset(void *opaque)
+{
+	fuse_server_reset(opaque);
+}
+
+static int install_signal_handlers(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		return -errno;
+	/* A frontend that vanishes mid-reply must not kill us: send() returns EPIPE instead. */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
 	return 0;
+}
+
+/* Checks that an inherited --fd is a listening UNIX stream socket. */
+static int check_inherited_fd(int fd)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &len) < 0)
+		return -errno;
+	if (!val)
+		return -EINVAL;
+	len = sizeof(val);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &val, &len) < 0)
+		return -errno;
+	return val == AF_UNIX ? 0 : -EINVAL;
+}
+
+static int apply_socket_group(const char *path, const char *group)
+{
+	struct group *gr = getgrnam(group);
+
+	if (!gr)
+		return -ENOENT;
+	if (chown(path, (uid_t)-1, gr->gr_gid) < 0 || chmod(path, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
+static int open_listener(const struct vfsd_opts *opts, int *ret_lock_fd)
+{
+	int fd, r;
+
+	if (opts->fd >= 0) {
+		r = check_inherited_fd(opts->fd);
+		if (r < 0) {
+			log_error("--fd=%d: not a listening UNIX socket: %s", opts->fd,
+				  strerror(-r));
+			return r;
+		}
+		return opts->fd;
+	}
+	fd = vhu_listen_path(opts->socket_path, ret_lock_fd);
+	if (fd < 0) {
+		if (fd == -EADDRINUSE)
+			log_error("%s: another daemon is already listening on this socket",
+				  opts->socket_path);
+		else
+			log_error("%s: cannot create socket: %s", opts->socket_path, strerror(-fd));
+		return fd;
+	}
+	if (opts->socket_group) {
+		r = apply_socket_group(opts->socket_path, opts->socket_group);
+		if (r < 0) {
+			log_error("--socket-group=%s: %s", opts->socket_group, strerror(-r));
+			unlink(opts->socket_path);
+			close(fd);
+			*ret_lock_fd = safe_close(*ret_lock_fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+static void fill_fuse_config(const struct vfsd_opts *opts, struct fuse_server_config *cfg)
+{
+	fuse_server_config_default(cfg);
+	cfg->readdirplus = opts->readdirplus;
+	cfg->writeback = opts->writeback;
+	cfg->posix_locks = opts->posix_lock;
+	cfg->flock_locks = opts->flock;
+	cfg->killpriv_v2 = opts->killpriv_v2;
+	cfg->announce_submounts = opts->announce_submounts;
+	cfg->xattr = opts->xattr || opts->posix_acl;
+	cfg->allow_direct_io = opts->allow_direct_io;
+}
+
+static enum pt_cache to_pt_cache(enum opts_cache c)
+{
+	switch (c) {
+	case OPTS_CACHE_ALWAYS:
+		return PT_CACHE_ALWAYS;
+	case OPTS_CACHE_NEVER:
+		return PT_CACHE_NEVER;
+	case OPTS_CACHE_METADATA:
+		return PT_CACHE_METADATA;
+	case OPTS_CACHE_AUTO:
+		break;
+	}
+	return PT_CACHE_AUTO;
+}
+
+/* Runs the daemon proper, inside the sandbox; returns the exit status. */
+static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, int listen_fd)
+{
+	struct pt_config pcfg = {
+		.shared_dir = sandbox_shared_dir(sb),
+		.proc_self_fd = sandbox_proc_self_fd(),
+		.cache = to_pt_cache(opts->cache),
+		.readonly = opts->readonly,
+		.xattr = opts->xattr || opts->posix_acl,
+		.posix_acl = opts->posix_acl,
+		.announce_submounts = opts->announce_submounts,
+		.allow_mmap = opts->allow_mmap,
+		.writeback = opts->writeback,
+		.preserve_noatime = opts->preserve_noatime,
+		.allow_direct_io = opts->allow_direct_io,
+	};
+	struct vhu_config vcfg = {
+		.tag = opts->tag,
+		.max_request_queues = opts->max_request_queues,
+		.thread_pool_size = opts->thread_pool_size,
+		.keep_serving = opts->keep_serving,
+	};
+	struct vhu_callbacks cb = {.handle = on_request, .reset = on_reset};
+	struct fuse_server_config fcfg;
+	struct fs_backend be;
+	struct fuse_server *srv;
+	struct vhu_dev *dev;
+	int r, status = EXIT_FAILURE;
+
+	r = pt_new(&pcfg, &be);
+	if (r < 0) {
+		log_error("%s: cannot serve: %s", opts->shared_dir, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	fill_fuse_config(opts, &fcfg);
+	srv = fuse_server_new(&be, &fcfg, on_deferred_complete);
+	if (!srv) {
+		log_error("cannot create FUSE server: %s", strerror(errno));
+		goto out_backend;
+	}
+	r = vhu_dev_new(&vcfg, &cb, srv, &dev);
+	if (r < 0) {
+		log_error("cannot create vhost-user device: %s", strerror(-r));
+		goto out_server;
+	}
+	r = sandbox_lock_down(sb);
+	if (r < 0) {
+		log_error("cannot lock down the sandbox: %s", strerror(-r));
+		goto out_dev;
+	}
+	running_dev = dev;
+	log_info("waiting for a vhost-user frontend");
+	r = vhu_dev_serve(dev, listen_fd);
+	running_dev = NULL;
+	if (r < 0)
+		log_error("vhost-user: %s", strerror(-r));
+	else
+		status = EXIT_SUCCESS;
+out_dev:
+	vhu_dev_free(dev);
+out_server:
+	fuse_server_free(srv);
+out_backend:
+	pt_free(&be);
+	return status;
+}
+
+static enum sandbox_mode to_sandbox_mode(enum opts_sandbox s)
+{
+	switch (s) {
+	case OPTS_SANDBOX_CHROOT:
+		return SANDBOX_CHROOT;
+	case OPTS_SANDBOX_NONE:
+		return SANDBOX_NONE;
+	case OPTS_SANDBOX_NAMESPACE:
+		break;
+	}
+	return SANDBOX_NAMESPACE;
+}
+
+static enum sandbox_seccomp to_seccomp(enum opts_seccomp s)
+{
+	switch (s) {
+	case OPTS_SECCOMP_LOG:
+		return SANDBOX_SECCOMP_LOG;
+	case OPTS_SECCOMP_TRAP:
+		return SANDBOX_SECCOMP_TRAP;
+	case OPTS_SECCOMP_NONE:
+		return SANDBOX_SECCOMP_NONE;
+	case OPTS_SECCOMP_KILL:
+		break;
+	}
+	return SANDBOX_SECCOMP_KILL;
+}
+
+/*
+ * An O_PATH fd of the socket's directory, opened while the host's view is visible, so that the
+ * socket can still be removed from inside a chroot.
+ */
+static int open_socket_dir(const char *socket_path, const char **ret_name)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *slash = strrchr(socket_path, '/');
+	int fd;
+
+	if (!slash) {
+		*ret_name = socket_path;
+		fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	dir = strndup(socket_path, slash == socket_path ? 1 : (size_t)(slash - socket_path));
+	if (!dir)
+		return -ENOMEM;
+	*ret_name = slash + 1;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Removes the socket and its pid lock file; we still hold the lock, so nobody else owns them. */
+static void remove_socket_files(int dir_fd, const char *name)
+{
+	char pidfile[PATH_MAX];
+
+	unlinkat(dir_fd, name, 0);
+	if ((size_t)snprintf(pidfile, sizeof(pidfile), "%s.pid", name) < sizeof(pidfile))
+		unlinkat(dir_fd, pidfile, 0);
+}
+
+static int run(struct vfsd_opts *opts)
+{
+	_cleanup_free_ char *shared_dir = NULL;
+	_cleanup_close_ int socket_dir_fd = -1, lock_fd = -1;
+	const char *socket_name = NULL;
+	struct sandbox_config sb;
+	struct stat st;
+	int listen_fd, r, status;
+
+	shared_dir = realpath(opts->shared_dir, NULL);
+	if (!shared_dir || stat(shared_dir, &st) < 0) {
+		fprintf(stderr, "vfsd: --shared-dir=%s: %s\n", opts->shared_dir, strerror(errno));
+		return EXIT_FAILURE;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "vfsd: --shared-dir=%s: not a directory\n", opts->shared_dir);
+		return EXIT_FAILURE;
+	}
+	log_set_level((enum log_level)opts->log_level);
+	log_use_syslog(opts->syslog);
+	r = install_signal_handlers();
+	if (r < 0) {
+		log_error("signals: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
+	listen_fd = open_listener(opts, &lock_fd);
+	if (listen_fd < 0)
+		return EXIT_FAILURE;
+	if (opts->socket_path) {
+		socket_dir_fd = open_socket_dir(opts->socket_path, &socket_name);
+		if (socket_dir_fd < 0)
+			log_warn(
+				"%s: cannot keep its directory open, the socket may be left behind",
+				opts->socket_path);
+	}
+
+	sb = (struct sandbox_config){
+		.mode = to_sandbox_mode(opts->sandbox),
+		.seccomp = to_seccomp(opts->seccomp),
+		.shared_dir = shared_dir,
+		.socket_path = opts->socket_path,
+		/* main removes the socket and its pid file itself, below. */
+		.unlink_socket_on_exit = false,
+		.modcaps = opts->modcaps,
+		.rlimit_nofile = opts->rlimit_nofile,
+		.need_dac_read_search = opts->inode_file_handles != OPTS_INODE_FH_NEVER,
+	};
+	r = sandbox_enter(&sb, &status);
+	if (r < 0) {
+		log_error("cannot enter the sandbox: %s", strerror(-r));
+		status = EXIT_FAILURE;
+		goto out;
+	}
+	if (r > 0)
+		/* We are the supervisor outside the namespaces; the daemon ran in the child. */
+		goto out;
+	status = serve(opts, &sb, listen_fd);
+	if (sb.mode == SANDBOX_NAMESPACE) {
+		/* The supervisor outside removes the socket. */
+		close(listen_fd);
+		return status;
+	}
+out:
+	close(listen_fd);
+	if (socket_dir_fd >= 0)
+		remove_socket_files(socket_dir_fd, socket_name);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct vfsd_opts opts;
+	int status;
+
+	if (opts_parse(argc, argv, &opts, stderr) < 0)
+		return EXIT_FAILURE;
+	switch (opts.action) {
+	case OPTS_HELP:
+		opts_usage(stdout);
+		status = EXIT_SUCCESS;
+		break;
+	case OPTS_VERSION:
+		printf("vfsd %s\n", VFSD_VERSION);
+		status = EXIT_SUCCESS;
+		break;
+	case OPTS_PRINT_CAPABILITIES:
+		puts(opts_capabilities_json());
+		status = EXIT_SUCCESS;
+		break;
+	case OPTS_RUN:
+	default:
+		status = run(&opts);
+		break;
+	}
+	opts_free(&opts);
+	return status;
 }

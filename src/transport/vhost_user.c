@@ -4,6 +4,9 @@
  * fds), dispatch it, send the reply. One frontend at a time, served on the calling thread.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,31 +34,48 @@ static int make_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-/* 0: nothing live at path (a stale socket was removed); -EADDRINUSE, -EEXIST or -errno. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa)
+/*
+ * Takes the daemon lock: an flock on "<path>.pid" (holding our pid), the same convention as the
+ * Rust virtiofsd. Whoever holds it owns the socket path; a socket file without a lock holder is
+ * stale. Probing with connect() instead would be accepted by a live daemon as its frontend.
+ */
+static int take_pid_lock(const char *path)
 {
 	_cleanup_close_ int fd = -1;
+	char name[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	char pid[24];
+	int len;
+
+	if ((size_t)snprintf(name, sizeof(name), "%s.pid", path) >= sizeof(name))
+		return -ENAMETOOLONG;
+	fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+/* 0: nothing at path (a stale socket was removed); -EEXIST for a non-socket, or -errno. */
+static int clear_stale(const char *path)
+{
 	struct stat st;
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
-		return -EADDRINUSE;
-	if (errno != ECONNREFUSED)
-		return -errno;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
 }
 
-int vhu_listen_path(const char *path)
+int vhu_listen_path(const char *path, int *ret_lock_fd)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, lock_fd = -1;
 	struct sockaddr_un sa;
 	mode_t old_umask;
 	int err;
@@ -63,7 +83,10 @@ int vhu_listen_path(const char *path)
 	err = make_addr(path, &sa);
 	if (err < 0)
 		return err;
-	err = clear_stale(path, &sa);
+	lock_fd = take_pid_lock(path);
+	if (lock_fd < 0)
+		return lock_fd;
+	err = clear_stale(path);
 	if (err < 0)
 		return err;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -80,6 +103,7 @@ int vhu_listen_path(const char *path)
 		unlink(path);
 		return err;
 	}
+	*ret_lock_fd = TAKE_FD(lock_fd);
 	return TAKE_FD(fd);
 }
 

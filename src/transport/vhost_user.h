@@ -56,11 +56,13 @@ struct vhu_config {
 };
 
 /*
- * Creates and listens on a UNIX socket at path (mode 0600). A stale
- * socket file (no daemon listening) is replaced; one that a live daemon answers on is refused
- * with -EADDRINUSE. Returns the listening fd or -errno.
+ * Creates and listens on a UNIX socket at path (mode 0600). "<path>.pid" is created and locked
+ * for the daemon's lifetime (*ret_lock_fd; keep it open, remove the file at exit): a path whose
+ * lock a live daemon holds is refused with -EADDRINUSE, a socket file nobody holds is stale and
+ * replaced, and a non-socket file at path is refused with -EEXIST. Returns the listening fd or
+ * -errno.
  */
-int vhu_listen_path(const char *path);
+int vhu_listen_path(const char *path, int *ret_lock_fd);
 
 int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, void *opaque,
 		struct vhu_dev **ret);

@@ -52,6 +52,7 @@ static void reset(void *opaque)
 struct server {
 	struct vhu_dev *dev;
 	int listen_fd;
+	int lock_fd;
 	int ret;
 	pthread_t thread;
 };
@@ -230,7 +231,7 @@ static void scenario(unsigned pool)
 {
 	struct vhu_config cfg = {.max_request_queues = 1, .thread_pool_size = pool};
 	struct vhu_callbacks cb = {.handle = handle, .reset = reset};
-	struct server s = {.listen_fd = vhu_listen_path(sock_path)};
+	struct server s = {.listen_fd = vhu_listen_path(sock_path, &s.lock_fd)};
 	struct fe_ring r = {0};
 	struct vhu_vring_state st = {.index = 1};
 	eventfd_t v;
@@ -289,6 +290,7 @@ static void scenario(unsigned pool)
 	close(fd);
 	vhu_dev_free(s.dev);
 	close(s.listen_fd);
+	close(s.lock_fd);
 	munmap(r.mem, MEM_SIZE);
 	close(r.kick);
 	close(r.call);
@@ -300,7 +302,7 @@ static void scenario_keep_serving(void)
 {
 	struct vhu_config cfg = {.max_request_queues = 1, .keep_serving = true};
 	struct vhu_callbacks cb = {.handle = handle, .reset = reset};
-	struct server s = {.listen_fd = vhu_listen_path(sock_path)};
+	struct server s = {.listen_fd = vhu_listen_path(sock_path, &s.lock_fd)};
 	uint32_t junk[2] = {1, 2};
 	int fd;
 
@@ -323,22 +325,35 @@ static void scenario_keep_serving(void)
 	close(fd);
 	vhu_dev_free(s.dev);
 	close(s.listen_fd);
+	close(s.lock_fd);
 }
 
 static void test_listen_path(void)
 {
-	int fd, fd2;
+	int fd, fd2, lock, lock2 = -1, lock3 = -1;
+	struct stat st;
 
 	CHECK_EQ(close(open(sock_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
-	CHECK_EQ(vhu_listen_path(sock_path), -EEXIST);
+	CHECK_EQ(vhu_listen_path(sock_path, &lock), -EEXIST);
 	unlink(sock_path);
-	fd = vhu_listen_path(sock_path);
+	fd = vhu_listen_path(sock_path, &lock);
 	CHECK(fd >= 0);
-	CHECK_EQ(vhu_listen_path(sock_path), -EADDRINUSE);
-	close(fd); /* leaves a stale socket file behind */
-	fd2 = vhu_listen_path(sock_path);
+	/* A live daemon's socket is refused and left untouched (same inode afterwards). */
+	CHECK_EQ(stat(sock_path, &st), 0);
+	CHECK_EQ(vhu_listen_path(sock_path, &lock2), -EADDRINUSE);
+	CHECK_EQ(lock2, -1);
+	{
+		struct stat st2;
+		CHECK_EQ(stat(sock_path, &st2), 0);
+		CHECK_EQ(st2.st_ino, st.st_ino);
+	}
+	close(fd);
+	close(lock); /* leaves a stale socket file behind */
+	fd2 = vhu_listen_path(sock_path, &lock3);
 	CHECK(fd2 >= 0);
+	CHECK(lock3 >= 0);
 	close(fd2);
+	close(lock3);
 }
 
 int main(void)
