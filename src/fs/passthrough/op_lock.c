@@ -6,7 +6,8 @@
  * all belong to this one process, so instead each guest owner gets its own open file
  * description of the inode and its locks are OFD locks on it: owners conflict with each other,
  * an owner never conflicts with itself, and closing that description (flush, i.e. the guest's
- * close()) drops exactly that owner's locks. OFD locks report no holder pid, so getlk answers 0.
+ * close()) drops exactly that owner's locks. OFD locks report no holder pid: getlk finds the
+ * holding owner among ours (see pt_find_holder_pid) and answers the guest pid that locked.
  *
  * flock locks belong to the open file description, i.e. to the handle: flock() on the handle's
  * own fd gives that, and release closes it.
@@ -27,6 +28,7 @@ struct pt_lock_owner {
 	struct pt_lock_owner *next; /* guarded by the inode's locks_mu */
 	uint64_t owner;
 	int fd;
+	_Atomic pid_t pid; /* guest pid of the last lock taken through fd */
 	atomic_ulong refs; /* the list's + one per op using fd */
 };
 
@@ -166,13 +168,44 @@ int pt_op_flush(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	return 0;
 }
 
+static bool same_lock(const struct flock *a, const struct flock *b)
+{
+	return a->l_type == b->l_type && a->l_start == b->l_start && a->l_len == b->l_len;
+}
+
+/*
+ * The guest pid holding `found`, the conflict F_OFD_GETLK reported for `query`. An owner's own
+ * locks never conflict with a query through its own description, so the holder is the owner
+ * through whose description `found` is no longer reported. 0 when the holder is not one of our
+ * owners (another process on the host).
+ */
+static pid_t pt_find_holder_pid(struct pt_inode *ino, uint64_t requester, const struct flock *query,
+				const struct flock *found)
+{
+	pid_t pid = 0;
+
+	pthread_mutex_lock(&ino->locks_mu);
+	for (struct pt_lock_owner *o = ino->owners; o; o = o->next) {
+		struct flock fl = *query;
+
+		if (o->owner == requester)
+			continue;
+		if (fcntl(o->fd, F_OFD_GETLK, &fl) == 0 && !same_lock(&fl, found)) {
+			pid = atomic_load(&o->pid);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ino->locks_mu);
+	return pid;
+}
+
 int pt_op_getlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner, struct fs_lock *lk)
 {
 	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	struct pt_lock_owner *o = NULL;
-	struct flock fl;
+	struct flock fl, query;
 	int r;
 
 	r = pt_handle_get(fs, nodeid, fh, &h.h);
@@ -183,6 +216,7 @@ int pt_op_getlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	r = pt_lock_to_flock(lk, &fl);
 	if (r < 0)
 		return r;
+	query = fl;
 	/* Ask through the owner's description so its own locks do not count as conflicts; an
 	 * owner without one holds no locks, and the handle's fd (which never holds OFD locks)
 	 * sees everybody's. */
@@ -197,7 +231,7 @@ int pt_op_getlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	if (fl.l_type != F_UNLCK) {
 		lk->start = (uint64_t)fl.l_start;
 		lk->end = fl.l_len == 0 ? PT_OFFSET_MAX : (uint64_t)(fl.l_start + fl.l_len - 1);
-		lk->pid = 0;
+		lk->pid = pt_find_holder_pid(h.h->inode, lock_owner, &query, &fl);
 	}
 	return 0;
 }
@@ -244,6 +278,8 @@ int pt_op_setlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	/* No EINTR retry: a signal is how a blocked waiter is cancelled (INTERRUPT, reset). */
 	r = fcntl(o->fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
 	r = r < 0 ? -errno : 0;
+	if (r == 0 && lk->type != F_UNLCK)
+		atomic_store(&o->pid, ctx->pid);
 	pt_owner_put(fs, o);
 	return r == -EACCES ? -EAGAIN : r;
 }

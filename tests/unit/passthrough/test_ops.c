@@ -138,6 +138,7 @@ static void *block_thread(void *arg)
 
 static void test_posix_locks(void)
 {
+	const struct fs_ctx pid_ctx = {.uid = 0, .gid = 0, .pid = 4242};
 	struct tenv t;
 	struct fs_lock wr = {F_WRLCK, 0, 10, 0}, rd = {F_RDLCK, 0, 10, 0};
 	struct fs_lock q = {F_WRLCK, 5, 6, 0};
@@ -152,16 +153,17 @@ static void test_posix_locks(void)
 	h1 = topen(&t, n, O_RDWR);
 	h2 = topen(&t, n, O_RDWR);
 	hro = topen(&t, n, O_RDONLY);
-	CHECK_EQ(t.ops->setlk(t.fs, &root_ctx, n, h1, 1, &wr, false), 0);
+	CHECK_EQ(t.ops->setlk(t.fs, &pid_ctx, n, h1, 1, &wr, false), 0);
 	CHECK_EQ(t.ops->setlk(t.fs, &root_ctx, n, h2, 2, &q, false), -EAGAIN);
 	/* The same owner never conflicts with itself, whatever handle it uses. */
-	CHECK_EQ(t.ops->setlk(t.fs, &root_ctx, n, h2, 1, &rd, false), 0);
+	CHECK_EQ(t.ops->setlk(t.fs, &pid_ctx, n, h2, 1, &rd, false), 0);
 	CHECK_EQ(t.ops->setlk(t.fs, &root_ctx, n, hro, 3, &wr, false), -EBADF);
 	CHECK_EQ(t.ops->getlk(t.fs, &root_ctx, n, h2, 2, &q), 0);
 	CHECK_EQ(q.type, F_RDLCK);
 	CHECK_EQ(q.start, 0);
 	CHECK_EQ(q.end, 10);
-	CHECK_EQ(q.pid, 0);
+	/* The holder is reported as the guest process that locked, as F_GETLK users expect. */
+	CHECK_EQ(q.pid, 4242);
 	q = (struct fs_lock){F_WRLCK, 5, 6, 0};
 	CHECK_EQ(t.ops->getlk(t.fs, &root_ctx, n, h1, 1, &q), 0);
 	CHECK_EQ(q.type, F_UNLCK);
