@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A vhost-user frontend ("fake guest") for tests: it plays the VMM and the guest driver of a
+ * vhost-user-fs device against a real daemon socket. Guest memory is a memfd mapped MAP_SHARED in
+ * this process and handed to the daemon with SET_MEM_TABLE (or ADD_MEM_REG); rings and request
+ * buffers are carved out of it by a small allocator. Guest physical addresses (GPAs, used in
+ * descriptors) differ from our mapping addresses (UVAs, used in SET_VRING_ADDR), as with QEMU.
+ *
+ * Trust: the daemon is the thing under test. Nothing it writes into guest memory or sends on the
+ * socket is trusted: used ids, lengths and reply sizes are checked before use, and every wait is
+ * bounded by a timeout. Errors are 0 / -errno; FE_ETIMEDOUT-style transport failures are ordinary
+ * negative errnos (-ETIMEDOUT, -EPROTO, -ECONNRESET).
+ *
+ * Queue 0 is hiprio, queues 1..N are request queues (no notification queue).
+ */
+#ifndef VFSD_TESTS_FRONTEND_H
+#define VFSD_TESTS_FRONTEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <linux/virtio_ring.h>
+
+#include "vhost_user_proto.h"
+
+struct fe;
+
+/*
+ * Returned (negated) when the daemon's answer is malformed: a used element that is not in
+ * flight, a reply whose length or unique does not match. Outside the errno range, so it never
+ * collides with an error the daemon sends in out_header.error.
+ */
+#define FE_EBADREPLY 4200
+
+struct fe_options {
+	size_t mem_size;	     /* guest memory, default 64 MiB */
+	unsigned mem_regions;	     /* 1 (default) or 2; with 2, GPAs stay contiguous */
+	bool straddle;		     /* place request buffers across the region boundary */
+	bool mem_add_reg;	     /* use ADD_MEM_REG instead of SET_MEM_TABLE if offered */
+	unsigned num_request_queues; /* default 1 */
+	unsigned queue_size;	     /* power of two, default 128 */
+	uint64_t features;	     /* virtio features to ack; 0 = VERSION_1|INDIRECT|EVENT_IDX */
+	uint64_t protocol_features;  /* protocol features wanted; 0 = default set */
+	bool split_descs;	     /* split each buffer over several odd-sized descriptors */
+	bool indirect;		     /* put each chain in an indirect table */
+	bool connect_only;	     /* connect and create memory, negotiate nothing */
+	int timeout_ms;		     /* socket reply timeout, default 5000 */
+};
+
+/* Defaults for everything zero in *opts (opts may be NULL). */
+void fe_options_default(struct fe_options *opts);
+
+int fe_connect(const char *path, const struct fe_options *opts, struct fe **ret);
+/* Stop every ring with GET_VRING_BASE (as QEMU does when the VM stops). */
+int fe_stop(struct fe *fe);
+/* Close the socket and free everything (NULL-safe). */
+void fe_free(struct fe *fe);
+
+unsigned fe_num_queues(const struct fe *fe);
+uint64_t fe_features(const struct fe *fe);	    /* acked virtio features */
+uint64_t fe_protocol_features(const struct fe *fe); /* negotiated protocol features */
+uint64_t fe_queue_num(const struct fe *fe);	    /* GET_QUEUE_NUM answer (0 without MQ) */
+int fe_socket_fd(const struct fe *fe);
+int fe_backend_fd(const struct fe *fe); /* our end of the backend channel, or -1 */
+/* Calls the daemon made on a ring we had to find by polling: notification bugs. */
+unsigned fe_missed_calls(const struct fe *fe);
+
+/* Per-request layout switches, changeable between requests. */
+void fe_set_layout(struct fe *fe, bool split_descs, bool indirect);
+
+/*
+ * Synchronous request: copy in[] into guest memory, chain it (readable) followed by writable
+ * buffers as large as out[], publish, kick, wait for the used element and copy *ret_len bytes
+ * of reply back into out[]. nout may be 0 (FORGET-style requests).
+ */
+int fe_request(struct fe *fe, unsigned queue, const struct iovec *in, int nin, struct iovec *out,
+	       int nout, uint32_t *ret_len, int timeout_ms);
+
+/*
+ * Asynchronous requests. fe_submit() publishes a request (out[] must stay valid until it is
+ * reaped; the iovec array itself is copied); -EAGAIN when the ring or memory is full.
+ * fe_reap() waits up to timeout_ms for at least one completion on the queue and returns how many
+ * it stored (0 on timeout). A completion carries the submitter's cookie and the used length; the
+ * reply has already been copied into out[].
+ */
+struct fe_completion {
+	void *cookie;
+	uint32_t len;
+};
+int fe_submit(struct fe *fe, unsigned queue, const struct iovec *in, int nin,
+	      const struct iovec *out, int nout, void *cookie);
+int fe_reap(struct fe *fe, unsigned queue, struct fe_completion *c, int max, int timeout_ms);
+/* Wait for the completion of one cookie, keeping others for later fe_reap() calls. */
+int fe_wait(struct fe *fe, unsigned queue, void *cookie, uint32_t *ret_len, int timeout_ms);
+unsigned fe_inflight(const struct fe *fe, unsigned queue);
+/* Forget the waiter of a request that timed out: its reply will not be copied anywhere. */
+void fe_abandon(struct fe *fe, unsigned queue, void *cookie);
+
+/* Guest memory. */
+int fe_mem_alloc(struct fe *fe, size_t len, uint64_t *ret_gpa);
+void fe_mem_free(struct fe *fe, uint64_t gpa, size_t len);
+/* Host pointer for [gpa, gpa+len) if it lies inside one region, else NULL. */
+void *fe_gpa_ptr(struct fe *fe, uint64_t gpa, size_t len);
+int fe_mem_write(struct fe *fe, uint64_t gpa, const void *src, size_t len);
+int fe_mem_read(struct fe *fe, uint64_t gpa, void *dst, size_t len);
+uint64_t fe_region_boundary(const struct fe *fe); /* GPA where region 1 starts, 0 if one */
+
+/*
+ * Raw ring access for hostile tests. Do not mix with fe_request()/fe_submit() on the same queue
+ * while those have requests in flight: descriptors written here are not tracked.
+ */
+struct vring_desc *fe_vq_desc_table(struct fe *fe, unsigned queue);
+/* Put head into the next avail slot, publish the index (release) and kick. */
+void fe_vq_raw_publish(struct fe *fe, unsigned queue, uint16_t head);
+void fe_vq_kick(struct fe *fe, unsigned queue);
+/* Wait for the next used element; -ETIMEDOUT if none arrives. */
+int fe_vq_raw_wait(struct fe *fe, unsigned queue, struct vring_used_elem *ret, int timeout_ms);
+
+/*
+ * Raw vhost-user messages. fe_vhu_send() sends header (+flags version 1 added if flags==0 is not
+ * wanted: the caller gives the full flags) and payload with fds; fe_vhu_recv() reads one message.
+ * fe_vhu_call() sends a message, asks for an ack when REPLY_ACK is negotiated and the message has
+ * no reply of its own, and reads the reply u64 (GET_*) or checks the ack.
+ */
+int fe_vhu_send(struct fe *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+		const int *fds, int nfds);
+int fe_vhu_send_bytes(struct fe *fe, const void *buf, size_t len, const int *fds, int nfds);
+int fe_vhu_recv(struct fe *fe, struct vhu_hdr *ret_hdr, void *payload, size_t max, int timeout_ms);
+int fe_vhu_call(struct fe *fe, uint32_t request, const void *payload, uint32_t size, const int *fds,
+		int nfds, uint64_t *ret_u64);
+
+#endif

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Attributes: GETATTR (by node and by fh), SETATTR (size, mode, uid/gid, times incl. NOW,
+ * KILL_SUIDGID), ACCESS, STATFS.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static void test_getattr(struct th *t)
+{
+	const char *n = th_name(t, "getattr");
+	uint64_t node, fh;
+	struct fuse_attr_out a;
+	struct stat st;
+
+	T_OK(t, th_create(t, FE_ROOT_ID, n, &node, &fh));
+	T_EQ(t, fe_write(t->fe, node, fh, 0, "12345678", 8, 0), 8);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_OK(t, fe_getattr(t->fe, node, NULL, &a));
+	T_EQ(t, a.attr.ino, st.st_ino);
+	T_EQ(t, a.attr.size, 8);
+	T_EQ(t, a.attr.mode, st.st_mode);
+	T_EQ(t, a.attr.nlink, st.st_nlink);
+	T_EQ(t, a.attr.uid, st.st_uid);
+	T_EQ(t, a.attr.mtime, st.st_mtim.tv_sec);
+	T_OK(t, fe_getattr(t->fe, node, &fh, &a));
+	T_EQ(t, a.attr.size, 8);
+	T_OK(t, fe_release(t->fe, node, fh, O_RDWR));
+}
+
+static void setattr(struct th *t, uint64_t node, struct fuse_setattr_in *in,
+		    struct fuse_attr_out *a)
+{
+	T_OK(t, fe_setattr(t->fe, node, in, a));
+}
+
+static void test_setattr(struct th *t)
+{
+	const char *n = th_name(t, "setattr");
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+	struct stat st;
+
+	T_OK(t, th_host_write(t, n, "0123456789", 10));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+
+	setattr(t, e.nodeid, &(struct fuse_setattr_in){.valid = FATTR_SIZE, .size = 4}, &a);
+	T_EQ(t, a.attr.size, 4);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_EQ(t, st.st_size, 4);
+
+	setattr(t, e.nodeid, &(struct fuse_setattr_in){.valid = FATTR_MODE, .mode = 0600}, &a);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_EQ(t, st.st_mode & 07777, 0600);
+	T_EQ(t, a.attr.mode & 07777, 0600);
+
+	setattr(t, e.nodeid,
+		&(struct fuse_setattr_in){.valid = FATTR_UID | FATTR_GID, .uid = 1234, .gid = 5678},
+		&a);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_EQ(t, st.st_uid, 1234);
+	T_EQ(t, st.st_gid, 5678);
+	T_EQ(t, a.attr.uid, 1234);
+
+	setattr(t, e.nodeid,
+		&(struct fuse_setattr_in){.valid = FATTR_ATIME | FATTR_MTIME,
+					  .atime = 1000000,
+					  .atimensec = 5,
+					  .mtime = 2000000,
+					  .mtimensec = 7},
+		&a);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_EQ(t, st.st_atim.tv_sec, 1000000);
+	T_EQ(t, st.st_atim.tv_nsec, 5);
+	T_EQ(t, st.st_mtim.tv_sec, 2000000);
+	T_EQ(t, st.st_mtim.tv_nsec, 7);
+
+	time_t before = time(NULL);
+	setattr(t, e.nodeid,
+		&(struct fuse_setattr_in){.valid = FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW |
+						   FATTR_MTIME_NOW},
+		&a);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_CHECK(t, st.st_mtim.tv_sec >= before - 1 && st.st_mtim.tv_sec <= time(NULL) + 1);
+	T_CHECK(t, st.st_atim.tv_sec >= before - 1);
+
+	/* Only mtime: atime must stay. */
+	setattr(t, e.nodeid, &(struct fuse_setattr_in){.valid = FATTR_MTIME, .mtime = 3000000}, &a);
+	struct stat st2;
+	T_OK(t, stat(th_host(t, n), &st2));
+	T_EQ(t, st2.st_mtim.tv_sec, 3000000);
+	T_EQ(t, st2.st_atim.tv_sec, st.st_atim.tv_sec);
+}
+
+static void test_setattr_kill_suidgid(struct th *t)
+{
+	const char *n = th_name(t, "killsuid");
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+	struct stat st;
+
+	if (!(fe_fuse_init_out(t->fe)->flags & FUSE_HANDLE_KILLPRIV_V2))
+		th_skip(t, "HANDLE_KILLPRIV_V2 not negotiated");
+	T_OK(t, th_host_write(t, n, "0123456789", 10));
+	T_OK(t, chmod(th_host(t, n), 06755));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+	setattr(t, e.nodeid,
+		&(struct fuse_setattr_in){.valid = FATTR_SIZE | FATTR_KILL_SUIDGID, .size = 2}, &a);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_EQ(t, st.st_size, 2);
+	T_EQ(t, st.st_mode & 07777, 0755);
+}
+
+static void test_setattr_errors(struct th *t)
+{
+	struct fuse_attr_out a;
+	const char *d = th_name(t, "setattr-dir");
+	struct fuse_entry_out e;
+
+	T_OK(t, fe_mkdir(t->fe, FE_ROOT_ID, d, 0755, 0, &e));
+	T_EQ(t, fe_setattr(t->fe, e.nodeid, &(struct fuse_setattr_in){.valid = FATTR_SIZE}, &a),
+	     -EISDIR);
+	/* A forged fh with FATTR_FH. */
+	const char *n = th_name(t, "setattr-fh");
+	T_OK(t, th_host_write(t, n, "x", 1));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+	int r = fe_setattr(t->fe, e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_SIZE | FATTR_FH,
+						     .fh = 0xdeadbeef00ull,
+						     .size = 0},
+			   &a);
+	T_CHECK(t, r < 0 && r != -ETIMEDOUT && r != -FE_EBADREPLY);
+}
+
+static void test_access(struct th *t)
+{
+	const char *n = th_name(t, "access");
+	struct fuse_entry_out e;
+
+	T_OK(t, th_host_write(t, n, "x", 1));
+	T_OK(t, chmod(th_host(t, n), 0644));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+	T_OK(t, fe_access(t->fe, e.nodeid, F_OK));
+	T_OK(t, fe_access(t->fe, e.nodeid, R_OK | W_OK));
+	fe_fuse_set_creds(t->fe, 1000, 1000, 1);
+	T_OK(t, fe_access(t->fe, e.nodeid, R_OK));
+	T_EQ(t, fe_access(t->fe, e.nodeid, W_OK), -EACCES);
+	T_EQ(t, fe_access(t->fe, e.nodeid, X_OK), -EACCES);
+	fe_fuse_set_creds(t->fe, 0, 0, 1);
+}
+
+static void test_statfs(struct th *t)
+{
+	struct fuse_statfs_out s;
+	struct statvfs v;
+
+	T_OK(t, fe_statfs(t->fe, FE_ROOT_ID, &s));
+	T_OK(t, statvfs(t->share, &v));
+	T_EQ(t, s.st.blocks, v.f_blocks);
+	T_EQ(t, s.st.bsize, v.f_bsize);
+	T_EQ(t, s.st.frsize, v.f_frsize);
+	T_EQ(t, s.st.namelen, v.f_namemax);
+}
+
+const struct th_test th_attr_tests[] = {
+	{"getattr", test_getattr},
+	{"setattr", test_setattr},
+	{"setattr-kill-suidgid", test_setattr_kill_suidgid},
+	{"setattr-errors", test_setattr_errors},
+	{"access", test_access},
+	{"statfs", test_statfs},
+	TH_TESTS_END,
+};

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Session and connection life cycle: a second INIT resets the session, DESTROY, other memory
+ * and queue layouts on fresh connections (each a new daemon, since the daemon exits when its
+ * frontend leaves), and a clean exit at disconnect. Runs last.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+static void test_reinit_resets(struct th *t)
+{
+	const char *n = th_name(t, "reinit");
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+
+	T_OK(t, th_host_write(t, n, "x", 1));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+	T_OK(t, fe_init(t->fe, 38, th_init_flags()));
+	int r = fe_getattr(t->fe, e.nodeid, NULL, &a);
+	T_CHECK(t, r < 0 && r != -ETIMEDOUT && r != -FE_EBADREPLY);
+	T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &a));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+}
+
+static void test_destroy(struct th *t)
+{
+	struct fuse_attr_out a;
+
+	T_OK(t, fe_destroy(t->fe));
+	int r = fe_getattr(t->fe, FE_ROOT_ID, NULL, &a);
+	T_CHECK(t, r < 0 && r != -ETIMEDOUT && r != -FE_EBADREPLY);
+	T_OK(t, fe_init(t->fe, 38, th_init_flags()));
+	T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &a));
+}
+
+/*
+ * Writable space smaller than the reply: the daemon must answer with an error (or at least
+ * return the chain) and keep serving. Rust virtiofsd 1.13 panics its queue thread here.
+ */
+static void test_short_reply_buffer(struct th *t)
+{
+	struct fuse_attr_out a;
+	struct fuse_getattr_in in = {0};
+	struct iovec arg = IOVS(&in);
+
+	int r = fe_fuse_call(t->fe, FUSE_STATFS, FE_ROOT_ID, NULL, 0, NULL, 0, NULL);
+	T_CHECK(t, r < 0 && r != -ETIMEDOUT && r != -FE_EBADREPLY);
+	r = fe_fuse_noreply(t->fe, 1, FUSE_GETATTR, FE_ROOT_ID, &arg, 1);
+	T_CHECK(t, r != -ETIMEDOUT);
+	T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &a));
+}
+
+/* Write then read back 192 KiB under the current connection's layout. */
+static void io_roundtrip(struct th *t)
+{
+	size_t len = 192 * 1024;
+	static uint8_t w[192 * 1024], r[192 * 1024];
+	uint64_t node, fh;
+
+	for (size_t i = 0; i < len; i++)
+		w[i] = (uint8_t)(i ^ (i >> 9));
+	T_OK(t, th_create(t, FE_ROOT_ID, th_name(t, "layout"), &node, &fh));
+	T_EQ(t, fe_write(t->fe, node, fh, 0, w, (uint32_t)len, 0), len);
+	memset(r, 0, len);
+	T_EQ(t, fe_read(t->fe, node, fh, 0, r, (uint32_t)len), len);
+	T_CHECK(t, memcmp(w, r, len) == 0);
+	T_OK(t, fe_release(t->fe, node, fh, O_RDWR));
+}
+
+static void expect_clean_exit(struct th *t)
+{
+	fe_free(t->fe);
+	t->fe = NULL;
+	int status = th_daemon_wait(t, 5000);
+	T_CHECK(t, status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void reconnect(struct th *t, const struct fe_options *o)
+{
+	int r = th_reconnect(t, o);
+	T_OK(t, r);
+}
+
+static void test_two_regions_straddle(struct th *t)
+{
+	struct fe_options o = {.mem_regions = 2, .straddle = true};
+
+	reconnect(t, &o);
+	if (t->fe) {
+		fe_set_layout(t->fe, true, false);
+		io_roundtrip(t);
+		fe_set_layout(t->fe, false, true);
+		io_roundtrip(t);
+	}
+}
+
+static void test_add_mem_reg(struct th *t)
+{
+	struct fe_options o = {.mem_regions = 2, .mem_add_reg = true};
+
+	reconnect(t, &o);
+	if (t->fe) {
+		if (!(fe_protocol_features(t->fe) & (1ull << VHU_PROTO_CONFIGURE_MEM_SLOTS)))
+			th_skip(t, "CONFIGURE_MEM_SLOTS not offered");
+		io_roundtrip(t);
+	}
+}
+
+static void test_multiqueue(struct th *t)
+{
+	struct fe_options o = {.num_request_queues = 2, .queue_size = 1024};
+
+	int r = th_reconnect(t, &o);
+	if (r == -EOPNOTSUPP) {
+		th_skip(t, "daemon offers fewer queues");
+		reconnect(t, NULL);
+		return;
+	}
+	T_OK(t, r);
+	if (!t->fe)
+		return;
+	io_roundtrip(t);
+	fe_fuse_set_queue(t->fe, 2);
+	io_roundtrip(t);
+	fe_fuse_set_queue(t->fe, 1);
+}
+
+static void test_no_event_idx(struct th *t)
+{
+	struct fe_options o = {.features = 1ull << 32};
+
+	reconnect(t, &o);
+	if (t->fe)
+		io_roundtrip(t);
+}
+
+static void test_stop_and_exit(struct th *t)
+{
+	reconnect(t, NULL);
+	if (!t->fe)
+		return;
+	io_roundtrip(t);
+	T_EQ(t, fe_missed_calls(t->fe), 0);
+	T_OK(t, fe_stop(t->fe));
+	expect_clean_exit(t);
+}
+
+const struct th_test th_session_tests[] = {
+	{"second-init-resets-session", test_reinit_resets},
+	{"destroy", test_destroy},
+	{"reply-buffer-too-small", test_short_reply_buffer},
+	{"two-regions-straddle", test_two_regions_straddle},
+	{"add-mem-reg", test_add_mem_reg},
+	{"multiqueue", test_multiqueue},
+	{"no-event-idx", test_no_event_idx},
+	{"stop-disconnect-exit-0", test_stop_and_exit},
+	TH_TESTS_END,
+};
