@@ -1,0 +1,323 @@
+# shellcheck shell=bash disable=SC2054
+# (SC2054: QEMU arguments contain commas on purpose.)
+# tests/vm/lib.sh: shell functions to boot a throw-away Linux guest on QEMU against a
+# vhost-user-fs daemon (vfsd, or any daemon with the same command line).
+# Sourced by tests/tools/vm-run.sh, tests/vm/run-vm-test.sh and demo/run.sh (bash, set -euo pipefail).
+#
+# Environment knobs (all optional):
+#   VFSD_CACHE        cache dir for the kernel and initramfs      (default /var/cache/vfsd-test)
+#   VFSD_DAEMON_CMD   command that starts the daemon; gets --socket-path=... --shared-dir=...
+#                     appended, then $VFSD_VM_FLAGS             (default: the vfsd binary given)
+#   VFSD_VM_FLAGS     extra daemon flags      (default: --sandbox=none --seccomp=none --xattr)
+#   VFSD_VM_SUITE     Debian suite of the guest kernel: bookworm (default), trixie, sid
+#   VFSD_VM_ACCEL     force "kvm" or "tcg" (default: kvm only if kvm_intel/kvm_amd is loaded)
+#   VFSD_VM_MEM       guest memory (default 2G)          VFSD_VM_SMP  guest CPUs (default 2)
+#   VFSD_VM_TIMEOUT   seconds before QEMU is killed (default 600)
+
+VM_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VM_REPO_DIR="$(cd "$VM_LIB_DIR/../.." && pwd)"
+VM_CACHE="${VFSD_CACHE:-/var/cache/vfsd-test}"
+
+vm_log() { printf '[vm] %s\n' "$*" >&2; }
+vm_die() {
+	printf '[vm] ERROR: %s\n' "$*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------- assets and accelerator
+
+# vm_assets: sets VM_KERNEL VM_MODULES VM_KVER VM_KPKG VM_SUITE (installs/downloads if needed).
+vm_assets() {
+	local out
+	out=$("$VM_REPO_DIR/tests/tools/vm-assets.sh" --suite "${VFSD_VM_SUITE:-bookworm}") ||
+		vm_die "guest assets unavailable (tests/tools/vm-assets.sh failed)"
+	eval "$out"
+	[ -r "$VM_KERNEL" ] || vm_die "no guest kernel at '$VM_KERNEL'"
+}
+
+# vm_accel: sets VM_ACCEL_ARGS (array) and VM_ACCEL_NAME (human readable).
+# /dev/kvm may belong to a paravirtual KVM (kvm_pvm) that cannot run a stock kernel: only
+# kvm_intel/kvm_amd count as real hardware virtualisation.
+vm_accel() {
+	local want="${VFSD_VM_ACCEL:-auto}" hw=""
+	if [ -d /sys/module/kvm_intel ]; then
+		hw=kvm_intel
+	elif [ -d /sys/module/kvm_amd ]; then
+		hw=kvm_amd
+	fi
+	if [ "$want" = kvm ] || { [ "$want" = auto ] && [ -n "$hw" ] && [ -w /dev/kvm ]; }; then
+		VM_ACCEL_ARGS=(-accel kvm -cpu host)
+		VM_ACCEL_NAME="KVM (${hw:-forced})"
+	else
+		VM_ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+		local why="no kvm_intel/kvm_amd loaded"
+		[ -d /sys/module/kvm_pvm ] && why="only kvm_pvm present, which cannot run a stock kernel"
+		[ "$want" = tcg ] && why="forced by VFSD_VM_ACCEL=tcg"
+		VM_ACCEL_NAME="TCG (software emulation; $why)"
+	fi
+}
+
+# ---------------------------------------------------------------- initramfs
+
+# vm_module_order MODDIR NAME...: print module files (relative to MODDIR) in load order,
+# dependencies first, each once. Built-in modules are skipped; a missing one is an error.
+vm_module_order() {
+	local moddir="$1"
+	shift
+	awk -v want="$*" '
+		function base(p,  b) { b = p; sub(/.*\//, "", b); sub(/\.ko(\.(xz|zst|gz))?$/, "", b);
+		                       gsub(/-/, "_", b); return b }
+		function visit(p,   n, i, d) {
+			if (p in seen) return
+			seen[p] = 1
+			n = split(deps[p], d, " ")
+			for (i = n; i >= 1; i--) visit(d[i])   # modules.dep lists the deepest last
+			print p
+		}
+		FILENAME ~ /modules\.builtin$/ { builtin[base($0)] = 1; next }
+		{ p = $1; sub(/:$/, "", p); $1 = ""; deps[p] = $0; path[base(p)] = p }
+		END {
+			n = split(want, w, " ")
+			for (i = 1; i <= n; i++) {
+				m = w[i]; gsub(/-/, "_", m)
+				if (m in path) visit(path[m])
+				else if (!(m in builtin)) { print "MISSING " m; bad = 1 }
+			}
+			exit bad
+		}' "$moddir/modules.builtin" "$moddir/modules.dep"
+}
+
+VM_MODULES_WANTED="virtio_pci virtio_blk fuse virtiofs 9pnet_virtio 9p"
+
+# vm_build_initramfs OUT INIT_FILE: a gzip'd newc cpio with a static busybox, the modules of
+# $VM_MODULES_WANTED (decompressed) and a /modules.list in load order, and INIT_FILE as /init.
+# Needs vm_assets first.
+vm_build_initramfs() {
+	local out="$1" init="$2" work order f m
+	[ -x /bin/busybox ] || vm_die "/bin/busybox missing (busybox-static)"
+	work=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-initramfs.XXXXXX")
+	mkdir -p "$work"/{bin,dev,proc,sys,newroot,lib/modules,run,tmp}
+	cp /bin/busybox "$work/bin/busybox"
+	ln -s busybox "$work/bin/sh"
+	# shellcheck disable=SC2086 # a list of names
+	order=$(vm_module_order "$VM_MODULES" $VM_MODULES_WANTED) ||
+		vm_die "modules missing from $VM_MODULES: $(printf '%s\n' "$order" | grep MISSING | tr '\n' ' ')"
+	: >"$work/modules.list"
+	for f in $order; do
+		m="${f##*/}"
+		case "$m" in
+		*.ko) cp "$VM_MODULES/$f" "$work/lib/modules/$m" ;;
+		*.ko.xz) m="${m%.xz}" && xz -dc "$VM_MODULES/$f" >"$work/lib/modules/$m" ;;
+		*.ko.zst) m="${m%.zst}" && zstd -qdc "$VM_MODULES/$f" >"$work/lib/modules/$m" ;;
+		*.ko.gz) m="${m%.gz}" && gzip -dc "$VM_MODULES/$f" >"$work/lib/modules/$m" ;;
+		*) vm_die "unexpected module file $f" ;;
+		esac
+		echo "$m" >>"$work/modules.list"
+	done
+	install -m 0755 "$init" "$work/init"
+	(cd "$work" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc --quiet --owner=0:0 | gzip -1) >"$out.tmp"
+	mv "$out.tmp" "$out"
+	rm -rf "$work"
+}
+
+# The init of the "hostroot" guest: the host's / (read-only, 9p) becomes the guest's root, so
+# host programs run in the guest. Per-run settings come from the writable 9p "results" share:
+#   guest.conf    shell assignments: VIRTIOFS_MOUNTS="tag:/mountpoint[:options] ..."
+#                 TMPFS_TMP=0|1 (mount a tmpfs over /tmp; default 1)
+#   guest-cmd.sh  run with the host's /bin/sh inside the chroot
+# and it leaves there: exit-code (the command's status) and guest.log (its output).
+vm_hostroot_init() {
+	cat <<'EOF'
+#!/bin/sh
+export PATH=/bin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo 0 >/proc/sys/kernel/printk 2>/dev/null
+for m in $(cat /modules.list); do
+	insmod "/lib/modules/$m" || echo "init: insmod $m failed"
+done
+halt() { sync; poweroff -f; sleep 5; }
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /newroot ||
+	{ echo "init: cannot mount the host root (9p)"; halt; }
+mount -t proc proc /newroot/proc
+mount -t sysfs sys /newroot/sys
+mount -t devtmpfs dev /newroot/dev
+mount -t tmpfs -o mode=0755 run /newroot/run
+R=/run/vfsd/results
+mkdir -p /newroot$R
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 results /newroot$R ||
+	{ echo "init: cannot mount the results share (9p)"; halt; }
+VIRTIOFS_MOUNTS=""
+TMPFS_TMP=1
+[ -f /newroot$R/guest.conf ] && . /newroot$R/guest.conf
+[ "$TMPFS_TMP" = 1 ] && mount -t tmpfs -o mode=1777 tmp /newroot/tmp
+mounted=""
+for spec in $VIRTIOFS_MOUNTS; do
+	tag=${spec%%:*}
+	rest=${spec#*:}
+	mp=${rest%%:*}
+	opts=""
+	[ "$rest" != "$mp" ] && opts="-o ${rest#*:}"
+	mkdir -p "/newroot$mp"
+	if mount -t virtiofs $opts "$tag" "/newroot$mp"; then
+		echo "init: virtiofs '$tag' mounted on $mp"
+		mounted="/newroot$mp $mounted"
+	else
+		echo "init: mount -t virtiofs $tag $mp FAILED"
+		echo 201 >/newroot$R/exit-code
+		echo "virtiofs mount of $tag failed" >/newroot$R/init-error
+		halt
+	fi
+done
+echo "init: running guest command"
+( chroot /newroot /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	HOME=/root TERM=dumb LANG=C.UTF-8 TMPDIR=/tmp /bin/sh $R/guest-cmd.sh
+  echo $? >/newroot$R/exit-code ) 2>&1 | tee /newroot$R/guest.log
+echo "init: guest command exited with $(cat /newroot$R/exit-code)"
+for mp in $mounted; do
+	umount "$mp" || echo "init: umount $mp failed"
+done
+halt
+EOF
+}
+
+# vm_hostroot_initramfs: sets VM_INITRD to a cached hostroot initramfs for the current kernel.
+vm_hostroot_initramfs() {
+	local init key
+	init=$(mktemp "${TMPDIR:-/tmp}/vfsd-init.XXXXXX")
+	vm_hostroot_init >"$init"
+	key=$({
+		cat "$init"
+		echo "$VM_KVER $VM_MODULES_WANTED"
+		sha256sum /bin/busybox
+	} | sha256sum | cut -c1-16)
+	mkdir -p "$VM_CACHE/initramfs"
+	VM_INITRD="$VM_CACHE/initramfs/hostroot-$VM_KVER-$key.cpio.gz"
+	if [ ! -s "$VM_INITRD" ]; then
+		vm_log "building initramfs $VM_INITRD"
+		vm_build_initramfs "$VM_INITRD" "$init"
+	fi
+	rm -f "$init"
+}
+
+# ---------------------------------------------------------------- daemons
+
+declare -gA VM_DAEMON_PID=()
+
+# vm_daemon_cmd DEFAULT_BINARY: sets VM_DAEMON (array) from $VFSD_DAEMON_CMD or the binary.
+vm_daemon_cmd() {
+	if [ -n "${VFSD_DAEMON_CMD:-}" ]; then
+		read -r -a VM_DAEMON <<<"$VFSD_DAEMON_CMD"
+	else
+		[ -n "${1:-}" ] || vm_die "no daemon: give a vfsd binary or set VFSD_DAEMON_CMD"
+		[ -x "$1" ] || vm_die "daemon binary '$1' is not executable"
+		VM_DAEMON=("$1")
+	fi
+	read -r -a VM_DAEMON_FLAGS <<<"${VFSD_VM_FLAGS:---sandbox=none --seccomp=none --xattr}"
+}
+
+# vm_start_daemon NAME SOCKET SHARED_DIR LOGFILE [EXTRA_FLAGS...]: start the daemon in its own
+# session (so the whole process group can be stopped) and wait for its socket.
+vm_start_daemon() {
+	local name="$1" sock="$2" dir="$3" logf="$4" pid i rc
+	shift 4
+	rm -f "$sock"
+	vm_log "daemon '$name': ${VM_DAEMON[*]} --socket-path=$sock --shared-dir=$dir ${VM_DAEMON_FLAGS[*]} $*"
+	setsid "${VM_DAEMON[@]}" --socket-path="$sock" --shared-dir="$dir" \
+		"${VM_DAEMON_FLAGS[@]}" "$@" </dev/null >"$logf" 2>&1 &
+	pid=$!
+	VM_DAEMON_PID[$name]=$pid
+	for ((i = 0; i < 300; i++)); do
+		[ -S "$sock" ] && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" && rc=0 || rc=$?
+			sed 's/^/    | /' "$logf" >&2
+			vm_die "daemon '$name' exited (status $rc) before creating $sock"
+		fi
+		sleep 0.1
+	done
+	sed 's/^/    | /' "$logf" >&2
+	vm_die "daemon '$name' did not create $sock within 30 s"
+}
+
+# vm_stop_daemon NAME: after QEMU has gone, the daemon must notice the disconnect and exit 0
+# by itself. Returns 0 if it did; otherwise kills it (its process group) and returns 1.
+# Sets VM_DAEMON_STATUS (its exit status, or why not).
+vm_stop_daemon() {
+	local name="$1" pid i rc
+	pid="${VM_DAEMON_PID[$name]:-}"
+	VM_DAEMON_STATUS="not started"
+	[ -n "$pid" ] || return 0
+	unset "VM_DAEMON_PID[$name]"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		vm_log "daemon '$name' (pid $pid) still running 10 s after QEMU exited: killing it"
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+		sleep 1
+		kill -KILL -- "-$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		VM_DAEMON_STATUS="killed (still running 10 s after QEMU exited)"
+		return 1
+	fi
+	wait "$pid" && rc=0 || rc=$?
+	# shellcheck disable=SC2034 # read by the callers
+	VM_DAEMON_STATUS="$rc"
+	if [ "$rc" != 0 ]; then
+		vm_log "daemon '$name' exited with status $rc (expected 0 after the frontend disconnected)"
+		return 1
+	fi
+	vm_log "daemon '$name' exited with status 0 after QEMU disconnected"
+	return 0
+}
+
+# vm_kill_daemons: cleanup for traps.
+vm_kill_daemons() {
+	local name pid
+	for name in "${!VM_DAEMON_PID[@]}"; do
+		pid="${VM_DAEMON_PID[$name]}"
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	done
+}
+
+# ---------------------------------------------------------------- QEMU
+
+# vm_qemu SERIAL_LOG [QEMU ARGS...]: boot $VM_KERNEL with $VM_INITRD (set by the caller), the
+# standard machine (memfd shared memory for vhost-user) and the given devices. The serial
+# console is shown live (prefixed) and saved in SERIAL_LOG. Sets VM_QEMU_RC.
+vm_qemu() {
+	local serial="$1"
+	shift
+	local mem="${VFSD_VM_MEM:-2G}"
+	vm_accel
+	vm_log "accelerator: $VM_ACCEL_NAME"
+	local cmd=(timeout --kill-after=10 "${VFSD_VM_TIMEOUT:-600}"
+		qemu-system-x86_64 -M q35 "${VM_ACCEL_ARGS[@]}" -smp "${VFSD_VM_SMP:-2}"
+		-m "$mem" -object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa node,memdev=mem
+		-kernel "$VM_KERNEL" -initrd "$VM_INITRD"
+		-append "console=ttyS0 quiet panic=-1 ${VFSD_VM_APPEND:-}"
+		-display none -monitor none -serial stdio -no-reboot -nodefaults "$@")
+	set +e
+	"${cmd[@]}" </dev/null 2>&1 | tee "$serial" | sed -u 's/^/  guest| /'
+	VM_QEMU_RC=${PIPESTATUS[0]}
+	set -e
+	[ "$VM_QEMU_RC" = 124 ] && vm_log "QEMU killed after ${VFSD_VM_TIMEOUT:-600} s (timeout)"
+	return 0
+}
+
+# Helpers that build QEMU device arguments.
+vm_dev_virtiofs() { # SOCKET TAG INDEX
+	printf '%s\n' -chardev "socket,id=vfs$3,path=$1" \
+		-device "vhost-user-fs-pci,queue-size=1024,chardev=vfs$3,tag=$2"
+}
+vm_dev_9p() { # HOSTDIR TAG ro|rw
+	local ro=""
+	[ "$3" = ro ] && ro=",readonly=on"
+	printf '%s\n' -fsdev "local,id=fs_$2,path=$1,security_model=none,multidevs=remap$ro" \
+		-device "virtio-9p-pci,fsdev=fs_$2,mount_tag=$2"
+}
