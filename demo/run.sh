@@ -9,7 +9,7 @@
 #   VFSD_DEMO_DIR    where the demo's directories go (default /tmp/vfsd-demo; recreated)
 #   VFSD_DAEMON_CMD  run another vhost-user-fs daemon instead of build/vfsd, e.g.
 #                    "tests/tools/rust-virtiofsd.sh run"
-#   VFSD_VM_FLAGS    daemon flags (default: --sandbox=none --seccomp=none --xattr)
+#   VFSD_VM_FLAGS    daemon flags (default: --xattr)
 #   VFSD_CACHE       cache for the guest kernel (default /var/cache/vfsd-test)
 set -euo pipefail
 

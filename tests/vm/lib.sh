@@ -8,7 +8,7 @@
 #   VFSD_CACHE        cache dir for the kernel and initramfs      (default /var/cache/vfsd-test)
 #   VFSD_DAEMON_CMD   command that starts the daemon; gets --socket-path=... --shared-dir=...
 #                     appended, then $VFSD_VM_FLAGS             (default: the vfsd binary given)
-#   VFSD_VM_FLAGS     extra daemon flags      (default: --sandbox=none --seccomp=none --xattr)
+#   VFSD_VM_FLAGS     extra daemon flags      (default: --xattr)
 #   VFSD_VM_SUITE     Debian suite of the guest kernel: bookworm (default), trixie, sid
 #   VFSD_VM_ACCEL     force "kvm" or "tcg" (default: kvm only if kvm_intel/kvm_amd is loaded)
 #   VFSD_VM_MEM       guest memory (default 2G)          VFSD_VM_SMP  guest CPUs (default 2)
@@ -216,7 +216,7 @@ vm_daemon_cmd() {
 		[ -x "$1" ] || vm_die "daemon binary '$1' is not executable"
 		VM_DAEMON=("$1")
 	fi
-	read -r -a VM_DAEMON_FLAGS <<<"${VFSD_VM_FLAGS:---sandbox=none --seccomp=none --xattr}"
+	read -r -a VM_DAEMON_FLAGS <<<"${VFSD_VM_FLAGS:---xattr}"
 }
 
 # vm_start_daemon NAME SOCKET SHARED_DIR LOGFILE [EXTRA_FLAGS...]: start the daemon in its own

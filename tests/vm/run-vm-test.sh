@@ -6,7 +6,7 @@
 # 1. guest assets (tests/tools/vm-assets.sh: QEMU, busybox, the Debian guest kernel);
 # 2. an empty temporary share directory, served by the daemon
 #    (VFSD_BINARY, or $VFSD_DAEMON_CMD; flags $VFSD_VM_FLAGS, default
-#    "--sandbox=none --seccomp=none --xattr");
+#    "--xattr");
 # 3. boots a guest (tests/tools/vm-run.sh) that mounts the share with virtiofs and runs
 #    GUEST_FS_TEST_BINARY on it;
 # 4. checks the guest's results, that the daemon exited 0 after QEMU disconnected, and, on
@@ -38,8 +38,8 @@ tap() { # ok|not-ok DESCRIPTION [DETAIL]
 say() { printf '[vm-test] %s\n' "$*" >&2; }
 
 daemon_desc="${VFSD_DAEMON_CMD:-$vfsd_bin}"
-say "daemon: $daemon_desc ${VFSD_VM_FLAGS:---sandbox=none --seccomp=none --xattr}"
-echo "# daemon: $daemon_desc ${VFSD_VM_FLAGS:---sandbox=none --seccomp=none --xattr}"
+say "daemon: $daemon_desc ${VFSD_VM_FLAGS:---xattr}"
+echo "# daemon: $daemon_desc ${VFSD_VM_FLAGS:---xattr}"
 # A TCG run takes ~10-20 s: a guest still running after 5 minutes is hung.
 export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
 
@@ -159,7 +159,7 @@ echo "1..$n"
 	echo
 	echo "==================== vm-fs summary ===================="
 	echo " daemon:      $daemon_desc"
-	echo " flags:       ${VFSD_VM_FLAGS:---sandbox=none --seccomp=none --xattr}"
+	echo " flags:       ${VFSD_VM_FLAGS:---xattr}"
 	echo " accelerator: $accel"
 	echo " kernel:      $VM_KVER ($VM_SUITE)"
 	echo " guest:       $guest_ok/$guest_total checks passed, exit status ${guest_rc:-none}"
