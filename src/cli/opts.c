@@ -728,7 +728,7 @@ static void opts_defaults(struct vfsd_opts *o)
 		.seccomp = OPTS_SECCOMP_KILL,
 		.rlimit_nofile = UINT64_MAX,
 		.log_level = LOG_LEVEL_INFO,
-		.max_request_queues = 1,
+		.max_request_queues = OPTS_REQUEST_QUEUES_MAX,
 	};
 }
 

@@ -74,7 +74,7 @@ struct vfsd_opts {
 	int log_level;		/* enum log_level from util/log.h; default LOG_LEVEL_INFO */
 	bool syslog;		/* --syslog */
 	bool keep_serving;	/* --keep-serving: accept a new frontend after a disconnect */
-	unsigned max_request_queues; /* --request-queues=N (default 1, max 16) */
+	unsigned max_request_queues; /* --request-queues=N (default and max 16) */
 };
 
 /*

@@ -28,7 +28,7 @@ void opts_usage(FILE *out)
 	      "  --keep-serving              after the VMM disconnects, wait for the next one\n"
 	      "                              instead of exiting (default: exit)\n"
 	      "  --request-queues N          request queues offered to the guest, 1 to 16\n"
-	      "                              (default: 1)\n"
+	      "                              (default: 16)\n"
 	      "  --thread-pool-size N        worker threads, at most 1024; 0 handles requests on\n"
 	      "                              the queue threads (default: 0)\n"
 	      "\n"

@@ -107,7 +107,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.log_level, LOG_LEVEL_INFO);
 	CHECK(!o.syslog);
 	CHECK(!o.keep_serving);
-	CHECK_EQ(o.max_request_queues, 1);
+	CHECK_EQ(o.max_request_queues, 16);
 	opts_free(&o);
 	CHECK(o.shared_dir == NULL && o.socket_path == NULL);
 	opts_free(&o); /* twice is fine */
@@ -275,7 +275,7 @@ static void test_flags(void)
 		       "--tag", "myfs", "--allow-mmap", "--no-readdirplus", "--writeback",
 		       "--allow-direct-io", "--posix-acl", "--no-announce-submounts",
 		       "--killpriv-v2", "--readonly", "--preserve-noatime", "--keep-serving",
-		       "--request-queues", "16", "--modcaps=+sys_admin:-mknod", "--rlimit-nofile",
+		       "--request-queues", "4", "--modcaps=+sys_admin:-mknod", "--rlimit-nofile",
 		       "0", "-d", "-f"),
 		 0);
 	CHECK_STREQ(o.socket_path, "/tmp/s.sock");
@@ -285,7 +285,7 @@ static void test_flags(void)
 	CHECK(o.posix_acl && o.xattr); /* posix-acl implies xattr */
 	CHECK(!o.announce_submounts && o.killpriv_v2 && o.readonly && o.preserve_noatime);
 	CHECK(o.keep_serving);
-	CHECK_EQ(o.max_request_queues, 16);
+	CHECK_EQ(o.max_request_queues, 4);
 	CHECK_STREQ(o.modcaps, "+sys_admin:-mknod");
 	CHECK_EQ(o.rlimit_nofile, 0);
 	CHECK_EQ(o.log_level, LOG_LEVEL_DEBUG);
