@@ -25,7 +25,8 @@
 enum sandbox_mode {
 	/* Fork; the child gets new pid, mount and net namespaces and pivot_roots into the share. */
 	SANDBOX_NAMESPACE,
-	/* chroot() into the share: for containers that forbid namespaces. Weaker (see sandbox.c). */
+	/* chroot() into the share: for containers that forbid namespaces. Weaker (see sandbox.c).
+	 */
 	SANDBOX_CHROOT,
 	/* No isolation at all. */
 	SANDBOX_NONE,

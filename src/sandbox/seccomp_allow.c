@@ -65,6 +65,7 @@ const char *const sandbox_syscall_allow[] = {
 	"rt_sigaction",
 	"rt_sigprocmask", /* fuse: lock waiters, pthread internals */
 	"rt_sigreturn",
+	"sigaltstack", /* sanitizer runtimes give each new thread an alternate signal stack */
 	"sigreturn",
 	"rt_sigtimedwait", /* main: a signal-waiting thread */
 	"signalfd4",	   /* main: signals through epoll */

@@ -51,6 +51,24 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static char **split_cmd(const char *cmd);
+
+/*
+ * Extra daemon flags from $VFSD_TEST_DAEMON_FLAGS, split once and kept for the process. The
+ * sanitizer pass sets "--sandbox=none --seccomp=none": LeakSanitizer needs ptrace at exit, which
+ * the sandbox rightly forbids, so the plain build is the one proving the sandbox.
+ */
+static char *const *extra_daemon_flags(void)
+{
+	static char **extra;
+	static char *none[] = {NULL};
+	const char *env = getenv("VFSD_TEST_DAEMON_FLAGS");
+
+	if (!extra && env && *env)
+		extra = split_cmd(env);
+	return extra ? extra : none;
+}
+
 int th_daemon_start(struct th *t)
 {
 	char a_sock[PATH_MAX + 64], a_share[PATH_MAX + 64];
@@ -66,6 +84,8 @@ int th_daemon_start(struct th *t)
 	/* The daemon's defaults (namespace sandbox, seccomp kill): the suite proves that normal
 	 * operation stays inside them. */
 	argv[n++] = "--xattr";
+	for (char *const *a = extra_daemon_flags(); *a && n < 62; a++)
+		argv[n++] = *a;
 	argv[n] = NULL;
 	unlink(t->sock);
 	pid_t pid = fork();

@@ -92,12 +92,14 @@ static void read_all(struct th *t, uint64_t node, bool plus, const char *dirpath
 static void make_dir(struct th *t, const char *d, uint64_t *ret_node)
 {
 	struct fuse_entry_out de;
-	char p[256];
+	char p[256], data[NFILES];
 
+	memset(data, 'x', sizeof(data));
 	T_OK(t, fe_mkdir(t->fe, FE_ROOT_ID, d, 0755, 0, &de));
 	for (int i = 0; i < NFILES; i++) {
 		snprintf(p, sizeof(p), "%s/f%d", d, i);
-		T_OK(t, th_host_write(t, p, "x", (size_t)i));
+		/* File i holds i bytes, so sizes identify entries. */
+		T_OK(t, th_host_write(t, p, data, (size_t)i));
 	}
 	*ret_node = de.nodeid;
 }
