@@ -310,7 +310,16 @@ static int run(struct vfsd_opts *opts)
 		fprintf(stderr, "vfsd: --shared-dir=%s: not a directory\n", opts->shared_dir);
 		return EXIT_FAILURE;
 	}
+	/* File handles are not implemented yet: "prefer" may fall back to O_PATH fds, "mandatory"
+	 * may not. */
+	if (opts->inode_file_handles == OPTS_INODE_FH_MANDATORY) {
+		fprintf(stderr, "vfsd: --inode-file-handles=mandatory: not supported yet "
+				"(vfsd holds an O_PATH fd per inode; use never or prefer)\n");
+		return EXIT_FAILURE;
+	}
 	log_set_level((enum log_level)opts->log_level);
+	if (opts->inode_file_handles == OPTS_INODE_FH_PREFER)
+		log_info("--inode-file-handles=prefer: using O_PATH fds for every inode");
 	log_use_syslog(opts->syslog);
 	r = install_signal_handlers();
 	if (r < 0) {

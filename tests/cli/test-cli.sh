@@ -45,6 +45,10 @@ check "bad --cache value: status 1" "[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1
 "$VFSD" --shared-dir="$T/share" 2>"$T/err"
 check "no socket option: status 1" "[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ]"
 
+"$VFSD" --socket-path="$T/s1" --shared-dir="$T/share" --inode-file-handles=mandatory 2>"$T/err"
+check "--inode-file-handles=mandatory: refused (not implemented), nothing created" \
+	"[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ] && [ ! -e '$T/s1' ]"
+
 "$VFSD" --print-capabilities >"$T/caps"
 check "--print-capabilities: status 0" "[ $? -eq 0 ]"
 check "--print-capabilities: JSON of type fs" \

@@ -86,6 +86,8 @@ int th_daemon_start(struct th *t)
 	argv[n++] = "--xattr";
 	for (char *const *a = extra_daemon_flags(); *a && n < 62; a++)
 		argv[n++] = *a;
+	for (const char *const *a = t->extra_flags; a && *a && n < 62; a++)
+		argv[n++] = (char *)*a;
 	argv[n] = NULL;
 	unlink(t->sock);
 	pid_t pid = fork();

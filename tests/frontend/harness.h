@@ -25,6 +25,9 @@ struct th {
 	char share[PATH_MAX + 16];
 	char sock[PATH_MAX + 16];
 	char *const *daemon_argv;
+	/* Options for the next th_daemon_start() (NULL-terminated; NULL = none), to test the
+	 * daemon's configurations. */
+	const char *const *extra_flags;
 	pid_t daemon;
 	struct fe *fe;
 	int failures;	  /* in the running test */
@@ -95,6 +98,7 @@ extern const struct th_test th_xattr_tests[];
 extern const struct th_test th_lock_tests[];
 extern const struct th_test th_misc_tests[];
 extern const struct th_test th_session_tests[];
+extern const struct th_test th_config_tests[];
 
 int th_main(int argc, char **argv, const struct th_test *const *families);
 

@@ -8,8 +8,9 @@
 int main(int argc, char **argv)
 {
 	static const struct th_test *const families[] = {
-		th_init_tests,	th_entry_tests, th_attr_tests, th_file_tests,	 th_dir_tests,
-		th_xattr_tests, th_lock_tests,	th_misc_tests, th_session_tests, NULL,
+		th_init_tests,	 th_entry_tests,   th_attr_tests, th_file_tests,
+		th_dir_tests,	 th_xattr_tests,   th_lock_tests, th_misc_tests,
+		th_config_tests, th_session_tests, NULL,
 	};
 	return th_main(argc, argv, families);
 }
