@@ -13,6 +13,8 @@
 #   VFSD_VM_ACCEL     force "kvm" or "tcg" (default: kvm only if kvm_intel/kvm_amd is loaded)
 #   VFSD_VM_MEM       guest memory (default 2G)          VFSD_VM_SMP  guest CPUs (default 2)
 #   VFSD_VM_TIMEOUT   seconds before QEMU is killed (default 600)
+#   VFSD_VM_REBOOT    1: a guest reboot resets the machine and boots again (no -no-reboot);
+#                     default: a reboot ends QEMU
 
 VM_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VM_REPO_DIR="$(cd "$VM_LIB_DIR/../.." && pwd)"
@@ -276,6 +278,43 @@ vm_stop_daemon() {
 	return 0
 }
 
+# vm_daemon_serving_pid NAME: the pid of the process that serves the socket. With the default
+# namespace sandbox the pid we started is a supervisor outside the namespaces and the daemon
+# proper is its only child; with --sandbox=chroot|none it is the pid itself.
+vm_daemon_serving_pid() {
+	local pid="${VM_DAEMON_PID[$1]:-}" child
+	[ -n "$pid" ] || return 1
+	child=$(cat /proc/"$pid"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -m1 . || true)
+	echo "${child:-$pid}"
+}
+
+# vm_daemon_fd_count NAME: the number of open fds of the serving process.
+vm_daemon_fd_count() {
+	local pid
+	pid=$(vm_daemon_serving_pid "$1") || return 1
+	find /proc/"$pid"/fd -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+}
+
+# vm_sync_watch RESULTS OUT NAME: host side of a guest/host rendezvous, run in the background
+# while QEMU runs. The guest creates RESULTS/sync/LABEL.req and waits; for each new request
+# this appends "LABEL FDCOUNT" (the open fds of daemon NAME) to OUT and creates
+# RESULTS/sync/LABEL.ack. Runs until killed.
+vm_sync_watch() {
+	local results="$1" out="$2" name="$3" req label
+	mkdir -p "$results/sync"
+	for (( ; ; )); do
+		for req in "$results"/sync/*.req; do
+			[ -e "$req" ] || continue
+			label="${req##*/}"
+			label="${label%.req}"
+			[ -e "$results/sync/$label.ack" ] && continue
+			echo "$label $(vm_daemon_fd_count "$name" || echo gone)" >>"$out"
+			: >"$results/sync/$label.ack"
+		done
+		sleep 0.1
+	done
+}
+
 # vm_kill_daemons: cleanup for traps.
 vm_kill_daemons() {
 	local name pid
@@ -301,7 +340,8 @@ vm_qemu() {
 		-m "$mem" -object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa node,memdev=mem
 		-kernel "$VM_KERNEL" -initrd "$VM_INITRD"
 		-append "console=ttyS0 quiet panic=-1 ${VFSD_VM_APPEND:-}"
-		-display none -monitor none -serial stdio -no-reboot -nodefaults "$@")
+		-display none -monitor none -serial stdio -nodefaults "$@")
+	[ "${VFSD_VM_REBOOT:-0}" = 1 ] || cmd+=(-no-reboot)
 	set +e
 	"${cmd[@]}" </dev/null 2>&1 | tee "$serial" | sed -u 's/^/  guest| /'
 	VM_QEMU_RC=${PIPESTATUS[0]}
