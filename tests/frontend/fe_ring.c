@@ -274,6 +274,19 @@ void fe_vq_raw_publish(struct fe *fe, unsigned q, uint16_t head)
 	fe_vq_kick(fe, q);
 }
 
+void fe_vq_raw_set_avail_idx(struct fe *fe, unsigned q, uint16_t idx)
+{
+	struct fe_vq *vq = &fe->vq[q];
+	__atomic_store_n(&vq->avail->idx, idx, __ATOMIC_RELEASE);
+	vq->avail_idx = idx;
+	fe_vq_kick(fe, q);
+}
+
+uint16_t fe_vq_used_idx(struct fe *fe, unsigned q)
+{
+	return __atomic_load_n(&fe->vq[q].used->idx, __ATOMIC_ACQUIRE);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;

@@ -115,6 +115,10 @@ struct vring_desc *fe_vq_desc_table(struct fe *fe, unsigned queue);
 /* Put head into the next avail slot, publish the index (release) and kick. */
 void fe_vq_raw_publish(struct fe *fe, unsigned queue, uint16_t head);
 void fe_vq_kick(struct fe *fe, unsigned queue);
+/* Store avail->idx as given (no ring entry written), remember it as ours, and kick. */
+void fe_vq_raw_set_avail_idx(struct fe *fe, unsigned queue, uint16_t idx);
+/* The used index the daemon last published (acquire). */
+uint16_t fe_vq_used_idx(struct fe *fe, unsigned queue);
 /* Wait for the next used element; -ETIMEDOUT if none arrives. */
 int fe_vq_raw_wait(struct fe *fe, unsigned queue, struct vring_used_elem *ret, int timeout_ms);
 

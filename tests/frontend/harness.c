@@ -16,6 +16,9 @@
 #include "harness.h"
 #include "util/macros.h"
 
+bool th_capture_log;
+void (*th_after_test)(struct th *t);
+
 void th_fail(struct th *t, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -97,6 +100,11 @@ int th_daemon_start(struct th *t)
 		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (devnull >= 0)
 			dup2(devnull, STDIN_FILENO);
+		if (th_capture_log) {
+			int log = open(t->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (log >= 0)
+				dup2(log, STDERR_FILENO);
+		}
 		/* Keep TAP on stdout clean: the daemon's chatter goes to stderr. */
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		execvp(argv[0], argv);
@@ -218,6 +226,31 @@ int th_host_write(struct th *t, const char *name, const void *buf, size_t len)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+bool th_log_scan(struct th *t, long *offset)
+{
+	static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+					    "runtime error:", "WARNING: ThreadSanitizer"};
+	char line[4096];
+	bool found = false;
+	int shown = 0;
+	FILE *f;
+
+	if (!th_capture_log || !(f = fopen(t->log, "re")))
+		return false;
+	if (fseek(f, *offset, SEEK_SET) == 0) {
+		while (fgets(line, sizeof(line), f)) {
+			for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+				if (strstr(line, marks[i]))
+					found = true;
+			if (found && shown++ < 40)
+				fprintf(stderr, "daemon: %s", line);
+		}
+	}
+	*offset = ftell(f);
+	fclose(f);
+	return found;
+}
+
 static char **split_cmd(const char *cmd)
 {
 	char *copy = strdup(cmd);
@@ -274,6 +307,7 @@ int th_main(int argc, char **argv, const struct th_test *const *families)
 	}
 	snprintf(t.share, sizeof(t.share), "%s/share", t.dir);
 	snprintf(t.sock, sizeof(t.sock), "%s/sock", t.dir);
+	snprintf(t.log, sizeof(t.log), "%s/daemon.log", t.dir);
 	mkdir(t.share, 0755);
 	for (const struct th_test *const *f = families; *f; f++)
 		for (const struct th_test *x = *f; x->name; x++)
@@ -295,6 +329,8 @@ int th_main(int argc, char **argv, const struct th_test *const *families)
 			} else {
 				x->fn(&t);
 			}
+			if (th_after_test)
+				th_after_test(&t);
 			n++;
 			if (t.failures)
 				failed++;
@@ -307,6 +343,12 @@ int th_main(int argc, char **argv, const struct th_test *const *families)
 	fe_free(t.fe);
 	t.fe = NULL;
 	daemon_kill(&t);
+	if (failed && th_capture_log) {
+		char cmd[PATH_MAX + 64];
+		snprintf(cmd, sizeof(cmd), "tail -n 60 '%s' >&2", t.log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "no daemon log\n");
+	}
 	cleanup_dir(&t);
 	printf("# %u tests, %u failed\n", total, failed);
 	return failed ? 1 : 0;

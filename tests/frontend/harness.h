@@ -5,8 +5,8 @@
  *
  * The daemon is argv[1] (meson passes the built vfsd), or the command line in $VFSD_TEST_DAEMON
  * (split on spaces, e.g. "tests/tools/rust-virtiofsd.sh run") to validate against another
- * implementation. It always gets --socket-path, --shared-dir, --sandbox=none, --seccomp=none,
- * --xattr.
+ * implementation. It always gets --socket-path, --shared-dir and --xattr, so it runs with its
+ * default sandbox and seccomp filter; $VFSD_TEST_DAEMON_FLAGS and th.extra_flags add options.
  *
  * A test checks with T_CHECK/T_EQ; a failed check prints a TAP comment and marks the test
  * "not ok". Tests share one connection and FUSE session unless they reconnect (th_reconnect).
@@ -15,6 +15,7 @@
 #define VFSD_TESTS_FRONTEND_HARNESS_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -33,7 +34,14 @@ struct th {
 	int failures;	  /* in the running test */
 	const char *skip; /* set by th_skip() */
 	unsigned seq;
+	/* With th_capture_log set before th_main(): the daemon's stderr goes to this file. */
+	char log[PATH_MAX + 16];
 };
+
+/* Send the daemon's stderr to t->log (appended) instead of ours; see th_log_scan(). */
+extern bool th_capture_log;
+/* Called after each test (NULL = nothing), e.g. to check the daemon's log. */
+extern void (*th_after_test)(struct th *t);
 
 struct th_test {
 	const char *name;
@@ -78,6 +86,12 @@ int th_connect(struct th *t, const struct fe_options *opts);
 int th_reconnect(struct th *t, const struct fe_options *opts);
 /* Wait for the daemon to exit; returns its wait status or -ETIMEDOUT. */
 int th_daemon_wait(struct th *t, int timeout_ms);
+
+/*
+ * Looks for sanitizer reports (ASan, UBSan, LSan) in t->log past *offset and advances *offset
+ * to the end; returns true if one was found (and copies its first lines to our stderr).
+ */
+bool th_log_scan(struct th *t, long *offset);
 
 /* Host path of name inside the share (static buffer rotated over 4 calls). */
 const char *th_host(struct th *t, const char *name);

@@ -281,6 +281,10 @@ int pt_open_child_path(int dirfd, const char *name)
 		fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 		if (fd >= 0)
 			return (int)fd;
+		/* RESOLVE_BENEATH's final check: the child was moved out of dirfd while we
+		 * resolved it (a host rename race). For the guest the name is simply gone. */
+		if (errno == EXDEV)
+			return -ENOENT;
 		if (errno != ENOSYS)
 			return -errno;
 		atomic_store(&no_openat2, true);

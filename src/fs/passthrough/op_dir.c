@@ -167,10 +167,15 @@ int pt_op_readdir(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 		fresh = true;
 	}
 	if (fresh || off != h.h->dir->pos) {
-		if (off > INT64_MAX)
-			return -EINVAL;
-		if (lseek(h.h->fd, (off_t)off, SEEK_SET) < 0)
-			return -errno;
+		r = off > INT64_MAX ? -EINVAL : 0;
+		if (r == 0 && lseek(h.h->fd, (off_t)off, SEEK_SET) < 0)
+			r = -errno;
+		if (r < 0) {
+			/* The fd is no longer at dir->pos: the next call must seek afresh. */
+			free(h.h->dir);
+			h.h->dir = NULL;
+			return r;
+		}
 		h.h->dir->pos = off;
 		h.h->dir->len = h.h->dir->cur = 0;
 	}
