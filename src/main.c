@@ -164,6 +164,19 @@ static enum pt_cache to_pt_cache(enum opts_cache c)
 	return PT_CACHE_AUTO;
 }
 
+static enum pt_inode_fh to_pt_inode_fh(enum opts_inode_fh m)
+{
+	switch (m) {
+	case OPTS_INODE_FH_PREFER:
+		return PT_INODE_FH_PREFER;
+	case OPTS_INODE_FH_MANDATORY:
+		return PT_INODE_FH_MANDATORY;
+	case OPTS_INODE_FH_NEVER:
+		break;
+	}
+	return PT_INODE_FH_NEVER;
+}
+
 /* Runs the daemon proper, inside the sandbox; returns the exit status. */
 static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, int listen_fd)
 {
@@ -179,6 +192,7 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.writeback = opts->writeback,
 		.preserve_noatime = opts->preserve_noatime,
 		.allow_direct_io = opts->allow_direct_io,
+		.inode_file_handles = to_pt_inode_fh(opts->inode_file_handles),
 	};
 	struct vhu_config vcfg = {
 		.tag = opts->tag,
@@ -310,16 +324,7 @@ static int run(struct vfsd_opts *opts)
 		fprintf(stderr, "vfsd: --shared-dir=%s: not a directory\n", opts->shared_dir);
 		return EXIT_FAILURE;
 	}
-	/* File handles are not implemented yet: "prefer" may fall back to O_PATH fds, "mandatory"
-	 * may not. */
-	if (opts->inode_file_handles == OPTS_INODE_FH_MANDATORY) {
-		fprintf(stderr, "vfsd: --inode-file-handles=mandatory: not supported yet "
-				"(vfsd holds an O_PATH fd per inode; use never or prefer)\n");
-		return EXIT_FAILURE;
-	}
 	log_set_level((enum log_level)opts->log_level);
-	if (opts->inode_file_handles == OPTS_INODE_FH_PREFER)
-		log_info("--inode-file-handles=prefer: using O_PATH fds for every inode");
 	log_use_syslog(opts->syslog);
 	r = install_signal_handlers();
 	if (r < 0) {

@@ -69,9 +69,13 @@ static struct pt_inode *pt_inode_alloc(const struct statx *stx, int fd)
 static void pt_inode_free(struct pt_fs *fs, struct pt_inode *ino)
 {
 	pt_lock_owners_drop_all(fs, ino);
-	safe_close(ino->fd);
-	if (ino != fs->root)
-		pt_fd_uncharge(fs);
+	if (ino->fh) {
+		pt_fh_inode_done(fs, ino);
+	} else {
+		safe_close(ino->fd);
+		if (ino != fs->root)
+			pt_fd_uncharge(fs);
+	}
 	pthread_mutex_destroy(&ino->locks_mu);
 	free(ino);
 }
@@ -154,6 +158,7 @@ void pt_inode_table_done(struct pt_fs *fs)
 int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret)
 {
 	struct pt_inode *ino;
+	int r;
 
 	pthread_rwlock_rdlock(&fs->inodes_lock);
 	ino = pt_find_by_id(fs, guest_nodeid);
@@ -162,8 +167,19 @@ int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret)
 	pthread_rwlock_unlock(&fs->inodes_lock);
 	if (!ino)
 		return -ENOENT;
+	r = pt_inode_pin(fs, ino);
+	if (r < 0) {
+		pt_inode_put(fs, ino);
+		return r;
+	}
 	*ret = ino;
 	return 0;
+}
+
+void pt_inode_release(struct pt_fs *fs, struct pt_inode *ino)
+{
+	pt_inode_unpin(fs, ino);
+	pt_inode_put(fs, ino);
 }
 
 void pt_inode_ref(struct pt_inode *ino)
@@ -212,8 +228,10 @@ static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint6
 		ret->attr_flags |= FS_ATTR_SUBMOUNT;
 }
 
-/* Finds or inserts the inode for (stx, *fd), taking one lookup reference on it. */
-static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx, uint64_t *ret_nodeid)
+/* Finds or inserts the inode for (stx, *fd), taking one lookup reference on it. A new inode
+ * takes *fh and *mnt when given (and then caches *fd), else holds *fd. */
+static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
+			   struct file_handle **fh, struct pt_mount **mnt, uint64_t *ret_nodeid)
 {
 	_cleanup_free_ struct pt_inode *fresh = pt_inode_alloc(stx, -1);
 	struct pt_inode *ino;
@@ -231,14 +249,20 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx, u
 		*fd = safe_close(*fd);
 		return 0;
 	}
-	r = pt_fd_charge(fs);
+	r = *fh ? 0 : pt_fd_charge(fs);
 	if (r < 0) {
 		pthread_rwlock_unlock(&fs->inodes_lock);
 		pthread_mutex_destroy(&fresh->locks_mu);
 		return -ENFILE;
 	}
 	ino = TAKE_PTR(fresh);
-	ino->fd = TAKE_FD(*fd);
+	if (*fh) {
+		ino->fh = TAKE_PTR(*fh);
+		ino->mnt = TAKE_PTR(*mnt);
+		pt_fdcache_adopt(fs, ino, TAKE_FD(*fd));
+	} else {
+		ino->fd = TAKE_FD(*fd);
+	}
 	ino->nodeid = fs->next_nodeid++;
 	ino->nlookup = 1;
 	pt_table_insert(fs, ino);
@@ -250,6 +274,8 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx, u
 int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, struct fs_entry *ret)
 {
 	_cleanup_close_ int owned = TAKE_FD(*fd);
+	struct file_handle *fh = NULL;
+	struct pt_mount *mnt = NULL;
 	struct statx stx;
 	uint64_t nodeid;
 	int r;
@@ -257,7 +283,13 @@ int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, str
 	r = pt_statx(owned, &stx);
 	if (r < 0)
 		return r;
-	r = pt_inode_intern(fs, &owned, &stx, &nodeid);
+	r = pt_fh_make(fs, owned, parent, &stx, &fh, &mnt);
+	if (r < 0)
+		return r;
+	r = pt_inode_intern(fs, &owned, &stx, &fh, &mnt, &nodeid);
+	/* Not taken: the inode existed already (or the lookup failed). */
+	free(fh);
+	pt_mount_unref(fs, mnt);
 	if (r < 0)
 		return r;
 	pt_fill_entry(fs, parent, nodeid, &stx, ret);
@@ -298,12 +330,15 @@ int pt_open_child_path(int dirfd, const char *name)
 int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
 		 struct fs_entry *ret)
 {
-	int fd;
+	int fd, r;
 
 	if (!S_ISDIR(parent->type))
 		return -ENOTDIR;
+	r = pt_inode_pin(fs, parent);
+	if (r < 0)
+		return r;
 	fd = pt_open_child_path(parent->fd, name);
-	if (fd < 0)
-		return fd;
-	return pt_inode_entry(fs, parent, &fd, ret);
+	r = fd < 0 ? fd : pt_inode_entry(fs, parent, &fd, ret);
+	pt_inode_unpin(fs, parent);
+	return r;
 }

@@ -24,9 +24,19 @@ int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 	int r;
 
 	if (has_fh) {
+		struct statx stx;
+
 		r = pt_handle_get(fs, nodeid, fh, &h.h);
 		if (r < 0)
 			return r;
+		/* Through the open fd: an inode held by file handle may no longer reopen (an
+		 * unlinked file on some filesystems) while it is still open. */
+		r = pt_statx(h.h->fd, &stx);
+		if (r < 0)
+			return r;
+		pt_statx_to_stat(&stx, ret);
+		*ret_timeout = pt_timeout(fs);
+		return 0;
 	}
 	r = pt_inode_get(fs, nodeid, &g.ino);
 	if (r < 0)
@@ -133,7 +143,9 @@ int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
 
 	if (!S_ISREG(ino->type))
 		return 0;
-	if (fstatat(ino->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+	/* With an open fd (write) the inode may not be pinned: stat through the fd. */
+	if (fd >= 0 ? fstat(fd, &st) < 0
+		    : fstatat(ino->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	/* setgid without group-exec marks mandatory locking, not privilege: keep it. */
 	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))

@@ -28,6 +28,13 @@ enum pt_cache {
 	PT_CACHE_METADATA, /* 86400 s for metadata, FS_OPEN_DIRECT_IO for data */
 };
 
+/* How inodes are held (--inode-file-handles). */
+enum pt_inode_fh {
+	PT_INODE_FH_NEVER,     /* one O_PATH fd per inode */
+	PT_INODE_FH_PREFER,    /* a file handle; an O_PATH fd where the filesystem has none */
+	PT_INODE_FH_MANDATORY, /* a file handle, else the lookup fails */
+};
+
 struct pt_config {
 	const char *shared_dir; /* absolute and already canonical (realpath) */
 	enum pt_cache cache;
@@ -42,6 +49,11 @@ struct pt_config {
 	/* Cap on host fds the guest can make us hold (inodes, handles, lock owners); 0 derives it
 	 * from RLIMIT_NOFILE minus a reserve for the daemon itself. */
 	unsigned long max_guest_fds;
+	/* With file handles (needs CAP_DAC_READ_SEARCH), inodes hold no fd: a cache of at most
+	 * fd_cache_size O_PATH fds (0: a default, always at most half the budget above, which it
+	 * is taken from) saves reopening the handle on every op. */
+	enum pt_inode_fh inode_file_handles;
+	unsigned long fd_cache_size;
 	/* A /proc/self/fd directory fd opened before the sandbox hid /proc (duplicated, the
 	 * caller keeps its own), or -1 to open /proc/self/fd here. */
 	int proc_self_fd;

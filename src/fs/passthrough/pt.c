@@ -112,22 +112,40 @@ int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
 	int fd;
 
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_PATH);
+	if (!S_ISDIR(ino->type) && !S_ISREG(ino->type))
+		return -EACCES; /* CVE-2020-35517: never open host devices, FIFOs or sockets */
+	/* Callers holding only a handle's reference have not pinned the inode. */
+	fd = pt_inode_pin(fs, ino);
+	if (fd < 0)
+		return fd;
 	if (S_ISDIR(ino->type)) {
 		/* An O_PATH directory fd is a valid dirfd: no /proc needed. */
 		fd = openat(ino->fd, ".", flags | O_DIRECTORY | O_CLOEXEC);
-		return fd < 0 ? -errno : fd;
+	} else {
+		snprintf(name, sizeof(name), "%d", ino->fd);
+		/* Following the /proc magic link reaches exactly the inode the O_PATH fd pins. */
+		fd = openat(fs->proc_fd, name, flags | O_CLOEXEC);
 	}
-	if (!S_ISREG(ino->type))
-		return -EACCES; /* CVE-2020-35517: never open host devices, FIFOs or sockets */
-	snprintf(name, sizeof(name), "%d", ino->fd);
-	/* Following the /proc magic link reaches exactly the inode the O_PATH fd pins. */
-	fd = openat(fs->proc_fd, name, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	fd = fd < 0 ? -errno : fd;
+	pt_inode_unpin(fs, ino);
+	return fd;
+}
+
+static unsigned long pt_default_fd_budget(void);
+
+/* The sandbox sets RLIMIT_NOFILE after pt_new() (which must open the share first), so the
+ * budget is derived again at each session's INIT, when no guest fd is held. */
+static void pt_fd_budget_setup(struct pt_fs *fs)
+{
+	fs->fds_max = fs->cfg.max_guest_fds ? fs->cfg.max_guest_fds : pt_default_fd_budget();
+	pt_fh_budget(fs);
 }
 
 static int pt_init(void *fsp, const struct fs_init_info *info)
 {
 	struct pt_fs *fs = fsp;
+
+	pt_fd_budget_setup(fs);
 
 	fs->writeback = fs->cfg.writeback && info->writeback;
 	fs->init_posix_acl = fs->cfg.posix_acl && info->posix_acl;
@@ -217,6 +235,8 @@ static void pt_fs_free(struct pt_fs *fs)
 		return;
 	pt_handle_table_done(fs);
 	pt_inode_table_done(fs);
+	if (fs->fh_ready)
+		pt_fh_done(fs);
 	safe_close(fs->proc_fd);
 	free(fs->shared_dir);
 	free(fs);
@@ -244,6 +264,10 @@ static int pt_fs_open(struct pt_fs *fs, const struct pt_config *cfg)
 			  strerror(-r));
 		return r;
 	}
+	r = pt_fh_init(fs);
+	if (r < 0)
+		return r;
+	fs->fh_ready = true;
 	r = pt_inode_table_init(fs, root_fd);
 	if (r < 0)
 		return r;
@@ -270,7 +294,7 @@ int pt_new(const struct pt_config *cfg, struct fs_backend *ret)
 	}
 	fs->cfg.shared_dir = fs->shared_dir;
 	fs->timeout = pt_cache_timeout(cfg->cache);
-	fs->fds_max = cfg->max_guest_fds ? cfg->max_guest_fds : pt_default_fd_budget();
+	pt_fd_budget_setup(fs);
 	atomic_init(&fs->fds_used, 0);
 
 	r = pt_fs_open(fs, cfg);

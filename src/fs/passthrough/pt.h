@@ -5,9 +5,12 @@
  *  - struct pt_inode: in fs->inodes while its guest lookup count (nlookup) is non-zero (the root
  *    always). `refs` counts the table's reference plus one per in-flight user (an op, an open
  *    handle); the O_PATH fd is closed when refs drops to zero, so a forget racing with an op
- *    never closes a fd under it.
+ *    never closes a fd under it. An inode held by file handle (fh != NULL) has a fd only while
+ *    in the fd cache; `ino->fd` may be used only while pinned (pt_inode_get pins, and
+ *    pt_reopen/pt_do_lookup pin for themselves): pinned inodes are never evicted.
  *  - struct pt_handle: in fs->handles from open to release; `refs` likewise.
- * Lock order: inode table lock -> handle table lock are never nested; a handle's dir_mu or an
+ * Lock order: inode table lock -> fd cache lock (fdc_mu, innermost); the inode and handle table
+ * locks are never nested; a handle's dir_mu or an
  * inode's locks_mu may be held while taking a table lock, never the other way round.
  */
 #ifndef VFSD_FS_PASSTHROUGH_PT_H
@@ -50,15 +53,30 @@ uint64_t pt_hash64(uint64_t x);
 
 /* ---- inode.c ---- */
 struct pt_lock_owner;
+struct file_handle;
+
+/* A mount file handles are opened on: a real (not O_PATH) directory fd on it. */
+struct pt_mount {
+	struct pt_mount *next; /* guarded by fs->fdc_mu */
+	uint64_t mnt_id;
+	int fd;		    /* owned, charged to the fd budget */
+	unsigned long refs; /* guarded by fs->fdc_mu: one per inode on this mount */
+};
 
 struct pt_inode {
 	struct pt_hnode by_id;
 	struct pt_hnode by_key;
 	uint64_t nodeid;
 	uint64_t dev, ino, mnt_id;
-	mode_t type;	  /* S_IFMT bits */
-	int fd;		  /* O_PATH|O_NOFOLLOW, owned */
-	uint64_t nlookup; /* guarded by fs->inodes_lock */
+	mode_t type; /* S_IFMT bits */
+	/* O_PATH|O_NOFOLLOW, owned. Without fh: for the inode's life. With fh: -1 or a cached
+	 * fd, guarded by fs->fdc_mu and stable while pins > 0. */
+	int fd;
+	struct file_handle *fh; /* owned; NULL: the inode holds a fd instead */
+	struct pt_mount *mnt;	/* with fh: a reference on the mount to reopen it on */
+	unsigned long pins;	/* guarded by fs->fdc_mu */
+	struct pt_inode *lru_prev, *lru_next; /* guarded by fs->fdc_mu, while fd >= 0 */
+	uint64_t nlookup;		      /* guarded by fs->inodes_lock */
 	atomic_ulong refs;
 	pthread_mutex_t locks_mu;
 	struct pt_lock_owner *owners; /* guarded by locks_mu */
@@ -98,6 +116,14 @@ struct pt_fs {
 	atomic_ulong fds_used;
 	unsigned long fds_max;
 
+	/* File handles and the fd cache (fhandle.c). */
+	pthread_mutex_t fdc_mu;
+	struct pt_inode *lru_head, *lru_tail; /* guarded by fdc_mu: most recently used first */
+	unsigned long fdc_count;	      /* guarded by fdc_mu */
+	unsigned long fdc_max;
+	struct pt_mount *mounts; /* guarded by fdc_mu */
+	bool fh_ready;		 /* fdc_mu initialised */
+
 	/* Set by init() with no op in flight, read-only afterwards. */
 	bool writeback;
 	bool init_posix_acl;
@@ -122,8 +148,11 @@ int pt_inode_table_init(struct pt_fs *fs, int root_fd);
 void pt_inode_table_done(struct pt_fs *fs);
 /* Drops every inode but the root (session reset). */
 void pt_inode_forget_all(struct pt_fs *fs);
-/* Returns a referenced inode for a guest node id, or -ENOENT. */
+/* Returns a referenced and pinned inode for a guest node id, or -ENOENT (or the error reopening
+ * its file handle, e.g. -ESTALE). Dropped with pt_inode_release (the guard does it). */
 int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret);
+void pt_inode_release(struct pt_fs *fs, struct pt_inode *ino);
+/* Plain references (no pin): for holders that do not use ino->fd, such as open handles. */
 void pt_inode_ref(struct pt_inode *ino);
 void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino);
 void pt_inode_forget(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t nlookup);
@@ -144,8 +173,29 @@ struct pt_inode_guard {
 static inline void pt_inode_cleanup(struct pt_inode_guard *g)
 {
 	if (g->ino)
-		pt_inode_put(g->fs, g->ino);
+		pt_inode_release(g->fs, g->ino);
 }
+
+/* fhandle.c: inodes held by file handle, their mounts, and the fd cache. */
+int pt_fh_init(struct pt_fs *fs);
+/* Takes the fd cache's share out of fs->fds_max (just derived from the rlimit). */
+void pt_fh_budget(struct pt_fs *fs);
+void pt_fh_done(struct pt_fs *fs);
+/* For a fresh O_PATH fd: in the handle modes, its file handle and a reference on its mount
+ * (parent: pinned here if its fd is needed to reach the mount). Both NULL: hold the fd itself
+ * (mode never, or prefer where handles do not work). -errno only in mode mandatory. */
+int pt_fh_make(struct pt_fs *fs, int fd, const struct pt_inode *parent, const struct statx *stx,
+	       struct file_handle **ret_fh, struct pt_mount **ret_mnt);
+void pt_mount_unref(struct pt_fs *fs, struct pt_mount *m);
+/* Gives a not yet published inode with fh its first fd (ownership taken), cached. */
+void pt_fdcache_adopt(struct pt_fs *fs, struct pt_inode *ino, int fd);
+/* Makes ino->fd usable until the matching unpin; no-op for inodes without fh. Pins nest. The
+ * cache fields are the only part of an inode these change (under fdc_mu), so they take the
+ * const pointers the op helpers have. */
+int pt_inode_pin(struct pt_fs *fs, const struct pt_inode *ino);
+void pt_inode_unpin(struct pt_fs *fs, const struct pt_inode *ino);
+/* An unreferenced inode goes away: its cached fd, handle and mount reference. */
+void pt_fh_inode_done(struct pt_fs *fs, struct pt_inode *ino);
 
 /* handle.c */
 int pt_handle_table_init(struct pt_fs *fs);
