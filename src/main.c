@@ -30,11 +30,14 @@
 #include "util/macros.h"
 
 static struct vhu_dev *volatile running_dev;
+/* A stop asked for before the device serves (e.g. SIGTERM during start-up) must not be lost. */
+static volatile sig_atomic_t stop_requested;
 
 static void on_stop_signal(int sig)
 {
 	struct vhu_dev *dev = running_dev;
 
+	stop_requested = 1;
 	if (dev)
 		vhu_dev_stop(dev);
 }
@@ -229,6 +232,10 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		goto out_dev;
 	}
 	running_dev = dev;
+	/* After publishing dev: a signal from now on stops it itself, an earlier one is seen here.
+	 */
+	if (stop_requested)
+		vhu_dev_stop(dev);
 	log_info("waiting for a vhost-user frontend");
 	r = vhu_dev_serve(dev, listen_fd);
 	running_dev = NULL;

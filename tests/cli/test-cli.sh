@@ -136,5 +136,43 @@ check "--fd: daemon served the inherited socket and exited 0 on disconnect" "gre
 "$VFSD" --fd=1 --shared-dir="$T/share" --sandbox=none 2>"$T/err" </dev/null >/dev/null
 check "--fd that is not a listening socket: status 1" "[ $? -eq 1 ]"
 
+# --syslog: the daemon runs in its own mount namespace with a private /dev whose /dev/log is our
+# datagram socket, so the host's syslog is untouched.
+python3 - "$T/log" "$T/syslog.out" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+end = time.time() + 8
+with open(sys.argv[2], "w") as out:
+    while time.time() < end:
+        try:
+            out.write(s.recv(4096).decode(errors="replace") + "\n")
+            out.flush()
+        except socket.timeout:
+            pass
+PY
+listener=$!
+for _ in $(seq 50); do [ -S "$T/log" ] && break; sleep 0.1; done
+unshare -m bash -c '
+	mount --make-rprivate / && mount -t tmpfs vfsd-test /dev && mknod -m 666 /dev/null c 1 3 &&
+	touch /dev/log && mount --bind "$1/log" /dev/log &&
+	exec "$2" --syslog --socket-path="$1/s5" --shared-dir="$1/share" --sandbox=none --seccomp=none' \
+	sh "$T" "$VFSD" 2>"$T/syslog.err" &
+d5=$!
+pids+=("$d5")
+wait_socket "$T/s5"
+sleep 0.5
+kill -TERM "$d5"
+wait "$d5"
+rc=$?
+sleep 0.3
+kill "$listener" 2>/dev/null
+wait "$listener" 2>/dev/null
+check "--syslog: status 0 on SIGTERM" "[ $rc -eq 0 ]"
+check "--syslog: messages reach syslog, tagged vfsd" \
+	"grep -q 'vfsd\[[0-9]*\]: waiting for a vhost-user frontend' '$T/syslog.out'"
+check "--syslog: nothing on stderr" "[ ! -s '$T/syslog.err' ]"
+
 echo "1..$n"
 exit $((fails > 0))
