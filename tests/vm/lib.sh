@@ -361,3 +361,41 @@ vm_dev_9p() { # HOSTDIR TAG ro|rw
 	printf '%s\n' -fsdev "local,id=fs_$2,path=$1,security_model=none,multidevs=remap$ro" \
 		-device "virtio-9p-pci,fsdev=fs_$2,mount_tag=$2"
 }
+
+# vm_daemon_rss_kb NAME: VmRSS (KiB) of the serving process; fails if it is gone.
+vm_daemon_rss_kb() {
+	local pid
+	pid=$(vm_daemon_serving_pid "$1") || return 1
+	awk '/^VmRSS:/ { print $2; found = 1 } END { exit !found }' /proc/"$pid"/status 2>/dev/null
+}
+
+# vm_daemon_mem_kb NAME: "VmRSS RssAnon RssFile RssShmem" (KiB) of the serving process.
+# RssShmem is the guest's RAM (the memfd QEMU shares) that the daemon has touched: it grows
+# with the guest's I/O buffers up to the guest's memory size and is not the daemon's own.
+vm_daemon_mem_kb() {
+	local pid
+	pid=$(vm_daemon_serving_pid "$1") || return 1
+	awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { v[$1] = $2; n++ }
+		END { if (n < 4) exit 1; print v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["RssShmem:"] }' \
+		/proc/"$pid"/status 2>/dev/null
+}
+
+# vm_rss_watch NAME OUT [RESULTS]: once a second, append "SECONDS PHASE VMRSS ANON FILE SHMEM"
+# (KiB; "gone" instead of the numbers when the serving process has disappeared) for daemon
+# NAME to OUT. PHASE is "stress" while RESULTS/stress-start exists and RESULTS/stress-end does
+# not, "after" once RESULTS/stress-end exists, "before" otherwise. Runs until killed.
+vm_rss_watch() {
+	local name="$1" out="$2" results="${3:-}" t0 phase mem
+	t0=$(date +%s)
+	for (( ; ; )); do
+		phase=before
+		if [ -n "$results" ] && [ -e "$results/stress-end" ]; then
+			phase=after
+		elif [ -n "$results" ] && [ -e "$results/stress-start" ]; then
+			phase=stress
+		fi
+		mem=$(vm_daemon_mem_kb "$name") || mem=gone
+		echo "$(($(date +%s) - t0)) $phase $mem" >>"$out"
+		sleep 1
+	done
+}
