@@ -7,7 +7,7 @@
  * description of the inode and its locks are OFD locks on it: owners conflict with each other,
  * an owner never conflicts with itself, and closing that description (flush, i.e. the guest's
  * close()) drops exactly that owner's locks. OFD locks report no holder pid: getlk finds the
- * holding owner among ours (see pt_find_holder_pid) and answers the guest pid that locked.
+ * holding owner among ours (see pt_find_holder) and answers the guest pid that locked.
  *
  * flock locks belong to the open file description, i.e. to the handle: flock() on the handle's
  * own fd gives that, and release closes it.
@@ -179,10 +179,10 @@ static bool same_lock(const struct flock *a, const struct flock *b)
  * through whose description `found` is no longer reported. 0 when the holder is not one of our
  * owners (another process on the host).
  */
-static pid_t pt_find_holder_pid(struct pt_inode *ino, uint64_t requester, const struct flock *query,
-				const struct flock *found)
+static bool pt_find_holder(struct pt_inode *ino, uint64_t requester, const struct flock *query,
+			   const struct flock *found, pid_t *ret_pid, uint64_t *ret_owner)
 {
-	pid_t pid = 0;
+	bool hit = false;
 
 	pthread_mutex_lock(&ino->locks_mu);
 	for (struct pt_lock_owner *o = ino->owners; o; o = o->next) {
@@ -191,12 +191,109 @@ static pid_t pt_find_holder_pid(struct pt_inode *ino, uint64_t requester, const 
 		if (o->owner == requester)
 			continue;
 		if (fcntl(o->fd, F_OFD_GETLK, &fl) == 0 && !same_lock(&fl, found)) {
-			pid = atomic_load(&o->pid);
+			*ret_pid = atomic_load(&o->pid);
+			*ret_owner = o->owner;
+			hit = true;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&ino->locks_mu);
-	return pid;
+	return hit;
+}
+
+/*
+ * Deadlock detection for blocking record locks. The kernel detects deadlocks between classic
+ * POSIX locks only, not OFD locks, and a virtio-fs guest cannot interrupt a blocked request, so
+ * without this two guest processes waiting for each other would hang for good. Guest lock owners
+ * are per process and the same on every inode, so one wait-for table spans all files: before a
+ * waiter sleeps it follows "owner X waits for a lock held by owner Y" from the holder it waits
+ * for; reaching itself means a cycle, answered with EDEADLK as a local filesystem would. Check
+ * and registration happen under one mutex, so two owners that block at once cannot both miss
+ * the cycle. Holders that are not our owners (host processes) end the chain.
+ */
+#define PT_MAX_LOCK_WAITERS 1024
+
+struct pt_lock_wait {
+	const struct pt_fs *fs;
+	uint64_t waiter, holder;
+	bool used;
+};
+
+static pthread_mutex_t lock_wait_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pt_lock_wait lock_waits[PT_MAX_LOCK_WAITERS];
+
+static const struct pt_lock_wait *pt_wait_find(const struct pt_fs *fs, uint64_t waiter)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(lock_waits); i++)
+		if (lock_waits[i].used && lock_waits[i].fs == fs && lock_waits[i].waiter == waiter)
+			return &lock_waits[i];
+	return NULL;
+}
+
+/* Registers waiter -> holder unless that closes a cycle; returns the slot, or -EDEADLK. */
+static int pt_wait_register(const struct pt_fs *fs, uint64_t waiter, uint64_t holder)
+{
+	int r = -ENOLCK;
+
+	pthread_mutex_lock(&lock_wait_mu);
+	for (uint64_t cur = holder, n = 0; n < PT_MAX_LOCK_WAITERS; n++) {
+		const struct pt_lock_wait *w;
+
+		if (cur == waiter) {
+			r = -EDEADLK;
+			goto out;
+		}
+		w = pt_wait_find(fs, cur);
+		if (!w)
+			break;
+		cur = w->holder;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(lock_waits); i++) {
+		if (!lock_waits[i].used) {
+			lock_waits[i] = (struct pt_lock_wait){fs, waiter, holder, true};
+			r = (int)i;
+			break;
+		}
+	}
+out:
+	pthread_mutex_unlock(&lock_wait_mu);
+	return r;
+}
+
+static void pt_wait_unregister(int slot)
+{
+	pthread_mutex_lock(&lock_wait_mu);
+	lock_waits[slot].used = false;
+	pthread_mutex_unlock(&lock_wait_mu);
+}
+
+/* A blocking lock: try, then register as a waiter (or refuse a deadlock), then sleep. */
+static int pt_lock_wait(struct pt_fs *fs, struct pt_inode *ino, struct pt_lock_owner *o,
+			const struct flock *want)
+{
+	struct flock fl = *want, found = *want;
+	uint64_t holder;
+	pid_t pid;
+	int slot, r;
+
+	if (fcntl(o->fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EACCES)
+		return -errno;
+	if (fcntl(o->fd, F_OFD_GETLK, &found) < 0)
+		return -errno;
+	slot = -1;
+	if (found.l_type != F_UNLCK && pt_find_holder(ino, o->owner, want, &found, &pid, &holder)) {
+		slot = pt_wait_register(fs, o->owner, holder);
+		if (slot == -EDEADLK)
+			return slot;
+	}
+	/* No EINTR retry: a signal is how a blocked waiter is cancelled (INTERRUPT, reset). */
+	fl = *want;
+	r = fcntl(o->fd, F_OFD_SETLKW, &fl) < 0 ? -errno : 0;
+	if (slot >= 0)
+		pt_wait_unregister(slot);
+	return r;
 }
 
 int pt_op_getlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
@@ -229,9 +326,13 @@ int pt_op_getlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 		return r;
 	lk->type = fl.l_type;
 	if (fl.l_type != F_UNLCK) {
+		uint64_t holder;
+		pid_t pid = 0;
+
 		lk->start = (uint64_t)fl.l_start;
 		lk->end = fl.l_len == 0 ? PT_OFFSET_MAX : (uint64_t)(fl.l_start + fl.l_len - 1);
-		lk->pid = pt_find_holder_pid(h.h->inode, lock_owner, &query, &fl);
+		pt_find_holder(h.h->inode, lock_owner, &query, &fl, &pid, &holder);
+		lk->pid = pid;
 	}
 	return 0;
 }
@@ -275,9 +376,10 @@ int pt_op_setlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 		return 0; /* unlocking what was never locked */
 	if (r < 0)
 		return r;
-	/* No EINTR retry: a signal is how a blocked waiter is cancelled (INTERRUPT, reset). */
-	r = fcntl(o->fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
-	r = r < 0 ? -errno : 0;
+	if (sleep && lk->type != F_UNLCK)
+		r = pt_lock_wait(fs, h.h->inode, o, &fl);
+	else
+		r = fcntl(o->fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
 	if (r == 0 && lk->type != F_UNLCK)
 		atomic_store(&o->pid, ctx->pid);
 	pt_owner_put(fs, o);

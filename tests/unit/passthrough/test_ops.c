@@ -136,6 +136,63 @@ static void *block_thread(void *arg)
 	return NULL;
 }
 
+struct dl_waiter {
+	struct tenv *t;
+	uint64_t node, fh;
+	int result;
+};
+
+static void *dl_wait_thread(void *arg)
+{
+	struct dl_waiter *w = arg;
+	struct fs_lock want = {F_WRLCK, 20, 29, 0};
+
+	w->result = w->t->ops->setlk(w->t->fs, &root_ctx, w->node, w->fh, 1, &want, true);
+	return NULL;
+}
+
+/*
+ * Owner 1 holds [0,9] and sleeps waiting for owner 2's [20,29]; owner 2 then asking for [0,9]
+ * would wait for owner 1 forever: it gets EDEADLK instead, and owner 1 gets its lock once owner
+ * 2 unlocks. OFD locks have no deadlock detection of their own.
+ */
+static void test_lock_deadlock(void)
+{
+	struct fs_lock a = {F_WRLCK, 0, 9, 0}, b = {F_WRLCK, 20, 29, 0};
+	struct fs_lock un = {F_UNLCK, 20, 29, 0};
+	struct dl_waiter w;
+	struct tenv t;
+	pthread_t th;
+	uint64_t n, h1, h2;
+	int r = -1;
+
+	CHECK_EQ(tenv_init(&t, NULL), 0);
+	thost_write(&t, "dl", "0123456789abcdef0123456789abcdef", 0644);
+	n = tlookup(&t, FS_ROOT_ID, "dl");
+	h1 = topen(&t, n, O_RDWR);
+	h2 = topen(&t, n, O_RDWR);
+	CHECK_EQ(t.ops->setlk(t.fs, &root_ctx, n, h1, 1, &a, false), 0);
+	CHECK_EQ(t.ops->setlk(t.fs, &root_ctx, n, h2, 2, &b, false), 0);
+	w = (struct dl_waiter){&t, n, h1, 1};
+	pthread_create(&th, NULL, dl_wait_thread, &w);
+	/* Give owner 1 time to block; an alarm turns a missed detection into EINTR, not a hang. */
+	usleep(300000);
+	{
+		struct sigaction sa = {.sa_handler = on_sigusr1}; /* no SA_RESTART */
+		struct fs_lock q = {F_WRLCK, 0, 9, 0};
+
+		sigaction(SIGALRM, &sa, NULL);
+		alarm(5);
+		r = t.ops->setlk(t.fs, &root_ctx, n, h2, 2, &q, true);
+		alarm(0);
+	}
+	CHECK_EQ(r, -EDEADLK);
+	CHECK_EQ(t.ops->setlk(t.fs, &root_ctx, n, h2, 2, &un, false), 0);
+	pthread_join(th, NULL);
+	CHECK_EQ(w.result, 0);
+	tenv_done(&t);
+}
+
 static void test_posix_locks(void)
 {
 	const struct fs_ctx pid_ctx = {.uid = 0, .gid = 0, .pid = 4242};
@@ -320,6 +377,7 @@ int main(void)
 	test_tmpfile();
 	test_xattr();
 	test_posix_locks();
+	test_lock_deadlock();
 	test_seek_copy();
 	test_readonly();
 	test_credentials();
