@@ -45,7 +45,20 @@ VFSD_TEST_DAEMON_FLAGS="--sandbox=none --seccomp=none" VFSD_VM_FLAGS="--xattr --
 meson test -C build-asan --print-errorlogs --num-processes 2 \
 	--suite unit --suite frontend --suite cli ${VFSD_ASAN_VM:+--suite vm} || status=1
 
-python3 - "$ROOT/build/meson-logs/testlog.json" "$ROOT/build-asan/meson-logs/testlog.json" <<'PY'
+echo "== fuzzing (libFuzzer + ASan + UBSan, 20 s per target)"
+# Only the fuzz targets are built here (the rest of the tree is already covered by build-asan).
+if [ ! -f build-fuzz/build.ninja ]; then
+	CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dvm_tests=false >/dev/null || status=1
+fi
+if ninja -C build-fuzz fuzz/fuzz_fuse_null fuzz/fuzz_fuse_pt fuzz/fuzz_virtq fuzz/fuzz_vhu >/dev/null; then
+	meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz || status=1
+else
+	status=1
+fi
+
+python3 - "$ROOT/build/meson-logs/testlog.json" "$ROOT/build-asan/meson-logs/testlog.json" \
+	"$ROOT/build-fuzz/meson-logs/testlog.json" <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

@@ -143,21 +143,37 @@ static void signal_err(struct vhu_queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Pops and serves until the ring is empty with notifications re-enabled. */
-static void queue_process(struct vhu_queue *q, struct vq_chain *c)
+/*
+ * Work per queue_process() call: chains served plus passes over the ring. A guest that keeps
+ * the ring non-empty (re-posting as fast as we serve, or a used ring laid over its avail ring)
+ * would otherwise keep the worker from ever seeing the wake fd, and vhu_queue_pause() would
+ * wait forever (found by fuzz_vhu).
+ */
+#define VHU_BATCH 256u
+
+/*
+ * Pops and serves until the ring is empty with notifications re-enabled, or the VHU_BATCH
+ * budget is spent: then returns true, and the caller must poll its wake fd and call again.
+ */
+static bool queue_process(struct vhu_queue *q, struct vq_chain *c)
 {
 	_cleanup_gmem_table_ struct gmem_table *mem = vhu_dev_mem_get(q->dev);
+	unsigned budget = VHU_BATCH;
 	int r = 0;
 
 	if (!mem)
-		return;
+		return false;
 	batch_queue = q;
 	batch_pending = false;
 	do {
+		/* A pass that pops nothing costs too: enabling notifications can itself make the
+		 * ring look non-empty when the frontend laid the rings over each other. */
+		budget--;
 		vq_disable_notify(&q->vq);
-		while ((r = vq_pop(&q->vq, mem, c)) > 0) {
+		while (budget > 0 && (r = vq_pop(&q->vq, mem, c)) > 0) {
 			struct vhu_elem *e = elem_new(q, c, mem);
 
+			budget--;
 			if (!e) {
 				/* Leave the chain in the ring; the next kick retries it. */
 				vq_unpop(&q->vq);
@@ -176,13 +192,14 @@ static void queue_process(struct vhu_queue *q, struct vq_chain *c)
 		}
 		if (r == -EBADMSG)
 			signal_err(q);
-	} while (r == 0 && vq_enable_notify(&q->vq));
+	} while (r == 0 && budget > 0 && vq_enable_notify(&q->vq));
 	batch_queue = NULL;
 	if (batch_pending) {
 		pthread_mutex_lock(&q->lock);
 		vq_notify(&q->vq);
 		pthread_mutex_unlock(&q->lock);
 	}
+	return budget == 0 && r >= 0;
 }
 
 static void *worker_main(void *arg)
@@ -195,15 +212,16 @@ static void *worker_main(void *arg)
 	};
 	/* Without a kick fd the frontend asked us to poll the ring. */
 	int timeout = q->kick_fd < 0 ? 1 : -1;
+	bool more;
 
 	if (!c) {
 		log_error("queue %u: out of memory for the worker", q->index);
 		return NULL;
 	}
 	/* Buffers may have been queued while we were stopped. */
-	queue_process(q, c);
+	more = queue_process(q, c);
 	for (;;) {
-		int r = poll(pfd, q->kick_fd < 0 ? 1 : 2, timeout);
+		int r = poll(pfd, q->kick_fd < 0 ? 1 : 2, more ? 0 : timeout);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -213,14 +231,14 @@ static void *worker_main(void *arg)
 		}
 		if (pfd[0].revents)
 			break;
-		if (q->kick_fd >= 0) {
+		if (q->kick_fd >= 0 && (pfd[1].revents & POLLIN)) {
 			eventfd_t v;
 
-			if (!(pfd[1].revents & POLLIN))
-				continue;
 			(void)eventfd_read(q->kick_fd, &v);
+		} else if (q->kick_fd >= 0 && !more) {
+			continue;
 		}
-		queue_process(q, c);
+		more = queue_process(q, c);
 	}
 	return NULL;
 }

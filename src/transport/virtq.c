@@ -87,12 +87,26 @@ struct desc {
 	uint16_t next;
 };
 
+/*
+ * The ring's table is 16-byte aligned (vq_map checks), but an indirect table may sit at any
+ * guest address the spec allows: read through a packed view, so an unaligned table is not
+ * undefined behaviour (found by fuzz/fuzz_virtq).
+ */
+struct desc_unaligned {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+} __attribute__((packed));
+
 static void desc_read(const struct vring_desc *src, struct desc *d)
 {
-	d->addr = le64toh(GUEST_READ(src->addr));
-	d->len = le32toh(GUEST_READ(src->len));
-	d->flags = le16toh(GUEST_READ(src->flags));
-	d->next = le16toh(GUEST_READ(src->next));
+	const volatile struct desc_unaligned *u = (const volatile void *)src;
+
+	d->addr = le64toh(u->addr);
+	d->len = le32toh(u->len);
+	d->flags = le16toh(u->flags);
+	d->next = le16toh(u->next);
 }
 
 /* State of a chain walk: the table being walked (ring or indirect) and what is left. */

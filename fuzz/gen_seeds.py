@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Writes the seed corpora in fuzz/corpus/<target>/ (see fuzz/README.md for the formats).
+
+Seeds are well-formed inputs that reach deep states quickly; the fuzzer mutates from there.
+Reproducers of fixed bugs are kept next to them under names starting with "crash-": the
+script rebuilds those it can describe, the others are fuzzer outputs kept as found.
+Usage: fuzz/gen_seeds.py [CORPUS_DIR]
+"""
+import os
+import struct
+import sys
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+
+# --- FUSE ------------------------------------------------------------------------------------
+(LOOKUP, FORGET, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR, UNLINK, RMDIR, RENAME, LINK,
+ OPEN, READ, WRITE, STATFS, RELEASE) = (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
+FSYNC, SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, FLUSH, INIT = 20, 21, 22, 23, 24, 25, 26
+OPENDIR, READDIR, RELEASEDIR, FSYNCDIR, GETLK, SETLK, SETLKW = 27, 28, 29, 30, 31, 32, 33
+ACCESS, CREATE, INTERRUPT, DESTROY, IOCTL, BATCH_FORGET, FALLOCATE = 34, 35, 36, 38, 39, 42, 43
+READDIRPLUS, RENAME2, LSEEK, COPY_FILE_RANGE, SYNCFS, TMPFILE = 44, 45, 46, 47, 50, 51
+FUSE_INIT_EXT = 1 << 30
+INIT_FLAGS = 0xffffffff & ~0  # everything: the server keeps what it offers
+unique = [100]
+
+
+def req(op, nodeid=1, body=b"", ext=b"", uid=0):
+    unique[0] += 1
+    n = 40 + len(body) + len(ext)
+    hdr = struct.pack("<IIQQIIIHH", n, op, unique[0], nodeid, uid, uid, 1234, len(ext) // 8, 0)
+    return hdr + body + ext
+
+
+def rec(r, ctl=0x03, room=8192, seed=7):
+    return struct.pack("<BHB", ctl, room, seed) + r
+
+
+def name(s):
+    return s.encode() + b"\0"
+
+
+def fuse_input(records, mode=0, minor=0, flags=INIT_FLAGS, flags2=0xffffffff):
+    head = struct.pack("<BBII", mode, minor, flags, flags2)
+    return head + b"".join(records)
+
+
+def setattr_in(valid, fh=0, size=0, mode=0, uid=0, gid=0):
+    return struct.pack("<IIQQQQQQIIIIIII", valid, 0, fh, size, 0, 1, 2, 3, 0, 0, 0, mode, 0,
+                       uid, gid) + b"\0" * 4
+
+
+def open_in(flags):
+    return struct.pack("<II", flags, 0)
+
+
+def create_in(flags, mode):
+    return struct.pack("<IIII", flags, mode, 0o22, 0)
+
+
+def rw_in(fh, off, size):
+    return struct.pack("<QQIIQII", fh, off, size, 0, 0, 0, 0)
+
+
+def lk_in(fh, owner, start, end, typ, pid=1):
+    return struct.pack("<QQQQIIII", fh, owner, start, end, typ, pid, 0, 0)
+
+
+def groups_ext(gids):
+    body = struct.pack("<I", len(gids)) + b"".join(struct.pack("<I", g) for g in gids)
+    pad = (-len(body)) % 8
+    return struct.pack("<II", 8 + len(body) + pad, 1) + body + b"\0" * pad
+
+
+def fuse_seeds():
+    s = {}
+    s["init-only"] = fuse_input([])
+    s["init-old-minor"] = fuse_input([], minor=11, flags=0, flags2=0)
+    s["raw-init"] = fuse_input([rec(req(INIT, 0, struct.pack("<IIII", 7, 38, 1 << 17, 0x3fffffff)
+                                        + struct.pack("<I", 0xffffffff) + b"\0" * 44))], mode=1)
+    s["before-init"] = fuse_input([rec(req(LOOKUP, 1, name("f")))], mode=1)
+    s["lookup-getattr"] = fuse_input([rec(req(LOOKUP, 1, name("f"))),
+                                      rec(req(GETATTR, 2, struct.pack("<IIQ", 0, 0, 0))),
+                                      rec(req(FORGET, 2, struct.pack("<Q", 1)))])
+    s["read-file"] = fuse_input([rec(req(LOOKUP, 1, name("f"))), rec(req(OPEN, 2, open_in(0))),
+                                 rec(req(READ, 2, rw_in(1, 0, 4096)), ctl=0x05, room=5000),
+                                 rec(req(READ, 2, rw_in(1, 8000, 4096))),
+                                 rec(req(FLUSH, 2, struct.pack("<QIIQ", 1, 0, 0, 9))),
+                                 rec(req(RELEASE, 2, struct.pack("<QIIQ", 1, 0, 0, 9)))])
+    s["write-file"] = fuse_input([rec(req(CREATE, 1, create_in(0o2 | 0o100, 0o100644) + name("n"))),
+                                  rec(req(WRITE, 2, rw_in(1, 10, 5) + b"hello")),
+                                  rec(req(FSYNC, 2, struct.pack("<QII", 1, 1, 0))),
+                                  rec(req(LSEEK, 2, struct.pack("<QQII", 1, 0, 3, 0))),
+                                  rec(req(FALLOCATE, 2, struct.pack("<QQQII", 1, 0, 100, 0, 0))),
+                                  rec(req(RELEASE, 2, struct.pack("<QIIQ", 1, 0, 0, 0)))])
+    s["readdir"] = fuse_input([rec(req(OPENDIR, 1, open_in(0))),
+                               rec(req(READDIR, 1, rw_in(1, 0, 4096)), ctl=0x07, room=600),
+                               rec(req(READDIRPLUS, 1, rw_in(1, 0, 4096))),
+                               rec(req(READDIRPLUS, 1, rw_in(1, 3, 200)), room=300),
+                               rec(req(FSYNCDIR, 1, struct.pack("<QII", 1, 0, 0))),
+                               rec(req(RELEASEDIR, 1, struct.pack("<QIIQ", 1, 0, 0, 0)))])
+    s["symlink-readlink"] = fuse_input([rec(req(LOOKUP, 1, name("l"))),
+                                        rec(req(READLINK, 2), room=20),
+                                        rec(req(SYMLINK, 1, name("s2") + name("../x"))),
+                                        rec(req(LOOKUP, 1, name("d"))),
+                                        rec(req(LOOKUP, 4, name("out"))),
+                                        rec(req(READLINK, 5))])
+    s["mkdir-rename-unlink"] = fuse_input([
+        rec(req(MKDIR, 1, struct.pack("<II", 0o755, 0o22) + name("m"))),
+        rec(req(MKNOD, 2, struct.pack("<IIII", 0o100600, 0, 0o22, 0) + name("node"))),
+        rec(req(RENAME, 1, struct.pack("<Q", 2) + name("f") + name("f2"))),
+        rec(req(RENAME2, 1, struct.pack("<QII", 1, 2, 0) + name("e") + name("empty"))),
+        rec(req(LINK, 3, struct.pack("<Q", 1) + name("hl"))),
+        rec(req(UNLINK, 1, name("l"))),
+        rec(req(RMDIR, 1, name("e")))])
+    s["setattr"] = fuse_input([rec(req(LOOKUP, 1, name("f"))),
+                               rec(req(SETATTR, 2, setattr_in(0x1 | 0x8 | 0x10 | 0x20, size=3,
+                                                              mode=0o4755))),
+                               rec(req(SETATTR, 2, setattr_in(0x2 | 0x4, uid=5, gid=6))),
+                               rec(req(ACCESS, 2, struct.pack("<II", 7, 0)))])
+    s["xattr"] = fuse_input([rec(req(SETXATTR, 1, struct.pack("<IIII", 3, 0, 0, 0) + name("user.a")
+                                     + b"xyz")),
+                             rec(req(GETXATTR, 1, struct.pack("<II", 0, 0) + name("user.a"))),
+                             rec(req(GETXATTR, 1, struct.pack("<II", 64, 0) + name("user.a"))),
+                             rec(req(LISTXATTR, 1, struct.pack("<II", 0, 0))),
+                             rec(req(LISTXATTR, 1, struct.pack("<II", 256, 0))),
+                             rec(req(REMOVEXATTR, 1, name("user.k")))])
+    s["locks"] = fuse_input([rec(req(LOOKUP, 1, name("f"))), rec(req(OPEN, 2, open_in(2))),
+                             rec(req(SETLK, 2, lk_in(1, 11, 0, 99, 1))),
+                             rec(req(GETLK, 2, lk_in(1, 12, 0, 10, 1))),
+                             rec(req(SETLKW, 2, lk_in(1, 12, 0, 10, 1))),
+                             rec(req(INTERRUPT, 0, struct.pack("<Q", unique[0]))),
+                             rec(req(SETLK, 2, struct.pack("<QQQQIIII", 1, 11, 0, 0, 1, 0, 1, 0))),
+                             rec(req(SETLKW, 2, struct.pack("<QQQQIIII", 1, 12, 0, 0, 1, 0, 1, 0)))])
+    s["statfs-syncfs"] = fuse_input([rec(req(STATFS, 1)), rec(req(SYNCFS, 1, b"\0" * 8)),
+                                     rec(req(IOCTL, 1, b"\0" * 32)), rec(req(DESTROY, 0))])
+    s["tmpfile-copy"] = fuse_input([
+        rec(req(TMPFILE, 1, create_in(2, 0o100600))),
+        rec(req(LOOKUP, 1, name("f"))), rec(req(OPEN, 3, open_in(0))),
+        rec(req(COPY_FILE_RANGE, 3, struct.pack("<QQQQQQQ", 2, 0, 2, 1, 0, 100, 0)))])
+    s["forgets"] = fuse_input([rec(req(LOOKUP, 1, name("d"))), rec(req(LOOKUP, 2, name("g"))),
+                               rec(req(BATCH_FORGET, 0, struct.pack("<II", 3, 0)
+                                       + struct.pack("<QQ", 2, 1) + struct.pack("<QQ", 3, 1)
+                                       + struct.pack("<QQ", 99, 5)))])
+    s["ext-groups"] = fuse_input([rec(req(GETATTR, 1, struct.pack("<IIQ", 0, 0, 0),
+                                          ext=groups_ext([1, 2, 3]), uid=1000), ctl=0x13)])
+    s["hostile-len"] = fuse_input([rec(struct.pack("<IIQQIIIHH", 9999, LOOKUP, 5, 1, 0, 0, 0, 0, 0)
+                                       + b"f\0")])
+    s["small-room"] = fuse_input([rec(req(LOOKUP, 1, name("f")), ctl=0x07, room=20),
+                                  rec(req(STATFS, 1), room=16), rec(req(STATFS, 1), room=0)])
+    s["unknown-op"] = fuse_input([rec(req(200, 1)), rec(req(0, 1)), rec(req(52, 1))])
+    s["second-init"] = fuse_input([rec(req(LOOKUP, 1, name("f"))),
+                                   rec(req(INIT, 0, struct.pack("<IIII", 7, 31, 0, 0)))])
+    s["no-xattr-cfg"] = fuse_input([rec(req(GETXATTR, 1, struct.pack("<II", 0, 0) + name("a")))],
+                                   mode=2)
+    s["big-room"] = fuse_input([rec(req(LOOKUP, 1, name("f"))),
+                                rec(req(READ, 2, rw_in(0, 0, 1 << 20)), ctl=0x0b, room=0xffff)])
+    return s
+
+
+# --- virtqueue -------------------------------------------------------------------------------
+RD, NX, WR, IND = 0, 1, 2, 4
+
+
+def vq_input(num_log, flags, descs, heads, start=0, extra=b"", avail_flags=0, used_event=0):
+    num = 1 << num_log
+    table = bytearray(16 * num)
+    for i, (a, ln, fl, nx) in descs.items():
+        table[16 * i:16 * i + 16] = struct.pack("<QIHH", a, ln, fl, nx)
+    ring = bytearray(2 * num)
+    for k, h in enumerate(heads):
+        struct.pack_into("<H", ring, 2 * ((start + k) % num), h)
+    head = struct.pack("<BBHHHH", num_log, flags, start, (start + len(heads)) & 0xffff,
+                       avail_flags, used_event)
+    return head + bytes(table) + bytes(ring) + extra
+
+
+def vq_seeds():
+    s = {}
+    B = 0x4000  # a buffer area in region A
+    s["simple"] = vq_input(3, 0, {0: (B, 100, NX, 1), 1: (B + 0x100, 200, WR, 0)}, [0])
+    s["two-chains"] = vq_input(2, 1, {0: (B, 8, NX, 1), 1: (B + 8, 8, WR, 0), 2: (B, 4, RD, 0)},
+                               [0, 2], used_event=1)
+    s["empty"] = vq_input(0, 0, {}, [])
+    s["wrap"] = vq_input(2, 1, {0: (B, 8, WR, 0)}, [0, 0, 0], start=0xfffe)
+    # Indirect table in the data area (input left after the rings lands at 0x2000).
+    ind = struct.pack("<QIHH", B, 16, NX, 1) + struct.pack("<QIHH", B + 64, 64, WR, 0)
+    s["indirect"] = vq_input(1, 2, {0: (0x2000, 32, IND, 0)}, [0], extra=ind)
+    s["indirect-not-negotiated"] = vq_input(1, 0, {0: (0x2000, 32, IND, 0)}, [0], extra=ind)
+    s["indirect-nested"] = vq_input(1, 2, {0: (0x2000, 16, IND, 0)}, [0],
+                                    extra=struct.pack("<QIHH", 0x2000, 16, IND, 0))
+    s["cross-region"] = vq_input(1, 0, {0: (16 * 4096 - 10, 20, RD, 0)}, [0])
+    s["top-of-memory"] = vq_input(1, 0, {0: ((1 << 64) - 100, 100, RD, 0)}, [0])
+    s["wrap-64"] = vq_input(1, 0, {0: ((1 << 64) - 10, 20, RD, 0)}, [0])
+    s["loop"] = vq_input(2, 0, {0: (B, 1, NX, 1), 1: (B, 1, NX, 0)}, [0])
+    s["bad-next"] = vq_input(2, 0, {0: (B, 1, NX, 9)}, [0])
+    s["bad-head"] = vq_input(2, 0, {}, [7])
+    s["rd-after-wr"] = vq_input(2, 0, {0: (B, 1, WR | NX, 1), 1: (B, 1, RD, 0)}, [0])
+    s["rings-at-end"] = vq_input(8, 5, {0: (B, 10, RD | NX, 1), 1: (B, 10, WR, 0)}, [0, 0, 0])
+    s["full-ring"] = vq_input(4, 1, {i: (B + i, 1, WR, 0) for i in range(16)}, list(range(16)))
+    s["too-far-ahead"] = vq_input(1, 0, {}, [0, 0, 0, 0])
+    # Unaligned indirect table: undefined behaviour in desc_read() before the fix.
+    s["crash-indirect-unaligned"] = vq_input(0, 2, {0: (0x2001, 16, IND, 0)}, [0])
+    return s
+
+
+# --- vhost-user ------------------------------------------------------------------------------
+def vmsg(req, payload=b"", nfds=0, flags=1, size=None):
+    return struct.pack("<III", req, flags, len(payload) if size is None else size) + \
+        bytes([nfds]) + payload
+
+
+def u64(v):
+    return struct.pack("<Q", v)
+
+
+def state(i, n):
+    return struct.pack("<II", i, n)
+
+
+def region(gpa, size, uva, off):
+    return struct.pack("<QQQQ", gpa, size, uva, off)
+
+
+def vhu_setup(nq=1, features=(1 << 28) | (1 << 29) | (1 << 30) | (1 << 32)):
+    m = [vmsg(1), vmsg(15), vmsg(16, u64(0xa429)), vmsg(3), vmsg(17), vmsg(2, u64(features))]
+    m.append(vmsg(5, struct.pack("<II", 1, 0) + region(0, 1 << 20, 0x7f0000000000, 0), nfds=1))
+    for q in range(nq):
+        base = 0x1000 * q
+        m += [vmsg(8, state(q, 16)),
+              vmsg(9, struct.pack("<IIQQQQ", q, 0, 0x7f0000000000 + base,
+                                  0x7f0000000000 + base + 0x400, 0x7f0000000000 + base + 0x200, 0)),
+              vmsg(10, state(q, 0)), vmsg(13, u64(q), nfds=1), vmsg(14, u64(q), nfds=1),
+              vmsg(12, u64(q), nfds=1), vmsg(18, state(q, 1))]
+    return m
+
+
+def vhu_seeds():
+    s = {}
+    s["handshake"] = bytes([0]) + b"".join(vhu_setup(1))
+    s["two-queues-pool"] = bytes([0x05]) + b"".join(vhu_setup(2))
+    s["stop-restart"] = bytes([0]) + b"".join(vhu_setup(1) + [vmsg(11, state(0, 0)),
+                                                              vmsg(10, state(0, 5)),
+                                                              vmsg(12, u64(0x100))])
+    s["mem-slots"] = bytes([1]) + b"".join([
+        vmsg(16, u64(1 << 15 | 1 << 3)), vmsg(36),
+        vmsg(37, u64(0) + region(0, 1 << 16, 0x10000000, 0), nfds=1, flags=9),
+        vmsg(37, u64(0) + region(1 << 16, 1 << 16, 0x20000000, 4096), nfds=1),
+        vmsg(37, u64(0) + region(0x8000, 1 << 16, 0x30000000, 0), nfds=1),
+        vmsg(38, u64(0) + region(0, 1 << 16, 0, 0)),
+        vmsg(38, u64(0) + region(0, 1 << 16, 0, 0), flags=9)])
+    s["mem-table-many"] = bytes([0]) + vmsg(5, struct.pack("<II", 3, 0) + region(0, 4096, 0, 0) +
+                                            region(8192, 4096, 8192, 4096) +
+                                            region(1 << 30, 1 << 20, 1 << 40, 0), nfds=3)
+    s["mem-table-bad"] = bytes([0]) + vmsg(5, struct.pack("<II", 1, 0) +
+                                           region(0, 2 << 20, 0, 0), nfds=1)
+    s["mem-eventfd"] = bytes([0]) + vmsg(5, struct.pack("<II", 1, 0) + region(0, 4096, 0, 0),
+                                         nfds=0x11)
+    s["reset"] = bytes([0]) + b"".join(vhu_setup(1) + [vmsg(34), vmsg(4)] + vhu_setup(1))
+    s["config"] = bytes([0]) + b"".join([vmsg(24, struct.pack("<III", 0, 40, 0) + b"\0" * 40),
+                                         vmsg(25, struct.pack("<III", 0, 4, 0) + b"abcd"),
+                                         vmsg(6, b"\0" * 16), vmsg(7, nfds=1)])
+    s["backend-fd"] = bytes([0]) + b"".join([vmsg(21, nfds=1), vmsg(21, nfds=1), vmsg(21)])
+    s["unknown"] = bytes([0]) + b"".join([vmsg(99, flags=9), vmsg(16, u64(8)), vmsg(99, flags=9),
+                                          vmsg(0), vmsg(1000, b"x" * 10, nfds=3)])
+    s["vring-fd-flags"] = bytes([2]) + b"".join([vmsg(12, u64(0x100)), vmsg(13, u64(0x101)),
+                                                 vmsg(14, u64(2), nfds=1), vmsg(12, u64(5), nfds=1),
+                                                 vmsg(12, u64(0x200))])
+    s["bad-version"] = bytes([0]) + vmsg(1, flags=2)
+    s["big-size"] = bytes([0]) + vmsg(1, size=5000)
+    s["bad-num"] = bytes([0]) + vmsg(8, state(0, 3))
+    s["poll-mode"] = bytes([0]) + b"".join(vhu_setup(1)[:-3] + [vmsg(12, u64(0x100)),
+                                                               vmsg(18, state(0, 1))])
+    return s
+
+
+def main():
+    for target, seeds in (("fuzz_fuse_null", fuse_seeds()), ("fuzz_fuse_pt", fuse_seeds()),
+                          ("fuzz_virtq", vq_seeds()), ("fuzz_vhu", vhu_seeds())):
+        d = os.path.join(OUT, target)
+        os.makedirs(d, exist_ok=True)
+        for n, data in seeds.items():
+            with open(os.path.join(d, "seed-" + n if not n.startswith("crash-") else n),
+                      "wb") as f:
+                f.write(data)
+
+
+if __name__ == "__main__":
+    main()
