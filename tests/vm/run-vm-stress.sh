@@ -11,7 +11,7 @@
 #   - fsx (tests/vm/fsx.c): 3 processes, each verifying its own file against an in-memory
 #     model, plus a shared file with lock-protected regions;
 #   - stress-ng's file system stressors with --verify, in a directory on the share
-#     (lockf blocking: guest lock deadlocks get EDEADLK, see "POSIX lock deadlocks" in tests/vm/README.md);
+#     (lockf with --lockf-nonblock: see "POSIX lock deadlocks" in tests/vm/README.md);
 #   - dbench (2 clients, Debian's /usr/share/dbench/client.txt loadfile).
 # Each tool's exit status and output land on the 9p results share. The host samples the
 # daemon's VmRSS (the sandboxed child of the supervisor) every second.
@@ -160,7 +160,7 @@ echo "stress: starting fsx, stress-ng and dbench for ${S}s" >/dev/console
 	--metrics-brief --oomable \
 	--hdd 1 --hdd-bytes 4m \
 	--dir 1 --dentry 1 --dentries 256 --rename 1 --link 1 --symlink 1 \
-	--fallocate 1 --fallocate-bytes 4m --flock 1 --lockf 1 \
+	--fallocate 1 --fallocate-bytes 4m --flock 1 --lockf 1 --lockf-nonblock \
 	--mmap 1 --mmap-file --mmap-bytes 4m --seek 1 --seek-size 4m \
 	--xattr 1 --filename 1 --chmod 1 --utime 1 --sync-file 1 --sync-file-bytes 4m \
 	>$R/stress-ng.log 2>&1; echo $? >$R/stress-ng.rc ) &
