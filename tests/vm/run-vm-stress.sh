@@ -120,7 +120,6 @@ fi
 	tap not-ok "fsx binary" "$fsx_bin is not executable"
 	finish
 }
-case "$fsx_bin" in /tmp/*) say "warning: $fsx_bin is under /tmp, which the guest does not see" ;; esac
 
 vm_hostroot_initramfs
 vm_daemon_cmd "$vfsd_bin"
@@ -143,10 +142,13 @@ say "work directory: $base"
 
 # ------------------------------------------------------------------ the guest's workload
 printf 'VIRTIOFS_MOUNTS="vfsdtest:/run/vfsd/share"\nTMPFS_TMP=1\n' >"$results/guest.conf"
+# The guest mounts a tmpfs on /tmp, hiding a build tree there (CI clones may live in /tmp): run
+# fsx from the results share, which the guest sees at /run/vfsd/results.
+cp "$fsx_bin" "$results/fsx"
 {
 	cat <<EOF
 S=$secs
-FSX=$fsx_bin
+FSX=/run/vfsd/results/fsx
 LOAD=$dbench_load
 EOF
 	cat <<'EOF'
