@@ -108,6 +108,22 @@ static int pt_make_syscall(const struct pt_inode *parent, const struct pt_make_a
 	return r < 0 ? -errno : 0;
 }
 
+int pt_create_begin(struct pt_fs *fs, uint64_t parent, struct pt_inode **parent_slot, mode_t *mode,
+		    mode_t umask)
+{
+	int r;
+
+	if (fs->cfg.readonly)
+		return -EROFS;
+	r = pt_inode_get(fs, parent, parent_slot);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR((*parent_slot)->type))
+		return -ENOTDIR;
+	*mode = pt_create_mode(fs, *parent_slot, *mode, umask);
+	return 0;
+}
+
 /* Creates a node as the guest, then looks it up (as the daemon) to produce the entry. */
 static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
 		   const struct pt_make_args *a, struct fs_entry *ret)
@@ -121,12 +137,10 @@ static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
 	r = pt_check_name(a->name);
 	if (r < 0)
 		return r;
-	r = pt_inode_get(fs, parent, &p.ino);
+	mode = a->mode;
+	r = pt_create_begin(fs, parent, &p.ino, &mode, a->umask);
 	if (r < 0)
 		return r;
-	if (!S_ISDIR(p.ino->type))
-		return -ENOTDIR;
-	mode = pt_create_mode(fs, p.ino, a->mode, a->umask);
 	{
 		_cleanup_cred_ struct pt_cred cred = {false};
 

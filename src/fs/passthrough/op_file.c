@@ -176,12 +176,9 @@ int pt_op_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	r = pt_check_name(name);
 	if (r < 0)
 		return r;
-	r = pt_inode_get(fs, parent, &p.ino);
+	r = pt_create_begin(fs, parent, &p.ino, &mode, umask);
 	if (r < 0)
 		return r;
-	if (!S_ISDIR(p.ino->type))
-		return -ENOTDIR;
-	mode = pt_create_mode(fs, p.ino, mode, umask);
 	{
 		_cleanup_cred_ struct pt_cred cred = {false};
 
@@ -214,14 +211,9 @@ int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t m
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	int hflags = pt_open_flags(fs, flags) & ~O_DIRECTORY, fd, r;
 
-	if (fs->cfg.readonly)
-		return -EROFS;
-	r = pt_inode_get(fs, parent, &p.ino);
+	r = pt_create_begin(fs, parent, &p.ino, &mode, umask);
 	if (r < 0)
 		return r;
-	if (!S_ISDIR(p.ino->type))
-		return -ENOTDIR;
-	mode = pt_create_mode(fs, p.ino, mode, umask);
 	{
 		_cleanup_cred_ struct pt_cred cred = {false};
 

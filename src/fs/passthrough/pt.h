@@ -309,6 +309,13 @@ int pt_op_flock(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh
 
 /* op_entry.c: the mode a new node gets (umask handling under FUSE_POSIX_ACL). */
 mode_t pt_create_mode(struct pt_fs *fs, const struct pt_inode *parent, mode_t mode, mode_t umask);
+/*
+ * The start of every creating op: -EROFS on a read-only share, then the parent pinned into
+ * *parent_slot (the caller's cleanup guard, so it is released on every path) and checked to be a
+ * directory, and *mode turned into the mode to create with.
+ */
+int pt_create_begin(struct pt_fs *fs, uint64_t parent, struct pt_inode **parent_slot, mode_t *mode,
+		    mode_t umask);
 
 /* op_attr.c: clear setuid/setgid as an unprivileged write would (fd may be -1). */
 int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd);
