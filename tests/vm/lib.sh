@@ -295,12 +295,12 @@ vm_daemon_fd_count() {
 	find /proc/"$pid"/fd -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
 }
 
-# vm_sync_watch RESULTS OUT NAME: host side of a guest/host rendezvous, run in the background
+# vm_sync_watch RESULTS OUT NAME [PROBE]: host side of a guest/host rendezvous, run in the background
 # while QEMU runs. The guest creates RESULTS/sync/LABEL.req and waits; for each new request
-# this appends "LABEL FDCOUNT" (the open fds of daemon NAME) to OUT and creates
-# RESULTS/sync/LABEL.ack. Runs until killed.
+# this appends "LABEL FDCOUNT" (the open fds of daemon NAME; or what `PROBE NAME` prints) to OUT
+# and creates RESULTS/sync/LABEL.ack. Runs until killed.
 vm_sync_watch() {
-	local results="$1" out="$2" name="$3" req label
+	local results="$1" out="$2" name="$3" probe="${4:-vm_daemon_fd_count}" req label
 	mkdir -p "$results/sync"
 	for (( ; ; )); do
 		for req in "$results"/sync/*.req; do
@@ -308,7 +308,7 @@ vm_sync_watch() {
 			label="${req##*/}"
 			label="${label%.req}"
 			[ -e "$results/sync/$label.ack" ] && continue
-			echo "$label $(vm_daemon_fd_count "$name" || echo gone)" >>"$out"
+			echo "$label $("$probe" "$name" || echo gone)" >>"$out"
 			: >"$results/sync/$label.ack"
 		done
 		sleep 0.1
