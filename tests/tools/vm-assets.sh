@@ -104,13 +104,30 @@ resolve_kpkg() {
 	apt-cache "${apt_opts[@]}" depends linux-image-amd64 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'
 }
+# kernel_debs KPKG: KPKG and, where it is only a meta package (sid, from Linux 7: vmlinuz is in
+# linux-binary-X, the config in linux-base-X, the modules in linux-modules-X), those parts.
+kernel_debs() {
+	echo "$1"
+	apt-cache "${apt_opts[@]}" depends "$1" 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-(binary|base|modules)-[0-9]/ { print $2 }'
+}
+# find_vmlinuz DIR: the kernel image of an unpacked kernel: boot/vmlinuz-X (up to trixie) or
+# usr/lib/modules/X/vmlinuz (sid's linux-binary-X).
+find_vmlinuz() {
+	local f
+	for f in "$1"/boot/vmlinuz-* "$1"/usr/lib/modules/*/vmlinuz "$1"/lib/modules/*/vmlinuz; do
+		[ -r "$f" ] && echo "$f" && return 0
+	done
+	return 1
+}
 
 pin_file="$CACHE/kernel-$suite.name"
 kpkg=""
 # With a warm cache and a fresh enough pin, keep the same kernel (no network).
 if [ -s "$pin_file" ] && [ -z "${VFSD_VM_REFRESH:-}" ]; then
 	kpkg=$(cat "$pin_file")
-	[ -f "$CACHE/kernel/$kpkg/.unpacked" ] || kpkg=""
+	[ -f "$CACHE/kernel/$kpkg/.unpacked" ] && find_vmlinuz "$CACHE/kernel/$kpkg" >/dev/null ||
+		kpkg=""
 fi
 if [ -z "$kpkg" ]; then
 	kpkg=$(resolve_kpkg || true)
@@ -122,39 +139,45 @@ if [ -z "$kpkg" ]; then
 fi
 
 kdir="$CACHE/kernel/$kpkg"
-if [ ! -f "$kdir/.unpacked" ]; then
+if [ ! -f "$kdir/.unpacked" ] || ! find_vmlinuz "$kdir" >/dev/null; then
 	dl="$CACHE/download"
 	mkdir -p "$dl"
-	rm -f "$dl/${kpkg}"_*.deb
-	log "downloading $kpkg ($suite)"
-	if ! (cd "$dl" && apt-get "${apt_opts[@]}" download "$kpkg" >&2); then
+	mapfile -t debs < <(kernel_debs "$kpkg")
+	for p in "${debs[@]}"; do rm -f "$dl/${p}"_*.deb; done
+	log "downloading ${debs[*]} ($suite)"
+	if ! (cd "$dl" && apt-get "${apt_opts[@]}" download "${debs[@]}" >&2); then
 		# A stale package list can name a version the mirror no longer has.
 		apt_updated=0
 		apt_update_once
 		kpkg=$(resolve_kpkg || true)
 		[ -n "$kpkg" ] || die "cannot resolve the kernel package after apt-get update"
 		kdir="$CACHE/kernel/$kpkg"
-		(cd "$dl" && apt-get "${apt_opts[@]}" download "$kpkg" >&2) ||
-			die "apt-get download $kpkg failed"
+		mapfile -t debs < <(kernel_debs "$kpkg")
+		(cd "$dl" && apt-get "${apt_opts[@]}" download "${debs[@]}" >&2) ||
+			die "apt-get download ${debs[*]} failed"
 	fi
-	debs=("$dl/${kpkg}"_*.deb)
-	deb="${debs[0]}"
-	[ -f "$deb" ] || die "download of $kpkg produced no .deb"
-	log "unpacking $(basename "$deb")"
 	rm -rf "$kdir.tmp"
 	mkdir -p "$kdir.tmp"
-	dpkg-deb -x "$deb" "$kdir.tmp" || die "dpkg-deb -x $deb failed"
+	for p in "${debs[@]}"; do
+		files=("$dl/${p}"_*.deb)
+		deb="${files[0]}"
+		[ -f "$deb" ] || die "download of $p produced no .deb"
+		log "unpacking $(basename "$deb")"
+		dpkg-deb -x "$deb" "$kdir.tmp" || die "dpkg-deb -x $deb failed"
+		rm -f "$deb"
+	done
+	find_vmlinuz "$kdir.tmp" >/dev/null || die "no vmlinuz in ${debs[*]}"
 	rm -rf "$kdir"
 	mv "$kdir.tmp" "$kdir"
 	touch "$kdir/.unpacked"
-	rm -f "$deb"
 fi
 printf '%s\n' "$kpkg" >"$pin_file"
 
-vmlinuzes=("$kdir"/boot/vmlinuz-*)
-vmlinuz="${vmlinuzes[0]}"
-[ -r "$vmlinuz" ] || die "no boot/vmlinuz-* in $kdir"
-kver="${vmlinuz##*/vmlinuz-}"
+vmlinuz=$(find_vmlinuz "$kdir") || die "no boot/vmlinuz-* or lib/modules/*/vmlinuz in $kdir"
+case "$vmlinuz" in
+*/boot/vmlinuz-*) kver="${vmlinuz##*/vmlinuz-}" ;;
+*) kver="${vmlinuz%/vmlinuz}" && kver="${kver##*/}" ;;
+esac
 moddir=""
 for d in "$kdir/lib/modules/$kver" "$kdir/usr/lib/modules/$kver"; do
 	[ -d "$d" ] && moddir="$d" && break
