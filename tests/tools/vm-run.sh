@@ -15,7 +15,10 @@
 # COMMAND runs as root inside the guest's chroot of the host root, so it must be a host path
 # outside /tmp's tmpfs (or pass a path under /run/vfsd/results). Exit status: the command's;
 # 0 needs also a clean daemon exit (status 0 after QEMU disconnects); 125 for setup failures.
-# Environment: see tests/vm/lib.sh (VFSD_DAEMON_CMD, VFSD_VM_FLAGS, VFSD_VM_SUITE, ...).
+# Environment: see tests/vm/lib.sh (VFSD_DAEMON_CMD, VFSD_VM_FLAGS, VFSD_VM_SUITE, ...). QEMU 11.1
+# and Linux 7 from Debian sid, with the device that has a DAX window:
+#   VFSD_VM_QEMU=sid VFSD_VM_SUITE=sid VFSD_VM_FS_DEVICE=test-device \
+#   VFSD_VM_FLAGS="--dax-window=64M" tests/tools/vm-run.sh --mount-options dax=always ...
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--mount-options) mopts="$2"; shift 2 ;;
 	--results) results="$2"; shift 2 ;;
 	--) shift; break ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "vm-run: unknown option $1" >&2; exit 125 ;;
 	esac
 done
@@ -87,7 +90,8 @@ if [ -n "$shared" ]; then
 	[ -d "$shared" ] || vm_die "--shared-dir $shared is not a directory"
 	shared=$(cd "$shared" && pwd)
 	vm_daemon_cmd "$vfsd_bin"
-	vm_start_daemon main "$work/vfsd.sock" "$shared" "$results/daemon.log"
+	mapfile -t fs_flags < <(vm_fs_daemon_flags "$tag")
+	vm_start_daemon main "$work/vfsd.sock" "$shared" "$results/daemon.log" "${fs_flags[@]}"
 	mapfile -t -O "${#qemu_args[@]}" qemu_args < <(vm_dev_virtiofs "$work/vfsd.sock" "$tag" 0)
 	mounts="$tag:$mp${mopts:+:$mopts}"
 fi

@@ -15,6 +15,13 @@
 #   VFSD_VM_TIMEOUT   seconds before QEMU is killed (default 600)
 #   VFSD_VM_REBOOT    1: a guest reboot resets the machine and boots again (no -no-reboot);
 #                     default: a reboot ends QEMU
+#   VFSD_VM_APPEND    extra guest kernel command line
+#   VFSD_VM_QEMU      QEMU command (default qemu-system-x86_64, the host's); "sid": QEMU 11.1
+#                     from the Debian sid chroot of tests/tools/sid-qemu.sh (built if needed)
+#   VFSD_VM_FS_DEVICE the virtio-fs device: vhost-user-fs-pci (default; the tag is QEMU's
+#                     tag= property) or test-device: vhost-user-test-device-pci as virtio-fs
+#                     (QEMU >= 11.1; the only device with a DAX window), whose tag and queue
+#                     count come from the daemon: start it with $(vm_fs_daemon_flags TAG)
 
 VM_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VM_REPO_DIR="$(cd "$VM_LIB_DIR/../.." && pwd)"
@@ -326,6 +333,21 @@ vm_kill_daemons() {
 
 # ---------------------------------------------------------------- QEMU
 
+# vm_qemu_cmd: sets VM_QEMU (array) from $VFSD_VM_QEMU.
+vm_qemu_cmd() {
+	case "${VFSD_VM_QEMU:-}" in
+	"") VM_QEMU=(qemu-system-x86_64) ;;
+	sid)
+		local out
+		out=$("$VM_REPO_DIR/tests/tools/sid-qemu.sh") ||
+			vm_die "no sid QEMU (tests/tools/sid-qemu.sh failed)"
+		eval "$out"
+		VM_QEMU=("$SID_QEMU")
+		;;
+	*) read -r -a VM_QEMU <<<"$VFSD_VM_QEMU" ;;
+	esac
+}
+
 # vm_qemu SERIAL_LOG [QEMU ARGS...]: boot $VM_KERNEL with $VM_INITRD (set by the caller), the
 # standard machine (memfd shared memory for vhost-user) and the given devices. The serial
 # console is shown live (prefixed) and saved in SERIAL_LOG. Sets VM_QEMU_RC.
@@ -334,9 +356,10 @@ vm_qemu() {
 	shift
 	local mem="${VFSD_VM_MEM:-2G}"
 	vm_accel
-	vm_log "accelerator: $VM_ACCEL_NAME"
+	vm_qemu_cmd
+	vm_log "accelerator: $VM_ACCEL_NAME; QEMU: ${VM_QEMU[*]}"
 	local cmd=(timeout --kill-after=10 "${VFSD_VM_TIMEOUT:-600}"
-		qemu-system-x86_64 -M q35 "${VM_ACCEL_ARGS[@]}" -smp "${VFSD_VM_SMP:-2}"
+		"${VM_QEMU[@]}" -M q35 "${VM_ACCEL_ARGS[@]}" -smp "${VFSD_VM_SMP:-2}"
 		-m "$mem" -object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa node,memdev=mem
 		-kernel "$VM_KERNEL" -initrd "$VM_INITRD"
 		-append "console=ttyS0 quiet panic=-1 ${VFSD_VM_APPEND:-}"
@@ -351,9 +374,26 @@ vm_qemu() {
 }
 
 # Helpers that build QEMU device arguments.
-vm_dev_virtiofs() { # SOCKET TAG INDEX
-	printf '%s\n' -chardev "socket,id=vfs$3,path=$1" \
-		-device "vhost-user-fs-pci,queue-size=1024,chardev=vfs$3,tag=$2"
+vm_dev_virtiofs() { # SOCKET TAG INDEX ($VFSD_VM_FS_DEVICE picks the device)
+	printf '%s\n' -chardev "socket,id=vfs$3,path=$1"
+	case "${VFSD_VM_FS_DEVICE:-vhost-user-fs-pci}" in
+	vhost-user-fs-pci) printf '%s\n' -device "vhost-user-fs-pci,queue-size=1024,chardev=vfs$3,tag=$2" ;;
+	# virtio-id 26 is virtio-fs; its config is tag[36] + le32 num_request_queues (40 bytes);
+	# num_vqs = the hiprio queue + VM_TEST_DEVICE_RQ request queues.
+	test-device)
+		printf '%s\n' -device "vhost-user-test-device-pci,chardev=vfs$3,virtio-id=26,num_vqs=$((1 + VM_TEST_DEVICE_RQ)),config_size=40,vq_size=1024"
+		;;
+	*) vm_die "VFSD_VM_FS_DEVICE: unknown device '$VFSD_VM_FS_DEVICE' (vhost-user-fs-pci, test-device)" ;;
+	esac
+}
+VM_TEST_DEVICE_RQ=1
+# vm_fs_daemon_flags TAG: the daemon flags the device needs (one a line): with the test device
+# the daemon serves the tag and as many request queues as the device has (vfsd offers 16 by
+# default; another daemon, such as Rust virtiofsd, serves one and has no --request-queues).
+vm_fs_daemon_flags() {
+	[ "${VFSD_VM_FS_DEVICE:-vhost-user-fs-pci}" = test-device ] || return 0
+	printf '%s\n' "--tag=$1"
+	[ -n "${VFSD_DAEMON_CMD:-}" ] || printf '%s\n' "--request-queues=$VM_TEST_DEVICE_RQ"
 }
 vm_dev_9p() { # HOSTDIR TAG ro|rw
 	local ro=""
