@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "cli/opts.h"
+#include "dax/dax.h"
 #include "fs/passthrough/passthrough.h"
 #include "fuse/fuse_server.h"
 #include "sandbox/sandbox.h"
@@ -42,12 +43,19 @@ static void on_stop_signal(int sig)
 		vhu_dev_stop(dev);
 }
 
+/* What the transport's callbacks and the DAX mapper reach. */
+struct daemon {
+	struct vhu_dev *dev;
+	struct fuse_server *srv;
+	struct dax_window *dax;
+};
+
 static void on_request(void *opaque, struct vhu_req *req)
 {
-	struct fuse_server *srv = opaque;
+	struct daemon *d = opaque;
 	size_t written = 0;
 
-	if (fuse_server_handle(srv, req->rd, req->nrd, req->wr, req->nwr, req, &written) ==
+	if (fuse_server_handle(d->srv, req->rd, req->nrd, req->wr, req->nwr, req, &written) ==
 	    FUSE_REPLIED)
 		vhu_req_done(req, written);
 }
@@ -57,10 +65,57 @@ static void on_deferred_complete(void *cookie, size_t written)
 	vhu_req_done(cookie, written);
 }
 
+static void log_dax_stats(struct dax_window *dax)
+{
+	struct dax_stats st;
+
+	if (!dax)
+		return;
+	dax_get_stats(dax, &st);
+	if (st.maps || st.failures)
+		log_info("dax: %llu maps, %llu unmaps, %llu refused", (unsigned long long)st.maps,
+			 (unsigned long long)st.unmaps, (unsigned long long)st.failures);
+}
+
+/* Device reset or disconnect: the frontend has dropped the window's maps itself. */
 static void on_reset(void *opaque)
 {
-	fuse_server_reset(opaque);
+	struct daemon *d = opaque;
+
+	if (d->dax) {
+		log_dax_stats(d->dax);
+		dax_forget_all(d->dax);
+	}
+	fuse_server_reset(d->srv);
 }
+
+static int dax_map(void *opaque, uint64_t win_off, uint64_t len, int fd, uint64_t file_off,
+		   bool writable)
+{
+	struct daemon *d = opaque;
+
+	return vhu_shmem_map(d->dev, win_off, len, fd, file_off, writable);
+}
+
+static int dax_unmap(void *opaque, uint64_t win_off, uint64_t len)
+{
+	struct daemon *d = opaque;
+
+	return vhu_shmem_unmap(d->dev, win_off, len);
+}
+
+static uint64_t dax_size(void *opaque)
+{
+	struct daemon *d = opaque;
+
+	return d->dev ? vhu_shmem_size(d->dev) : 0;
+}
+
+static const struct dax_mapper dax_mapper = {
+	.map = dax_map,
+	.unmap = dax_unmap,
+	.window_size = dax_size,
+};
 
 static int install_signal_handlers(void)
 {
@@ -197,8 +252,12 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.allow_direct_io = opts->allow_direct_io,
 		.inode_file_handles = to_pt_inode_fh(opts->inode_file_handles),
 	};
+	/* The frontend maps every file read-write: no window for a read-only share. */
+	bool dax = opts->dax != OPTS_DAX_NEVER && opts->tag && !opts->readonly;
 	struct vhu_config vcfg = {
 		.tag = opts->tag,
+		.shm_size = dax ? opts->dax_window : 0,
+		.config_request_queues = opts->request_queues_given ? opts->max_request_queues : 1,
 		.max_request_queues = opts->max_request_queues,
 		.thread_pool_size = opts->thread_pool_size,
 		.keep_serving = opts->keep_serving,
@@ -206,22 +265,32 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 	struct vhu_callbacks cb = {.handle = on_request, .reset = on_reset};
 	struct fuse_server_config fcfg;
 	struct fs_backend be;
-	struct fuse_server *srv;
-	struct vhu_dev *dev;
+	struct daemon d = {NULL};
 	int r, status = EXIT_FAILURE;
 
+	if (dax) {
+		r = dax_window_new(&dax_mapper, &d, &d.dax);
+		if (r < 0) {
+			log_error("cannot create the DAX window: %s", strerror(-r));
+			return EXIT_FAILURE;
+		}
+		pcfg.dax = d.dax;
+		pcfg.dax_policy = opts->dax == OPTS_DAX_ALWAYS ? PT_DAX_ALL : PT_DAX_INODE;
+		pcfg.dax_min_size = opts->dax_min_size;
+	}
 	r = pt_new(&pcfg, &be);
 	if (r < 0) {
 		log_error("%s: cannot serve: %s", opts->shared_dir, strerror(-r));
+		dax_window_free(d.dax);
 		return EXIT_FAILURE;
 	}
 	fill_fuse_config(opts, &fcfg);
-	srv = fuse_server_new(&be, &fcfg, on_deferred_complete);
-	if (!srv) {
+	d.srv = fuse_server_new(&be, &fcfg, on_deferred_complete);
+	if (!d.srv) {
 		log_error("cannot create FUSE server: %s", strerror(errno));
 		goto out_backend;
 	}
-	r = vhu_dev_new(&vcfg, &cb, srv, &dev);
+	r = vhu_dev_new(&vcfg, &cb, &d, &d.dev);
 	if (r < 0) {
 		log_error("cannot create vhost-user device: %s", strerror(-r));
 		goto out_server;
@@ -231,24 +300,25 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		log_error("cannot lock down the sandbox: %s", strerror(-r));
 		goto out_dev;
 	}
-	running_dev = dev;
+	running_dev = d.dev;
 	/* After publishing dev: a signal from now on stops it itself, an earlier one is seen here.
 	 */
 	if (stop_requested)
-		vhu_dev_stop(dev);
+		vhu_dev_stop(d.dev);
 	log_info("waiting for a vhost-user frontend");
-	r = vhu_dev_serve(dev, listen_fd);
+	r = vhu_dev_serve(d.dev, listen_fd);
 	running_dev = NULL;
 	if (r < 0)
 		log_error("vhost-user: %s", strerror(-r));
 	else
 		status = EXIT_SUCCESS;
 out_dev:
-	vhu_dev_free(dev);
+	vhu_dev_free(d.dev);
 out_server:
-	fuse_server_free(srv);
+	fuse_server_free(d.srv);
 out_backend:
 	pt_free(&be);
+	dax_window_free(d.dax);
 	return status;
 }
 

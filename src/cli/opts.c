@@ -25,6 +25,11 @@
 #define OPTS_THREAD_POOL_MAX	1024
 #define OPTS_REQUEST_QUEUES_MAX 16
 #define OPTS_QUOTE_MAX		64 /* bytes of a user string echoed back in a message */
+/* QEMU 11.1 turns every DAX map into a memory region and aborts past 511 of them: with 2 MiB
+ * maps, 1 GiB is the most a window can safely be. */
+#define OPTS_DAX_WINDOW_MAX	(1ull << 30)
+#define OPTS_DAX_WINDOW_DEFAULT (512ull << 20)
+#define OPTS_DAX_MIN_SIZE	(64ull << 10)
 
 enum {
 	OPT_SHARED_DIR = 256,
@@ -55,6 +60,9 @@ enum {
 	OPT_SYSLOG,
 	OPT_KEEP_SERVING,
 	OPT_REQUEST_QUEUES,
+	OPT_DAX,
+	OPT_DAX_WINDOW,
+	OPT_DAX_MIN_SIZE,
 	OPT_PRINT_CAPABILITIES,
 	OPT_UNSUPPORTED,
 };
@@ -91,6 +99,9 @@ static const struct option long_options[] = {
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"keep-serving", no_argument, NULL, OPT_KEEP_SERVING},
 	{"request-queues", required_argument, NULL, OPT_REQUEST_QUEUES},
+	{"dax", required_argument, NULL, OPT_DAX},
+	{"dax-window", required_argument, NULL, OPT_DAX_WINDOW},
+	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPABILITIES},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -135,6 +146,13 @@ static const struct opts_choice cache_choices[] = {
 	{"none", OPTS_CACHE_NEVER}, /* the old C virtiofsd spelling */
 };
 static const char cache_expected[] = "auto, always, never, metadata";
+
+static const struct opts_choice dax_choices[] = {
+	{"never", OPTS_DAX_NEVER},
+	{"inode", OPTS_DAX_INODE},
+	{"always", OPTS_DAX_ALWAYS},
+};
+static const char dax_expected[] = "never, inode, always";
 
 static const struct opts_choice sandbox_choices[] = {
 	{"namespace", OPTS_SANDBOX_NAMESPACE},
@@ -319,6 +337,49 @@ static int opts_number(struct opts_ctx *ctx, const char *name, const char *value
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return opts_invalid(ctx, name, value, expected);
 	*ret = v;
+	return 0;
+}
+
+/* A byte count with an optional K, M or G suffix (powers of 1024). */
+static int opts_size(struct opts_ctx *ctx, const char *name, const char *value, uint64_t max,
+		     uint64_t *ret)
+{
+	static const char units[] = "KMG";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	if (value[0] < '0' || value[0] > '9')
+		goto bad;
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno != 0)
+		goto bad;
+	if (*end != '\0') {
+		u = strchr(units, *end);
+		if (!u || end[1] != '\0' || v > (max >> (10 * (u - units + 1))))
+			goto bad;
+		v <<= 10 * (u - units + 1);
+	}
+	if (v > max)
+		goto bad;
+	*ret = v;
+	return 0;
+bad:
+	return opts_invalid(ctx, name, value, "a size in bytes, with an optional K, M or G suffix");
+}
+
+static int opts_set_dax_window(struct opts_ctx *ctx, const char *name, const char *value)
+{
+	uint64_t v = 0;
+	int r = opts_size(ctx, name, value, OPTS_DAX_WINDOW_MAX, &v);
+
+	if (r < 0)
+		return r;
+	/* QEMU aborts on a window that is not a power of two (it becomes a PCI BAR). */
+	if (v < 4096 || (v & (v - 1)))
+		return opts_invalid(ctx, name, value, "a power of two from 4K to 1G");
+	ctx->opts->dax_window = v;
 	return 0;
 }
 
@@ -581,9 +642,20 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 		return opts_set_log_level(ctx, dashed, value);
 	case OPT_REQUEST_QUEUES:
 		r = opts_number(ctx, dashed, value, 1, OPTS_REQUEST_QUEUES_MAX, &n);
-		if (r == 0)
+		if (r == 0) {
 			o->max_request_queues = (unsigned)n;
+			o->request_queues_given = true;
+		}
 		return r;
+	case OPT_DAX:
+		r = OPTS_CHOOSE(ctx, dashed, value, dax_choices, dax_expected, &v);
+		if (r == 0)
+			o->dax = (enum opts_dax)v;
+		return r;
+	case OPT_DAX_WINDOW:
+		return opts_set_dax_window(ctx, dashed, value);
+	case OPT_DAX_MIN_SIZE:
+		return opts_size(ctx, dashed, value, UINT64_MAX, &o->dax_min_size);
 	case OPT_PRINT_CAPABILITIES:
 		ctx->capabilities = true;
 		return 0;
@@ -729,6 +801,9 @@ static void opts_defaults(struct vfsd_opts *o)
 		.rlimit_nofile = UINT64_MAX,
 		.log_level = LOG_LEVEL_INFO,
 		.max_request_queues = OPTS_REQUEST_QUEUES_MAX,
+		.dax = OPTS_DAX_INODE,
+		.dax_window = OPTS_DAX_WINDOW_DEFAULT,
+		.dax_min_size = OPTS_DAX_MIN_SIZE,
 	};
 }
 

@@ -37,6 +37,12 @@ enum opts_inode_fh {
 	OPTS_INODE_FH_MANDATORY,
 };
 
+enum opts_dax {
+	OPTS_DAX_NEVER,	 /* no cache window */
+	OPTS_DAX_INODE,	 /* window; FUSE_ATTR_DAX on page-multiple files >= dax_min_size */
+	OPTS_DAX_ALWAYS, /* window; FUSE_ATTR_DAX on every regular file */
+};
+
 /* What main() should do after parsing. */
 enum opts_action {
 	OPTS_RUN,
@@ -75,6 +81,10 @@ struct vfsd_opts {
 	bool syslog;		/* --syslog */
 	bool keep_serving;	/* --keep-serving: accept a new frontend after a disconnect */
 	unsigned max_request_queues; /* --request-queues=N (default and max 16) */
+	bool request_queues_given;   /* --request-queues was on the command line */
+	enum opts_dax dax;	     /* --dax (default inode; needs --tag to matter) */
+	uint64_t dax_window;	     /* --dax-window=SIZE, a power of two */
+	uint64_t dax_min_size;	     /* --dax-min-size=SIZE */
 };
 
 /*

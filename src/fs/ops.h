@@ -46,7 +46,7 @@ struct fs_ctx {
 
 /* Flags in fs_entry.attr_flags. */
 #define FS_ATTR_SUBMOUNT (1u << 0) /* directory is the root of another host mount */
-#define FS_ATTR_DAX	 (1u << 1) /* reserved for the DAX issue */
+#define FS_ATTR_DAX	 (1u << 1) /* the guest should use DAX for this file (dax=inode) */
 
 struct fs_entry {
 	uint64_t nodeid; /* 0: negative entry (cacheable ENOENT), only from lookup */
@@ -135,10 +135,13 @@ struct fs_ops {
 		      struct fs_entry *ret);
 	/* Drops nlookup references; unknown node ids are ignored (guest input). */
 	void (*forget)(void *fs, uint64_t nodeid, uint64_t nlookup);
+	/* ret_attr_flags (may be NULL): FS_ATTR_* of the node (as in fs_entry.attr_flags). */
 	int (*getattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
-		       uint64_t fh, struct stat *ret, double *ret_timeout);
+		       uint64_t fh, struct stat *ret, uint32_t *ret_attr_flags,
+		       double *ret_timeout);
 	int (*setattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
-		       const struct fs_setattr *attr, struct stat *ret, double *ret_timeout);
+		       const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
+		       double *ret_timeout);
 	/* Returns the target length (not NUL-terminated) or -errno; -ERANGE if size is too small.
 	 */
 	int (*readlink)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
@@ -229,6 +232,18 @@ struct fs_ops {
 				   uint64_t fh_in, off_t off_in, uint64_t nodeid_out,
 				   uint64_t fh_out, off_t off_out, size_t len, unsigned flags);
 	int (*syncfs)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid);
+
+	/*
+	 * DAX. dax_available: whether this session has a cache window (asked at INIT; NULL or
+	 * false: the mapping ops are not offered). setupmapping maps [foffset, foffset + len)
+	 * of the regular file nodeid at window offset moffset, writable or for reading only;
+	 * removemapping removes exactly one earlier setup. Offsets and lengths are the guest's,
+	 * unvalidated.
+	 */
+	bool (*dax_available)(void *fs);
+	int (*setupmapping)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t foffset,
+			    uint64_t len, uint64_t moffset, bool writable);
+	int (*removemapping)(void *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len);
 };
 
 /* A backend instance: its ops and its state. */

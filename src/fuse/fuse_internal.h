@@ -165,6 +165,8 @@ int fuse_op_removexattr(struct fuse_req *req);
 int fuse_op_getlk(struct fuse_req *req);
 int fuse_op_setlk(struct fuse_req *req);
 int fuse_op_interrupt(struct fuse_req *req);
+int fuse_op_setupmapping(struct fuse_req *req);
+int fuse_op_removemapping(struct fuse_req *req);
 
 /* Session end, shared by INIT, DESTROY and reset; session_lock write-held. */
 void fuse_session_end(struct fuse_server *srv);

@@ -74,7 +74,8 @@ void fuse_fill_attr(struct fuse_attr *a, const struct stat *st, uint32_t attr_fl
 	a->gid = st->st_gid;
 	a->rdev = encode_dev(st->st_rdev);
 	a->blksize = st->st_blksize > 0 ? sat_u32((uint64_t)st->st_blksize) : 0;
-	a->flags = (attr_flags & FS_ATTR_SUBMOUNT) ? FUSE_ATTR_SUBMOUNT : 0;
+	a->flags = ((attr_flags & FS_ATTR_SUBMOUNT) ? FUSE_ATTR_SUBMOUNT : 0) |
+		   ((attr_flags & FS_ATTR_DAX) ? FUSE_ATTR_DAX : 0);
 }
 
 void fuse_split_timeout(double t, uint64_t *ret_sec, uint32_t *ret_nsec)

@@ -106,9 +106,8 @@ static const struct fuse_op_desc fuse_ops[] = {
 	   0),
 	OP(FUSE_COPY_FILE_RANGE, fuse_op_copy_file_range, sizeof(struct fuse_copy_file_range_in),
 	   sizeof(struct fuse_write_out), 0),
-	/* DAX mappings are not offered (no MAP_ALIGNMENT/DAX window yet). */
-	OP(FUSE_SETUPMAPPING, op_enosys, 0, 0, 0),
-	OP(FUSE_REMOVEMAPPING, op_enosys, 0, 0, 0),
+	OP(FUSE_SETUPMAPPING, fuse_op_setupmapping, 0, 0, 0),
+	OP(FUSE_REMOVEMAPPING, fuse_op_removemapping, 0, 0, 0),
 	OP(FUSE_SYNCFS, fuse_op_syncfs, sizeof(struct fuse_syncfs_in), 0, 0),
 	OP(FUSE_TMPFILE, fuse_op_tmpfile, sizeof(struct fuse_create_in),
 	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), 0),

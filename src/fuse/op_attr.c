@@ -6,13 +6,14 @@
 
 #include "fuse/fuse_internal.h"
 
-static int reply_attr(struct fuse_req *req, const struct stat *st, double timeout)
+static int reply_attr(struct fuse_req *req, const struct stat *st, uint32_t attr_flags,
+		      double timeout)
 {
 	struct fuse_attr_out o = {0};
 
 	fuse_split_timeout(timeout, &o.attr_valid, &o.attr_valid_nsec);
 	/* Submount marks are for entries (lookup, readdirplus); a getattr never changes them. */
-	fuse_fill_attr(&o.attr, st, 0);
+	fuse_fill_attr(&o.attr, st, attr_flags & ~FS_ATTR_SUBMOUNT);
 	return fuse_reply(req, &o, sizeof(o));
 }
 
@@ -20,6 +21,7 @@ int fuse_op_getattr(struct fuse_req *req)
 {
 	struct fuse_getattr_in in;
 	struct stat st;
+	uint32_t attr_flags = 0;
 	double timeout = 0;
 	bool has_fh;
 	int r;
@@ -31,10 +33,10 @@ int fuse_op_getattr(struct fuse_req *req)
 		return -ENOSYS;
 	has_fh = (in.getattr_flags & FUSE_GETATTR_FH) != 0;
 	r = FUSE_BE_OP(req, getattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, has_fh,
-				     has_fh ? in.fh : 0, &st, &timeout);
+				     has_fh ? in.fh : 0, &st, &attr_flags, &timeout);
 	if (r < 0)
 		return r;
-	return reply_attr(req, &st, timeout);
+	return reply_attr(req, &st, attr_flags, timeout);
 }
 
 static int guest_time(uint64_t guest_sec, uint32_t guest_nsec, struct timespec *ret)
@@ -93,6 +95,7 @@ int fuse_op_setattr(struct fuse_req *req)
 	struct fuse_setattr_in in;
 	struct fs_setattr a;
 	struct stat st;
+	uint32_t attr_flags = 0;
 	double timeout = 0;
 	int r;
 
@@ -106,10 +109,11 @@ int fuse_op_setattr(struct fuse_req *req)
 	}
 	if (!FUSE_BE_OP(req, setattr))
 		return -ENOSYS;
-	r = FUSE_BE_OP(req, setattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, &a, &st, &timeout);
+	r = FUSE_BE_OP(req, setattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, &a, &st, &attr_flags,
+				     &timeout);
 	if (r < 0)
 		return r;
-	return reply_attr(req, &st, timeout);
+	return reply_attr(req, &st, attr_flags, timeout);
 }
 
 static uint32_t clamp_u32(unsigned long v)

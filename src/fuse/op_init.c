@@ -15,10 +15,15 @@
 	 FUSE_ASYNC_DIO | FUSE_HAS_IOCTL_DIR | FUSE_ATOMIC_O_TRUNC | FUSE_MAX_PAGES |      \
 	 FUSE_INIT_EXT | FUSE_CREATE_SUPP_GROUP)
 
-static uint64_t offered_flags(const struct fuse_server_config *cfg)
+static uint64_t offered_flags(const struct fuse_server *srv)
 {
+	const struct fuse_server_config *cfg = &srv->cfg;
+	const struct fs_ops *ops = srv->be->ops;
 	uint64_t f = FUSE_BASE_FLAGS;
 
+	/* A cache window this session: DAX mappings, and per-inode DAX for dax=inode mounts. */
+	if (ops->dax_available && ops->dax_available(srv->be->fs))
+		f |= FUSE_MAP_ALIGNMENT | FUSE_HAS_INODE_DAX;
 	if (cfg->readdirplus)
 		f |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
 	if (cfg->writeback)
@@ -52,7 +57,8 @@ static void fill_init_out(struct fuse_init_out *o, const struct fuse_server *srv
 		.max_write = max_write,
 		.time_gran = 1,
 		.max_pages = (uint16_t)((max_write + 4095) / 4096),
-		.map_alignment = 0,
+		/* log2 of the alignment of foffset/moffset we need: a page. */
+		.map_alignment = (srv->flags & FUSE_MAP_ALIGNMENT) ? 12 : 0,
 		.flags2 = (srv->flags & FUSE_INIT_EXT) ? (uint32_t)(srv->flags >> 32) : 0,
 	};
 }
@@ -95,7 +101,7 @@ int fuse_op_init(struct fuse_req *req)
 	guest_flags = in.flags;
 	if ((in.flags & FUSE_INIT_EXT) && n >= offsetof(struct fuse_init_in, flags2) + 4)
 		guest_flags |= (uint64_t)in.flags2 << 32;
-	srv->flags = guest_flags & offered_flags(&srv->cfg);
+	srv->flags = guest_flags & offered_flags(srv);
 	srv->minor = MIN(in.minor, FUSE_OUR_MINOR);
 
 	info = (struct fs_init_info){

@@ -119,11 +119,11 @@ const char *const sandbox_syscall_allow[] = {
 	/* vhost-user socket (transport), syslog */
 	"accept4", /* the next frontend (--keep-serving) */
 	"accept",
-	"recvmsg", /* messages with SCM_RIGHTS fds (memory regions, eventfds) */
-	"sendmsg", /* replies, backend requests */
-	"recvfrom",
-	"sendto",  /* syslog() */
-	"connect", /* syslog() reconnecting after syslogd restarted */
+	"recvmsg",  /* messages with SCM_RIGHTS fds (memory regions, eventfds) */
+	"sendmsg",  /* replies, backend requests */
+	"recvfrom", /* answers on the backend channel (DAX maps) */
+	"sendto",   /* syslog() */
+	"connect",  /* syslog() reconnecting after syslogd restarted */
 	"shutdown",
 	"getsockopt", /* SO_PEERCRED, SO_ERROR */
 
@@ -158,6 +158,7 @@ const char *const sandbox_syscall_allow[] = {
 	"fdatasync",
 	"syncfs",
 	"fadvise64",
+	"memfd_create", /* DAX: the private copy of a file's partial last page */
 	"fadvise64_64",
 
 	/* metadata and namespace operations, all fd-relative (passthrough) */

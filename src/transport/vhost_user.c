@@ -286,7 +286,7 @@ static void session_end(struct vhu_dev *dev)
 	old = TAKE_PTR(dev->mem);
 	pthread_mutex_unlock(&dev->mem_lock);
 	gmem_table_unref(old);
-	dev->backend_fd = safe_close(dev->backend_fd);
+	vhu_shmem_session_end(dev);
 	dev->conn_fd = safe_close(dev->conn_fd);
 	dev->features = 0;
 	dev->protocol_features = 0;
@@ -333,7 +333,8 @@ int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, vo
 	int err;
 
 	if (!cb->handle || !cb->reset || nreq >= VHU_MAX_QUEUES ||
-	    cfg->thread_pool_size > VHU_MAX_THREADS)
+	    cfg->thread_pool_size > VHU_MAX_THREADS ||
+	    (cfg->shm_size && (cfg->shm_size & (cfg->shm_size - 1) || cfg->shm_size < 4096)))
 		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
@@ -343,10 +344,13 @@ int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, vo
 	dev->opaque = opaque;
 	dev->conn_fd = dev->backend_fd = -1;
 	pthread_mutex_init(&dev->mem_lock, NULL);
+	pthread_mutex_init(&dev->backend_lock, NULL);
+	pthread_mutex_init(&dev->shm_lock, NULL);
 	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	dev->backend_abort = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dev->queues = calloc(1 + nreq, sizeof(dev->queues[0]));
-	if (dev->stop_fd < 0 || !dev->queues) {
-		err = dev->stop_fd < 0 ? -errno : -ENOMEM;
+	if (dev->stop_fd < 0 || dev->backend_abort < 0 || !dev->queues) {
+		err = dev->stop_fd < 0 || dev->backend_abort < 0 ? -errno : -ENOMEM;
 		goto fail;
 	}
 	for (; dev->nqueues < 1 + nreq; dev->nqueues++) {
@@ -376,8 +380,13 @@ void vhu_dev_free(struct vhu_dev *dev)
 	free(dev->queues);
 	gmem_table_unref(dev->mem);
 	safe_close(dev->backend_fd);
+	safe_close(dev->backend_abort);
 	safe_close(dev->conn_fd);
 	safe_close(dev->stop_fd);
+	free(dev->shm_maps);
+	free(dev->skipped);
 	pthread_mutex_destroy(&dev->mem_lock);
+	pthread_mutex_destroy(&dev->backend_lock);
+	pthread_mutex_destroy(&dev->shm_lock);
 	free(dev);
 }

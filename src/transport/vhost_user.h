@@ -49,10 +49,14 @@ struct vhu_callbacks {
 };
 
 struct vhu_config {
-	const char *tag;	     /* virtio-fs tag, for GET_CONFIG when offered */
+	const char *tag;	     /* virtio-fs tag: offer CONFIG and answer GET_CONFIG */
+	uint64_t shm_size;	     /* DAX window size: offer SHMEM (needs tag); 0: none */
 	unsigned max_request_queues; /* GET_QUEUE_NUM answers 1 + this */
-	unsigned thread_pool_size;   /* 0: serve each queue inline on its own thread */
-	bool keep_serving;	     /* after a disconnect, accept the next frontend */
+	/* num_request_queues in GET_CONFIG: it must not exceed the frontend's own queue count
+	 * (QEMU's test device has num_vqs of them), which GET_CONFIG cannot know; 0 means 1. */
+	unsigned config_request_queues;
+	unsigned thread_pool_size; /* 0: serve each queue inline on its own thread */
+	bool keep_serving;	   /* after a disconnect, accept the next frontend */
 };
 
 /*
@@ -73,6 +77,28 @@ void vhu_dev_free(struct vhu_dev *dev);
  * until vhu_dev_stop()). Returns 0 after a clean end, -errno on a fatal error.
  */
 int vhu_dev_serve(struct vhu_dev *dev, int listen_fd);
+
+/*
+ * The DAX window: VIRTIO shared memory region 0 of the device. A frontend creates it when it
+ * asks GET_SHMEM_CONFIG (QEMU's vhost-user-test-device-pci does; vhost-user-fs-pci has no
+ * shared memory and never asks), and only if it also acked CONFIGURE_MEM_SLOTS, BACKEND_REQ and
+ * REPLY_ACK: every map becomes a memory region of its own. vhu_shmem_size() is the window's size
+ * for this session, 0 when there is none.
+ *
+ * vhu_shmem_map() asks the frontend to map [fd_offset, fd_offset + len) of fd (a regular file,
+ * which the frontend maps shared and read-write whatever `writable` says) at shm_offset;
+ * vhu_shmem_unmap() removes exactly one earlier map, named by the same (shm_offset, len). Any
+ * thread; requests are serialized and each waits for the frontend's answer while the control
+ * thread keeps serving the frontend socket (the memory-table update a map triggers arrives
+ * there). The window regions the frontend then adds to the memory table are recognised and
+ * never mapped here: a guest cannot make us touch a file through them. Returns 0, -ENODEV (no
+ * window), -EIO (the frontend refused), -ECANCELED (device stopped or reset meanwhile: the map
+ * may or may not exist) or -errno of the channel.
+ */
+uint64_t vhu_shmem_size(struct vhu_dev *dev);
+int vhu_shmem_map(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len, int fd,
+		  uint64_t fd_offset, bool writable);
+int vhu_shmem_unmap(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len);
 
 /* Asks vhu_dev_serve() to return. Async-signal-safe. */
 void vhu_dev_stop(struct vhu_dev *dev);

@@ -21,11 +21,18 @@ uint64_t vhu_offered_features(void)
 	       1ull << VHU_F_PROTOCOL_FEATURES;
 }
 
-uint64_t vhu_offered_protocol_features(void)
+uint64_t vhu_offered_protocol_features(const struct vhu_dev *dev)
 {
-	return 1ull << VHU_PROTOCOL_F_MQ | 1ull << VHU_PROTOCOL_F_REPLY_ACK |
-	       1ull << VHU_PROTOCOL_F_BACKEND_REQ | 1ull << VHU_PROTOCOL_F_BACKEND_SEND_FD |
-	       1ull << VHU_PROTOCOL_F_RESET_DEVICE | 1ull << VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS;
+	uint64_t f = 1ull << VHU_PROTOCOL_F_MQ | 1ull << VHU_PROTOCOL_F_REPLY_ACK |
+		     1ull << VHU_PROTOCOL_F_BACKEND_REQ | 1ull << VHU_PROTOCOL_F_BACKEND_SEND_FD |
+		     1ull << VHU_PROTOCOL_F_RESET_DEVICE |
+		     1ull << VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS;
+
+	if (dev->cfg.tag)
+		f |= 1ull << VHU_PROTOCOL_F_CONFIG;
+	if (dev->cfg.tag && dev->cfg.shm_size)
+		f |= 1ull << VHU_PROTOCOL_F_SHMEM;
+	return f;
 }
 
 static void reply_u64(struct vhu_msg *msg, uint64_t v)
@@ -33,18 +40,6 @@ static void reply_u64(struct vhu_msg *msg, uint64_t v)
 	msg->has_reply = true;
 	msg->reply_size = sizeof(uint64_t);
 	msg->reply.u64 = v;
-}
-
-/* Takes the message's only fd; the count must be exactly `want` (0 or 1). */
-static int take_fd(struct vhu_msg *msg, unsigned want, int *ret)
-{
-	if (msg->nfds != want) {
-		log_error("vhost-user: message %u carries %u fds, expected %u", msg->hdr.request,
-			  msg->nfds, want);
-		return VHU_EPROTO;
-	}
-	*ret = want ? TAKE_FD(msg->fds[0]) : -1;
-	return 0;
 }
 
 struct vhu_queue *vhu_get_queue(struct vhu_dev *dev, uint32_t index)
@@ -59,12 +54,18 @@ struct vhu_queue *vhu_get_queue(struct vhu_dev *dev, uint32_t index)
 
 void vhu_dev_reset_rings(struct vhu_dev *dev)
 {
+	vhu_backend_cancel(dev);
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		vhu_queue_stop(&dev->queues[i]);
+	/* The frontend dropped the window's maps with the device. */
+	pthread_mutex_lock(&dev->shm_lock);
+	dev->shm_nmaps = 0;
+	pthread_mutex_unlock(&dev->shm_lock);
 	/* No handle() is in flight now; deferred requests completed from here are dropped. */
 	dev->cb.reset(dev->opaque);
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		vhu_queue_clear(&dev->queues[i]);
+	vhu_backend_resume(dev);
 }
 
 static int h_get_features(struct vhu_dev *dev, struct vhu_msg *msg)
@@ -107,7 +108,7 @@ static int h_reset(struct vhu_dev *dev, struct vhu_msg *msg)
 
 static int h_get_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
 {
-	reply_u64(msg, vhu_offered_protocol_features());
+	reply_u64(msg, vhu_offered_protocol_features(dev));
 	return 0;
 }
 
@@ -115,9 +116,9 @@ static int h_set_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	uint64_t v = msg->payload.u64;
 
-	if (v & ~vhu_offered_protocol_features()) {
+	if (v & ~vhu_offered_protocol_features(dev)) {
 		log_error("vhost-user: frontend acked protocol features %#llx we did not offer",
-			  (unsigned long long)(v & ~vhu_offered_protocol_features()));
+			  (unsigned long long)(v & ~vhu_offered_protocol_features(dev)));
 		return VHU_EPROTO;
 	}
 	dev->protocol_features = v;
@@ -137,20 +138,58 @@ static int h_get_max_mem_slots(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 /*
- * Installs a new memory snapshot. Running workers are paused so that ring pointers can be
- * re-translated; in-flight requests keep their own snapshot, so no reset is needed and the
- * guest keeps its session (memory hotplug happens under a running guest).
+ * Whether every mapped ring translates to the same host addresses through t: then the regions
+ * holding the rings are shared by both tables (they are refcounted, and the old table still
+ * holds them) and the workers can keep running.
+ */
+static bool rings_unmoved(struct vhu_dev *dev, const struct gmem_table *t)
+{
+	for (unsigned i = 0; i < dev->nqueues; i++) {
+		const struct vhu_queue *q = &dev->queues[i];
+		struct vq probe = q->vq;
+
+		if (!q->vq.desc)
+			continue;
+		if (!t || !q->addr_set ||
+		    vq_map(&probe, t, q->desc_uva, q->avail_uva, q->used_uva) < 0 ||
+		    probe.desc != q->vq.desc || probe.avail != q->vq.avail ||
+		    probe.used != q->vq.used)
+			return false;
+	}
+	return true;
+}
+
+static struct gmem_table *mem_swap(struct vhu_dev *dev, struct gmem_table *t)
+{
+	struct gmem_table *old;
+
+	pthread_mutex_lock(&dev->mem_lock);
+	old = dev->mem;
+	dev->mem = t;
+	pthread_mutex_unlock(&dev->mem_lock);
+	return old;
+}
+
+/*
+ * Installs a new memory snapshot. In-flight requests keep their own snapshot, so no reset is
+ * needed and the guest keeps its session (memory hotplug happens under a running guest). When
+ * the rings stay where they are (ADD/REM_MEM_REG of other regions, e.g. every DAX map) the
+ * workers are not even paused: one of them may be waiting for the frontend on the backend
+ * channel, and the frontend is waiting for our answer to this message. Otherwise they are
+ * paused (and such waits cancelled) so that ring pointers can be re-translated.
  */
 static void mem_replace(struct vhu_dev *dev, struct gmem_table *t)
 {
 	struct gmem_table *old;
 
+	if (rings_unmoved(dev, t)) {
+		gmem_table_unref(mem_swap(dev, t));
+		return;
+	}
+	vhu_backend_cancel(dev);
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		vhu_queue_pause(&dev->queues[i]);
-	pthread_mutex_lock(&dev->mem_lock);
-	old = dev->mem;
-	dev->mem = t;
-	pthread_mutex_unlock(&dev->mem_lock);
+	old = mem_swap(dev, t);
 
 	for (unsigned i = 0; i < dev->nqueues; i++) {
 		struct vhu_queue *q = &dev->queues[i];
@@ -164,6 +203,7 @@ static void mem_replace(struct vhu_dev *dev, struct gmem_table *t)
 		pthread_mutex_unlock(&q->lock);
 	}
 	gmem_table_unref(old);
+	vhu_backend_resume(dev);
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		vhu_queue_try_run(&dev->queues[i]);
 }
@@ -190,7 +230,7 @@ static int h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 	const struct vhu_mem_table *m = &msg->payload.mem;
 	struct gmem_region *regions[VHU_MAX_MEM_TABLE] = {NULL};
 	struct gmem_table *t = NULL;
-	unsigned n = m->nregions;
+	unsigned n = m->nregions, nmapped = 0;
 	int err = 0;
 
 	if (n > VHU_MAX_MEM_TABLE || msg->hdr.size != 8 + n * sizeof(m->regions[0]) ||
@@ -198,16 +238,21 @@ static int h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 		log_error("vhost-user: malformed memory table (%u regions, %u fds)", n, msg->nfds);
 		return VHU_EPROTO;
 	}
-	for (unsigned i = 0; i < n && err == 0; i++)
-		err = map_region(&m->regions[i], msg->fds[i], &regions[i]);
+	dev->nskipped = 0;
+	for (unsigned i = 0; i < n && err == 0; i++) {
+		if (vhu_region_is_window_map(dev, &m->regions[i], msg->fds[i]))
+			err = vhu_skip_region(dev, &m->regions[i]);
+		else
+			err = map_region(&m->regions[i], msg->fds[i], &regions[nmapped++]);
+	}
 	if (err == 0) {
-		err = gmem_table_new(regions, n, &t);
+		err = gmem_table_new(regions, nmapped, &t);
 		if (err == -EINVAL) {
 			log_error("vhost-user: overlapping memory regions");
 			err = VHU_EPROTO;
 		}
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < nmapped; i++)
 		gmem_region_unref(regions[i]);
 	if (err < 0)
 		return err;
@@ -226,6 +271,9 @@ static int h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 		log_error("vhost-user: ADD_MEM_REG with %u fds", msg->nfds);
 		return VHU_EPROTO;
 	}
+	/* A DAX window map: the guest sees the file there, we never touch it. */
+	if (vhu_region_is_window_map(dev, &msg->payload.mem_single.region, msg->fds[0]))
+		return vhu_skip_region(dev, &msg->payload.mem_single.region);
 	err = map_region(&msg->payload.mem_single.region, msg->fds[0], &r);
 	if (err < 0)
 		return err;
@@ -246,8 +294,11 @@ static int h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	_cleanup_gmem_table_ struct gmem_table *cur = vhu_dev_mem_get(dev);
 	const struct vhu_mem_region *w = &msg->payload.mem_single.region;
 	struct gmem_table *t;
-	int err = gmem_table_remove(cur, w->guest_addr, w->size, &t);
+	int err;
 
+	if (vhu_unskip_region(dev, w->guest_addr, w->size))
+		return 0;
+	err = gmem_table_remove(cur, w->guest_addr, w->size, &t);
 	if (err < 0) {
 		log_warn("vhost-user: no memory region at gpa %#llx size %#llx to remove",
 			 (unsigned long long)w->guest_addr, (unsigned long long)w->size);
@@ -262,25 +313,6 @@ static int h_unsupported(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	log_warn("vhost-user: message %u not supported", msg->hdr.request);
 	return -EOPNOTSUPP;
-}
-
-/* CONFIG is not offered: an empty reply tells the frontend the request failed. */
-static int h_get_config(struct vhu_dev *dev, struct vhu_msg *msg)
-{
-	msg->has_reply = true;
-	msg->reply_size = 0;
-	return 0;
-}
-
-static int h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
-{
-	int fd, err = take_fd(msg, 1, &fd);
-
-	if (err < 0)
-		return err;
-	safe_close(dev->backend_fd);
-	dev->backend_fd = fd;
-	return 0;
 }
 
 struct handler {
@@ -317,13 +349,14 @@ static const struct handler handlers[VHU_REQUEST_MAX] = {
 	[VHU_SET_PROTOCOL_FEATURES] = FIXED(h_set_protocol_features, 8),
 	[VHU_GET_QUEUE_NUM] = FIXED_R(h_get_queue_num, 0),
 	[VHU_SET_VRING_ENABLE] = FIXED(vhu_h_set_vring_enable, 8),
-	[VHU_SET_BACKEND_REQ_FD] = FIXED(h_set_backend_req_fd, 0),
-	[VHU_GET_CONFIG] = {h_get_config, 12, 12 + VHU_MAX_CONFIG_SIZE, true},
+	[VHU_SET_BACKEND_REQ_FD] = FIXED(vhu_h_set_backend_req_fd, 0),
+	[VHU_GET_CONFIG] = {vhu_h_get_config, 12, 12 + VHU_MAX_CONFIG_SIZE, true},
 	[VHU_SET_CONFIG] = {h_unsupported, 12, 12 + VHU_MAX_CONFIG_SIZE, false},
 	[VHU_RESET_DEVICE] = FIXED(h_reset, 0),
 	[VHU_GET_MAX_MEM_SLOTS] = FIXED_R(h_get_max_mem_slots, 0),
 	[VHU_ADD_MEM_REG] = FIXED(h_add_mem_reg, 40),
 	[VHU_REM_MEM_REG] = FIXED(h_rem_mem_reg, 40),
+	[VHU_GET_SHMEM_CONFIG] = FIXED_R(vhu_h_get_shmem_config, 0),
 };
 
 int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg)

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "transport/gmem.h"
 #include "transport/vhost_user.h"
@@ -66,6 +67,18 @@ struct vhu_queue {
 
 struct vhu_pool;
 
+/* A map the frontend made for us in the DAX window (vhu_shmem.c). */
+struct vhu_shm_map {
+	uint64_t shm_offset, len, fd_offset;
+	dev_t st_dev;
+	ino_t st_ino;
+};
+
+/* A memory region that is a window map: acknowledged, never mapped by us. */
+struct vhu_skipped_region {
+	uint64_t guest_addr, size;
+};
+
 struct vhu_dev {
 	struct vhu_config cfg;
 	struct vhu_callbacks cb;
@@ -73,9 +86,25 @@ struct vhu_dev {
 
 	int stop_fd;		    /* eventfd written by vhu_dev_stop() */
 	int conn_fd;		    /* [ctl] */
-	int backend_fd;		    /* [ctl] SET_BACKEND_REQ_FD channel, kept for DAX */
 	uint64_t features;	    /* [ctl] acked */
 	uint64_t protocol_features; /* [ctl] acked */
+
+	/* The backend channel (SET_BACKEND_REQ_FD). Workers send on it under backend_lock; the
+	 * control thread replaces or closes it under the same lock, after waking any waiter
+	 * with backend_abort (an eventfd). */
+	pthread_mutex_t backend_lock;
+	int backend_fd;
+	int backend_abort;
+	unsigned backend_unanswered; /* replies still owed for cancelled requests */
+
+	/* DAX window (vhu_shmem.c): size set by GET_SHMEM_CONFIG [ctl writes, atomic reads];
+	 * live maps under shm_lock; skipped regions [ctl]. */
+	uint64_t shm_size;
+	pthread_mutex_t shm_lock;
+	struct vhu_shm_map *shm_maps;
+	unsigned shm_nmaps;
+	struct vhu_skipped_region *skipped;
+	unsigned nskipped;
 
 	pthread_mutex_t mem_lock;
 	struct gmem_table *mem;
@@ -106,6 +135,8 @@ struct vhu_msg {
 	union {
 		uint64_t u64;
 		struct vhu_vring_state state;
+		struct vhu_shmem_config shmem;
+		uint8_t bytes[sizeof(struct vhu_config_hdr) + VHU_MAX_CONFIG_SIZE];
 	} reply;
 };
 
@@ -115,9 +146,24 @@ struct vhu_msg {
 /* vhu_msg.c */
 int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg);
 uint64_t vhu_offered_features(void);
-uint64_t vhu_offered_protocol_features(void);
+uint64_t vhu_offered_protocol_features(const struct vhu_dev *dev);
 void vhu_dev_reset_rings(struct vhu_dev *dev);
 struct vhu_queue *vhu_get_queue(struct vhu_dev *dev, uint32_t index);
+
+/* vhu_shmem.c: device configuration, the DAX window and the backend channel. */
+int vhu_h_get_config(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_get_shmem_config(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg);
+/* Wakes every worker waiting on the backend channel (-ECANCELED) until vhu_backend_resume():
+ * the control thread calls it before it waits for workers. */
+void vhu_backend_cancel(struct vhu_dev *dev);
+void vhu_backend_resume(struct vhu_dev *dev);
+/* Whether a region the frontend adds is one of our window maps (then it is not mapped). */
+bool vhu_region_is_window_map(struct vhu_dev *dev, const struct vhu_mem_region *r, int fd);
+int vhu_skip_region(struct vhu_dev *dev, const struct vhu_mem_region *r);
+bool vhu_unskip_region(struct vhu_dev *dev, uint64_t guest_addr, uint64_t size);
+/* Session end: closes the channel and forgets the window and its maps. */
+void vhu_shmem_session_end(struct vhu_dev *dev);
 
 /* vhu_vring.c: the per-ring messages. */
 int vhu_h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg);

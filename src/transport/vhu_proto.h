@@ -39,7 +39,14 @@ enum vhu_request {
 	VHU_GET_MAX_MEM_SLOTS = 36,
 	VHU_ADD_MEM_REG = 37,
 	VHU_REM_MEM_REG = 38,
-	VHU_REQUEST_MAX = 39, /* size of the handler table */
+	VHU_GET_SHMEM_CONFIG = 44,
+	VHU_REQUEST_MAX = 45, /* size of the handler table */
+};
+
+/* Requests we send on the backend channel (SET_BACKEND_REQ_FD). */
+enum vhu_backend_request {
+	VHU_BACKEND_SHMEM_MAP = 9,
+	VHU_BACKEND_SHMEM_UNMAP = 10,
 };
 
 #define VHU_FLAG_VERSION      0x1u
@@ -53,13 +60,17 @@ enum vhu_request {
 #define VHU_F_PROTOCOL_FEATURES 30
 #define VHU_F_VERSION_1		32
 
-/* Protocol feature bits we offer (never CONFIG = 9: QEMU 7.1-8.0 crash on it for fs). */
+/* Protocol feature bits we offer. CONFIG only with a tag (QEMU 7.1-8.0 crash on it for
+ * vhost-user-fs-pci), SHMEM only with a DAX window as well. SHMEM is bit 22 in the spec and in
+ * QEMU 11.1 (early drafts of the series said 20). */
 #define VHU_PROTOCOL_F_MQ		   0
 #define VHU_PROTOCOL_F_REPLY_ACK	   3
 #define VHU_PROTOCOL_F_BACKEND_REQ	   5
+#define VHU_PROTOCOL_F_CONFIG		   9
 #define VHU_PROTOCOL_F_BACKEND_SEND_FD	   10
 #define VHU_PROTOCOL_F_RESET_DEVICE	   13
 #define VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
+#define VHU_PROTOCOL_F_SHMEM		   22
 
 /* SET_VRING_KICK/CALL/ERR payload: queue index, and a flag for "no fd". */
 #define VHU_VRING_IDX_MASK  0xffu
@@ -114,6 +125,27 @@ struct vhu_config_hdr {
 	uint32_t flags;
 };
 
+/* SHMEM_MAP / SHMEM_UNMAP payload (the "MMAP request"). */
+#define VHU_SHMEM_MAP_RW (1ull << 0)
+struct vhu_shmem_map {
+	uint8_t shmid;
+	uint8_t padding[7];
+	uint64_t fd_offset;
+	uint64_t shm_offset;
+	uint64_t len;
+	uint64_t flags;
+};
+
+/* GET_SHMEM_CONFIG reply: one size per shared memory region id. */
+#define VHU_MAX_SHMEM_REGIONS 256
+struct vhu_shmem_config {
+	uint32_t nregions;
+	uint32_t padding;
+	uint64_t memory_sizes[VHU_MAX_SHMEM_REGIONS];
+};
+
+_Static_assert(sizeof(struct vhu_shmem_map) == 40, "mmap request");
+_Static_assert(sizeof(struct vhu_shmem_config) == 2056, "shmem config");
 _Static_assert(sizeof(struct vhu_hdr) == 12, "vhost-user header");
 _Static_assert(sizeof(struct vhu_vring_addr) == 40, "vring address");
 _Static_assert(sizeof(struct vhu_mem_table) == 8 + 8 * 32, "memory table");

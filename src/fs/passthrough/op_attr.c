@@ -16,7 +16,7 @@
 	 FS_SET_ATIME_NOW | FS_SET_MTIME_NOW | FS_SET_CTIME | FS_SET_KILL_SUIDGID)
 
 int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		  struct stat *ret, double *ret_timeout)
+		  struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -35,6 +35,9 @@ int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 		if (r < 0)
 			return r;
 		pt_statx_to_stat(&stx, ret);
+		pt_dax_changed(fs, h.h->inode, (uint64_t)ret->st_size);
+		if (ret_attr_flags)
+			*ret_attr_flags = pt_dax_attr_flags(fs, ret);
 		*ret_timeout = pt_timeout(fs);
 		return 0;
 	}
@@ -44,6 +47,10 @@ int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 	r = pt_stat_inode(g.ino, ret);
 	if (r < 0)
 		return r;
+	/* A size or content change made on the host shows up here first. */
+	pt_dax_changed(fs, g.ino, (uint64_t)ret->st_size);
+	if (ret_attr_flags)
+		*ret_attr_flags = pt_dax_attr_flags(fs, ret);
 	*ret_timeout = pt_timeout(fs);
 	return 0;
 }
@@ -63,10 +70,11 @@ static int pt_set_mode(struct pt_fs *fs, const struct pt_inode *ino, const struc
 	return fchmodat(fs->proc_fd, name, mode, 0) < 0 ? -errno : 0;
 }
 
-static int pt_set_size(struct pt_fs *fs, const struct pt_inode *ino, const struct pt_handle *h,
+static int pt_set_size(struct pt_fs *fs, struct pt_inode *ino, const struct pt_handle *h,
 		       off_t size)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int own = -1;
+	int fd;
 
 	if (size < 0)
 		return -EINVAL;
@@ -74,12 +82,17 @@ static int pt_set_size(struct pt_fs *fs, const struct pt_inode *ino, const struc
 		return -EISDIR;
 	if (!S_ISREG(ino->type))
 		return -EINVAL;
-	if (h && (h->flags & O_ACCMODE) != O_RDONLY)
-		return ftruncate(h->fd, size) < 0 ? -errno : 0;
-	/* Opened as the guest, so truncate needs the guest's write permission. */
-	fd = pt_reopen(fs, ino, O_WRONLY | O_NONBLOCK);
-	if (fd < 0)
-		return fd;
+	if (h && (h->flags & O_ACCMODE) != O_RDONLY) {
+		fd = h->fd;
+	} else {
+		/* Opened as the guest, so truncate needs the guest's write permission. */
+		own = pt_reopen(fs, ino, O_WRONLY | O_NONBLOCK);
+		if (own < 0)
+			return own;
+		fd = own;
+	}
+	/* DAX maps past the new end go first: nothing may map a page that is gone. */
+	pt_dax_changed_fd(fs, ino, fd, size);
 	return ftruncate(fd, size) < 0 ? -errno : 0;
 }
 
@@ -104,7 +117,7 @@ static int pt_set_times(struct pt_fs *fs, const struct pt_inode *ino, const stru
 	return 0;
 }
 
-static int pt_setattr_apply(struct pt_fs *fs, const struct pt_inode *ino, const struct pt_handle *h,
+static int pt_setattr_apply(struct pt_fs *fs, struct pt_inode *ino, const struct pt_handle *h,
 			    const struct fs_setattr *a)
 {
 	int r;
@@ -159,7 +172,8 @@ int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
 }
 
 int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
-		  const struct fs_setattr *attr, struct stat *ret, double *ret_timeout)
+		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
+		  double *ret_timeout)
 {
 	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -194,6 +208,9 @@ int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	r = pt_stat_inode(g.ino, ret);
 	if (r < 0)
 		return r;
+	pt_dax_changed(fs, g.ino, (uint64_t)ret->st_size);
+	if (ret_attr_flags)
+		*ret_attr_flags = pt_dax_attr_flags(fs, ret);
 	*ret_timeout = pt_timeout(fs);
 	return 0;
 }

@@ -274,7 +274,10 @@ ssize_t pt_op_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	do
 		n = pwritev(h.h->fd, iov, iovcnt, off);
 	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	if (n < 0)
+		return -errno;
+	pt_dax_changed_fd(fs, h.h->inode, h.h->fd, -1);
+	return n;
 }
 
 int pt_op_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
@@ -307,7 +310,12 @@ int pt_op_fallocate(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return r;
 	if (fs->cfg.readonly)
 		return -EROFS;
-	return fallocate(h.h->fd, mode, off, len) < 0 ? -errno : 0;
+	if (mode & FALLOC_FL_COLLAPSE_RANGE) /* the file shrinks */
+		pt_dax_changed_fd(fs, h.h->inode, h.h->fd, 0);
+	if (fallocate(h.h->fd, mode, off, len) < 0)
+		return -errno;
+	pt_dax_changed_fd(fs, h.h->inode, h.h->fd, -1);
+	return 0;
 }
 
 int pt_op_lseek(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
@@ -364,5 +372,8 @@ ssize_t pt_op_copy_file_range(void *fsp, const struct fs_ctx *ctx, uint64_t node
 	if (off_in < 0 || off_out < 0)
 		return -EINVAL;
 	n = copy_file_range(in.h->fd, &o_in, out.h->fd, &o_out, len, flags);
-	return n < 0 ? -errno : n;
+	if (n < 0)
+		return -errno;
+	pt_dax_changed_fd(fs, out.h->inode, out.h->fd, -1);
+	return n;
 }

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 
+#include "dax/dax.h"
 #include "fs/ops.h"
 
 enum pt_cache {
@@ -26,6 +27,12 @@ enum pt_cache {
 	PT_CACHE_ALWAYS,   /* 86400 s, FS_OPEN_KEEP_CACHE */
 	PT_CACHE_NEVER,	   /* 0 s, FS_OPEN_DIRECT_IO */
 	PT_CACHE_METADATA, /* 86400 s for metadata, FS_OPEN_DIRECT_IO for data */
+};
+
+/* Which files get FS_ATTR_DAX (what a guest mounted with dax=inode maps). */
+enum pt_dax {
+	PT_DAX_INODE, /* regular files of a page-multiple size of at least dax_min_size */
+	PT_DAX_ALL,   /* every regular file */
 };
 
 /* How inodes are held (--inode-file-handles). */
@@ -57,6 +64,11 @@ struct pt_config {
 	/* A /proc/self/fd directory fd opened before the sandbox hid /proc (duplicated, the
 	 * caller keeps its own), or -1 to open /proc/self/fd here. */
 	int proc_self_fd;
+	/* DAX: the cache window service (NULL: no DAX, the mapping ops answer ENOSYS; always
+	 * NULL with readonly: the frontend maps every file read-write). */
+	struct dax_window *dax;
+	enum pt_dax dax_policy;
+	uint64_t dax_min_size;
 };
 
 /*

@@ -156,6 +156,9 @@ static void pt_destroy(void *fsp)
 {
 	struct pt_fs *fs = fsp;
 
+	/* A remount or a new INIT: the window keeps the old session's maps otherwise. */
+	if (fs->cfg.dax)
+		dax_unmap_all(fs->cfg.dax);
 	pt_handle_close_all(fs);
 	pt_inode_forget_all(fs);
 	fs->writeback = false;
@@ -202,6 +205,9 @@ static const struct fs_ops pt_ops = {
 	.lseek = pt_op_lseek,
 	.copy_file_range = pt_op_copy_file_range,
 	.syncfs = pt_op_syncfs,
+	.dax_available = pt_op_dax_available,
+	.setupmapping = pt_op_setupmapping,
+	.removemapping = pt_op_removemapping,
 };
 
 static unsigned long pt_default_fd_budget(void)

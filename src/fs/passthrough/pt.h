@@ -78,6 +78,7 @@ struct pt_inode {
 	struct pt_inode *lru_prev, *lru_next; /* guarded by fs->fdc_mu, while fd >= 0 */
 	uint64_t nlookup;		      /* guarded by fs->inodes_lock */
 	atomic_ulong refs;
+	atomic_bool dax_mapped; /* has been DAX-mapped: size changes must reach the window */
 	pthread_mutex_t locks_mu;
 	struct pt_lock_owner *owners; /* guarded by locks_mu */
 	unsigned nowners;	      /* guarded by locks_mu */
@@ -230,6 +231,13 @@ void pt_cred_leave(struct pt_cred *c);
 /* Process-wide, at pt_new: drop inherited supplementary groups when root. */
 int pt_cred_init(void);
 
+/* op_mapping.c: DAX. FS_ATTR_DAX for a file with these attributes, per cfg.dax_policy. */
+uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct stat *st);
+/* A mapped file now has size `size` (or changed contents): tell the window. Cheap otherwise. */
+void pt_dax_changed(struct pt_fs *fs, struct pt_inode *ino, uint64_t size);
+/* The same after a change made through fd; before a truncate to `shrink_to` (or -1). */
+void pt_dax_changed_fd(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t shrink_to);
+
 /* op_dir.c */
 void pt_dirstream_free(struct pt_dirstream *d);
 
@@ -241,9 +249,14 @@ int pt_op_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char
 		 struct fs_entry *ret);
 void pt_op_forget(void *fs, uint64_t nodeid, uint64_t nlookup);
 int pt_op_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		  struct stat *ret, double *ret_timeout);
+		  struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout);
 int pt_op_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
-		  const struct fs_setattr *attr, struct stat *ret, double *ret_timeout);
+		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
+		  double *ret_timeout);
+bool pt_op_dax_available(void *fs);
+int pt_op_setupmapping(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t foffset,
+		       uint64_t len, uint64_t moffset, bool writable);
+int pt_op_removemapping(void *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len);
 int pt_op_readlink(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf, size_t size);
 int pt_op_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		  const char *target, struct fs_entry *ret);

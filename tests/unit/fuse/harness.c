@@ -88,7 +88,7 @@ static void m_forget(void *fs, uint64_t nodeid, uint64_t nlookup)
 }
 
 static int m_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		     struct stat *ret, double *ret_timeout)
+		     struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	record("getattr", ctx);
 	mock.nodeid = nodeid;
@@ -102,7 +102,8 @@ static int m_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool h
 }
 
 static int m_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
-		     const struct fs_setattr *attr, struct stat *ret, double *ret_timeout)
+		     const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
+		     double *ret_timeout)
 {
 	record("setattr", ctx);
 	mock.nodeid = nodeid;

@@ -29,17 +29,17 @@ static void test_lookup_refcounts(void)
 	CHECK_EQ(t.ops->lookup(t.fs, &root_ctx, FS_ROOT_ID, "a", &e2), 0);
 	CHECK_EQ(e2.nodeid, e1.nodeid);
 	t.ops->forget(t.fs, e1.nodeid, 1);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, e1.nodeid, false, 0, &st, &to), 0);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, e1.nodeid, false, 0, &st, NULL, &to), 0);
 	t.ops->forget(t.fs, e1.nodeid, 1);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, e1.nodeid, false, 0, &st, &to), -ENOENT);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, e1.nodeid, false, 0, &st, NULL, &to), -ENOENT);
 	/* A node id is never handed out twice. */
 	id = tlookup(&t, FS_ROOT_ID, "a");
 	CHECK(id != 0 && id != e1.nodeid);
 	/* Saturating forget of a huge count, and of the root, are harmless. */
 	t.ops->forget(t.fs, id, UINT64_MAX);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, id, false, 0, &st, &to), -ENOENT);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, id, false, 0, &st, NULL, &to), -ENOENT);
 	t.ops->forget(t.fs, FS_ROOT_ID, UINT64_MAX);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, FS_ROOT_ID, false, 0, &st, &to), 0);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, FS_ROOT_ID, false, 0, &st, NULL, &to), 0);
 	CHECK_EQ(t.ops->lookup(t.fs, &root_ctx, FS_ROOT_ID, "missing", &e1), -ENOENT);
 	tenv_done(&t);
 }
@@ -59,7 +59,7 @@ static void test_forged(void)
 	thost_write(&t, "b", "y", 0644);
 	CHECK_EQ(t.ops->lookup(t.fs, &root_ctx, 0, "a", &e), -ENOENT);
 	CHECK_EQ(t.ops->lookup(t.fs, &root_ctx, 0xdeadbeef, "a", &e), -ENOENT);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, UINT64_MAX, false, 0, &st, &to), -ENOENT);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, UINT64_MAX, false, 0, &st, NULL, &to), -ENOENT);
 	a = tlookup(&t, FS_ROOT_ID, "a");
 	b = tlookup(&t, FS_ROOT_ID, "b");
 	fh = topen(&t, a, O_RDONLY);
@@ -68,7 +68,7 @@ static void test_forged(void)
 	/* A real handle presented with another node id is refused too. */
 	CHECK_EQ(t.ops->read(t.fs, &root_ctx, b, fh, &iov, 1, 0), -EBADF);
 	CHECK_EQ(t.ops->read(t.fs, &root_ctx, a, fh, &iov, 1, 0), 1);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, a, true, 12345, &st, &to), -EBADF);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, a, true, 12345, &st, NULL, &to), -EBADF);
 	CHECK_EQ(t.ops->release(t.fs, &root_ctx, a, fh), 0);
 	CHECK_EQ(t.ops->release(t.fs, &root_ctx, a, fh), -EBADF);
 	CHECK_EQ(t.ops->read(t.fs, &root_ctx, a, fh, &iov, 1, 0), -EBADF);
@@ -106,18 +106,18 @@ static void test_file_io(void)
 	CHECK_EQ(t.ops->read(t.fs, &root_ctx, e.nodeid, fh, rv, 2, 100), 0);
 	sa.valid = FS_SET_SIZE;
 	sa.size = 5;
-	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, e.nodeid, &sa, &st, &to), 0);
+	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, e.nodeid, &sa, &st, NULL, &to), 0);
 	CHECK_EQ(st.st_size, 5);
 	sa.valid = FS_SET_MODE | FS_SET_MTIME;
 	sa.mode = 0600;
 	sa.mtime.tv_sec = 1000000;
-	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, e.nodeid, &sa, &st, &to), 0);
+	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, e.nodeid, &sa, &st, NULL, &to), 0);
 	CHECK_EQ(st.st_mode & 07777, 0600);
 	CHECK_EQ(st.st_mtim.tv_sec, 1000000);
 	sa.valid = FS_SET_UID | FS_SET_GID;
 	sa.uid = 1234;
 	sa.gid = 4321;
-	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, e.nodeid, &sa, &st, &to), 0);
+	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, e.nodeid, &sa, &st, NULL, &to), 0);
 	CHECK_EQ(st.st_uid, 1234);
 	CHECK_EQ(st.st_gid, 4321);
 	CHECK_EQ(t.ops->fsync(t.fs, &root_ctx, e.nodeid, fh, true), 0);
@@ -264,14 +264,14 @@ static void test_readdir(void)
 				/* Exactly one reference per accepted entry. */
 				t.ops->forget(t.fs, c.nodeids[i], 1);
 				CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, c.nodeids[i], false, 0,
-							&st, &to),
+							&st, NULL, &to),
 					 -ENOENT);
 			}
 		}
 		/* The entry that did not fit had its lookup dropped. */
 		if (c.rejected_nodeid)
 			CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, c.rejected_nodeid, false, 0, &st,
-						&to),
+						NULL, &to),
 				 -ENOENT);
 		total += c.stored;
 		off = c.last_off;
@@ -316,8 +316,8 @@ static void test_fd_budget_and_reset(void)
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, first, O_RDONLY, &fh, &of), -EMFILE);
 	/* Session reset: every node but the root and every handle go away, budget is back. */
 	t.ops->destroy(t.fs);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, first, false, 0, &st, &to), -ENOENT);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, FS_ROOT_ID, false, 0, &st, &to), 0);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, first, false, 0, &st, NULL, &to), -ENOENT);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, FS_ROOT_ID, false, 0, &st, NULL, &to), 0);
 	CHECK_EQ(t.ops->lookup(t.fs, &root_ctx, FS_ROOT_ID, "f4", &e), 0);
 	CHECK(e.nodeid > first);
 	tenv_done(&t);
@@ -340,7 +340,7 @@ static void *race_thread(void *arg)
 	for (int i = 0; i < 2000; i++) {
 		if (r->t->ops->lookup(r->t->fs, &root_ctx, FS_ROOT_ID, "shared", &e) < 0)
 			continue;
-		r->t->ops->getattr(r->t->fs, &root_ctx, e.nodeid, false, 0, &st, &to);
+		r->t->ops->getattr(r->t->fs, &root_ctx, e.nodeid, false, 0, &st, NULL, &to);
 		uint64_t fh = topen(r->t, e.nodeid, O_RDONLY);
 
 		if (fh) {

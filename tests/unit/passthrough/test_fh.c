@@ -113,7 +113,7 @@ static void test_handles_reopen(void)
 	CHECK(dir && link);
 	lookup_all(&t, dir, ids);
 	for (int i = 0; i < NFILES; i++) {
-		CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[i], false, 0, &st, &to), 0);
+		CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[i], false, 0, &st, NULL, &to), 0);
 		CHECK_EQ(st.st_size, 4);
 	}
 	CHECK_EQ(t.ops->readlink(t.fs, &root_ctx, link, buf, sizeof(buf)), 6);
@@ -124,22 +124,22 @@ static void test_handles_reopen(void)
 	CHECK_EQ(t.ops->release(t.fs, &root_ctx, ids[0], fh), 0);
 	/* Create, then look up through an evicted directory. */
 	CHECK_EQ(t.ops->mkdir(t.fs, &root_ctx, dir, "sub", 0755, 0, &e), 0);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[NFILES - 1], false, 0, &st, &to), 0);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[NFILES - 1], false, 0, &st, NULL, &to), 0);
 	CHECK_EQ(t.ops->lookup(t.fs, &root_ctx, dir, "sub", &e), 0);
 	t.ops->forget(t.fs, e.nodeid, 2);
 	CHECK(count_fds() <= base + CACHE + 1);
 	/* Gone from the host while evicted: an error, not a crash nor another file. */
 	CHECK_EQ(unlink(tpath(&t, "d/f0")), 0);
 	for (int i = 1; i <= CACHE; i++)
-		CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[i], false, 0, &st, &to), 0);
-	CHECK(t.ops->getattr(t.fs, &root_ctx, ids[0], false, 0, &st, &to) < 0);
+		CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[i], false, 0, &st, NULL, &to), 0);
+	CHECK(t.ops->getattr(t.fs, &root_ctx, ids[0], false, 0, &st, NULL, &to) < 0);
 	/* Open, unlinked and evicted: still reachable through its open handle. */
 	fh = topen(&t, ids[1], O_RDONLY);
 	CHECK(fh != 0);
 	CHECK_EQ(unlink(tpath(&t, "d/f1")), 0);
 	for (int i = 2; i <= CACHE + 2; i++)
-		CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[i], false, 0, &st, &to), 0);
-	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[1], true, fh, &st, &to), 0);
+		CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[i], false, 0, &st, NULL, &to), 0);
+	CHECK_EQ(t.ops->getattr(t.fs, &root_ctx, ids[1], true, fh, &st, NULL, &to), 0);
 	CHECK_EQ(st.st_nlink, 0);
 	CHECK_EQ(t.ops->read(t.fs, &root_ctx, ids[1], fh, &iov, 1, 0), 4);
 	CHECK_EQ(t.ops->release(t.fs, &root_ctx, ids[1], fh), 0);
@@ -165,7 +165,7 @@ static void *worker_main(void *arg)
 	for (int i = 0; i < 20000; i++) {
 		uint64_t id = w->ids[rand_r(&w->seed) % NFILES];
 
-		if (w->t->ops->getattr(w->t->fs, &root_ctx, id, false, 0, &st, &to) < 0 ||
+		if (w->t->ops->getattr(w->t->fs, &root_ctx, id, false, 0, &st, NULL, &to) < 0 ||
 		    st.st_size != 4)
 			w->errors++;
 	}

@@ -306,7 +306,7 @@ static void test_readonly(void)
 	CHECK_EQ(t.ops->unlink(t.fs, &root_ctx, FS_ROOT_ID, "a"), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_WRONLY, &fh, &of), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_RDONLY | O_TRUNC, &fh, &of), -EROFS);
-	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, a, &sa, &st, &to), -EROFS);
+	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, a, &sa, &st, NULL, &to), -EROFS);
 	CHECK_EQ(t.ops->setxattr(t.fs, &root_ctx, a, "user.x", "1", 1, 0), -EROFS);
 	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", 0), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_RDONLY, &fh, &of), 0);
@@ -343,10 +343,10 @@ static void test_credentials(void)
 	CHECK_EQ(t.ops->access(t.fs, &root_ctx, secret, R_OK | W_OK), 0);
 	CHECK_EQ(t.ops->access(t.fs, &root_ctx, secret, X_OK), -EACCES);
 	sa.valid = FS_SET_SIZE;
-	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, &to), -EACCES);
+	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, NULL, &to), -EACCES);
 	sa.valid = FS_SET_UID;
 	sa.uid = 1000;
-	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, &to), -EPERM);
+	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, NULL, &to), -EPERM);
 	CHECK_EQ(t.ops->unlink(t.fs, &user_ctx, FS_ROOT_ID, "secret"), 0); /* dir is 0777 */
 	/* Supplementary groups are honoured: a group-2000 readable file. */
 	thost_write(&t, "g", "g", 0640);

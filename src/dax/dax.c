@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The DAX window table. Each guest setup is one struct dax_map; the frontend sees it as up to
+ * DAX_MAX_PIECES pieces: file-backed ones covering the mapping's whole in-file pages (more than
+ * one only after the file grew under an existing map) and at most one tail piece, a private
+ * page holding a copy of the file's partial last page.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dax/dax.h"
+#include "util/log.h"
+#include "util/macros.h"
+
+#define DAX_MAX_PIECES 8u
+
+struct dax_piece {
+	uint64_t off, len; /* relative to the mapping's start (window and file alike) */
+};
+
+struct dax_map {
+	uint64_t key, moffset, foffset, len;
+	bool writable;
+	int fd;	     /* the file (our own duplicate) */
+	int tail_fd; /* memfd with the copy of the partial last page, -1: no tail piece */
+	uint64_t tail_off;
+	unsigned npieces; /* file-backed pieces, contiguous from offset 0 */
+	struct dax_piece piece[DAX_MAX_PIECES];
+};
+
+struct dax_window {
+	pthread_mutex_t lock;
+	const struct dax_mapper *m;
+	void *opaque;
+	struct dax_map *maps;
+	unsigned nmaps;
+	struct dax_stats st;
+};
+
+static uint64_t page_floor(uint64_t v)
+{
+	return v & ~(uint64_t)(DAX_PAGE_SIZE - 1);
+}
+
+static bool page_aligned(uint64_t v)
+{
+	return (v & (DAX_PAGE_SIZE - 1)) == 0;
+}
+
+int dax_window_new(const struct dax_mapper *m, void *opaque, struct dax_window **ret)
+{
+	struct dax_window *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_init(&w->lock, NULL);
+	w->m = m;
+	w->opaque = opaque;
+	*ret = w;
+	return 0;
+}
+
+uint64_t dax_window_size(struct dax_window *w)
+{
+	return w->m->window_size(w->opaque);
+}
+
+static int front_map(struct dax_window *w, const struct dax_map *d, uint64_t off, uint64_t len,
+		     int fd, uint64_t file_off)
+{
+	int r;
+
+	if (w->st.live >= DAX_MAX_MAPS)
+		return -ENOSPC;
+	r = w->m->map(w->opaque, d->moffset + off, len, fd, file_off, d->writable);
+	if (r == 0 || r == -ECANCELED || r == -ETIMEDOUT) {
+		/* After a cancel the frontend may hold the map: count it as live, so that it is
+		 * unmapped (or found gone) like any other. */
+		w->st.live++;
+		w->st.maps += r == 0;
+	}
+	if (r < 0)
+		w->st.failures++;
+	return r;
+}
+
+static void front_unmap(struct dax_window *w, const struct dax_map *d, uint64_t off, uint64_t len)
+{
+	int r = w->m->unmap(w->opaque, d->moffset + off, len);
+
+	if (r < 0)
+		log_debug("dax: unmap of %#llx+%#llx: %s", (unsigned long long)(d->moffset + off),
+			  (unsigned long long)len, strerror(-r));
+	w->st.live--;
+	w->st.unmaps++;
+}
+
+static void drop_tail(struct dax_window *w, struct dax_map *d)
+{
+	if (d->tail_fd < 0)
+		return;
+	front_unmap(w, d, d->tail_off, DAX_PAGE_SIZE);
+	d->tail_fd = safe_close(d->tail_fd);
+}
+
+static uint64_t file_end(const struct dax_map *d)
+{
+	return d->npieces ? d->piece[d->npieces - 1].off + d->piece[d->npieces - 1].len : 0;
+}
+
+/* Cuts the file-backed pieces back to [0, end). */
+static int shrink_file(struct dax_window *w, struct dax_map *d, uint64_t end)
+{
+	while (d->npieces > 0 && file_end(d) > end) {
+		struct dax_piece p = d->piece[--d->npieces];
+
+		front_unmap(w, d, p.off, p.len);
+		if (p.off < end) {
+			int r = front_map(w, d, p.off, end - p.off, d->fd, d->foffset + p.off);
+
+			if (r < 0)
+				return r;
+			d->piece[d->npieces++] = (struct dax_piece){p.off, end - p.off};
+		}
+	}
+	return 0;
+}
+
+/* Grows the file-backed pieces to [0, end); with no piece slot left, remaps them as one. */
+static int grow_file(struct dax_window *w, struct dax_map *d, uint64_t end)
+{
+	uint64_t from = file_end(d);
+	int r;
+
+	if (end <= from)
+		return 0;
+	if (d->npieces == DAX_MAX_PIECES) {
+		r = shrink_file(w, d, 0);
+		if (r < 0)
+			return r;
+		from = 0;
+	}
+	r = front_map(w, d, from, end - from, d->fd, d->foffset + from);
+	if (r < 0)
+		return r;
+	d->piece[d->npieces++] = (struct dax_piece){from, end - from};
+	return 0;
+}
+
+/* (Re)fills the tail copy from the file: `n` bytes of data, zeros after them. */
+static int fill_tail(struct dax_map *d, uint64_t n)
+{
+	char page[DAX_PAGE_SIZE] = {0};
+	ssize_t got = pread(d->fd, page, n, (off_t)(d->foffset + d->tail_off));
+
+	if (got < 0)
+		return -errno;
+	if (pwrite(d->tail_fd, page, sizeof(page), 0) != (ssize_t)sizeof(page))
+		return -EIO;
+	return 0;
+}
+
+static int add_tail(struct dax_window *w, struct dax_map *d, uint64_t off, uint64_t n)
+{
+	int r;
+
+	d->tail_fd = memfd_create("vfsd-dax-tail", MFD_CLOEXEC);
+	if (d->tail_fd < 0)
+		return -errno;
+	d->tail_off = off;
+	if (ftruncate(d->tail_fd, DAX_PAGE_SIZE) < 0)
+		r = -errno;
+	else
+		r = fill_tail(d, n);
+	if (r == 0)
+		r = front_map(w, d, off, DAX_PAGE_SIZE, d->tail_fd, 0);
+	if (r < 0 && r != -ECANCELED && r != -ETIMEDOUT)
+		d->tail_fd = safe_close(d->tail_fd);
+	return r;
+}
+
+/* Brings the pieces of d in line with a file of size file_size. */
+static int apply(struct dax_window *w, struct dax_map *d, uint64_t file_size)
+{
+	uint64_t in_file = file_size > d->foffset ? MIN(file_size - d->foffset, d->len) : 0;
+	uint64_t whole = page_floor(in_file), tail = in_file - whole;
+	int r;
+
+	if (d->tail_fd >= 0 && (tail == 0 || d->tail_off != whole))
+		drop_tail(w, d);
+	r = shrink_file(w, d, whole);
+	if (r == 0)
+		r = grow_file(w, d, whole);
+	if (r < 0 || tail == 0)
+		return r;
+	if (d->writable) {
+		/* A write into a private copy would miss the file. */
+		log_ratelimited(LOG_LEVEL_WARN,
+				"dax: the partial last page of a file cannot be mapped writable; "
+				"use dax=inode in the guest");
+		return -EIO;
+	}
+	if (d->tail_fd >= 0)
+		return fill_tail(d, tail);
+	return add_tail(w, d, whole, tail);
+}
+
+static void map_release(struct dax_window *w, struct dax_map *d, bool unmap)
+{
+	if (unmap) {
+		drop_tail(w, d);
+		(void)shrink_file(w, d, 0);
+	} else {
+		w->st.live -= d->npieces + (d->tail_fd >= 0);
+	}
+	safe_close(d->tail_fd);
+	safe_close(d->fd);
+	*d = w->maps[--w->nmaps];
+}
+
+static bool overlaps(const struct dax_map *d, uint64_t moffset, uint64_t len)
+{
+	return d->moffset < moffset + len && moffset < d->moffset + d->len;
+}
+
+static int check_request(struct dax_window *w, uint64_t foffset, uint64_t len, uint64_t moffset)
+{
+	uint64_t size = dax_window_size(w);
+
+	if (!size)
+		return -ENOSYS;
+	if (len == 0 || !page_aligned(foffset | len | moffset) || len > size ||
+	    moffset > size - len || foffset > (uint64_t)INT64_MAX - len)
+		return -EINVAL;
+	return 0;
+}
+
+int dax_setup(struct dax_window *w, uint64_t key, int fd, uint64_t file_size, uint64_t foffset,
+	      uint64_t len, uint64_t moffset, bool writable)
+{
+	struct dax_map *v, *d;
+	int r = check_request(w, foffset, len, moffset);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&w->lock);
+	/* The guest re-sends a mapped range to make it writable: the frontend wants the old
+	 * map gone first, and never partly. */
+	for (unsigned i = 0; i < w->nmaps;) {
+		if (overlaps(&w->maps[i], moffset, len))
+			map_release(w, &w->maps[i], true);
+		else
+			i++;
+	}
+	r = -ENOMEM;
+	v = reallocarray(w->maps, w->nmaps + 1, sizeof(*v));
+	if (!v)
+		goto out;
+	w->maps = v;
+	d = &v[w->nmaps];
+	*d = (struct dax_map){.key = key,
+			      .moffset = moffset,
+			      .foffset = foffset,
+			      .len = len,
+			      .writable = writable,
+			      .tail_fd = -1};
+	d->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (d->fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	w->nmaps++;
+	r = apply(w, d, file_size);
+	if (r < 0)
+		map_release(w, d, true);
+out:
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+int dax_remove(struct dax_window *w, uint64_t moffset, uint64_t len)
+{
+	int r = -EINVAL;
+
+	pthread_mutex_lock(&w->lock);
+	for (unsigned i = 0; i < w->nmaps; i++) {
+		if (w->maps[i].moffset == moffset && w->maps[i].len == len) {
+			map_release(w, &w->maps[i], true);
+			r = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+void dax_changed(struct dax_window *w, uint64_t key, uint64_t new_size)
+{
+	pthread_mutex_lock(&w->lock);
+	for (unsigned i = 0; i < w->nmaps; i++) {
+		int r;
+
+		if (w->maps[i].key != key)
+			continue;
+		r = apply(w, &w->maps[i], new_size);
+		if (r < 0 && r != -EIO)
+			log_warn("dax: cannot follow a size change of a mapped file: %s",
+				 strerror(-r));
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+bool dax_has_maps(struct dax_window *w, uint64_t key)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&w->lock);
+	for (unsigned i = 0; i < w->nmaps && !found; i++)
+		found = w->maps[i].key == key;
+	pthread_mutex_unlock(&w->lock);
+	return found;
+}
+
+static void release_all(struct dax_window *w, bool unmap)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->nmaps > 0)
+		map_release(w, &w->maps[w->nmaps - 1], unmap);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void dax_unmap_all(struct dax_window *w)
+{
+	release_all(w, true);
+}
+
+void dax_forget_all(struct dax_window *w)
+{
+	release_all(w, false);
+}
+
+void dax_get_stats(struct dax_window *w, struct dax_stats *ret)
+{
+	pthread_mutex_lock(&w->lock);
+	*ret = w->st;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void dax_window_free(struct dax_window *w)
+{
+	if (!w)
+		return;
+	dax_forget_all(w);
+	free(w->maps);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}

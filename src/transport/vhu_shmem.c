@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The device configuration space (GET_CONFIG), the DAX window (GET_SHMEM_CONFIG) and the
+ * backend channel that maps file ranges into it (SHMEM_MAP / SHMEM_UNMAP).
+ *
+ * Deadlock rules (QEMU 11.1 behaviour): after answering a SHMEM_MAP the frontend sends
+ * ADD_MEM_REG on the frontend socket and blocks until we acknowledge it, so a worker waiting on
+ * the channel must never be waited for by the control thread: memory-table changes that leave
+ * the rings where they are do not pause workers (vhu_msg.c), and everything else that waits for
+ * workers (stop, reset, a moved ring) first cancels the waiters. The frontend answers every
+ * request it reads, also after we stopped waiting: those answers are owed, and drained before
+ * the next request is sent, so replies never get paired with the wrong request.
+ */
+#include <errno.h>
+#include <linux/virtio_fs.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "transport/vhu_priv.h"
+#include "util/log.h"
+
+/* How long a map may take before we give up on the frontend (QEMU: ~70 ms at 500 maps). */
+#define VHU_BACKEND_TIMEOUT_MS 30000
+#define VHU_SHMEM_MAX_MAPS     1024u
+
+int vhu_h_get_config(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	const struct vhu_config_hdr *in = &msg->payload.config;
+	struct vhu_config_hdr *out = (struct vhu_config_hdr *)msg->reply.bytes;
+	struct virtio_fs_config cfg = {0};
+	uint32_t off = in->offset, size = in->size;
+
+	msg->has_reply = true;
+	msg->reply_size = 0; /* an empty reply tells the frontend the request failed */
+	if (!dev->cfg.tag || size > VHU_MAX_CONFIG_SIZE || msg->hdr.size != sizeof(*in) + size ||
+	    off > sizeof(cfg))
+		return 0;
+	/* Not NUL-terminated when it fills the field (virtio spec). */
+	memcpy(cfg.tag, dev->cfg.tag, MIN(strlen(dev->cfg.tag), sizeof(cfg.tag)));
+	cfg.num_request_queues =
+		htole32(MAX(1u, MIN(dev->cfg.config_request_queues, dev->nqueues - 1)));
+	*out = *in;
+	memset(out + 1, 0, size);
+	memcpy(out + 1, (const uint8_t *)&cfg + off, MIN((size_t)size, sizeof(cfg) - off));
+	msg->reply_size = sizeof(*in) + size;
+	return 0;
+}
+
+int vhu_h_get_shmem_config(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	const uint64_t need = 1ull << VHU_PROTOCOL_F_SHMEM | 1ull << VHU_PROTOCOL_F_BACKEND_REQ |
+			      1ull << VHU_PROTOCOL_F_REPLY_ACK |
+			      1ull << VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS;
+	struct vhu_shmem_config *c = &msg->reply.shmem;
+
+	memset(c, 0, sizeof(*c));
+	if (dev->cfg.shm_size && (dev->protocol_features & need) == need) {
+		c->nregions = 1;
+		c->memory_sizes[0] = dev->cfg.shm_size;
+		__atomic_store_n(&dev->shm_size, dev->cfg.shm_size, __ATOMIC_RELEASE);
+		log_info("vhost-user: DAX window of %llu MiB",
+			 (unsigned long long)(dev->cfg.shm_size >> 20));
+	} else if (dev->cfg.shm_size) {
+		log_warn("vhost-user: no DAX window: the frontend did not ack SHMEM, BACKEND_REQ, "
+			 "REPLY_ACK and CONFIGURE_MEM_SLOTS");
+	}
+	msg->has_reply = true;
+	msg->reply_size = sizeof(*c);
+	return 0;
+}
+
+int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	if (msg->nfds != 1) {
+		log_error("vhost-user: SET_BACKEND_REQ_FD with %u fds", msg->nfds);
+		return VHU_EPROTO;
+	}
+	vhu_backend_cancel(dev);
+	pthread_mutex_lock(&dev->backend_lock);
+	safe_close(dev->backend_fd);
+	dev->backend_fd = TAKE_FD(msg->fds[0]);
+	dev->backend_unanswered = 0;
+	pthread_mutex_unlock(&dev->backend_lock);
+	vhu_backend_resume(dev);
+	return 0;
+}
+
+void vhu_backend_cancel(struct vhu_dev *dev)
+{
+	(void)eventfd_write(dev->backend_abort, 1);
+}
+
+void vhu_backend_resume(struct vhu_dev *dev)
+{
+	eventfd_t v;
+
+	/* Taking the lock waits for a waiter that is still on its way out. */
+	pthread_mutex_lock(&dev->backend_lock);
+	(void)eventfd_read(dev->backend_abort, &v);
+	pthread_mutex_unlock(&dev->backend_lock);
+}
+
+uint64_t vhu_shmem_size(struct vhu_dev *dev)
+{
+	return __atomic_load_n(&dev->shm_size, __ATOMIC_ACQUIRE);
+}
+
+/* Reads one answer (header + u64) from the channel: 0, -EIO for a refusal, -ECANCELED. */
+static int backend_read_reply(struct vhu_dev *dev, uint32_t *ret_request)
+{
+	struct pollfd pfd[2] = {
+		{.fd = dev->backend_abort, .events = POLLIN},
+		{.fd = dev->backend_fd, .events = POLLIN},
+	};
+	struct {
+		struct vhu_hdr hdr;
+		uint64_t value;
+	} __attribute__((packed)) rep;
+	ssize_t n;
+	int r;
+
+	do
+		r = poll(pfd, 2, VHU_BACKEND_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (pfd[0].revents)
+		return -ECANCELED;
+	do
+		n = recv(dev->backend_fd, &rep, sizeof(rep), MSG_WAITALL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(rep) || rep.hdr.size != sizeof(uint64_t) ||
+	    !(rep.hdr.flags & VHU_FLAG_REPLY))
+		return -EPIPE;
+	*ret_request = rep.hdr.request;
+	return rep.value == 0 ? 0 : -EIO;
+}
+
+/* Sends one request with NEED_REPLY and waits for its answer; backend_lock held. */
+static int backend_call(struct vhu_dev *dev, uint32_t request, const struct vhu_shmem_map *m,
+			int fd)
+{
+	struct vhu_hdr hdr = {
+		.request = request,
+		.flags = VHU_FLAG_VERSION | VHU_FLAG_NEED_REPLY,
+		.size = sizeof(*m),
+	};
+	struct iovec iov[2] = {{&hdr, sizeof(hdr)}, {(void *)m, sizeof(*m)}};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm = {0};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	uint32_t answered;
+	ssize_t n;
+	int r;
+
+	if (dev->backend_fd < 0)
+		return -ENODEV;
+	while (dev->backend_unanswered > 0) {
+		r = backend_read_reply(dev, &answered);
+		if (r == -ECANCELED || r == -ETIMEDOUT)
+			return r;
+		if (r < 0 && r != -EIO)
+			return r;
+		dev->backend_unanswered--;
+	}
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(dev->backend_fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(hdr) + sizeof(*m))
+		return -EPIPE;
+	r = backend_read_reply(dev, &answered);
+	if (r == -ECANCELED || r == -ETIMEDOUT)
+		dev->backend_unanswered++;
+	else if (r != -EPIPE && answered != request)
+		r = -EPIPE;
+	return r;
+}
+
+static int shm_map_add(struct vhu_dev *dev, const struct vhu_shm_map *m)
+{
+	struct vhu_shm_map *v;
+	int r = -ENOSPC;
+
+	pthread_mutex_lock(&dev->shm_lock);
+	if (dev->shm_nmaps < VHU_SHMEM_MAX_MAPS) {
+		v = reallocarray(dev->shm_maps, dev->shm_nmaps + 1, sizeof(*v));
+		r = -ENOMEM;
+		if (v) {
+			dev->shm_maps = v;
+			v[dev->shm_nmaps++] = *m;
+			r = 0;
+		}
+	}
+	pthread_mutex_unlock(&dev->shm_lock);
+	return r;
+}
+
+static void shm_map_del(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
+{
+	pthread_mutex_lock(&dev->shm_lock);
+	for (unsigned i = 0; i < dev->shm_nmaps; i++) {
+		struct vhu_shm_map *m = &dev->shm_maps[i];
+
+		if (m->shm_offset == shm_offset && m->len == len) {
+			*m = dev->shm_maps[--dev->shm_nmaps];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&dev->shm_lock);
+}
+
+static int shmem_check(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
+{
+	uint64_t size = vhu_shmem_size(dev);
+
+	if (!size)
+		return -ENODEV;
+	if (len == 0 || len > size || shm_offset > size - len)
+		return -EINVAL;
+	return 0;
+}
+
+int vhu_shmem_map(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len, int fd,
+		  uint64_t fd_offset, bool writable)
+{
+	struct vhu_shmem_map req = {
+		.fd_offset = fd_offset,
+		.shm_offset = shm_offset,
+		.len = len,
+		.flags = writable ? VHU_SHMEM_MAP_RW : 0,
+	};
+	struct vhu_shm_map m = {.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset};
+	struct stat st;
+	int r = shmem_check(dev, shm_offset, len);
+
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	m.st_dev = st.st_dev;
+	m.st_ino = st.st_ino;
+	/* Known before the frontend's ADD_MEM_REG for it can arrive. */
+	r = shm_map_add(dev, &m);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&dev->backend_lock);
+	r = backend_call(dev, VHU_BACKEND_SHMEM_MAP, &req, fd);
+	pthread_mutex_unlock(&dev->backend_lock);
+	/* After a cancel the map may exist: keep it known until it is unmapped. */
+	if (r < 0 && r != -ECANCELED && r != -ETIMEDOUT)
+		shm_map_del(dev, shm_offset, len);
+	return r;
+}
+
+int vhu_shmem_unmap(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
+{
+	struct vhu_shmem_map req = {.shm_offset = shm_offset, .len = len};
+	int r = shmem_check(dev, shm_offset, len);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&dev->backend_lock);
+	r = backend_call(dev, VHU_BACKEND_SHMEM_UNMAP, &req, -1);
+	pthread_mutex_unlock(&dev->backend_lock);
+	if (r == 0 || r == -EIO)
+		shm_map_del(dev, shm_offset, len);
+	return r;
+}
+
+bool vhu_region_is_window_map(struct vhu_dev *dev, const struct vhu_mem_region *r, int fd)
+{
+	struct stat st;
+	bool found = false;
+
+	if (!vhu_shmem_size(dev) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	pthread_mutex_lock(&dev->shm_lock);
+	for (unsigned i = 0; i < dev->shm_nmaps && !found; i++) {
+		const struct vhu_shm_map *m = &dev->shm_maps[i];
+
+		found = m->st_dev == st.st_dev && m->st_ino == st.st_ino &&
+			m->fd_offset == r->mmap_offset && m->len == r->size;
+	}
+	pthread_mutex_unlock(&dev->shm_lock);
+	return found;
+}
+
+int vhu_skip_region(struct vhu_dev *dev, const struct vhu_mem_region *r)
+{
+	struct vhu_skipped_region *v;
+
+	if (dev->nskipped >= VHU_SHMEM_MAX_MAPS)
+		return -ENOSPC;
+	v = reallocarray(dev->skipped, dev->nskipped + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	dev->skipped = v;
+	v[dev->nskipped++] = (struct vhu_skipped_region){r->guest_addr, r->size};
+	return 0;
+}
+
+bool vhu_unskip_region(struct vhu_dev *dev, uint64_t guest_addr, uint64_t size)
+{
+	for (unsigned i = 0; i < dev->nskipped; i++) {
+		if (dev->skipped[i].guest_addr == guest_addr && dev->skipped[i].size == size) {
+			dev->skipped[i] = dev->skipped[--dev->nskipped];
+			return true;
+		}
+	}
+	return false;
+}
+
+void vhu_shmem_session_end(struct vhu_dev *dev)
+{
+	vhu_backend_cancel(dev);
+	pthread_mutex_lock(&dev->backend_lock);
+	dev->backend_fd = safe_close(dev->backend_fd);
+	dev->backend_unanswered = 0;
+	pthread_mutex_unlock(&dev->backend_lock);
+	vhu_backend_resume(dev);
+	__atomic_store_n(&dev->shm_size, 0, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&dev->shm_lock);
+	dev->shm_nmaps = 0;
+	pthread_mutex_unlock(&dev->shm_lock);
+	dev->nskipped = 0;
+}
