@@ -3,7 +3,10 @@
  * The DAX window table. Each guest setup is one struct dax_map; the frontend sees it as up to
  * DAX_MAX_PIECES pieces: file-backed ones covering the mapping's whole in-file pages (more than
  * one only after the file grew under an existing map) and at most one tail piece, a private
- * page holding a copy of the file's partial last page.
+ * page holding a copy of the file's partial last page. In a writable map the guest may write to
+ * that copy: those bytes (only those: the copy's last known file contents are kept to tell
+ * them apart) are written back to the file by dax_sync() and before anything else touches the
+ * map.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dax/dax.h"
@@ -29,7 +33,8 @@ struct dax_map {
 	int fd;	     /* the file (our own duplicate) */
 	int tail_fd; /* memfd with the copy of the partial last page, -1: no tail piece */
 	uint64_t tail_off;
-	unsigned npieces; /* file-backed pieces, contiguous from offset 0 */
+	uint8_t *tail_base; /* the file's bytes as last copied into tail_fd */
+	unsigned npieces;   /* file-backed pieces, contiguous from offset 0 */
 	struct dax_piece piece[DAX_MAX_PIECES];
 };
 
@@ -100,10 +105,41 @@ static void front_unmap(struct dax_window *w, const struct dax_map *d, uint64_t 
 	w->st.unmaps++;
 }
 
+/* Writes the bytes the guest changed in the tail copy of a writable map back to the file. */
+static int sync_tail(struct dax_map *d)
+{
+	uint8_t page[DAX_PAGE_SIZE];
+	uint64_t start = d->foffset + d->tail_off, n, i, j;
+	struct stat st;
+
+	if (d->tail_fd < 0 || !d->writable)
+		return 0;
+	if (fstat(d->fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size <= start)
+		return 0; /* the file was cut short meanwhile: nothing to write into */
+	n = MIN((uint64_t)st.st_size - start, (uint64_t)DAX_PAGE_SIZE);
+	if (pread(d->tail_fd, page, n, 0) != (ssize_t)n)
+		return -EIO;
+	for (i = 0; i < n; i = j) {
+		if (page[i] == d->tail_base[i]) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i; j < n && page[j] != d->tail_base[j]; j++)
+			;
+		if (pwrite(d->fd, page + i, j - i, (off_t)(start + i)) != (ssize_t)(j - i))
+			return -EIO;
+		memcpy(d->tail_base + i, page + i, j - i);
+	}
+	return 0;
+}
+
 static void drop_tail(struct dax_window *w, struct dax_map *d)
 {
 	if (d->tail_fd < 0)
 		return;
+	(void)sync_tail(d);
 	front_unmap(w, d, d->tail_off, DAX_PAGE_SIZE);
 	d->tail_fd = safe_close(d->tail_fd);
 }
@@ -162,6 +198,7 @@ static int fill_tail(struct dax_map *d, uint64_t n)
 		return -errno;
 	if (pwrite(d->tail_fd, page, sizeof(page), 0) != (ssize_t)sizeof(page))
 		return -EIO;
+	memcpy(d->tail_base, page, sizeof(page));
 	return 0;
 }
 
@@ -169,6 +206,11 @@ static int add_tail(struct dax_window *w, struct dax_map *d, uint64_t off, uint6
 {
 	int r;
 
+	if (!d->tail_base) {
+		d->tail_base = malloc(DAX_PAGE_SIZE);
+		if (!d->tail_base)
+			return -ENOMEM;
+	}
 	d->tail_fd = memfd_create("vfsd-dax-tail", MFD_CLOEXEC);
 	if (d->tail_fd < 0)
 		return -errno;
@@ -191,6 +233,8 @@ static int apply(struct dax_window *w, struct dax_map *d, uint64_t file_size)
 	uint64_t whole = page_floor(in_file), tail = in_file - whole;
 	int r;
 
+	/* The guest's writes to the old tail reach the file before anything moves. */
+	(void)sync_tail(d);
 	if (d->tail_fd >= 0 && (tail == 0 || d->tail_off != whole))
 		drop_tail(w, d);
 	r = shrink_file(w, d, whole);
@@ -198,13 +242,6 @@ static int apply(struct dax_window *w, struct dax_map *d, uint64_t file_size)
 		r = grow_file(w, d, whole);
 	if (r < 0 || tail == 0)
 		return r;
-	if (d->writable) {
-		/* A write into a private copy would miss the file. */
-		log_ratelimited(LOG_LEVEL_WARN,
-				"dax: the partial last page of a file cannot be mapped writable; "
-				"use dax=inode in the guest");
-		return -EIO;
-	}
 	if (d->tail_fd >= 0)
 		return fill_tail(d, tail);
 	return add_tail(w, d, whole, tail);
@@ -216,8 +253,11 @@ static void map_release(struct dax_window *w, struct dax_map *d, bool unmap)
 		drop_tail(w, d);
 		(void)shrink_file(w, d, 0);
 	} else {
+		/* The frontend dropped the maps, but the guest's tail writes are still ours. */
+		(void)sync_tail(d);
 		w->st.live -= d->npieces + (d->tail_fd >= 0);
 	}
+	free(d->tail_base);
 	safe_close(d->tail_fd);
 	safe_close(d->fd);
 	*d = w->maps[--w->nmaps];
@@ -310,6 +350,19 @@ void dax_changed(struct dax_window *w, uint64_t key, uint64_t new_size)
 		r = apply(w, &w->maps[i], new_size);
 		if (r < 0 && r != -EIO)
 			log_warn("dax: cannot follow a size change of a mapped file: %s",
+				 strerror(-r));
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void dax_sync(struct dax_window *w, uint64_t key)
+{
+	pthread_mutex_lock(&w->lock);
+	for (unsigned i = 0; i < w->nmaps; i++) {
+		int r = w->maps[i].key == key ? sync_tail(&w->maps[i]) : 0;
+
+		if (r < 0)
+			log_warn("dax: cannot write a mapped file's last page back: %s",
 				 strerror(-r));
 	}
 	pthread_mutex_unlock(&w->lock);

@@ -5,10 +5,12 @@
  * with the frontend's limits (QEMU 11.1, see docs/dax.md):
  *
  * - a map never extends past the file's last whole page (the frontend would extend an empty
- *   file and refuses ranges past EOF); the partial last page of a file is served, for read
- *   mappings only, from a private one-page copy that is refreshed whenever the file is known
- *   to change (dax_changed); a writable mapping that would need it is refused (-EIO), so no
- *   write can ever land outside the file;
+ *   file and refuses ranges past EOF); the partial last page of a file is served from a
+ *   private one-page copy, refreshed whenever the file is known to change (dax_changed); in a
+ *   writable map, the bytes the guest writes there are written back to the file by
+ *   dax_sync() (fsync, flush, release), before every change to the file made through the
+ *   daemon, and when the map goes away: the guest's own later reads and fsync semantics hold,
+ *   others see those bytes once they are written back;
  * - maps never overlap: a setup over mapped ranges first removes them; a removal removes
  *   exactly what a setup made (all of its pieces);
  * - at most DAX_MAX_MAPS frontend maps are live (each is a memory region in QEMU, which
@@ -59,7 +61,7 @@ uint64_t dax_window_size(struct dax_window *w);
  * FUSE_SETUPMAPPING: maps [foffset, foffset + len) of the file `key` (the backend's inode id;
  * fd opened O_RDWR, its size now file_size) at window offset moffset. The fd is duplicated.
  * -EINVAL for a misaligned or out-of-window request, -ENOSPC when DAX_MAX_MAPS would be
- * exceeded, -EIO when the frontend refuses or a writable map would need the tail copy.
+ * exceeded, -EIO (or the mapper's error) when the frontend refuses.
  */
 int dax_setup(struct dax_window *w, uint64_t key, int fd, uint64_t file_size, uint64_t foffset,
 	      uint64_t len, uint64_t moffset, bool writable);
@@ -73,6 +75,9 @@ int dax_remove(struct dax_window *w, uint64_t moffset, uint64_t len);
  * file (write, fallocate, copy_file_range, a size or mtime change noticed in a stat).
  */
 void dax_changed(struct dax_window *w, uint64_t key, uint64_t new_size);
+/* Writes the guest's changes to tail copies of `key` back to the file (see above). Call before
+ * the daemon itself writes, truncates or copies into the file, and on fsync, flush, release. */
+void dax_sync(struct dax_window *w, uint64_t key);
 /* Whether the file `key` has maps now (cheap: lets callers skip dax_changed). */
 bool dax_has_maps(struct dax_window *w, uint64_t key);
 

@@ -92,7 +92,7 @@ static int pt_set_size(struct pt_fs *fs, struct pt_inode *ino, const struct pt_h
 		fd = own;
 	}
 	/* DAX maps past the new end go first: nothing may map a page that is gone. */
-	pt_dax_changed_fd(fs, ino, fd, size);
+	pt_dax_before_write(fs, ino, fd, size);
 	return ftruncate(fd, size) < 0 ? -errno : 0;
 }
 

@@ -271,17 +271,27 @@ ssize_t pt_op_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		if (r < 0)
 			return r;
 	}
+	pt_dax_before_write(fs, h.h->inode, h.h->fd, -1);
 	do
 		n = pwritev(h.h->fd, iov, iovcnt, off);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	pt_dax_changed_fd(fs, h.h->inode, h.h->fd, -1);
+	pt_dax_after_write(fs, h.h->inode, h.h->fd);
 	return n;
 }
 
-int pt_op_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+int pt_op_release(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
+	struct pt_fs *fs = fsp;
+
+	/* close(2) in the guest: its writes to a DAX tail copy become visible. */
+	if (fs->cfg.dax) {
+		_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+
+		if (pt_handle_get(fs, nodeid, fh, &h.h) == 0)
+			pt_dax_sync(fs, h.h->inode);
+	}
 	return pt_handle_release(fs, nodeid, fh);
 }
 
@@ -294,6 +304,7 @@ int pt_op_fsync(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	r = pt_handle_get(fs, nodeid, fh, &h.h);
 	if (r < 0)
 		return r;
+	pt_dax_sync(fs, h.h->inode);
 	r = datasync ? fdatasync(h.h->fd) : fsync(h.h->fd);
 	return r < 0 ? -errno : 0;
 }
@@ -310,11 +321,11 @@ int pt_op_fallocate(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return r;
 	if (fs->cfg.readonly)
 		return -EROFS;
-	if (mode & FALLOC_FL_COLLAPSE_RANGE) /* the file shrinks */
-		pt_dax_changed_fd(fs, h.h->inode, h.h->fd, 0);
+	/* A collapse shrinks the file: unmap, then map again what is left. */
+	pt_dax_before_write(fs, h.h->inode, h.h->fd, (mode & FALLOC_FL_COLLAPSE_RANGE) ? 0 : -1);
 	if (fallocate(h.h->fd, mode, off, len) < 0)
 		return -errno;
-	pt_dax_changed_fd(fs, h.h->inode, h.h->fd, -1);
+	pt_dax_after_write(fs, h.h->inode, h.h->fd);
 	return 0;
 }
 
@@ -371,9 +382,11 @@ ssize_t pt_op_copy_file_range(void *fsp, const struct fs_ctx *ctx, uint64_t node
 		return -EROFS;
 	if (off_in < 0 || off_out < 0)
 		return -EINVAL;
+	pt_dax_sync(fs, in.h->inode);
+	pt_dax_before_write(fs, out.h->inode, out.h->fd, -1);
 	n = copy_file_range(in.h->fd, &o_in, out.h->fd, &o_out, len, flags);
 	if (n < 0)
 		return -errno;
-	pt_dax_changed_fd(fs, out.h->inode, out.h->fd, -1);
+	pt_dax_after_write(fs, out.h->inode, out.h->fd);
 	return n;
 }

@@ -34,23 +34,41 @@ uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct stat *st)
 	return 0;
 }
 
+static bool pt_dax_mapped(const struct pt_fs *fs, struct pt_inode *ino)
+{
+	return fs->cfg.dax && atomic_load_explicit(&ino->dax_mapped, memory_order_relaxed);
+}
+
 void pt_dax_changed(struct pt_fs *fs, struct pt_inode *ino, uint64_t size)
 {
-	if (fs->cfg.dax && atomic_load_explicit(&ino->dax_mapped, memory_order_relaxed))
+	if (pt_dax_mapped(fs, ino))
 		dax_changed(fs->cfg.dax, ino->nodeid, size);
 }
 
-void pt_dax_changed_fd(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t shrink_to)
+void pt_dax_sync(struct pt_fs *fs, struct pt_inode *ino)
+{
+	if (pt_dax_mapped(fs, ino))
+		dax_sync(fs->cfg.dax, ino->nodeid);
+}
+
+void pt_dax_before_write(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t shrink_to)
 {
 	struct stat st;
 
-	if (!fs->cfg.dax || !atomic_load_explicit(&ino->dax_mapped, memory_order_relaxed) ||
-	    fstat(fd, &st) < 0)
+	if (!pt_dax_mapped(fs, ino))
 		return;
-	if (shrink_to < 0)
-		dax_changed(fs->cfg.dax, ino->nodeid, (uint64_t)st.st_size);
-	else if (shrink_to < st.st_size)
+	/* The guest's writes through the window come before the one made now. */
+	dax_sync(fs->cfg.dax, ino->nodeid);
+	if (shrink_to >= 0 && fstat(fd, &st) == 0 && shrink_to < st.st_size)
 		dax_changed(fs->cfg.dax, ino->nodeid, (uint64_t)shrink_to);
+}
+
+void pt_dax_after_write(struct pt_fs *fs, struct pt_inode *ino, int fd)
+{
+	struct stat st;
+
+	if (pt_dax_mapped(fs, ino) && fstat(fd, &st) == 0)
+		dax_changed(fs->cfg.dax, ino->nodeid, (uint64_t)st.st_size);
 }
 
 bool pt_op_dax_available(void *fsp)

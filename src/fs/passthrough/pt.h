@@ -233,10 +233,13 @@ int pt_cred_init(void);
 
 /* op_mapping.c: DAX. FS_ATTR_DAX for a file with these attributes, per cfg.dax_policy. */
 uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct stat *st);
-/* A mapped file now has size `size` (or changed contents): tell the window. Cheap otherwise. */
+/* For DAX-mapped files only (cheap otherwise): a stat saw size `size` (contents may have
+ * changed); the daemon is about to change the file through fd (and truncate it to shrink_to,
+ * or -1), or has just done so; fsync/flush/release: the guest's window writes go to the file. */
 void pt_dax_changed(struct pt_fs *fs, struct pt_inode *ino, uint64_t size);
-/* The same after a change made through fd; before a truncate to `shrink_to` (or -1). */
-void pt_dax_changed_fd(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t shrink_to);
+void pt_dax_before_write(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t shrink_to);
+void pt_dax_after_write(struct pt_fs *fs, struct pt_inode *ino, int fd);
+void pt_dax_sync(struct pt_fs *fs, struct pt_inode *ino);
 
 /* op_dir.c */
 void pt_dirstream_free(struct pt_dirstream *d);

@@ -194,9 +194,32 @@ static void test_tail(struct dax_window *w)
 	CHECK_EQ(pwrite(mid, "TAIL", 4, 12300), 4);
 	dax_changed(w, 4, 12388);
 	CHECK(memcmp(fk.win + CHUNK + 12300, "TAIL", 4) == 0);
-	/* Writable maps never get a private copy: a write there would miss the file. */
-	CHECK_EQ(dax_setup(w, 4, mid, 12388, 0, CHUNK, CHUNK, true), -EIO);
-	CHECK(!dax_has_maps(w, 4));
+	/* A writable map: the guest's writes to the tail copy reach the file at dax_sync(), and
+	 * only the bytes it changed (the host's own change next to them survives). */
+	CHECK_EQ(dax_setup(w, 4, mid, 12388, 0, CHUNK, CHUNK, true), 0);
+	memcpy(fk.win + CHUNK + 12290, "guest", 5);
+	CHECK_EQ(pwrite(mid, "host", 4, 12380), 4);
+	dax_sync(w, 4);
+	{
+		char buf[8] = {0};
+
+		CHECK_EQ(pread(mid, buf, 5, 12290), 5);
+		CHECK(memcmp(buf, "guest", 5) == 0);
+		CHECK_EQ(pread(mid, buf, 4, 12380), 4);
+		CHECK(memcmp(buf, "host", 4) == 0);
+	}
+	CHECK_EQ(fsize(mid), 12388);
+	/* Written back as well when the map goes (here: the file grows to whole pages). */
+	memcpy(fk.win + CHUNK + 12300, "again", 5);
+	CHECK_EQ(ftruncate(mid, 4 * 4096), 0);
+	dax_changed(w, 4, 4 * 4096);
+	{
+		char buf[8] = {0};
+
+		CHECK_EQ(pread(mid, buf, 5, 12300), 5);
+		CHECK(memcmp(buf, "again", 5) == 0);
+	}
+	CHECK(window_shows(mid, CHUNK, 0, 4 * 4096, 4 * 4096));
 	/* An empty file is never handed to the frontend (QEMU would extend it). */
 	CHECK_EQ(dax_setup(w, 5, empty, 0, 0, CHUNK, 2 * CHUNK, false), 0);
 	CHECK_EQ(fk.empty_files, 0);
