@@ -86,6 +86,30 @@ static void populate(void)
 		FZ_CHECK(fchownat(share_fd, "e", 1000, 1000, AT_SYMLINK_NOFOLLOW) == 0);
 }
 
+/*
+ * A DAX window whose frontend accepts every map and unmap without mapping anything: what is
+ * fuzzed is the guest-facing part (validation, the table, clamping, tail copies, size-change
+ * hooks), not the VMM.
+ */
+static int fake_map(void *opaque, uint64_t off, uint64_t len, int fd, uint64_t file_off,
+		    bool writable)
+{
+	return 0;
+}
+
+static int fake_unmap(void *opaque, uint64_t off, uint64_t len)
+{
+	return 0;
+}
+
+static uint64_t fake_window_size(void *opaque)
+{
+	return 8u << 20;
+}
+
+static const struct dax_mapper fake_mapper = {fake_map, fake_unmap, fake_window_size};
+static struct dax_window *window;
+
 static void cleanup(void)
 {
 	if (share_fd < 0)
@@ -93,6 +117,7 @@ static void cleanup(void)
 	for (unsigned i = 0; i < ARRAY_SIZE(servers); i++)
 		fuse_server_free(servers[i]);
 	pt_free(&backend);
+	dax_window_free(window);
 	(void)nftw(share, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	close(share_fd);
 	(void)rmdir(share);
@@ -125,6 +150,9 @@ static void setup_once(void)
 	FZ_CHECK(share_fd >= 0);
 	FZ_CHECK(realpath(share, real));
 	cfg.shared_dir = real;
+	FZ_CHECK(dax_window_new(&fake_mapper, NULL, &window) == 0);
+	cfg.dax = window;
+	cfg.dax_min_size = 4096;
 	FZ_CHECK(pt_new(&cfg, &backend) == 0);
 	atexit(cleanup);
 }

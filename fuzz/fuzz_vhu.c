@@ -107,6 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t devb = fz_u8(&in);
 	struct vhu_config cfg = {
 		.tag = "fuzz",
+		/* A DAX window: GET_SHMEM_CONFIG and the window-map check of new regions. */
+		.shm_size = (devb & 0x40) ? 1ull << 21 : 0,
 		.max_request_queues = 1 + devb % 3,
 		.thread_pool_size = (devb >> 2) % 3,
 	};

@@ -20,6 +20,7 @@ FSYNC, SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, FLUSH, INIT = 20, 21, 22, 23,
 OPENDIR, READDIR, RELEASEDIR, FSYNCDIR, GETLK, SETLK, SETLKW = 27, 28, 29, 30, 31, 32, 33
 ACCESS, CREATE, INTERRUPT, DESTROY, IOCTL, BATCH_FORGET, FALLOCATE = 34, 35, 36, 38, 39, 42, 43
 READDIRPLUS, RENAME2, LSEEK, COPY_FILE_RANGE, SYNCFS, TMPFILE = 44, 45, 46, 47, 50, 51
+SETUPMAPPING, REMOVEMAPPING = 48, 49
 FUSE_INIT_EXT = 1 << 30
 INIT_FLAGS = 0xffffffff & ~0  # everything: the server keeps what it offers
 unique = [100]
@@ -155,6 +156,16 @@ def fuse_seeds():
                                    mode=2)
     s["big-room"] = fuse_input([rec(req(LOOKUP, 1, name("f"))),
                                 rec(req(READ, 2, rw_in(0, 0, 1 << 20)), ctl=0x0b, room=0xffff)])
+    # DAX (fuzz_fuse_pt has a window): read map, writable upgrade, a size change, removal.
+    s["dax-map"] = fuse_input([
+        rec(req(LOOKUP, 1, name("f"))),
+        rec(req(SETUPMAPPING, 2, struct.pack("<QQQQQ", 2**64 - 1, 0, 2 << 20, 2, 0))),
+        rec(req(SETUPMAPPING, 2, struct.pack("<QQQQQ", 2**64 - 1, 0, 2 << 20, 3, 0))),
+        rec(req(SETATTR, 2, setattr_in(1 << 3, size=5000))),
+        rec(req(GETATTR, 2, struct.pack("<IIQ", 0, 0, 0))),
+        rec(req(REMOVEMAPPING, 2, struct.pack("<I", 1) + struct.pack("<QQ", 0, 2 << 20))),
+        rec(req(SETUPMAPPING, 2, struct.pack("<QQQQQ", 0, 4096, 4096, 2, 8 << 20))),
+        rec(req(REMOVEMAPPING, 2, struct.pack("<I", 300)))])
     return s
 
 
