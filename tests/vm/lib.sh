@@ -33,6 +33,72 @@ vm_die() {
 	exit 1
 }
 
+# ---------------------------------------------------------------- TAP for the test scripts
+
+# tap ok|not-ok DESCRIPTION [DETAIL]: the next numbered TAP line; $n counts the lines and
+# $failed the failures (the caller prints the plan "1..$n" at the end).
+n=0
+failed=0
+tap() {
+	n=$((n + 1))
+	if [ "$1" = ok ]; then
+		echo "ok $n - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $2${3:+: $3}"
+	fi
+}
+# check DESCRIPTION DETAIL-IF-FAILED COMMAND...: ok if COMMAND succeeds.
+check() {
+	local desc="$1" detail="$2"
+	shift 2
+	if "$@"; then tap ok "$desc"; else tap not-ok "$desc" "$detail"; fi
+}
+# vm_finish NAME BASE [LINE...]: the end of a test script: the TAP plan "1..$n", a summary on
+# stderr (daemon, accelerator, the LINEs, the time since lib.sh was sourced, the result),
+# the work directory BASE removed unless a check failed or VFSD_VM_KEEP is set; exits 1 if a
+# check failed, else 0.
+VM_T0=$(date +%s)
+vm_finish() {
+	local bar="==================== $1 summary ====================" base="$2" line
+	shift 2
+	echo "1..$n"
+	{
+		echo
+		echo "$bar"
+		echo " daemon:      ${VM_DAEMON[*]:-not started} ${VFSD_VM_FLAGS:---xattr}"
+		echo " accelerator: ${VM_ACCEL_NAME:-not chosen}"
+		for line in "$@"; do echo " $line"; done
+		echo " time:        $(($(date +%s) - VM_T0))s in all"
+		if [ "$failed" = 0 ]; then
+			echo " RESULT:      PASS ($n checks)"
+		else
+			echo " RESULT:      FAIL ($failed of $n checks failed)"
+		fi
+		echo "${bar//?/=}"
+	} >&2
+	if [ -n "$base" ]; then
+		if [ "$failed" = 0 ] && [ -z "${VFSD_VM_KEEP:-}" ]; then
+			rm -rf "$base"
+		else
+			vm_log "kept for inspection: $base"
+		fi
+	fi
+	exit $((failed > 0))
+}
+# vm_guest_tap FILE [PREFIX]: the unnumbered "ok - X" / "not ok - X" lines of FILE (written by
+# a guest or a checker) as numbered TAP lines, with PREFIX before X.
+vm_guest_tap() {
+	local line
+	[ -e "$1" ] || return 0
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*) tap ok "${2:-}${line#ok - }" ;;
+		"not ok - "*) tap not-ok "${2:-}${line#not ok - }" ;;
+		esac
+	done <"$1"
+}
+
 # ---------------------------------------------------------------- assets and accelerator
 
 # vm_assets: sets VM_KERNEL VM_MODULES VM_KVER VM_KPKG VM_SUITE (installs/downloads if needed).
@@ -42,6 +108,19 @@ vm_assets() {
 		vm_die "guest assets unavailable (tests/tools/vm-assets.sh failed)"
 	eval "$out"
 	[ -r "$VM_KERNEL" ] || vm_die "no guest kernel at '$VM_KERNEL'"
+}
+
+# vm_assets_tap: vm_assets as a TAP check (tap ok/not-ok "guest assets"); returns 1 when the
+# assets cannot be had, which is a failure, never a skip.
+vm_assets_tap() {
+	local out suite="${VFSD_VM_SUITE:-bookworm}"
+	if out=$("$VM_REPO_DIR/tests/tools/vm-assets.sh" --suite "$suite"); then
+		eval "$out"
+		tap ok "guest assets (kernel $VM_KVER)"
+	else
+		tap not-ok "guest assets" "tests/tools/vm-assets.sh --suite $suite failed: cannot fetch QEMU/busybox/kernel"
+		return 1
+	fi
 }
 
 # vm_accel: sets VM_ACCEL_ARGS (array) and VM_ACCEL_NAME (human readable).

@@ -26,7 +26,6 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
 [ $# -eq 2 ] || {
 	echo "usage: $0 reboot|disconnect|fsync-kill VFSD_BINARY" >&2
 	exit 2
@@ -42,47 +41,8 @@ esac
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
-n=0
-failed=0
-tap() { # ok|not-ok DESCRIPTION [DETAIL]
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2${3:+: $3}"
-	fi
-}
-check() { # DESCRIPTION DETAIL-IF-FAILED COMMAND...
-	local desc="$1" detail="$2"
-	shift 2
-	if "$@"; then tap ok "$desc"; else tap not-ok "$desc" "$detail"; fi
-}
 say() { printf '[vm-%s] %s\n' "$mode" "$*" >&2; }
-finish() {
-	echo "1..$n"
-	local secs=$(($(date +%s) - t0))
-	{
-		echo
-		echo "==================== vm-$mode summary ===================="
-		echo " daemon:      ${VM_DAEMON[*]:-$vfsd_bin} ${VFSD_VM_FLAGS:---xattr}"
-		echo " accelerator: $VM_ACCEL_NAME"
-		echo " time:        ${secs}s"
-		if [ "$failed" = 0 ]; then
-			echo " RESULT:      PASS ($n checks)"
-		else
-			echo " RESULT:      FAIL ($failed of $n checks failed)"
-		fi
-		echo "=========================================================="
-	} >&2
-	if [ "$failed" = 0 ] && [ -z "${VFSD_VM_KEEP:-}" ]; then
-		rm -rf "$base"
-	else
-		say "kept for inspection: $base"
-	fi
-	exit $((failed > 0))
-}
-t0=$(date +%s)
+finish() { vm_finish "vm-$mode" "${base:-}"; }
 
 # Each QEMU run is a few boots of a small guest: minutes mean a hang.
 export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-240}"
@@ -91,14 +51,7 @@ echo "# accelerator: $VM_ACCEL_NAME"
 say "accelerator: $VM_ACCEL_NAME"
 
 # assets: fail, never skip
-if assets_out=$("$repo/tests/tools/vm-assets.sh" --suite "${VFSD_VM_SUITE:-bookworm}"); then
-	eval "$assets_out"
-	tap ok "guest assets (kernel $VM_KVER)"
-else
-	tap not-ok "guest assets" "tests/tools/vm-assets.sh failed: cannot fetch QEMU/busybox/kernel"
-	echo "1..$n"
-	exit 1
-fi
+vm_assets_tap || finish
 vm_hostroot_initramfs
 vm_daemon_cmd "$vfsd_bin"
 echo "# daemon: ${VM_DAEMON[*]} ${VM_DAEMON_FLAGS[*]}"
@@ -207,14 +160,7 @@ qemu_kill() {
 
 # guest_tap: the guest's TAP lines (tap.log), renumbered.
 guest_tap() {
-	local line
-	[ -f "$results/tap.log" ] || return 0
-	while IFS= read -r line; do
-		case "$line" in
-		"ok - "*) tap ok "guest: ${line#ok - }" ;;
-		"not ok - "*) tap not-ok "guest: ${line#not ok - }" ;;
-		esac
-	done <"$results/tap.log"
+	vm_guest_tap "$results/tap.log" "guest: "
 	rm -f "$results/tap.log"
 }
 

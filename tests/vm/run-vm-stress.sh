@@ -26,7 +26,6 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
 [ $# -eq 2 ] || {
 	echo "usage: [STRESS_SECONDS=N] $0 VFSD_BINARY FSX_BINARY" >&2
 	exit 2
@@ -44,51 +43,13 @@ esac
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
-n=0
-failed=0
-tap() { # ok|not-ok DESCRIPTION [DETAIL]
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2${3:+: $3}"
-	fi
-}
-check() { # DESCRIPTION DETAIL-IF-FAILED COMMAND...
-	local desc="$1" detail="$2"
-	shift 2
-	if "$@"; then tap ok "$desc"; else tap not-ok "$desc" "$detail"; fi
-}
 say() { printf '[vm-stress] %s\n' "$*" >&2; }
-t0=$(date +%s)
 base=""
 rss_summary="not measured"
 finish() {
-	echo "1..$n"
-	{
-		echo
-		echo "==================== vm-stress summary ===================="
-		echo " daemon:      ${VM_DAEMON[*]:-$vfsd_bin} ${VFSD_VM_FLAGS:---xattr}"
-		echo " accelerator: $VM_ACCEL_NAME"
-		echo " stress:      ${secs}s per tool (fsx -p 3, stress-ng, dbench 2 clients)"
-		echo " daemon RSS:  $rss_summary"
-		echo " time:        $(($(date +%s) - t0))s in all"
-		if [ "$failed" = 0 ]; then
-			echo " RESULT:      PASS ($n checks)"
-		else
-			echo " RESULT:      FAIL ($failed of $n checks failed)"
-		fi
-		echo "==========================================================="
-	} >&2
-	if [ -n "$base" ]; then
-		if [ "$failed" = 0 ] && [ -z "${VFSD_VM_KEEP:-}" ]; then
-			rm -rf "$base"
-		else
-			say "kept for inspection: $base"
-		fi
-	fi
-	exit $((failed > 0))
+	vm_finish vm-stress "$base" \
+		"stress:      ${secs}s per tool (fsx -p 3, stress-ng, dbench 2 clients)" \
+		"daemon RSS:  $rss_summary"
 }
 
 vm_accel
@@ -97,13 +58,7 @@ echo "# stress: ${secs}s (STRESS_SECONDS)"
 say "accelerator: $VM_ACCEL_NAME; ${secs}s of stress"
 
 # assets: fail, never skip
-if assets_out=$("$repo/tests/tools/vm-assets.sh" --suite "${VFSD_VM_SUITE:-bookworm}"); then
-	eval "$assets_out"
-	tap ok "guest assets (kernel $VM_KVER)"
-else
-	tap not-ok "guest assets" "tests/tools/vm-assets.sh failed: cannot fetch QEMU/busybox/kernel"
-	finish
-fi
+vm_assets_tap || finish
 dbench_load=/usr/share/dbench/client.txt
 if ! command -v stress-ng >/dev/null || ! command -v dbench >/dev/null || [ ! -r "$dbench_load" ]; then
 	say "installing stress-ng and dbench"

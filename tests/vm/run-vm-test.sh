@@ -24,17 +24,8 @@ repo="$(cd "$here/../.." && pwd)"
 vfsd_bin="$1"
 guest_bin="$(readlink -f "$2")"
 
-n=0
-failed=0
-tap() { # ok|not-ok DESCRIPTION [DETAIL]
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2${3:+: $3}"
-	fi
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh"
 say() { printf '[vm-test] %s\n' "$*" >&2; }
 
 daemon_desc="${VFSD_DAEMON_CMD:-$vfsd_bin}"
@@ -44,14 +35,10 @@ echo "# daemon: $daemon_desc ${VFSD_VM_FLAGS:---xattr}"
 export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
 
 # 1. assets (fail loudly, never skip)
-if assets_out=$("$repo/tests/tools/vm-assets.sh" --suite "${VFSD_VM_SUITE:-bookworm}"); then
-	eval "$assets_out"
-	tap ok "guest assets (kernel $VM_KVER)"
-else
-	tap not-ok "guest assets" "tests/tools/vm-assets.sh failed: cannot fetch QEMU/busybox/kernel"
+vm_assets_tap || {
 	echo "1..$n"
 	exit 1
-fi
+}
 [ -x "$guest_bin" ] || {
 	tap not-ok "guest test program" "$guest_bin is not executable"
 	echo "1..$n"
@@ -74,8 +61,6 @@ set +e
 run_rc=$?
 set -e
 secs=$(($(date +%s) - start))
-# shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$here/lib.sh"
 vm_accel
 accel="$VM_ACCEL_NAME"
 echo "# accelerator: $accel"
