@@ -6,7 +6,8 @@
 #   tests/tools/sid-qemu.sh [--refresh]
 #
 # Builds, once, ${VFSD_CACHE:-/var/cache/vfsd-test}/sid-root:
-#   debootstrap --variant=minbase sid DIR MIRROR   (MIRROR: the host's debian.sources URIs)
+#   debootstrap --variant=minbase sid DIR MIRROR   (MIRROR: the host's debian.sources URIs,
+#                                                   or $VFSD_SID_MIRROR)
 #   apt-get install --no-install-recommends qemu-system-x86   (in the chroot)
 # debootstrap is installed on the host with apt-get if missing. debootstrap and apt run in a
 # private mount namespace (unshare -m): /proc, /sys and /dev are mounted into the chroot only
@@ -43,7 +44,7 @@ refresh="${VFSD_SID_REFRESH:-}"
 case "${1:-}" in
 "") ;;
 --refresh) refresh=1 ;;
--h | --help) sed -n '2,29p' "$0" && exit 0 ;;
+-h | --help) sed -n '2,30p' "$0" && exit 0 ;;
 *) die "unknown argument $1" ;;
 esac
 
@@ -83,7 +84,8 @@ remove_tree() {
 }
 
 # mirror: the first http(s) URI of the host's Debian sources that is not the security archive.
-mirror=$(
+mirror=${VFSD_SID_MIRROR:-}
+[ -n "$mirror" ] || mirror=$(
 	{
 		awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }' \
 			/etc/apt/sources.list.d/*.sources 2>/dev/null
@@ -101,13 +103,17 @@ fi
 
 tmp="$ROOT.tmp"
 remove_tree "$tmp"
+# failed WHAT LOG: the end of LOG on stderr, the half-built tree removed, and die.
+failed() {
+	tail -5 "$2" >&2
+	remove_tree "$tmp"
+	die "$1 failed: $(grep -E '^(E|W): ' "$2" | tail -1) (log: $2)"
+}
 start=$(date +%s)
 log "debootstrap --variant=minbase sid $tmp $mirror"
 unshare --mount --propagation private \
-	debootstrap --variant=minbase sid "$tmp" "$mirror" >"$CACHE/sid-debootstrap.log" 2>&1 || {
-	tail -5 "$CACHE/sid-debootstrap.log" >&2
-	die "debootstrap failed (log: $CACHE/sid-debootstrap.log)"
-}
+	debootstrap --variant=minbase sid "$tmp" "$mirror" >"$CACHE/sid-debootstrap.log" 2>&1 ||
+	failed "debootstrap from $mirror" "$CACHE/sid-debootstrap.log"
 
 # The mirror may be a snapshot whose Release is past its Valid-Until date.
 printf 'Acquire::Check-Valid-Until "false";\nAPT::Install-Recommends "false";\n' \
@@ -128,10 +134,8 @@ unshare --mount --propagation private sh -ec '
 	chroot "$r" apt-get -o Acquire::Check-Valid-Until=false update -qq
 	chroot "$r" apt-get install -y -qq --no-install-recommends "$@"
 	chroot "$r" apt-get clean
-' sid-apt "$tmp" "${QEMU_PKGS[@]}" >"$CACHE/sid-apt.log" 2>&1 || {
-	tail -5 "$CACHE/sid-apt.log" >&2
-	die "apt-get install in the chroot failed (log: $CACHE/sid-apt.log)"
-}
+' sid-apt "$tmp" "${QEMU_PKGS[@]}" >"$CACHE/sid-apt.log" 2>&1 ||
+	failed "apt-get install ${QEMU_PKGS[*]} in the chroot" "$CACHE/sid-apt.log"
 mounted_under "$tmp" && die "$tmp still has mounts after apt (should not happen)"
 
 # fix_symlinks DIR...: absolute symlinks (e.g. /usr/share/qemu/bios.bin -> /usr/share/seabios/
