@@ -62,6 +62,8 @@ static const struct tfile files[] = {
 	{"small33.txt", 33, 5, false, false},
 	{"partial.bin", 12388, 6, false, false}, /* 3 pages + 100 bytes */
 	{"page8k.bin", 8 * KiB, 7, false, false},
+	{"always33.txt", 33, 12, false, false}, /* partial pages written under dax=always */
+	{"always12388.bin", 12388, 13, false, false},
 	{"ro.bin", 2 * MiB, 8, true, false},
 	{"w33.txt", 33, 9, false, true},
 	{"w12388.bin", 12388, 10, false, true},
@@ -70,6 +72,7 @@ static const struct tfile files[] = {
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
 enum phase {
+	PH_NONE = 0,
 	PH_ALWAYS = 1,
 	PH_INODE = 2
 };
@@ -91,6 +94,10 @@ static const struct patch patches[] = {
 	{"mmapw.bin", 1 * MiB - 3, 6, 102, PH_ALWAYS, 'm'},   /* across a page */
 	{"mmapw.bin", 2 * MiB - 40, 80, 103, PH_ALWAYS, 'm'}, /* across a 2 MiB DAX chunk */
 	{"mmapw.bin", 5 * MiB + 123, 64, 104, PH_ALWAYS, 'm'},
+	{"always33.txt", 5, 20, 110, PH_ALWAYS, 'm'},
+	{"always12388.bin", 100, 50, 111, PH_ALWAYS, 'm'},
+	{"always12388.bin", 12300, 40, 112, PH_ALWAYS, 'm'}, /* the partial last page */
+	{"always12388.bin", 12350, 20, 113, PH_ALWAYS, 'w'},
 	{"shared.bin", 1 * MiB + 5, 100, 200, PH_ALWAYS, 'c'},
 	{"shared.bin", 3 * MiB + 7, 100, 201, PH_ALWAYS, 'p'},
 	{"mmapw.bin", 3 * MiB + 11, 50, 105, PH_INODE, 'm'},
@@ -629,6 +636,19 @@ static int t_two_processes(void)
 	return r;
 }
 
+/* Files with a partial last page under dax=always: read, then written through mmap and pwrite. */
+static int t_always_partial(void)
+{
+	static const char *const names[] = {"always33.txt", "always12388.bin"};
+	for (size_t i = 0; i < 2; i++) {
+		const struct tfile *f = tfile(names[i]);
+		if (verify_both(f, PH_NONE) < 0 || apply_patches(f->name, PH_ALWAYS, 'm') < 0 ||
+		    apply_patches(f->name, PH_ALWAYS, 'w') < 0 || verify_both(f, PH_ALWAYS) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int t_always_drop_caches(void)
 {
 	if (drop_caches() < 0)
@@ -884,6 +904,9 @@ int main(int argc, char **argv)
 		check("mmap(MAP_SHARED) writes to mmapw.bin (across pages and 2 MiB chunks)",
 		      t_mmap_write);
 		check("two processes mapping shared.bin see each other's writes", t_two_processes);
+		check("33 and 12388-byte files (partial last page): read, mmap, mmap and pwrite "
+		      "writes",
+		      t_always_partial);
 		check("drop_caches, then big.bin and mmapw.bin read again correctly",
 		      t_always_drop_caches);
 	} else if (argc == 4 && strcmp(cmd, "immutable") == 0 && strcmp(argv[3], "always") == 0) {
