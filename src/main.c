@@ -73,8 +73,9 @@ static void log_dax_stats(struct dax_window *dax)
 		return;
 	dax_get_stats(dax, &st);
 	if (st.maps || st.failures)
-		log_info("dax: %llu maps, %llu unmaps, %llu refused", (unsigned long long)st.maps,
-			 (unsigned long long)st.unmaps, (unsigned long long)st.failures);
+		log_info("dax: %llu maps, %llu unmaps, %llu refused by the frontend",
+			 (unsigned long long)st.maps, (unsigned long long)st.unmaps,
+			 (unsigned long long)st.failures);
 }
 
 /* Device reset or disconnect: the frontend has dropped the window's maps itself. */

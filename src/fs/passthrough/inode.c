@@ -223,7 +223,7 @@ static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint6
 	pt_statx_to_stat(stx, &ret->attr);
 	ret->entry_timeout = pt_timeout(fs);
 	ret->attr_timeout = pt_timeout(fs);
-	ret->attr_flags = pt_dax_attr_flags(fs, &ret->attr);
+	ret->attr_flags = pt_dax_attr_flags(fs, NULL, stx);
 	if (fs->cfg.announce_submounts && parent && S_ISDIR(stx->stx_mode) &&
 	    (ret->attr.st_dev != parent->dev || pt_statx_mnt_id(stx) != parent->mnt_id))
 		ret->attr_flags |= FS_ATTR_SUBMOUNT;

@@ -21,11 +21,10 @@ int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	struct statx stx;
 	int r;
 
 	if (has_fh) {
-		struct statx stx;
-
 		r = pt_handle_get(fs, nodeid, fh, &h.h);
 		if (r < 0)
 			return r;
@@ -37,20 +36,21 @@ int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 		pt_statx_to_stat(&stx, ret);
 		pt_dax_changed(fs, h.h->inode, (uint64_t)ret->st_size);
 		if (ret_attr_flags)
-			*ret_attr_flags = pt_dax_attr_flags(fs, ret);
+			*ret_attr_flags = pt_dax_attr_flags(fs, h.h->inode, &stx);
 		*ret_timeout = pt_timeout(fs);
 		return 0;
 	}
 	r = pt_inode_get(fs, nodeid, &g.ino);
 	if (r < 0)
 		return r;
-	r = pt_stat_inode(g.ino, ret);
+	r = pt_statx_inode(g.ino, &stx);
 	if (r < 0)
 		return r;
+	pt_statx_to_stat(&stx, ret);
 	/* A size or content change made on the host shows up here first. */
 	pt_dax_changed(fs, g.ino, (uint64_t)ret->st_size);
 	if (ret_attr_flags)
-		*ret_attr_flags = pt_dax_attr_flags(fs, ret);
+		*ret_attr_flags = pt_dax_attr_flags(fs, g.ino, &stx);
 	*ret_timeout = pt_timeout(fs);
 	return 0;
 }
@@ -178,6 +178,7 @@ int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
+	struct statx stx;
 	int r;
 
 	if (attr->has_fh) {
@@ -205,12 +206,13 @@ int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 		if (r < 0)
 			return r;
 	}
-	r = pt_stat_inode(g.ino, ret);
+	r = pt_statx_inode(g.ino, &stx);
 	if (r < 0)
 		return r;
+	pt_statx_to_stat(&stx, ret);
 	pt_dax_changed(fs, g.ino, (uint64_t)ret->st_size);
 	if (ret_attr_flags)
-		*ret_attr_flags = pt_dax_attr_flags(fs, ret);
+		*ret_attr_flags = pt_dax_attr_flags(fs, g.ino, &stx);
 	*ret_timeout = pt_timeout(fs);
 	return 0;
 }

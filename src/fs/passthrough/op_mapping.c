@@ -19,17 +19,24 @@
 
 #include "fs/passthrough/pt.h"
 
-uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct stat *st)
+uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct pt_inode *ino,
+			   const struct statx *stx)
 {
+	uint64_t size = stx->stx_size;
+
 	/* Without a window a guest never uses DAX, and a flag it cannot honour would make its
 	 * kernel drop the inode from its cache at every attribute refresh. */
-	if (!S_ISREG(st->st_mode) || !fs->cfg.dax || dax_window_size(fs->cfg.dax) == 0)
+	if (!S_ISREG(stx->stx_mode) || !fs->cfg.dax || dax_window_size(fs->cfg.dax) == 0)
+		return 0;
+	/* Files the daemon cannot open for writing cannot be mapped (the frontend maps every
+	 * file read-write): immutable and append-only ones, and any whose open failed so. */
+	if ((stx->stx_attributes & (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND)) ||
+	    (ino && atomic_load_explicit(&ino->dax_denied, memory_order_relaxed)))
 		return 0;
 	if (fs->cfg.dax_policy == PT_DAX_ALL)
 		return FS_ATTR_DAX;
-	/* A partial last page would need a tail copy, read-only: not for dax=inode files. */
-	if (st->st_size > 0 && st->st_size % DAX_PAGE_SIZE == 0 &&
-	    (uint64_t)st->st_size >= fs->cfg.dax_min_size)
+	/* A partial last page needs a private copy: not for files marked by default. */
+	if (size > 0 && size % DAX_PAGE_SIZE == 0 && size >= fs->cfg.dax_min_size)
 		return FS_ATTR_DAX;
 	return 0;
 }
@@ -109,8 +116,12 @@ int pt_op_setupmapping(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uin
 	if (!S_ISREG(g.ino->type))
 		return -EINVAL;
 	fd = open_for_mapping(fs, ctx, g.ino, writable);
-	if (fd < 0)
+	if (fd < 0) {
+		/* Even the daemon may not write it (read-only mount, ...): stop offering DAX. */
+		if (!writable && (fd == -EPERM || fd == -EROFS || fd == -EACCES || fd == -ETXTBSY))
+			atomic_store(&g.ino->dax_denied, true);
 		return fd;
+	}
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	r = dax_setup(fs->cfg.dax, g.ino->nodeid, fd, (uint64_t)st.st_size, foffset, len, moffset,

@@ -95,10 +95,15 @@ void pt_statx_to_stat(const struct statx *stx, struct stat *st)
 	st->st_ctim.tv_nsec = stx->stx_ctime.tv_nsec;
 }
 
+int pt_statx_inode(const struct pt_inode *ino, struct statx *stx)
+{
+	return pt_statx(ino->fd, stx);
+}
+
 int pt_stat_inode(const struct pt_inode *ino, struct stat *st)
 {
 	struct statx stx;
-	int r = pt_statx(ino->fd, &stx);
+	int r = pt_statx_inode(ino, &stx);
 
 	if (r < 0)
 		return r;

@@ -79,6 +79,7 @@ struct pt_inode {
 	uint64_t nlookup;		      /* guarded by fs->inodes_lock */
 	atomic_ulong refs;
 	atomic_bool dax_mapped; /* has been DAX-mapped: size changes must reach the window */
+	atomic_bool dax_denied; /* could not be opened for a DAX map: no FS_ATTR_DAX any more */
 	pthread_mutex_t locks_mu;
 	struct pt_lock_owner *owners; /* guarded by locks_mu */
 	unsigned nowners;	      /* guarded by locks_mu */
@@ -143,6 +144,7 @@ int pt_statx(int fd, struct statx *stx);
 void pt_statx_to_stat(const struct statx *stx, struct stat *st);
 uint64_t pt_statx_mnt_id(const struct statx *stx);
 int pt_stat_inode(const struct pt_inode *ino, struct stat *st);
+int pt_statx_inode(const struct pt_inode *ino, struct statx *stx);
 
 /* inode.c */
 int pt_inode_table_init(struct pt_fs *fs, int root_fd);
@@ -231,8 +233,10 @@ void pt_cred_leave(struct pt_cred *c);
 /* Process-wide, at pt_new: drop inherited supplementary groups when root. */
 int pt_cred_init(void);
 
-/* op_mapping.c: DAX. FS_ATTR_DAX for a file with these attributes, per cfg.dax_policy. */
-uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct stat *st);
+/* op_mapping.c: DAX. FS_ATTR_DAX for a file with these attributes (ino may be NULL for a new
+ * one), per cfg.dax_policy. */
+uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct pt_inode *ino,
+			   const struct statx *stx);
 /* For DAX-mapped files only (cheap otherwise): a stat saw size `size` (contents may have
  * changed); the daemon is about to change the file through fd (and truncate it to shrink_to,
  * or -1), or has just done so; fsync/flush/release: the guest's window writes go to the file. */
