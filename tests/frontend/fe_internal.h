@@ -7,6 +7,7 @@
 #define VFSD_TESTS_FE_INTERNAL_H
 
 #include <linux/fuse.h>
+#include <pthread.h>
 
 #include "frontend.h"
 
@@ -32,6 +33,7 @@ struct fe_vq {
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	int kick_fd, call_fd;
 	uint16_t avail_idx; /* next avail index we publish */
+	uint16_t base;	    /* where the daemon resumes (GET_VRING_BASE), 0 for a fresh ring */
 	uint16_t last_used;
 	uint16_t *free_desc;
 	unsigned nfree;
@@ -46,12 +48,18 @@ struct fe_region {
 	uint8_t *host;
 };
 
+struct fe_dax;
+
 struct fe {
 	struct fe_options opts;
 	int sock;
+	/* Held from sending a message to reading its reply: the DAX thread sends memory-table
+	 * updates on the same socket. */
+	pthread_mutex_t sock_lock;
 	int backend_fd; /* our end of the backend channel */
 	int backend_peer;
-	uint64_t features, protocol_features, queue_num;
+	uint64_t features, protocol_features, protocol_offered, queue_num;
+	struct fe_dax *dax; /* with opts.dax (fe_dax.c) */
 
 	int memfd;
 	size_t mem_size;
@@ -76,6 +84,17 @@ struct fe {
 
 int fe_ring_setup(struct fe *fe);
 void fe_ring_teardown(struct fe *fe);
+/* Rings empty again, as a driver re-initialises them after a device reset. */
+void fe_ring_reset(struct fe *fe);
 int fe_mem_create(struct fe *fe);
+int fe_read_full(int fd, void *buf, size_t len, int timeout_ms);
+
+/* fe_dax.c. After negotiation: GET_CONFIG and GET_SHMEM_CONFIG as negotiated, the window, the
+ * backend-channel thread. */
+int fe_dax_negotiate(struct fe *fe);
+int fe_dax_start(struct fe *fe);
+/* The device was reset: drop every map (REM_MEM_REG for each) as QEMU does. */
+int fe_dax_reset(struct fe *fe);
+void fe_dax_free(struct fe *fe);
 
 #endif

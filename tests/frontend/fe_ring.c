@@ -223,6 +223,31 @@ void fe_ring_teardown(struct fe *fe)
 	}
 }
 
+static void slot_release(struct fe *fe, struct fe_vq *vq, struct fe_slot *s);
+
+void fe_ring_reset(struct fe *fe)
+{
+	for (unsigned i = 0; i < fe->nqueues; i++) {
+		struct fe_vq *vq = &fe->vq[i];
+		uint64_t v;
+
+		/* Whatever was in flight is gone with the device. */
+		for (unsigned d = 0; d < vq->num; d++)
+			if (vq->slots[d].busy)
+				slot_release(fe, vq, &vq->slots[d]);
+		memset(vq->desc, 0, 16u * vq->num);
+		memset(vq->avail, 0, 6 + 2u * vq->num);
+		memset(vq->used, 0, 6 + 8u * vq->num);
+		vq->avail_idx = vq->last_used = vq->base = 0;
+		for (unsigned d = 0; d < vq->num; d++)
+			vq->free_desc[d] = (uint16_t)(vq->num - 1 - d);
+		vq->nfree = vq->num;
+		vq->ndone = vq->inflight = 0;
+		while (read(vq->call_fd, &v, sizeof(v)) > 0)
+			;
+	}
+}
+
 static bool event_idx(const struct fe *fe)
 {
 	return fe->features & (1ull << VIRTIO_RING_F_EVENT_IDX);

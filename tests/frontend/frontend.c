@@ -23,6 +23,10 @@
 #define FE_DEFAULT_PROTO                                          \
 	((1ull << VHU_PROTO_MQ) | (1ull << VHU_PROTO_REPLY_ACK) | \
 	 (1ull << VHU_PROTO_CONFIGURE_MEM_SLOTS) | (1ull << VHU_PROTO_BACKEND_REQ))
+/* What QEMU 11.1 acks for vhost-user-test-device-pci, as far as a virtio-fs backend offers it. */
+#define FE_DAX_PROTO                                                                 \
+	(FE_DEFAULT_PROTO | (1ull << VHU_PROTO_CONFIG) | (1ull << VHU_PROTO_SHMEM) | \
+	 (1ull << VHU_PROTO_RESET_DEVICE))
 
 void fe_options_default(struct fe_options *o)
 {
@@ -39,7 +43,7 @@ void fe_options_default(struct fe_options *o)
 			      (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 			      (1ull << VIRTIO_RING_F_EVENT_IDX);
 	if (!o->protocol_features)
-		o->protocol_features = FE_DEFAULT_PROTO;
+		o->protocol_features = o->dax ? FE_DAX_PROTO : FE_DEFAULT_PROTO;
 	if (!o->timeout_ms)
 		o->timeout_ms = 5000;
 }
@@ -90,7 +94,7 @@ int fe_vhu_send(struct fe *fe, uint32_t request, uint32_t flags, const void *pay
 	return fe_vhu_send_bytes(fe, buf, sizeof(h) + size, fds, nfds);
 }
 
-static int read_full(int fd, void *buf, size_t len, int timeout_ms)
+int fe_read_full(int fd, void *buf, size_t len, int timeout_ms)
 {
 	size_t got = 0;
 
@@ -118,7 +122,7 @@ static int read_full(int fd, void *buf, size_t len, int timeout_ms)
 int fe_vhu_recv(struct fe *fe, struct vhu_hdr *ret_hdr, void *payload, size_t max, int timeout_ms)
 {
 	struct vhu_hdr h;
-	int r = read_full(fe->sock, &h, sizeof(h), timeout_ms);
+	int r = fe_read_full(fe->sock, &h, sizeof(h), timeout_ms);
 	if (r < 0)
 		return r;
 	if (h.size > max) {
@@ -126,14 +130,14 @@ int fe_vhu_recv(struct fe *fe, struct vhu_hdr *ret_hdr, void *payload, size_t ma
 		uint8_t junk[256];
 		for (uint32_t left = h.size; left > 0;) {
 			uint32_t n = MIN(left, (uint32_t)sizeof(junk));
-			r = read_full(fe->sock, junk, n, timeout_ms);
+			r = fe_read_full(fe->sock, junk, n, timeout_ms);
 			if (r < 0)
 				return r;
 			left -= n;
 		}
 		return -EMSGSIZE;
 	}
-	r = read_full(fe->sock, payload, h.size, timeout_ms);
+	r = fe_read_full(fe->sock, payload, h.size, timeout_ms);
 	if (r < 0)
 		return r;
 	*ret_hdr = h;
@@ -149,14 +153,24 @@ static bool has_own_reply(uint32_t request)
 	case VHU_GET_VRING_BASE:
 	case VHU_GET_MAX_MEM_SLOTS:
 	case VHU_GET_CONFIG:
+	case VHU_GET_SHMEM_CONFIG:
 		return true;
 	default:
 		return false;
 	}
 }
 
-int fe_vhu_call(struct fe *fe, uint32_t request, const void *payload, uint32_t size, const int *fds,
-		int nfds, uint64_t *ret_u64)
+static int check_reply_header(uint32_t request, const struct vhu_hdr *h)
+{
+	if (h->request == request && (h->flags & 0x3) == VHU_VERSION && (h->flags & VHU_FLAG_REPLY))
+		return 0;
+	fprintf(stderr, "fe: bad reply header to %u: request %u flags %#x\n", request, h->request,
+		h->flags);
+	return -EPROTO;
+}
+
+static int vhu_call_locked(struct fe *fe, uint32_t request, const void *payload, uint32_t size,
+			   const int *fds, int nfds, uint64_t *ret_u64)
 {
 	bool reply = has_own_reply(request);
 	bool ack = !reply && (fe->protocol_features & (1ull << VHU_PROTO_REPLY_ACK));
@@ -177,11 +191,8 @@ int fe_vhu_call(struct fe *fe, uint32_t request, const void *payload, uint32_t s
 	r = fe_vhu_recv(fe, &h, &rep, sizeof(rep), fe->opts.timeout_ms);
 	if (r < 0)
 		return r;
-	if (h.request != request || (h.flags & 0x3) != VHU_VERSION || !(h.flags & VHU_FLAG_REPLY)) {
-		fprintf(stderr, "fe: bad reply header to %u: request %u flags %#x\n", request,
-			h.request, h.flags);
-		return -EPROTO;
-	}
+	if ((r = check_reply_header(request, &h)) < 0)
+		return r;
 	if (request == VHU_GET_VRING_BASE) {
 		if (h.size != sizeof(rep.state))
 			return -EPROTO;
@@ -195,6 +206,32 @@ int fe_vhu_call(struct fe *fe, uint32_t request, const void *payload, uint32_t s
 		return -EIO;
 	if (ret_u64)
 		*ret_u64 = rep.u64;
+	return 0;
+}
+
+int fe_vhu_call(struct fe *fe, uint32_t request, const void *payload, uint32_t size, const int *fds,
+		int nfds, uint64_t *ret_u64)
+{
+	pthread_mutex_lock(&fe->sock_lock);
+	int r = vhu_call_locked(fe, request, payload, size, fds, nfds, ret_u64);
+	pthread_mutex_unlock(&fe->sock_lock);
+	return r;
+}
+
+int fe_vhu_query(struct fe *fe, uint32_t request, const void *payload, uint32_t size, void *reply,
+		 size_t max, uint32_t *ret_size)
+{
+	struct vhu_hdr h;
+	int r;
+
+	pthread_mutex_lock(&fe->sock_lock);
+	r = fe_vhu_send(fe, request, VHU_VERSION, payload, size, NULL, 0);
+	if (r == 0)
+		r = fe_vhu_recv(fe, &h, reply, max, fe->opts.timeout_ms);
+	pthread_mutex_unlock(&fe->sock_lock);
+	if (r < 0 || (r = check_reply_header(request, &h)) < 0)
+		return r;
+	*ret_size = h.size;
 	return 0;
 }
 
@@ -259,7 +296,7 @@ static int setup_vring(struct fe *fe, unsigned i)
 
 	if ((r = fe_vhu_call(fe, VHU_SET_VRING_NUM, &st, sizeof(st), NULL, 0, NULL)) < 0)
 		return r;
-	st.num = 0;
+	st.num = vq->base;
 	if ((r = fe_vhu_call(fe, VHU_SET_VRING_BASE, &st, sizeof(st), NULL, 0, NULL)) < 0)
 		return r;
 	if ((r = fe_vhu_call(fe, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, NULL)) < 0)
@@ -267,6 +304,24 @@ static int setup_vring(struct fe *fe, unsigned i)
 	if ((r = fe_vhu_call(fe, VHU_SET_VRING_KICK, &idx, sizeof(idx), &vq->kick_fd, 1, NULL)) < 0)
 		return r;
 	return fe_vhu_call(fe, VHU_SET_VRING_CALL, &idx, sizeof(idx), &vq->call_fd, 1, NULL);
+}
+
+static int start_rings(struct fe *fe)
+{
+	int r;
+
+	for (unsigned i = 0; i < fe->nqueues; i++)
+		if ((r = setup_vring(fe, i)) < 0)
+			return r;
+	if (fe->features & (1ull << VHU_F_PROTOCOL_FEATURES)) {
+		for (unsigned i = 0; i < fe->nqueues; i++) {
+			struct vhu_vring_state st = {.index = i, .num = 1};
+			r = fe_vhu_call(fe, VHU_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0, NULL);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
 }
 
 static int negotiate(struct fe *fe)
@@ -279,6 +334,7 @@ static int negotiate(struct fe *fe)
 	if (offered & (1ull << VHU_F_PROTOCOL_FEATURES)) {
 		if ((r = fe_vhu_call(fe, VHU_GET_PROTOCOL_FEATURES, NULL, 0, NULL, 0, &proto)) < 0)
 			return r;
+		fe->protocol_offered = proto;
 		proto &= fe->opts.protocol_features;
 		if ((r = fe_vhu_call(fe, VHU_SET_PROTOCOL_FEATURES, &proto, sizeof(proto), NULL, 0,
 				     NULL)) < 0)
@@ -313,6 +369,9 @@ static int negotiate(struct fe *fe)
 	}
 	if ((r = fe_vhu_call(fe, VHU_SET_OWNER, NULL, 0, NULL, 0, NULL)) < 0)
 		return r;
+	/* Where QEMU's vhost-user-base realize reads the config and the shared memory regions. */
+	if (fe->opts.dax && (r = fe_dax_negotiate(fe)) < 0)
+		return r;
 	uint64_t want = fe->opts.features | (offered & (1ull << VHU_F_PROTOCOL_FEATURES));
 	fe->features = want & offered;
 	if ((r = fe_vhu_call(fe, VHU_SET_FEATURES, &fe->features, sizeof(fe->features), NULL, 0,
@@ -320,18 +379,23 @@ static int negotiate(struct fe *fe)
 		return r;
 	if ((r = send_mem_table(fe)) < 0)
 		return r;
-	for (unsigned i = 0; i < fe->nqueues; i++)
-		if ((r = setup_vring(fe, i)) < 0)
-			return r;
-	if (fe->features & (1ull << VHU_F_PROTOCOL_FEATURES)) {
-		for (unsigned i = 0; i < fe->nqueues; i++) {
-			struct vhu_vring_state st = {.index = i, .num = 1};
-			r = fe_vhu_call(fe, VHU_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0, NULL);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
+	return start_rings(fe);
+}
+
+int fe_reset_device(struct fe *fe)
+{
+	bool dev = fe->protocol_features & (1ull << VHU_PROTO_RESET_DEVICE);
+	int r;
+
+	if (fe->dax && (r = fe_dax_settle(fe, fe->opts.timeout_ms)) < 0 && r != -EBUSY)
+		return r;
+	r = fe_vhu_call(fe, dev ? VHU_RESET_DEVICE : VHU_RESET_OWNER, NULL, 0, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	if (fe->dax && (r = fe_dax_reset(fe)) < 0)
+		return r;
+	fe_ring_reset(fe);
+	return start_rings(fe);
 }
 
 int fe_connect(const char *path, const struct fe_options *opts, struct fe **ret)
@@ -342,6 +406,7 @@ int fe_connect(const char *path, const struct fe_options *opts, struct fe **ret)
 	if (!fe)
 		return -ENOMEM;
 	fe->sock = fe->memfd = fe->backend_fd = fe->backend_peer = -1;
+	pthread_mutex_init(&fe->sock_lock, NULL);
 	for (unsigned i = 0; i < FE_MAX_QUEUES; i++)
 		fe->vq[i].kick_fd = fe->vq[i].call_fd = -1;
 	if (opts)
@@ -365,6 +430,8 @@ int fe_connect(const char *path, const struct fe_options *opts, struct fe **ret)
 		goto fail;
 	if (!fe->opts.connect_only && (r = negotiate(fe)) < 0)
 		goto fail;
+	if (fe->opts.dax && !fe->opts.connect_only && (r = fe_dax_start(fe)) < 0)
+		goto fail;
 	*ret = fe;
 	return 0;
 fail:
@@ -380,14 +447,22 @@ int fe_stop(struct fe *fe)
 		int r = fe_vhu_call(fe, VHU_GET_VRING_BASE, &st, sizeof(st), NULL, 0, &base);
 		if (r < 0)
 			return r;
+		fe->vq[i].base = (uint16_t)base;
 	}
 	return 0;
+}
+
+int fe_resume(struct fe *fe)
+{
+	return start_rings(fe);
 }
 
 void fe_free(struct fe *fe)
 {
 	if (!fe)
 		return;
+	/* The backend-channel thread uses the socket: it goes first. */
+	fe_dax_free(fe);
 	safe_close(fe->sock);
 	safe_close(fe->backend_fd);
 	safe_close(fe->backend_peer);
@@ -397,6 +472,7 @@ void fe_free(struct fe *fe)
 			munmap(fe->regions[i].host, fe->regions[i].size);
 	safe_close(fe->memfd);
 	free(fe->bitmap);
+	pthread_mutex_destroy(&fe->sock_lock);
 	free(fe);
 }
 
@@ -413,6 +489,11 @@ uint64_t fe_features(const struct fe *fe)
 uint64_t fe_protocol_features(const struct fe *fe)
 {
 	return fe->protocol_features;
+}
+
+uint64_t fe_protocol_offered(const struct fe *fe)
+{
+	return fe->protocol_offered;
 }
 
 uint64_t fe_queue_num(const struct fe *fe)

@@ -12,6 +12,12 @@
  * negative errnos (-ETIMEDOUT, -EPROTO, -ECONNRESET).
  *
  * Queue 0 is hiprio, queues 1..N are request queues (no notification queue).
+ *
+ * With fe_options.dax it is also the VMM side of a DAX cache window, as QEMU 11.1's
+ * vhost-user-test-device-pci implements it (fe_dax.c): CONFIG and SHMEM negotiated, the window
+ * sized by GET_SHMEM_CONFIG and reserved in our address space at a guest-physical address above
+ * guest RAM, and a thread serving SHMEM_MAP / SHMEM_UNMAP on the backend channel with QEMU's
+ * checks, each map followed by ADD_MEM_REG (each unmap by REM_MEM_REG) on the frontend socket.
  */
 #ifndef VFSD_TESTS_FRONTEND_H
 #define VFSD_TESTS_FRONTEND_H
@@ -47,6 +53,10 @@ struct fe_options {
 	bool indirect;		     /* put each chain in an indirect table */
 	bool connect_only;	     /* connect and create memory, negotiate nothing */
 	int timeout_ms;		     /* socket reply timeout, default 5000 */
+	/* Be a DAX-capable VMM: the default protocol features add CONFIG, SHMEM and
+	 * RESET_DEVICE; GET_CONFIG and GET_SHMEM_CONFIG are asked when negotiated, a window of
+	 * the size answered is reserved and the backend channel is served. */
+	bool dax;
 };
 
 /* Defaults for everything zero in *opts (opts may be NULL). */
@@ -55,12 +65,16 @@ void fe_options_default(struct fe_options *opts);
 int fe_connect(const char *path, const struct fe_options *opts, struct fe **ret);
 /* Stop every ring with GET_VRING_BASE (as QEMU does when the VM stops). */
 int fe_stop(struct fe *fe);
+/* Start them again where the daemon stopped (a VM resumed). Requests the daemon popped but
+ * did not complete before the stop stay in flight here: abandon them. */
+int fe_resume(struct fe *fe);
 /* Close the socket and free everything (NULL-safe). */
 void fe_free(struct fe *fe);
 
 unsigned fe_num_queues(const struct fe *fe);
 uint64_t fe_features(const struct fe *fe);	    /* acked virtio features */
 uint64_t fe_protocol_features(const struct fe *fe); /* negotiated protocol features */
+uint64_t fe_protocol_offered(const struct fe *fe);  /* GET_PROTOCOL_FEATURES answer */
 uint64_t fe_queue_num(const struct fe *fe);	    /* GET_QUEUE_NUM answer (0 without MQ) */
 int fe_socket_fd(const struct fe *fe);
 int fe_backend_fd(const struct fe *fe); /* our end of the backend channel, or -1 */
@@ -134,5 +148,78 @@ int fe_vhu_send_bytes(struct fe *fe, const void *buf, size_t len, const int *fds
 int fe_vhu_recv(struct fe *fe, struct vhu_hdr *ret_hdr, void *payload, size_t max, int timeout_ms);
 int fe_vhu_call(struct fe *fe, uint32_t request, const void *payload, uint32_t size, const int *fds,
 		int nfds, uint64_t *ret_u64);
+/*
+ * A request whose reply is a payload of its own (GET_CONFIG, GET_SHMEM_CONFIG): sends it and
+ * stores up to max bytes of the reply's payload; *ret_size is its size. -EMSGSIZE if larger.
+ * fe_vhu_call() and this hold the socket's lock from send to reply, so the backend-channel
+ * thread's memory-table updates never interleave with them.
+ */
+int fe_vhu_query(struct fe *fe, uint32_t request, const void *payload, uint32_t size, void *reply,
+		 size_t max, uint32_t *ret_size);
+
+/*
+ * RESET_DEVICE (RESET_OWNER without that feature), then what a VMM does around a device reset
+ * (after the backend channel settled, unless it is held):
+ * the DAX window's maps are dropped by the frontend itself (REM_MEM_REG for each), our rings
+ * are re-initialised empty and set up again, enabled. The FUSE session needs a new INIT. No
+ * request may be in flight.
+ */
+int fe_reset_device(struct fe *fe);
+
+/* DAX window (fe_options.dax). */
+#define FE_DAX_WINDOW_GPA 0x1000000000ull /* 64 GiB, above any guest RAM here */
+
+/* One live map of the window, as the daemon asked for it. */
+struct fe_dax_map {
+	uint64_t shm_offset, len, fd_offset, flags;
+	uint64_t dev, ino; /* of the mapped file */
+	int fd;		   /* our own duplicate of it, as QEMU keeps one */
+};
+
+struct fe_dax_stats {
+	unsigned maps;		 /* SHMEM_MAPs carried out */
+	unsigned unmaps;	 /* SHMEM_UNMAPs carried out */
+	unsigned refused;	 /* requests answered with a failure (all the reasons below) */
+	unsigned overlaps;	 /* maps refused: overlap a live map (QEMU: "mapping overlap") */
+	unsigned unmatched;	 /* unmaps naming no live map exactly */
+	unsigned empty_files;	 /* maps of a 0-byte file: QEMU would extend it (refused here) */
+	unsigned past_eof;	 /* maps reaching past the end of the file */
+	unsigned misaligned;	 /* shm_offset, fd_offset or len not a page multiple */
+	unsigned bad;		 /* malformed: size, fd count, shmid, out of the window, unknown */
+	unsigned memreg_errors;	 /* ADD_MEM_REG / REM_MEM_REG not acked with 0 */
+	unsigned stale;		 /* maps found reaching past EOF when unmapped: the file was
+				  * cut short while mapped (a guest access would fault) */
+	unsigned live, max_live; /* live maps now, and the most ever */
+	unsigned received;	 /* requests read from the backend channel */
+};
+
+/* The window's size (0: none) and where it is mapped in this process (NULL: none). */
+uint64_t fe_dax_window_size(const struct fe *fe);
+uint8_t *fe_dax_window(const struct fe *fe);
+/* The GET_SHMEM_CONFIG answer (sizes[0..255]) from the connection's negotiation. */
+const struct vhu_shmem_config *fe_dax_shmem_config(const struct fe *fe);
+/* The virtio-fs config space from GET_CONFIG at negotiation (0 bytes without CONFIG). */
+const void *fe_dax_config(const struct fe *fe, uint32_t *ret_size);
+/* Copies up to max live maps, ordered by shm_offset; returns how many there are. */
+unsigned fe_dax_maps(struct fe *fe, struct fe_dax_map *ret, unsigned max);
+void fe_dax_stats(struct fe *fe, struct fe_dax_stats *ret);
+/*
+ * Waits until the backend-channel thread has answered everything the daemon sent and finished
+ * the memory-table update that followed (the daemon's FUSE reply can come first). 0,
+ * -ETIMEDOUT, or -EBUSY while held (fe_dax_hold) with a request waiting.
+ */
+int fe_dax_settle(struct fe *fe, int timeout_ms);
+/*
+ * While held, the thread reads each request (counted in received) but serves it only once
+ * released: a VMM whose main loop is busy elsewhere, e.g. stopping the rings.
+ */
+void fe_dax_hold(struct fe *fe, bool hold);
+/*
+ * Copies between buf and window bytes [off, off + len), which must lie entirely inside live
+ * maps (-EFAULT otherwise, and for a SIGBUS/SIGSEGV met on the way: a map past the end of its
+ * file). Main thread only.
+ */
+int fe_dax_read(struct fe *fe, uint64_t off, void *buf, size_t len);
+int fe_dax_write(struct fe *fe, uint64_t off, const void *buf, size_t len);
 
 #endif

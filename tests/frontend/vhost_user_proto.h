@@ -35,6 +35,13 @@ enum {
 	VHU_GET_MAX_MEM_SLOTS = 36,
 	VHU_ADD_MEM_REG = 37,
 	VHU_REM_MEM_REG = 38,
+	VHU_GET_SHMEM_CONFIG = 44,
+};
+
+/* Requests the backend sends on the backend channel (SET_BACKEND_REQ_FD). */
+enum {
+	VHU_BACKEND_SHMEM_MAP = 9,
+	VHU_BACKEND_SHMEM_UNMAP = 10,
 };
 
 #define VHU_VERSION	    0x1u
@@ -56,6 +63,7 @@ enum {
 	VHU_PROTO_BACKEND_SEND_FD = 10,
 	VHU_PROTO_RESET_DEVICE = 13,
 	VHU_PROTO_CONFIGURE_MEM_SLOTS = 15,
+	VHU_PROTO_SHMEM = 22, /* 20 in early drafts of the series; 22 in the spec and QEMU 11.1 */
 };
 
 struct vhu_hdr {
@@ -95,5 +103,34 @@ struct vhu_mem_reg_one {
 	uint64_t padding;
 	struct vhu_mem_region region;
 };
+
+/* GET_CONFIG / SET_CONFIG payload header; `size` bytes of config space follow. */
+struct vhu_config_hdr {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags;
+};
+
+/* SHMEM_MAP / SHMEM_UNMAP payload (the spec's "MMAP request"). */
+#define VHU_SHMEM_MAP_RW (1ull << 0)
+struct vhu_shmem_map {
+	uint8_t shmid;
+	uint8_t padding[7];
+	uint64_t fd_offset; /* ignored by UNMAP */
+	uint64_t shm_offset;
+	uint64_t len;
+	uint64_t flags;
+};
+
+/* GET_SHMEM_CONFIG reply: a size per shared memory region id (virtio-fs: 0 = cache). */
+#define VHU_MAX_SHMEM_REGIONS 256
+struct vhu_shmem_config {
+	uint32_t nregions;
+	uint32_t padding;
+	uint64_t memory_sizes[VHU_MAX_SHMEM_REGIONS];
+};
+
+_Static_assert(sizeof(struct vhu_shmem_map) == 40, "MMAP request");
+_Static_assert(sizeof(struct vhu_shmem_config) == 2056, "shared memory config");
 
 #endif
