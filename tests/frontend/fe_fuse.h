@@ -133,5 +133,10 @@ int fe_ioctl(struct fe *fe, uint64_t nodeid, uint64_t fh, uint32_t flags, uint32
 	     struct fuse_ioctl_out *ret);
 int fe_poll(struct fe *fe, uint64_t nodeid, uint64_t fh, uint32_t flags, uint32_t events,
 	    uint32_t *ret_revents);
+/* DAX: the kernel sends fh = -1 and maps by inode. REMOVEMAPPING sends count in its header and
+ * nitems entries after it (they differ only in hostile tests). */
+int fe_setupmapping(struct fe *fe, uint64_t nodeid, const struct fuse_setupmapping_in *in);
+int fe_removemapping(struct fe *fe, uint64_t nodeid, uint32_t count,
+		     const struct fuse_removemapping_one *items, uint32_t nitems);
 
 #endif

@@ -344,3 +344,17 @@ int fe_poll(struct fe *fe, uint64_t nodeid, uint64_t fh, uint32_t flags, uint32_
 		*ret_revents = out.revents;
 	return r;
 }
+
+int fe_setupmapping(struct fe *fe, uint64_t nodeid, const struct fuse_setupmapping_in *in)
+{
+	struct iovec a = IOVS(in);
+	return fe_fuse_call(fe, FUSE_SETUPMAPPING, nodeid, &a, 1, NULL, 0, NULL);
+}
+
+int fe_removemapping(struct fe *fe, uint64_t nodeid, uint32_t count,
+		     const struct fuse_removemapping_one *items, uint32_t nitems)
+{
+	struct fuse_removemapping_in in = {.count = count};
+	struct iovec a[2] = {IOVS(&in), IOV(items, nitems * sizeof(*items))};
+	return fe_fuse_call(fe, FUSE_REMOVEMAPPING, nodeid, a, nitems ? 2 : 1, NULL, 0, NULL);
+}

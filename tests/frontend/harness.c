@@ -181,7 +181,7 @@ int th_reconnect(struct th *t, const struct fe_options *opts)
 		daemon_kill(t);
 	if ((r = th_daemon_start(t)) < 0 || (r = th_connect(t, opts)) < 0)
 		return r;
-	return fe_init(t->fe, 38, th_init_flags());
+	return fe_init(t->fe, 38, t->init_flags ? t->init_flags : th_init_flags());
 }
 
 const char *th_host(struct th *t, const char *name)

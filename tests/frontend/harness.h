@@ -29,6 +29,8 @@ struct th {
 	/* Options for the next th_daemon_start() (NULL-terminated; NULL = none), to test the
 	 * daemon's configurations. */
 	const char *const *extra_flags;
+	/* FUSE_INIT flags th_reconnect() offers (0: th_init_flags()). */
+	uint64_t init_flags;
 	pid_t daemon;
 	struct fe *fe;
 	int failures;	  /* in the running test */
