@@ -82,15 +82,14 @@ static int front_map(struct dax_window *w, const struct dax_map *d, uint64_t off
 
 	if (w->st.live >= DAX_MAX_MAPS)
 		return -ENOSPC;
+	/* A map whose answer never came is the mapper's to take back (it is not ours). */
 	r = w->m->map(w->opaque, d->moffset + off, len, fd, file_off, d->writable);
-	if (r == 0 || r == -ECANCELED || r == -ETIMEDOUT) {
-		/* After a cancel the frontend may hold the map: count it as live, so that it is
-		 * unmapped (or found gone) like any other. */
+	if (r == 0) {
 		w->st.live++;
-		w->st.maps += r == 0;
-	}
-	if (r < 0)
+		w->st.maps++;
+	} else {
 		w->st.failures++;
+	}
 	return r;
 }
 
@@ -221,7 +220,7 @@ static int add_tail(struct dax_window *w, struct dax_map *d, uint64_t off, uint6
 		r = fill_tail(d, n);
 	if (r == 0)
 		r = front_map(w, d, off, DAX_PAGE_SIZE, d->tail_fd, 0);
-	if (r < 0 && r != -ECANCELED && r != -ETIMEDOUT)
+	if (r < 0)
 		d->tail_fd = safe_close(d->tail_fd);
 	return r;
 }

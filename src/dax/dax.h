@@ -35,7 +35,8 @@
 #define DAX_MAX_MAPS 500u
 
 struct dax_mapper {
-	/* Maps [file_off, file_off + len) of fd at win_off. 0 or -errno. */
+	/* Maps [file_off, file_off + len) of fd at win_off. 0 or -errno; on an error no map
+	 * exists, or the mapper removes it itself once it learns of it. */
 	int (*map)(void *opaque, uint64_t win_off, uint64_t len, int fd, uint64_t file_off,
 		   bool writable);
 	/* Removes the map made at exactly (win_off, len). 0 or -errno. */

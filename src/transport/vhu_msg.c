@@ -58,9 +58,7 @@ void vhu_dev_reset_rings(struct vhu_dev *dev)
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		vhu_queue_stop(&dev->queues[i]);
 	/* The frontend dropped the window's maps with the device. */
-	pthread_mutex_lock(&dev->shm_lock);
-	dev->shm_nmaps = 0;
-	pthread_mutex_unlock(&dev->shm_lock);
+	vhu_shmem_reset(dev);
 	/* No handle() is in flight now; deferred requests completed from here are dropped. */
 	dev->cb.reset(dev->opaque);
 	for (unsigned i = 0; i < dev->nqueues; i++)

@@ -74,6 +74,13 @@ struct vhu_shm_map {
 	ino_t st_ino;
 };
 
+/* A backend-channel request whose answer we stopped waiting for (vhu_shmem.c). */
+struct vhu_owed {
+	uint32_t request;
+	uint64_t shm_offset, len;
+};
+#define VHU_MAX_OWED 64
+
 /* A memory region that is a window map: acknowledged, never mapped by us. */
 struct vhu_skipped_region {
 	uint64_t guest_addr, size;
@@ -95,7 +102,10 @@ struct vhu_dev {
 	pthread_mutex_t backend_lock;
 	int backend_fd;
 	int backend_abort;
-	unsigned backend_unanswered; /* replies still owed for cancelled requests */
+	struct vhu_owed owed[VHU_MAX_OWED]; /* answers still to read, oldest first */
+	unsigned nowed;
+	struct vhu_owed orphans[VHU_MAX_OWED]; /* maps made after we stopped waiting */
+	unsigned norphans;
 
 	/* DAX window (vhu_shmem.c): size set by GET_SHMEM_CONFIG [ctl writes, atomic reads];
 	 * live maps under shm_lock; skipped regions [ctl]. */
@@ -162,6 +172,8 @@ void vhu_backend_resume(struct vhu_dev *dev);
 bool vhu_region_is_window_map(struct vhu_dev *dev, const struct vhu_mem_region *r, int fd);
 int vhu_skip_region(struct vhu_dev *dev, const struct vhu_mem_region *r);
 bool vhu_unskip_region(struct vhu_dev *dev, uint64_t guest_addr, uint64_t size);
+/* Device reset: the frontend dropped its maps (except those it has still to answer for). */
+void vhu_shmem_reset(struct vhu_dev *dev);
 /* Session end: closes the channel and forgets the window and its maps. */
 void vhu_shmem_session_end(struct vhu_dev *dev);
 

@@ -83,7 +83,7 @@ int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	pthread_mutex_lock(&dev->backend_lock);
 	safe_close(dev->backend_fd);
 	dev->backend_fd = TAKE_FD(msg->fds[0]);
-	dev->backend_unanswered = 0;
+	dev->nowed = dev->norphans = 0;
 	pthread_mutex_unlock(&dev->backend_lock);
 	vhu_backend_resume(dev);
 	return 0;
@@ -109,12 +109,16 @@ uint64_t vhu_shmem_size(struct vhu_dev *dev)
 	return __atomic_load_n(&dev->shm_size, __ATOMIC_ACQUIRE);
 }
 
-/* Reads one answer (header + u64) from the channel: 0, -EIO for a refusal, -ECANCELED. */
-static int backend_read_reply(struct vhu_dev *dev, uint32_t *ret_request)
+/*
+ * Reads one answer (header + u64) from the channel: 0, -EIO for a refusal, -ECANCELED (woken
+ * by backend_abort, when abortable), -ETIMEDOUT (none within timeout_ms), -EPIPE.
+ */
+static int backend_read_reply(struct vhu_dev *dev, int timeout_ms, bool abortable,
+			      uint32_t *ret_request)
 {
 	struct pollfd pfd[2] = {
-		{.fd = dev->backend_abort, .events = POLLIN},
 		{.fd = dev->backend_fd, .events = POLLIN},
+		{.fd = dev->backend_abort, .events = POLLIN},
 	};
 	struct {
 		struct vhu_hdr hdr;
@@ -124,13 +128,13 @@ static int backend_read_reply(struct vhu_dev *dev, uint32_t *ret_request)
 	int r;
 
 	do
-		r = poll(pfd, 2, VHU_BACKEND_TIMEOUT_MS);
+		r = poll(pfd, abortable ? 2 : 1, timeout_ms);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
 	if (r == 0)
 		return -ETIMEDOUT;
-	if (pfd[0].revents)
+	if (abortable && pfd[1].revents)
 		return -ECANCELED;
 	do
 		n = recv(dev->backend_fd, &rep, sizeof(rep), MSG_WAITALL);
@@ -144,8 +148,7 @@ static int backend_read_reply(struct vhu_dev *dev, uint32_t *ret_request)
 	return rep.value == 0 ? 0 : -EIO;
 }
 
-/* Sends one request with NEED_REPLY and waits for its answer; backend_lock held. */
-static int backend_call(struct vhu_dev *dev, uint32_t request, const struct vhu_shmem_map *m,
+static int backend_send(struct vhu_dev *dev, uint32_t request, const struct vhu_shmem_map *m,
 			int fd)
 {
 	struct vhu_hdr hdr = {
@@ -159,20 +162,8 @@ static int backend_call(struct vhu_dev *dev, uint32_t request, const struct vhu_
 		struct cmsghdr align;
 	} cm = {0};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	uint32_t answered;
 	ssize_t n;
-	int r;
 
-	if (dev->backend_fd < 0)
-		return -ENODEV;
-	while (dev->backend_unanswered > 0) {
-		r = backend_read_reply(dev, &answered);
-		if (r == -ECANCELED || r == -ETIMEDOUT)
-			return r;
-		if (r < 0 && r != -EIO)
-			return r;
-		dev->backend_unanswered--;
-	}
 	if (fd >= 0) {
 		struct cmsghdr *c;
 
@@ -189,12 +180,90 @@ static int backend_call(struct vhu_dev *dev, uint32_t request, const struct vhu_
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	if ((size_t)n != sizeof(hdr) + sizeof(*m))
+	return (size_t)n == sizeof(hdr) + sizeof(*m) ? 0 : -EPIPE;
+}
+
+/* Reads the answer to `request`: 0, -EIO (refused), -ECANCELED, -ETIMEDOUT or -EPIPE. */
+static int backend_answer(struct vhu_dev *dev, uint32_t request)
+{
+	uint32_t answered = 0;
+	int r = backend_read_reply(dev, VHU_BACKEND_TIMEOUT_MS, true, &answered);
+
+	if ((r == 0 || r == -EIO) && answered != request)
+		r = -EPIPE;
+	return r;
+}
+
+static bool waited_out(int r)
+{
+	return r == -ECANCELED || r == -ETIMEDOUT;
+}
+
+/* A request we stopped waiting for: its answer comes first, before any newer one. */
+static int owe(struct vhu_dev *dev, uint32_t request, const struct vhu_shmem_map *m)
+{
+	if (dev->nowed == VHU_MAX_OWED)
 		return -EPIPE;
-	r = backend_read_reply(dev, &answered);
-	if (r == -ECANCELED || r == -ETIMEDOUT)
-		dev->backend_unanswered++;
-	else if (r != -EPIPE && answered != request)
+	dev->owed[dev->nowed++] = (struct vhu_owed){request, m->shm_offset, m->len};
+	return 0;
+}
+
+static void shm_map_del(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len);
+
+/*
+ * Reads the answers still owed, in order. A map answered "done" that nobody waits for any
+ * more is an orphan the frontend holds and no one will remove: it is unmapped here, once every
+ * owed answer is read (their order on the channel is fixed). backend_lock held.
+ */
+static int backend_settle(struct vhu_dev *dev)
+{
+	int r;
+
+	while (dev->nowed > 0) {
+		struct vhu_owed o = dev->owed[0];
+
+		r = backend_answer(dev, o.request);
+		if (waited_out(r) || r == -EPIPE)
+			return r;
+		memmove(dev->owed, dev->owed + 1, --dev->nowed * sizeof(dev->owed[0]));
+		if (o.request == VHU_BACKEND_SHMEM_MAP && r == 0 && dev->norphans < VHU_MAX_OWED)
+			dev->orphans[dev->norphans++] = o;
+		else
+			shm_map_del(dev, o.shm_offset, o.len);
+	}
+	while (dev->norphans > 0) {
+		struct vhu_owed o = dev->orphans[dev->norphans - 1];
+		struct vhu_shmem_map m = {.shm_offset = o.shm_offset, .len = o.len};
+
+		r = backend_send(dev, VHU_BACKEND_SHMEM_UNMAP, &m, -1);
+		if (r == 0)
+			r = backend_answer(dev, VHU_BACKEND_SHMEM_UNMAP);
+		dev->norphans--;
+		if (waited_out(r))
+			return owe(dev, VHU_BACKEND_SHMEM_UNMAP, &m) < 0 ? -EPIPE : r;
+		if (r < 0 && r != -EIO)
+			return r;
+		shm_map_del(dev, o.shm_offset, o.len);
+	}
+	return 0;
+}
+
+/* Sends one request with NEED_REPLY and waits for its answer; backend_lock held. */
+static int backend_call(struct vhu_dev *dev, uint32_t request, const struct vhu_shmem_map *m,
+			int fd)
+{
+	int r;
+
+	if (dev->backend_fd < 0)
+		return -ENODEV;
+	r = backend_settle(dev);
+	if (r == 0)
+		r = backend_send(dev, request, m, fd);
+	else
+		return r;
+	if (r == 0)
+		r = backend_answer(dev, request);
+	if (waited_out(r) && owe(dev, request, m) < 0)
 		r = -EPIPE;
 	return r;
 }
@@ -271,8 +340,9 @@ int vhu_shmem_map(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len, int fd
 	pthread_mutex_lock(&dev->backend_lock);
 	r = backend_call(dev, VHU_BACKEND_SHMEM_MAP, &req, fd);
 	pthread_mutex_unlock(&dev->backend_lock);
-	/* After a cancel the map may exist: keep it known until it is unmapped. */
-	if (r < 0 && r != -ECANCELED && r != -ETIMEDOUT)
+	/* After a cancel the map may yet be made: it stays known until its answer is read (and
+	 * then it is unmapped again, see backend_settle()). */
+	if (r < 0 && !waited_out(r))
 		shm_map_del(dev, shm_offset, len);
 	return r;
 }
@@ -287,7 +357,7 @@ int vhu_shmem_unmap(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
 	pthread_mutex_lock(&dev->backend_lock);
 	r = backend_call(dev, VHU_BACKEND_SHMEM_UNMAP, &req, -1);
 	pthread_mutex_unlock(&dev->backend_lock);
-	if (r == 0 || r == -EIO)
+	if (!waited_out(r))
 		shm_map_del(dev, shm_offset, len);
 	return r;
 }
@@ -335,12 +405,46 @@ bool vhu_unskip_region(struct vhu_dev *dev, uint64_t guest_addr, uint64_t size)
 	return false;
 }
 
+static bool owed_map(const struct vhu_dev *dev, const struct vhu_shm_map *m)
+{
+	for (unsigned i = 0; i < dev->nowed; i++) {
+		if (dev->owed[i].shm_offset == m->shm_offset && dev->owed[i].len == m->len)
+			return true;
+	}
+	return false;
+}
+
+void vhu_shmem_reset(struct vhu_dev *dev)
+{
+	uint32_t answered;
+
+	/*
+	 * The frontend dropped every map it had made. It answers in order from the thread that
+	 * sent this reset: answers already here are for requests it handled before the reset
+	 * (their maps are gone too); the rest it handles after it, and those maps will exist
+	 * and must stay recognisable until their answers are read (backend_settle()).
+	 */
+	pthread_mutex_lock(&dev->backend_lock);
+	dev->norphans = 0;
+	while (dev->nowed > 0 && backend_read_reply(dev, 0, false, &answered) != -ETIMEDOUT)
+		memmove(dev->owed, dev->owed + 1, --dev->nowed * sizeof(dev->owed[0]));
+	pthread_mutex_lock(&dev->shm_lock);
+	for (unsigned i = 0; i < dev->shm_nmaps;) {
+		if (owed_map(dev, &dev->shm_maps[i]))
+			i++;
+		else
+			dev->shm_maps[i] = dev->shm_maps[--dev->shm_nmaps];
+	}
+	pthread_mutex_unlock(&dev->shm_lock);
+	pthread_mutex_unlock(&dev->backend_lock);
+}
+
 void vhu_shmem_session_end(struct vhu_dev *dev)
 {
 	vhu_backend_cancel(dev);
 	pthread_mutex_lock(&dev->backend_lock);
 	dev->backend_fd = safe_close(dev->backend_fd);
-	dev->backend_unanswered = 0;
+	dev->nowed = dev->norphans = 0;
 	pthread_mutex_unlock(&dev->backend_lock);
 	vhu_backend_resume(dev);
 	__atomic_store_n(&dev->shm_size, 0, __ATOMIC_RELEASE);
