@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# One command for the VM benchmark: the same Debian guest (same QEMU, kernel, memory and CPUs;
+# tests/vm/lib.sh, the "hostroot" guest that runs the host's own programs) booted once per
+# configuration, running bench/vm-workload.sh on the share under test:
+#   vfsd --cache=auto | always | never, the Rust virtiofsd (Debian trixie, via
+#   tests/tools/rust-virtiofsd.sh; skipped with a message if it cannot be fetched), QEMU's
+#   built-in virtio-9p (9p2000.L, cache=mmap), and the same workload natively on the host.
+# Prints a Markdown table (rows: workloads; columns: configurations, vfsd/Rust, vfsd/native) and,
+# in the full mode, writes it to bench/RESULTS-vm.md.
+#
+#   bench/run-vm.sh [--quick] [--repeat N] [--output FILE] [--configs "NAME ..."] [--vfsd PATH]
+#                   [--helper PATH]
+#
+#   --quick     tiny sizes and the configurations vfsd-auto, rust, 9p, native: a smoke test of
+#               the script (2-3 minutes under TCG); the table is only printed unless --output
+#   --repeat N  boot each configuration N times, interleaved (all once, then all again, ...);
+#               each cell is the best of the N (default 1)
+#   --output    where the table goes (default: bench/RESULTS-vm.md in the full mode)
+#   --configs   a subset of the configurations below, in that order (default: all)
+#   --vfsd      the vfsd binary (default: a release build in $BUILD, default build-bench)
+#   --helper    the vm_files binary (default: $BUILD/bench/vm_files)
+# Environment: VFSD_BIN (as --vfsd), BUILD, BENCH_QUICK=1 (as --quick), BENCH_REPEAT (as
+# --repeat), BENCH_NOTE (a line for the header, e.g. which commit vfsd was built from), and lib.sh's
+# VFSD_VM_* knobs (VFSD_VM_MEM, VFSD_VM_SMP, VFSD_VM_ACCEL, VFSD_CACHE, ...), which apply to
+# every configuration alike. Installs fio, git, gcc, make with apt-get if missing (the guest
+# runs the host's binaries).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-bench}
+# shellcheck source-path=SCRIPTDIR/../tests/vm source=lib.sh
+. "$ROOT/tests/vm/lib.sh"
+
+quick=${BENCH_QUICK:-0}
+repeat=${BENCH_REPEAT:-1}
+output=""
+only=""
+vfsd_bin=${VFSD_BIN:-}
+helper=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) quick=1; shift ;;
+	--repeat) repeat=$2; shift 2 ;;
+	--output) output=$2; shift 2 ;;
+	--configs) only=$2; shift 2 ;;
+	--vfsd) vfsd_bin=$2; shift 2 ;;
+	--helper) helper=$2; shift 2 ;;
+	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+	*) echo "run-vm: unknown option $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+[ "$quick" = 1 ] || output=${output:-$ROOT/bench/RESULTS-vm.md}
+say() { printf '[run-vm] %s\n' "$*" >&2; }
+
+# ------------------------------------------------------------------ sizes
+if [ "$quick" = 1 ]; then
+	FIO_MB=8 FIO_SECONDS=2 FILES=300 CFILES=2 TAR_DIRS="asm-generic"
+	only=${only:-vfsd-auto rust 9p native}
+else
+	FIO_MB=128 FIO_SECONDS=10 FILES=10000 CFILES=24 TAR_DIRS="linux asm-generic"
+fi
+FILE_SIZE=1024
+
+# ------------------------------------------------------------------ configurations
+# config NAME key=value...: one column of the table, run in this order.
+#   label   column heading
+#   kind    virtiofs (a vhost-user daemon), 9p (QEMU's own server) or native (no VM)
+#   daemon  vfsd or rust (kind virtiofs)
+#   flags   the daemon's flags (appended after --socket-path and --shared-dir)
+#   device  function printing the QEMU device arguments, called as FN SOCKET SHARE TAG
+#           (default: dev_KIND)
+#   mount   guest mount arguments before TAG and the mount point
+#   env     space-separated VAR=value settings for this configuration only: tests/vm/lib.sh
+#           knobs (another QEMU binary, VFSD_VM_APPEND, ...) or anything the device function reads
+# A DAX column, for instance, is one more line: mount="-t virtiofs -o dax=always" and, in env,
+# lib.sh's knobs for QEMU 11.1 and its vhost-user device with a DAX window (run_vm adds the
+# daemon flags that device needs, from vm_fs_daemon_flags, when lib.sh has it).
+declare -A CFG=()
+CONFIGS=()
+config() {
+	local name=$1 kv
+	shift
+	CONFIGS+=("$name")
+	for kv in "$@"; do
+		CFG[$name.${kv%%=*}]=${kv#*=}
+	done
+	CFG[$name.device]=${CFG[$name.device]:-dev_${CFG[$name.kind]}}
+}
+dev_virtiofs() { vm_dev_virtiofs "$1" "$3" 0; }
+dev_9p() { vm_dev_9p "$2" "$3" rw; }
+ninep_mount="-t 9p -o trans=virtio,version=9p2000.L,cache=mmap,msize=262144"
+
+config vfsd-auto label="vfsd auto" kind=virtiofs daemon=vfsd flags="--cache=auto" mount="-t virtiofs"
+config vfsd-always label="vfsd always" kind=virtiofs daemon=vfsd flags="--cache=always" mount="-t virtiofs"
+config vfsd-never label="vfsd never" kind=virtiofs daemon=vfsd flags="--cache=never" mount="-t virtiofs"
+config rust label="Rust virtiofsd auto" kind=virtiofs daemon=rust flags="--cache=auto" mount="-t virtiofs"
+config 9p label="9p (cache=mmap)" kind=9p mount="$ninep_mount"
+config native label="native (host)" kind=native
+# the columns the ratios compare
+REF_VFSD=vfsd-auto REF_RUST=rust REF_NATIVE=native
+
+if [ -n "$only" ]; then
+	for c in $only; do
+		[ -n "${CFG[$c.kind]:-}" ] || vm_die "unknown configuration '$c' (known: ${CONFIGS[*]})"
+	done
+	sel=()
+	for c in "${CONFIGS[@]}"; do
+		[[ " $only " == *" $c "* ]] && sel+=("$c")
+	done
+	CONFIGS=("${sel[@]}")
+fi
+
+# ------------------------------------------------------------------ tools, binaries, assets
+need=()
+for p in fio git gcc make; do
+	command -v "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+	say "installing ${need[*]}"
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" ||
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"; }; } >&2
+fi
+
+if [ -z "$vfsd_bin" ] || [ -z "$helper" ]; then
+	[ -d "$BUILD" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >&2
+	targets=""
+	[ -n "$vfsd_bin" ] || targets="vfsd"
+	[ -n "$helper" ] || targets="$targets bench/vm_files"
+	# shellcheck disable=SC2086 # target names
+	ninja -C "$BUILD" $targets >&2
+	vfsd_bin=${vfsd_bin:-$BUILD/vfsd}
+	helper=${helper:-$BUILD/bench/vm_files}
+fi
+vfsd_bin=$(readlink -f "$vfsd_bin")
+helper=$(readlink -f "$helper")
+[ -x "$vfsd_bin" ] || vm_die "no vfsd binary at $vfsd_bin"
+[ -x "$helper" ] || vm_die "no vm_files binary at $helper"
+
+RUST=""
+rust_note=""
+if [[ " ${CONFIGS[*]} " == *" rust "* ]]; then
+	if RUST=$("$ROOT/tests/tools/rust-virtiofsd.sh" path 2>/dev/null) && [ -n "$RUST" ]; then
+		:
+	else
+		RUST=""
+		rust_note="the Rust virtiofsd could not be fetched (tests/tools/rust-virtiofsd.sh): its column is skipped"
+		say "$rust_note"
+	fi
+fi
+
+vm_assets
+vm_hostroot_initramfs
+vm_accel
+say "kernel $VM_KVER, accelerator: $VM_ACCEL_NAME"
+
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/vfsd-run-vm-XXXXXX")
+trap 'vm_kill_daemons; rm -rf "$WORK"' EXIT
+# the source tarball of the build-like workload: headers from the host's /usr/include
+TARBALL=$WORK/src.tar
+# shellcheck disable=SC2086 # a list of directories
+tar -C /usr/include --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+	-cf "$TARBALL" $TAR_DIRS
+tar_files=$(tar -tf "$TARBALL" | grep -vc '/$')
+tar_mib=$(du -m "$TARBALL" | cut -f1)
+
+# ------------------------------------------------------------------ one configuration
+# daemon_probe NAME: "CPU-ticks VmHWM VmRSS RssAnon RssFile RssShmem WAIT-ns SLICES" of a daemon
+# (KiB; CPU: utime + stime of the serving process and of its supervisor, if any; WAIT and SLICES:
+# run-queue wait and times scheduled in, summed over the serving process's threads, from
+# /proc/PID/task/*/schedstat).
+daemon_probe() {
+	local pid sup ticks=0 p sched
+	pid=$(vm_daemon_serving_pid "$1") || return 1
+	sup=${VM_DAEMON_PID[$1]}
+	for p in $pid $([ "$sup" != "$pid" ] && echo "$sup"); do
+		ticks=$((ticks + $(sed 's/.*) //' /proc/"$p"/stat | awk '{ print $12 + $13 }')))
+	done
+	sched=$(cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{ w += $2; n += $3 } END { print w + 0, n + 0 }')
+	awk -v t="$ticks" -v s="$sched" '/^(VmHWM|VmRSS|RssAnon|RssFile|RssShmem):/ { v[$1] = $2; n++ }
+		END { if (n < 5) exit 1
+		      print t, v["VmHWM:"], v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["RssShmem:"], s }' \
+		/proc/"$pid"/status
+}
+
+# workload_env R TARBALL HELPER DROP SYNC: the workload's settings as shell assignments
+workload_env() {
+	printf 'export BENCH_FIO_MB=%s BENCH_FIO_SECONDS=%s BENCH_FILES=%s BENCH_FILE_SIZE=%s\n' \
+		"$FIO_MB" "$FIO_SECONDS" "$FILES" "$FILE_SIZE"
+	printf 'export BENCH_CFILES=%s BENCH_TARBALL=%s BENCH_HELPER=%s BENCH_DROP=%s BENCH_SYNC=%s\n' \
+		"$CFILES" "$1" "$2" "$3" "$4"
+}
+
+# run_vm NAME DIR: boot the guest for configuration NAME; its results land in DIR/results/out.
+run_vm() {
+	local name=$1 dir=$2 results share sock args=() kv
+	watch=""
+	results=$dir/results share=$dir/share sock=$dir/daemon.sock
+	mkdir -p "$results/sync" "$share"
+	for kv in ${CFG[$name.env]:-}; do export "${kv?}"; done
+	# shellcheck disable=SC2317 # called by the trap
+	cleanup_vm() {
+		[ -z "$watch" ] || kill "$watch" 2>/dev/null || true
+		vm_kill_daemons
+	}
+	trap cleanup_vm EXIT
+	cp "$ROOT/bench/vm-workload.sh" "$helper" "$TARBALL" "$results/"
+	printf "VIRTIOFS_MOUNTS=''\nTMPFS_TMP=1\n" >"$results/guest.conf"
+	local R=/run/vfsd/results M=/run/vfsd/share sync=""
+	[ "${CFG[$name.kind]}" = virtiofs ] && sync=$R/sync
+	{
+		workload_env /tmp/src.tar "$R/${helper##*/}" 1 "$sync"
+		echo "[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd"
+		echo "mkdir -p $M && mount ${CFG[$name.mount]} bench $M || { echo 'mount failed'; exit 201; }"
+		echo "cp $R/src.tar /tmp/src.tar"
+		echo "/bin/bash $R/vm-workload.sh $M $R/out; rc=\$?"
+		echo "umount $M || rc=202"
+		echo "exit \$rc"
+	} >"$results/guest-cmd.sh"
+
+	mapfile -t -O "${#args[@]}" args < <(vm_dev_9p / hostroot ro)
+	mapfile -t -O "${#args[@]}" args < <(vm_dev_9p "$results" results rw)
+	mapfile -t -O "${#args[@]}" args < <("${CFG[$name.device]}" "$sock" "$share" bench)
+	if [ "${CFG[$name.kind]}" = virtiofs ]; then
+		export VFSD_VM_FLAGS=${CFG[$name.flags]:-}
+		if [ "${CFG[$name.daemon]}" = rust ]; then
+			VFSD_DAEMON_CMD=$RUST vm_daemon_cmd ""
+		else
+			VFSD_DAEMON_CMD="" vm_daemon_cmd "$vfsd_bin"
+		fi
+		# flags a device needs from the daemon (lib.sh, e.g. the tag for a test device)
+		local extra=()
+		if declare -F vm_fs_daemon_flags >/dev/null; then
+			mapfile -t extra < <(vm_fs_daemon_flags bench)
+		fi
+		vm_start_daemon "$name" "$sock" "$share" "$dir/daemon.log" "${extra[@]}"
+		vm_sync_watch "$results" "$dir/probe.log" "$name" daemon_probe &
+		watch=$!
+	fi
+	if declare -F vm_qemu_cmd >/dev/null; then vm_qemu_cmd; else VM_QEMU=(qemu-system-x86_64); fi
+	echo "qemu $("${VM_QEMU[@]}" --version | head -n1 | sed 's/^QEMU emulator version //')" >"$dir/qemu"
+	vm_qemu "$dir/serial.log" "${args[@]}" >&2
+	[ -z "$watch" ] || kill "$watch" 2>/dev/null || true
+	watch=""
+	if [ "${CFG[$name.kind]}" = virtiofs ]; then
+		vm_stop_daemon "$name" || say "$name: daemon status $VM_DAEMON_STATUS"
+	fi
+	[ "$VM_QEMU_RC" = 0 ] || say "$name: QEMU exited with $VM_QEMU_RC (see $dir/serial.log)"
+	if [ "$(cat "$results/exit-code" 2>/dev/null)" != 0 ]; then
+		say "$name: guest command status $(cat "$results/exit-code" 2>/dev/null || echo none)"
+	fi
+	cp "$results/out" "$dir/out" 2>/dev/null || true
+}
+
+# probe_results PROBE_LOG: the daemon's figures as "KEY VALUE" lines: per phase (from the
+# LABEL.start and LABEL.end samples) CPU seconds (KEY_cpu_s), run-queue wait seconds (KEY_wait_s)
+# and times scheduled in (KEY_wakes); at the final sample the total CPU, VmHWM and own memory
+# (RssAnon + RssFile) in MiB.
+probe_results() {
+	awk '$2 ~ /^[0-9]+$/ {
+		l = $1; sub(/\.(start|end)$/, "", l)
+		if ($1 ~ /\.start$/) { t0[l] = $2; w0[l] = $8; n0[l] = $9 }
+		else if ($1 ~ /\.end$/ && (l in t0))
+			printf "%s_cpu_s %.2f\n%s_wait_s %.3f\n%s_wakes %d\n", l, ($2 - t0[l]) / 100,
+				l, ($8 - w0[l]) / 1e9, l, $9 - n0[l]
+		if ($1 == "final") printf "daemon_cpu_s %.2f\ndaemon_hwm_mib %.1f\ndaemon_own_mib %.1f\n",
+			$2 / 100, $3 / 1024, ($5 + $6) / 1024
+	}' "$1"
+}
+
+# cpu_ticks: "BUSY OURS": CPU time used on the host so far by everything (/proc/stat) and by
+# this script's finished children (QEMU, daemons, the native workload: cutime + cstime), in ticks
+cpu_ticks() {
+	echo "$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat)" \
+		"$(sed 's/.*) //' /proc/$$/stat | awk '{ print $14 + $15 }')"
+}
+
+# ------------------------------------------------------------------ run
+START=$(date -u '+%Y-%m-%d %H:%M UTC')
+T0=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+RAW=$WORK/raw.tsv # configuration, repetition, key, value
+: >"$RAW"
+ran=()
+for name in "${CONFIGS[@]}"; do
+	if [ "${CFG[$name.daemon]:-}" = rust ] && [ -z "$RUST" ]; then
+		continue
+	fi
+	ran+=("$name")
+done
+for ((rep = 1; rep <= repeat; rep++)); do
+	for name in "${ran[@]}"; do
+		dir=$WORK/$name.$rep
+		mkdir -p "$dir"
+		say "== $name (${CFG[$name.label]}), run $rep of $repeat"
+		t=$(date +%s)
+		read -r busy0 ours0 <<<"$(cpu_ticks)"
+		if [ "${CFG[$name.kind]}" = native ]; then
+			mkdir -p "$dir/share"
+			# shellcheck disable=SC1090 # generated
+			(eval "$(workload_env "$TARBALL" "$helper" 0 "")" &&
+				bash "$ROOT/bench/vm-workload.sh" "$dir/share" "$dir/out") >&2 ||
+				say "$name: the workload failed"
+		else
+			# a subshell: per-configuration environment, daemons and traps stay in it
+			(run_vm "$name" "$dir") || say "$name: the run failed"
+		fi
+		{
+			cat "$dir/out" "$dir/qemu" 2>/dev/null || true
+			[ ! -f "$dir/probe.log" ] || probe_results "$dir/probe.log"
+			echo "wall_s $(($(date +%s) - t))"
+			# the other processes' share of the host's CPUs during this run
+			read -r busy1 ours1 <<<"$(cpu_ticks)"
+			echo "others_pct $(awk -v b="$((busy1 - busy0))" -v o="$((ours1 - ours0))" \
+				-v s="$(($(date +%s) - t))" -v n="$(nproc)" \
+				'BEGIN { x = s > 0 ? (b - o) / (s * 100 * n) * 100 : 0; printf "%.0f", x < 0 ? 0 : x }')"
+		} | awk -v c="$name" -v r="$rep" 'NF >= 2 {
+			k = $1; $1 = ""; sub(/^ /, ""); print c "\t" r "\t" k "\t" $0 }' >>"$RAW"
+	done
+done
+T1=$(date +%s)
+
+# ------------------------------------------------------------------ report
+rust_version="not run"
+# shellcheck disable=SC2086 # $RUST is a command prefix
+[ -z "$RUST" ] || rust_version=$($RUST --version 2>&1 | head -n1)
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+regen="bench/run-vm.sh"
+[ "$quick" = 1 ] && regen="$regen --quick"
+[ "$repeat" = 1 ] || regen="$regen --repeat $repeat"
+
+report() {
+	local c qemu
+	cat <<EOF
+# vfsd VM benchmark (bench/run-vm.sh)
+
+Command: \`$regen\`$([ "$quick" = 1 ] && echo " (quick mode: tiny sizes, a smoke test, not a measurement)").
+
+- date: $START; total run time $((T1 - T0)) s; load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)
+- machine: $cpu, $(nproc) CPUs, host kernel $(uname -r), shares on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')
+- accelerator: $VM_ACCEL_NAME
+- guest: Debian kernel $VM_KVER, q35, ${VFSD_VM_SMP:-2} vCPUs, ${VFSD_VM_MEM:-2G} RAM (memfd, shared); its
+  root is the host's / over 9p (read-only), so it runs the host's fio, git, gcc
+- vfsd: $("$vfsd_bin" --version 2>&1 | head -n1)${BENCH_NOTE:+, $BENCH_NOTE}; Rust: $rust_version (Debian trixie package)
+- each cell: the best of $repeat run(s), interleaved (all configurations once, then again)
+- configurations (daemons with their defaults, namespace sandbox and seccomp, plus the flags shown;
+  virtio-fs: \`vhost-user-fs-pci,queue-size=1024\`; 9p: \`-fsdev local,security_model=none\`):
+EOF
+	[ -z "$rust_note" ] || echo "- NOTE: $rust_note"
+	for c in "${ran[@]}"; do
+		qemu=$(awk -F'\t' -v c="$c" '$1 == c && $3 == "qemu" { print $4; exit }' "$RAW")
+		printf '  - %s: ' "${CFG[$c.label]}"
+		case "${CFG[$c.kind]}" in
+		native) echo "the same script on a host directory of the same file system" ;;
+		*) echo "${CFG[$c.daemon]:+${CFG[$c.daemon]} ${CFG[$c.flags]:-}, }QEMU ${qemu:-?}, mount \`${CFG[$c.mount]}\`${CFG[$c.env]:+, env \`${CFG[$c.env]}\`}" ;;
+		esac
+	done
+	cat <<EOF
+- fio: \`--ioengine=psync --direct=0\`, a ${FIO_MB} MiB file, each run stops after the size or
+  ${FIO_SECONDS} s (random runs visit each block at most once); the 4-job run gives each job its own
+  quarter; no fsync (every column writes to the host's page cache)
+- small files: ${FILES} files of ${FILE_SIZE} bytes in 100 directories (10 × 10), each phase timed
+  alone by bench/vm_files.c
+- build-like: untar ${tar_files} files (${tar_mib} MiB, /usr/include/{${TAR_DIRS// /,}}), \`git init+add+commit\`,
+  \`git status\`, \`grep -r\`, \`make -j2\` of ${CFILES} generated C files, \`rm -rf\`
+- cold: the guest's caches are dropped first (fio: \`--invalidate=1\`; the others: \`echo 3 >
+  drop_caches\`); the host's never are, so the daemons and the native run read the host's page cache
+
+EOF
+	awk -F'\t' -v cfgs="${ran[*]}" -v vref="$REF_VFSD" -v rref="$REF_RUST" -v nref="$REF_NATIVE" \
+		-v files="$FILES" -v cfiles="$CFILES" -v tarf="$tar_files" -v labels="$(
+			for c in "${ran[@]}"; do printf '%s|' "${CFG[$c.label]}"; done
+		)" -f "$ROOT/bench/vm-table.awk" "$RAW"
+	echo
+	echo "<details><summary>Raw results (configuration, run, key, value)</summary>"
+	echo
+	echo '```'
+	cat "$RAW"
+	echo '```'
+	echo "</details>"
+}
+
+report >"$WORK/report.md"
+[ -z "$output" ] || cp "$WORK/report.md" "$output"
+cat "$WORK/report.md"
+say "done in $((T1 - T0)) s${output:+; written to $output}"
+# a configuration without results fails the run (the smoke test relies on it)
+for name in "${ran[@]}"; do
+	grep -q "^$name	[0-9]*	total_s" "$RAW" || vm_die "configuration $name produced no results"
+	if grep -q "^$name	[0-9]*	[a-z_0-9]*_error" "$RAW"; then
+		vm_die "configuration $name: a workload failed"
+	fi
+done
