@@ -474,6 +474,13 @@ vm_fs_daemon_flags() {
 	printf '%s\n' "--tag=$1"
 	[ -n "${VFSD_DAEMON_CMD:-}" ] || printf '%s\n' "--request-queues=$VM_TEST_DEVICE_RQ"
 }
+# vm_dax_counts LOG: "SESSIONS MAPS UNMAPS REFUSED" summed over vfsd's "dax: N maps, M unmaps,
+# K refused by the frontend" lines in LOG (one per session that mapped anything; 0 0 0 0: none).
+vm_dax_counts() {
+	sed -n 's/.*dax: \([0-9][0-9]*\) maps*, \([0-9][0-9]*\) unmaps*\(, \([0-9][0-9]*\) refused\)\{0,1\}.*/\1 \2 \4/p' \
+		"$1" 2>/dev/null |
+		awk '{ s++; m += $1; u += $2; r += $3 } END { print s + 0, m + 0, u + 0, r + 0 }'
+}
 vm_dev_9p() { # HOSTDIR TAG ro|rw
 	local ro=""
 	[ "$3" = ro ] && ro=",readonly=on"

@@ -179,12 +179,7 @@ for d in main ro; do
 	vm_stop_daemon "$d" || st=1
 	check "daemon '$d' exits with status 0 after QEMU quit" "status: $VM_DAEMON_STATUS" [ "$st" = 0 ]
 done
-# dax_counts LOG: "SESSIONS MAPS UNMAPS" summed over the log's "dax: N maps, M unmaps" lines.
-dax_counts() {
-	sed -n 's/.*dax: \([0-9][0-9]*\) maps*, \([0-9][0-9]*\) unmaps*.*/\1 \2/p' "$1" |
-		awk '{ s++; m += $1; u += $2 } END { print s + 0, m + 0, u + 0 }'
-}
-read -r sessions maps unmaps < <(dax_counts "$results/daemon.log")
+read -r sessions maps unmaps _ < <(vm_dax_counts "$results/daemon.log")
 dax_summary="share: $sessions dax: lines, $maps maps, $unmaps unmaps"
 grep -a 'dax:' "$results/daemon.log" | sed 's/^/# daemon: /' || true
 check "daemon logged 'dax: N maps, M unmaps' for its sessions" \
@@ -193,7 +188,7 @@ check "the guest's reads and writes went through DAX mappings ($maps maps)" \
 	"0 maps" [ "$maps" -gt 0 ]
 check "window chunks were unmapped again (reclaim, drop_caches: $unmaps unmaps)" \
 	"0 unmaps" [ "$unmaps" -gt 0 ]
-read -r sessions maps unmaps < <(dax_counts "$results/daemon-ro.log")
+read -r sessions maps unmaps _ < <(vm_dax_counts "$results/daemon-ro.log")
 dax_summary="$dax_summary; read-only share: $sessions lines, $maps maps"
 grep -a 'dax:' "$results/daemon-ro.log" | sed 's/^/# daemon ro: /' || true
 check "the --readonly daemon mapped nothing (QEMU 11.1 maps every fd read-write)" \
