@@ -9,23 +9,35 @@
 #   built-in virtio-9p (9p2000.L, cache=mmap), and the same workload natively on the host.
 # Prints a Markdown table (rows: workloads; columns: configurations, vfsd/Rust, vfsd/native) and,
 # in the full mode, writes it to bench/RESULTS-vm.md.
+# With --dax, the DAX comparison instead (docs/dax.md): every column on QEMU 11.1 from the Debian
+# sid chroot (tests/tools/sid-qemu.sh) and sid's guest kernel; vfsd over vhost-user-fs-pci (no
+# window), vfsd over vhost-user-test-device-pci with a 512M window mounted -o dax=always and
+# -o dax=inode, the same with a window half the file's size (reclaim), vfsd --cache=always and
+# the Rust virtiofsd over vhost-user-fs-pci; the workload's dax set (fio read and mmap, cold and
+# warm, the guest's page cache growth) and the daemon's count of DAX maps; the table goes to
+# bench/RESULTS-vm-dax.md (about 8 minutes under TCG).
 #
-#   bench/run-vm.sh [--quick] [--repeat N] [--output FILE] [--configs "NAME ..."] [--vfsd PATH]
-#                   [--helper PATH]
+#   bench/run-vm.sh [--dax] [--quick] [--repeat N] [--output FILE] [--configs "NAME ..."]
+#                   [--vfsd PATH] [--helper PATH]
 #
-#   --quick     tiny sizes and the configurations vfsd-auto, rust, 9p, native: a smoke test of
-#               the script (2-3 minutes under TCG); the table is only printed unless --output
+#   --dax       the DAX comparison (above); fails if the sid chroot cannot be built, except with
+#               --quick, which then exits 77 (a skip for meson)
+#   --quick     tiny sizes and the configurations vfsd-auto, rust, 9p, native (with --dax:
+#               vfsd-dax only): a smoke test of the script (2-3 minutes under TCG; with --dax
+#               under a minute); the table is only printed unless --output
 #   --repeat N  boot each configuration N times, interleaved (all once, then all again, ...);
 #               each cell is the best of the N (default 1)
-#   --output    where the table goes (default: bench/RESULTS-vm.md in the full mode)
-#   --configs   a subset of the configurations below, in that order (default: all)
+#   --output    where the table goes (default: bench/RESULTS-vm.md, with --dax
+#               bench/RESULTS-vm-dax.md, in the full mode)
+#   --configs   a subset of the configurations below, in that order (default: those whose "sets"
+#               has "all", with --dax "dax")
 #   --vfsd      the vfsd binary (default: a release build in $BUILD, default build-bench)
 #   --helper    the vm_files binary (default: $BUILD/bench/vm_files)
-# Environment: VFSD_BIN (as --vfsd), BUILD, BENCH_QUICK=1 (as --quick), BENCH_REPEAT (as
-# --repeat), BENCH_NOTE (a line for the header, e.g. which commit vfsd was built from), and lib.sh's
-# VFSD_VM_* knobs (VFSD_VM_MEM, VFSD_VM_SMP, VFSD_VM_ACCEL, VFSD_CACHE, ...), which apply to
-# every configuration alike. Installs fio, git, gcc, make with apt-get if missing (the guest
-# runs the host's binaries).
+# Environment: VFSD_BIN (as --vfsd), BUILD, BENCH_DAX=1 (as --dax), BENCH_QUICK=1 (as --quick),
+# BENCH_REPEAT (as --repeat), BENCH_NOTE (a line for the header, e.g. which commit vfsd was built
+# from), and lib.sh's VFSD_VM_* knobs (VFSD_VM_MEM, VFSD_VM_SMP, VFSD_VM_ACCEL, VFSD_CACHE, ...),
+# which apply to every configuration alike. Installs fio, git, gcc, make (with --dax: fio) with
+# apt-get if missing (the guest runs the host's binaries).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +45,7 @@ BUILD=${BUILD:-$ROOT/build-bench}
 # shellcheck source-path=SCRIPTDIR/../tests/vm source=lib.sh
 . "$ROOT/tests/vm/lib.sh"
 
+dax=${BENCH_DAX:-0}
 quick=${BENCH_QUICK:-0}
 repeat=${BENCH_REPEAT:-1}
 output=""
@@ -41,27 +54,31 @@ vfsd_bin=${VFSD_BIN:-}
 helper=""
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--dax) dax=1; shift ;;
 	--quick) quick=1; shift ;;
 	--repeat) repeat=$2; shift 2 ;;
 	--output) output=$2; shift 2 ;;
 	--configs) only=$2; shift 2 ;;
 	--vfsd) vfsd_bin=$2; shift 2 ;;
 	--helper) helper=$2; shift 2 ;;
-	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
 	*) echo "run-vm: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
-[ "$quick" = 1 ] || output=${output:-$ROOT/bench/RESULTS-vm.md}
+SET=all RESULTS=RESULTS-vm.md # the workload set (bench/vm-workload.sh) and the default output
+[ "$dax" = 0 ] || SET=dax RESULTS=RESULTS-vm-dax.md
+[ "$quick" = 1 ] || output=${output:-$ROOT/bench/$RESULTS}
 say() { printf '[run-vm] %s\n' "$*" >&2; }
 
 # ------------------------------------------------------------------ sizes
 if [ "$quick" = 1 ]; then
 	FIO_MB=8 FIO_SECONDS=2 FILES=300 CFILES=2 TAR_DIRS="asm-generic"
-	only=${only:-vfsd-auto rust 9p native}
+	if [ "$dax" = 1 ]; then only=${only:-vfsd-dax}; else only=${only:-vfsd-auto rust 9p native}; fi
 else
 	FIO_MB=128 FIO_SECONDS=10 FILES=10000 CFILES=24 TAR_DIRS="linux asm-generic"
 fi
 FILE_SIZE=1024
+DAX_WINDOW=512M
 
 # ------------------------------------------------------------------ configurations
 # config NAME key=value...: one column of the table, run in this order.
@@ -74,9 +91,10 @@ FILE_SIZE=1024
 #   mount   guest mount arguments before TAG and the mount point
 #   env     space-separated VAR=value settings for this configuration only: tests/vm/lib.sh
 #           knobs (another QEMU binary, VFSD_VM_APPEND, ...) or anything the device function reads
-# A DAX column, for instance, is one more line: mount="-t virtiofs -o dax=always" and, in env,
-# lib.sh's knobs for QEMU 11.1 and its vhost-user device with a DAX window (run_vm adds the
-# daemon flags that device needs, from vm_fs_daemon_flags, when lib.sh has it).
+#   sets    the runs that include it by default: all (without --dax; the default), dax (--dax)
+# The DAX columns set lib.sh's knobs for QEMU 11.1 and its vhost-user device with a window
+# (run_vm adds the daemon flags that device needs, from vm_fs_daemon_flags: --tag,
+# --request-queues=1); --dax runs every column on that QEMU and sid's kernel.
 declare -A CFG=()
 CONFIGS=()
 config() {
@@ -87,34 +105,64 @@ config() {
 		CFG[$name.${kv%%=*}]=${kv#*=}
 	done
 	CFG[$name.device]=${CFG[$name.device]:-dev_${CFG[$name.kind]}}
+	CFG[$name.sets]=${CFG[$name.sets]:-all}
 }
 dev_virtiofs() { vm_dev_virtiofs "$1" "$3" 0; }
 dev_9p() { vm_dev_9p "$2" "$3" rw; }
 ninep_mount="-t 9p -o trans=virtio,version=9p2000.L,cache=mmap,msize=262144"
 
-config vfsd-auto label="vfsd auto" kind=virtiofs daemon=vfsd flags="--cache=auto" mount="-t virtiofs"
-config vfsd-always label="vfsd always" kind=virtiofs daemon=vfsd flags="--cache=always" mount="-t virtiofs"
+config vfsd-auto label="vfsd auto" kind=virtiofs daemon=vfsd flags="--cache=auto" mount="-t virtiofs" \
+	sets="all dax"
+config vfsd-always label="vfsd always" kind=virtiofs daemon=vfsd flags="--cache=always" mount="-t virtiofs" \
+	sets="all dax"
 config vfsd-never label="vfsd never" kind=virtiofs daemon=vfsd flags="--cache=never" mount="-t virtiofs"
-config rust label="Rust virtiofsd auto" kind=virtiofs daemon=rust flags="--cache=auto" mount="-t virtiofs"
+config rust label="Rust virtiofsd auto" kind=virtiofs daemon=rust flags="--cache=auto" mount="-t virtiofs" \
+	sets="all dax"
 config 9p label="9p (cache=mmap)" kind=9p mount="$ninep_mount"
 config native label="native (host)" kind=native
-# the columns the ratios compare
-REF_VFSD=vfsd-auto REF_RUST=rust REF_NATIVE=native
+dax_env="VFSD_VM_QEMU=sid VFSD_VM_FS_DEVICE=test-device"
+config vfsd-dax label="vfsd DAX, dax=always" kind=virtiofs daemon=vfsd sets=dax env="$dax_env" \
+	flags="--cache=auto --dax-window=$DAX_WINDOW" mount="-t virtiofs -o dax=always"
+config vfsd-dax-inode label="vfsd DAX, dax=inode" kind=virtiofs daemon=vfsd sets=dax env="$dax_env" \
+	flags="--cache=auto --dax-window=$DAX_WINDOW" mount="-t virtiofs -o dax=inode"
+# a window half the size of the fio file: the guest reclaims chunks (FUSE_REMOVEMAPPING) as it reads
+config vfsd-dax-small label="vfsd DAX, dax=always, $((FIO_MB / 2))M window" kind=virtiofs daemon=vfsd \
+	sets=dax env="$dax_env" flags="--cache=auto --dax-window=$((FIO_MB / 2))M" mount="-t virtiofs -o dax=always"
+# the columns the daemon CPU table compares, and the ratio columns ("A:B:HEADING|...", A against B)
+REF_VFSD=vfsd-auto REF_RUST=rust
+RATIOS="vfsd-auto:rust:vfsd/Rust|vfsd-auto:native:vfsd/native"
+[ "$dax" = 0 ] || RATIOS="vfsd-dax:vfsd-auto:DAX/auto|vfsd-dax:vfsd-always:DAX/always|vfsd-auto:rust:vfsd/Rust"
 
-if [ -n "$only" ]; then
-	for c in $only; do
-		[ -n "${CFG[$c.kind]:-}" ] || vm_die "unknown configuration '$c' (known: ${CONFIGS[*]})"
-	done
-	sel=()
+if [ -z "$only" ]; then
 	for c in "${CONFIGS[@]}"; do
-		[[ " $only " == *" $c "* ]] && sel+=("$c")
+		[[ " ${CFG[$c.sets]} " == *" $SET "* ]] && only="$only $c"
 	done
-	CONFIGS=("${sel[@]}")
+fi
+for c in $only; do
+	[ -n "${CFG[$c.kind]:-}" ] || vm_die "unknown configuration '$c' (known: ${CONFIGS[*]})"
+done
+sel=()
+for c in "${CONFIGS[@]}"; do
+	[[ " $only " == *" $c "* ]] && sel+=("$c")
+done
+CONFIGS=("${sel[@]}")
+
+# --dax: QEMU 11.1 and sid's kernel for every column
+if [ "$dax" = 1 ]; then
+	if ! sid_out=$("$ROOT/tests/tools/sid-qemu.sh"); then
+		[ "$quick" = 1 ] || vm_die "--dax needs QEMU 11.1: the Debian sid chroot cannot be built (tests/tools/sid-qemu.sh)"
+		say "SKIP: QEMU 11.1 unavailable, the Debian sid chroot cannot be built (tests/tools/sid-qemu.sh)"
+		exit 77
+	fi
+	eval "$sid_out"
+	export VFSD_VM_QEMU=$SID_QEMU VFSD_VM_SUITE=sid
 fi
 
 # ------------------------------------------------------------------ tools, binaries, assets
 need=()
-for p in fio git gcc make; do
+tools=(fio git gcc make)
+[ "$SET" = all ] || tools=(fio)
+for p in "${tools[@]}"; do
 	command -v "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -159,11 +207,14 @@ WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/vfsd-run-vm-XXXXXX")
 trap 'vm_kill_daemons; rm -rf "$WORK"' EXIT
 # the source tarball of the build-like workload: headers from the host's /usr/include
 TARBALL=$WORK/src.tar
-# shellcheck disable=SC2086 # a list of directories
-tar -C /usr/include --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-	-cf "$TARBALL" $TAR_DIRS
-tar_files=$(tar -tf "$TARBALL" | grep -vc '/$')
-tar_mib=$(du -m "$TARBALL" | cut -f1)
+tar_files=0
+if [ "$SET" = all ]; then
+	# shellcheck disable=SC2086 # a list of directories
+	tar -C /usr/include --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+		-cf "$TARBALL" $TAR_DIRS
+	tar_files=$(tar -tf "$TARBALL" | grep -vc '/$')
+	tar_mib=$(du -m "$TARBALL" | cut -f1)
+fi
 
 # ------------------------------------------------------------------ one configuration
 # daemon_probe NAME: "CPU-ticks VmHWM VmRSS RssAnon RssFile RssShmem WAIT-ns SLICES" of a daemon
@@ -186,8 +237,8 @@ daemon_probe() {
 
 # workload_env R TARBALL HELPER DROP SYNC: the workload's settings as shell assignments
 workload_env() {
-	printf 'export BENCH_FIO_MB=%s BENCH_FIO_SECONDS=%s BENCH_FILES=%s BENCH_FILE_SIZE=%s\n' \
-		"$FIO_MB" "$FIO_SECONDS" "$FILES" "$FILE_SIZE"
+	printf 'export BENCH_SET=%s BENCH_FIO_MB=%s BENCH_FIO_SECONDS=%s BENCH_FILES=%s BENCH_FILE_SIZE=%s\n' \
+		"$SET" "$FIO_MB" "$FIO_SECONDS" "$FILES" "$FILE_SIZE"
 	printf 'export BENCH_CFILES=%s BENCH_TARBALL=%s BENCH_HELPER=%s BENCH_DROP=%s BENCH_SYNC=%s\n' \
 		"$CFILES" "$1" "$2" "$3" "$4"
 }
@@ -205,7 +256,8 @@ run_vm() {
 		vm_kill_daemons
 	}
 	trap cleanup_vm EXIT
-	cp "$ROOT/bench/vm-workload.sh" "$helper" "$TARBALL" "$results/"
+	cp "$ROOT/bench/vm-workload.sh" "$helper" "$results/"
+	[ "$SET" = dax ] || cp "$TARBALL" "$results/"
 	printf "VIRTIOFS_MOUNTS=''\nTMPFS_TMP=1\n" >"$results/guest.conf"
 	local R=/run/vfsd/results M=/run/vfsd/share sync=""
 	[ "${CFG[$name.kind]}" = virtiofs ] && sync=$R/sync
@@ -213,7 +265,7 @@ run_vm() {
 		workload_env /tmp/src.tar "$R/${helper##*/}" 1 "$sync"
 		echo "[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd"
 		echo "mkdir -p $M && mount ${CFG[$name.mount]} bench $M || { echo 'mount failed'; exit 201; }"
-		echo "cp $R/src.tar /tmp/src.tar"
+		[ "$SET" = dax ] || echo "cp $R/src.tar /tmp/src.tar"
 		echo "/bin/bash $R/vm-workload.sh $M $R/out; rc=\$?"
 		echo "umount $M || rc=202"
 		echo "exit \$rc"
@@ -245,6 +297,9 @@ run_vm() {
 	watch=""
 	if [ "${CFG[$name.kind]}" = virtiofs ]; then
 		vm_stop_daemon "$name" || say "$name: daemon status $VM_DAEMON_STATUS"
+		# vfsd's "dax: N maps, M unmaps, K refused by the frontend" at each session's end
+		read -r _ maps unmaps refused < <(vm_dax_counts "$dir/daemon.log")
+		printf 'dax_maps %s\ndax_unmaps %s\ndax_refused %s\n' "$maps" "$unmaps" "$refused" >"$dir/dax"
 	fi
 	[ "$VM_QEMU_RC" = 0 ] || say "$name: QEMU exited with $VM_QEMU_RC (see $dir/serial.log)"
 	if [ "$(cat "$results/exit-code" 2>/dev/null)" != 0 ]; then
@@ -307,7 +362,7 @@ for ((rep = 1; rep <= repeat; rep++)); do
 			(run_vm "$name" "$dir") || say "$name: the run failed"
 		fi
 		{
-			cat "$dir/out" "$dir/qemu" 2>/dev/null || true
+			cat "$dir/out" "$dir/qemu" "$dir/dax" 2>/dev/null || true
 			[ ! -f "$dir/probe.log" ] || probe_results "$dir/probe.log"
 			echo "wall_s $(($(date +%s) - t))"
 			# the other processes' share of the host's CPUs during this run
@@ -327,13 +382,48 @@ rust_version="not run"
 [ -z "$RUST" ] || rust_version=$($RUST --version 2>&1 | head -n1)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 regen="bench/run-vm.sh"
+[ "$dax" = 1 ] && regen="$regen --dax"
 [ "$quick" = 1 ] && regen="$regen --quick"
 [ "$repeat" = 1 ] || regen="$regen --repeat $repeat"
 
-report() {
-	local c qemu
+# workloads: the workload set's description, for the report
+workloads() {
+	if [ "$SET" = dax ]; then
+		cat <<EOF
+- fio: \`--ioengine=psync --direct=0\` (mmap rows: \`--ioengine=mmap\`), a ${FIO_MB} MiB file written by
+  the guest (first row), then read; each run stops after the size or ${FIO_SECONDS} s (random runs visit
+  each block at most once)
+- cold: after \`sync; echo 3 > /proc/sys/vm/drop_caches\` in the guest (its page cache, and with
+  DAX the file's window chunks, are gone); warm: the same run again at once. With \`--cache=auto\`
+  the guest drops a file's page cache whenever it opens the file (no \`FOPEN_KEEP_CACHE\`, in vfsd
+  as in the Rust virtiofsd), so a warm run reads through the daemon again; \`--cache=always\` keeps
+  it, DAX keeps its window chunks. The host's caches are never dropped: every column reads the
+  host's page cache
+- guest page cache growth: \`Cached:\` minus \`Shmem:\` in the guest's /proc/meminfo, after the run
+  minus before; DAX reads the host's pages through the window and should add nothing
+- DAX maps: the daemon's \`dax: N maps, M unmaps, K refused by the frontend\` log lines
+  (vfsd, at each session's end), summed
+EOF
+		return
+	fi
 	cat <<EOF
-# vfsd VM benchmark (bench/run-vm.sh)
+- fio: \`--ioengine=psync --direct=0\`, a ${FIO_MB} MiB file, each run stops after the size or
+  ${FIO_SECONDS} s (random runs visit each block at most once); the 4-job run gives each job its own
+  quarter; no fsync (every column writes to the host's page cache)
+- small files: ${FILES} files of ${FILE_SIZE} bytes in 100 directories (10 × 10), each phase timed
+  alone by bench/vm_files.c
+- build-like: untar ${tar_files} files (${tar_mib} MiB, /usr/include/{${TAR_DIRS// /,}}), \`git init+add+commit\`,
+  \`git status\`, \`grep -r\`, \`make -j2\` of ${CFILES} generated C files, \`rm -rf\`
+- cold: the guest's caches are dropped first (fio: \`--invalidate=1\`; the others: \`echo 3 >
+  drop_caches\`); the host's never are, so the daemons and the native run read the host's page cache
+EOF
+}
+
+report() {
+	local c qemu title="VM benchmark"
+	[ "$SET" = all ] || title="DAX benchmark"
+	cat <<EOF
+# vfsd $title (bench/run-vm.sh)
 
 Command: \`$regen\`$([ "$quick" = 1 ] && echo " (quick mode: tiny sizes, a smoke test, not a measurement)").
 
@@ -345,7 +435,9 @@ Command: \`$regen\`$([ "$quick" = 1 ] && echo " (quick mode: tiny sizes, a smoke
 - vfsd: $("$vfsd_bin" --version 2>&1 | head -n1)${BENCH_NOTE:+, $BENCH_NOTE}; Rust: $rust_version (Debian trixie package)
 - each cell: the best of $repeat run(s), interleaved (all configurations once, then again)
 - configurations (daemons with their defaults, namespace sandbox and seccomp, plus the flags shown;
-  virtio-fs: \`vhost-user-fs-pci,queue-size=1024\`; 9p: \`-fsdev local,security_model=none\`):
+  virtio-fs: \`vhost-user-fs-pci,queue-size=1024\`, with \`VFSD_VM_FS_DEVICE=test-device\`:
+  \`vhost-user-test-device-pci,virtio-id=26,num_vqs=2,config_size=40,vq_size=1024\` and the daemon
+  flags \`--tag=bench --request-queues=1\`; 9p: \`-fsdev local,security_model=none\`):
 EOF
 	[ -z "$rust_note" ] || echo "- NOTE: $rust_note"
 	for c in "${ran[@]}"; do
@@ -356,19 +448,9 @@ EOF
 		*) echo "${CFG[$c.daemon]:+${CFG[$c.daemon]} ${CFG[$c.flags]:-}, }QEMU ${qemu:-?}, mount \`${CFG[$c.mount]}\`${CFG[$c.env]:+, env \`${CFG[$c.env]}\`}" ;;
 		esac
 	done
-	cat <<EOF
-- fio: \`--ioengine=psync --direct=0\`, a ${FIO_MB} MiB file, each run stops after the size or
-  ${FIO_SECONDS} s (random runs visit each block at most once); the 4-job run gives each job its own
-  quarter; no fsync (every column writes to the host's page cache)
-- small files: ${FILES} files of ${FILE_SIZE} bytes in 100 directories (10 × 10), each phase timed
-  alone by bench/vm_files.c
-- build-like: untar ${tar_files} files (${tar_mib} MiB, /usr/include/{${TAR_DIRS// /,}}), \`git init+add+commit\`,
-  \`git status\`, \`grep -r\`, \`make -j2\` of ${CFILES} generated C files, \`rm -rf\`
-- cold: the guest's caches are dropped first (fio: \`--invalidate=1\`; the others: \`echo 3 >
-  drop_caches\`); the host's never are, so the daemons and the native run read the host's page cache
-
-EOF
-	awk -F'\t' -v cfgs="${ran[*]}" -v vref="$REF_VFSD" -v rref="$REF_RUST" -v nref="$REF_NATIVE" \
+	workloads
+	echo
+	awk -F'\t' -v set="$SET" -v cfgs="${ran[*]}" -v vref="$REF_VFSD" -v rref="$REF_RUST" -v ratios="$RATIOS" \
 		-v files="$FILES" -v cfiles="$CFILES" -v tarf="$tar_files" -v labels="$(
 			for c in "${ran[@]}"; do printf '%s|' "${CFG[$c.label]}"; done
 		)" -f "$ROOT/bench/vm-table.awk" "$RAW"

@@ -1,12 +1,13 @@
 # bench/vm-table.awk: the Markdown tables of bench/run-vm.sh from its raw results
 # (tab-separated: configuration, run, key, value; see bench/vm-workload.sh for the keys).
-# Variables (-v): cfgs (configurations, space-separated, in column order), labels (their
-# headings, each followed by |), vref/rref/nref (the vfsd, Rust and native columns the ratios
-# compare), files, cfiles, tarf (sizes for the row labels).
+# Variables (-v): set (the workload set: all, the default, or dax), cfgs (configurations,
+# space-separated, in column order), labels (their headings, each followed by |), vref/rref (the
+# vfsd and Rust columns the daemon CPU table compares), ratios (the ratio columns,
+# "A:B:HEADING|...": A's figure against B's), files, cfiles, tarf (sizes for the row labels).
 # With several runs per configuration each cell comes from the best run for that row; the daemon
 # tables use the same run as the first table.
 
-function num(x) { return x != "" && x ~ /^[0-9.]+$/ }
+function num(x) { return x != "" && x ~ /^-?[0-9.]+$/ }
 
 function fmt(x,   s) {
 	if (x < 10) return sprintf("%.2f", x)
@@ -16,8 +17,9 @@ function fmt(x,   s) {
 	return s
 }
 
-# row KEY LABEL KIND BETTER PICK: BETTER "hi" (bigger is better) or "lo"; PICK "max" or "min":
-# which run a cell shows when there are several
+# row KEY LABEL KIND BETTER PICK: KIND mibs, iops, files, secs (KEY_mibs, ... as in
+# vm-workload.sh), raw (KEY itself) or int (KEY, a count), info (KEY of every run); BETTER "hi"
+# (bigger is better) or "lo"; PICK "max" or "min": which run a cell shows when there are several
 function row(k, label, kd, better, pick) {
 	n++; key[n] = k; lab[n] = label; kind[n] = kd; hi[n] = better == "hi"; pmax[n] = pick == "max"
 }
@@ -61,13 +63,14 @@ function cell(c, r,   p, x, s) {
 	if (p == "") return failed(c, r) ? "failed" : "–"
 	x = value(c, p, r)
 	if (kind[r] == "iops") return fmt(x) " (" fmt(v[c, p, key[r] "_mibs"]) ")"
+	if (kind[r] == "int") return x < 1000 ? sprintf("%d", x) : fmt(x)
 	if (kind[r] == "files") return fmt(x) " (" fmt(v[c, p, key[r] "_s"]) " s)"
 	return fmt(x)
 }
 
 # > 1: a is better than b
 function ratio(a, b, r,   pa, pb, x, y) {
-	if (!(a in have) || !(b in have) || kind[r] == "info") return "–"
+	if (!(a in have) || !(b in have) || kind[r] == "info" || kind[r] == "int") return "–"
 	pa = best(a, r); pb = best(b, r)
 	if (pa == "" || pb == "") return "–"
 	x = value(a, pa, r); y = value(b, pb, r)
@@ -127,10 +130,47 @@ function header(nn, names, extra,   i, k, X) {
 	print ""
 }
 
+# the rows of the dax set (bench/run-vm.sh --dax)
+function dax_rows(   k, i, K, T) {
+	row("seqwrite", "fio seq write 1 MiB, new file: MiB/s", "mibs", "hi", "max")
+	split("seqread mmapread randread mmaprand", K, " ")
+	split("fio seq read 1 MiB|fio mmap seq read 1 MiB|fio rand read 4 KiB|fio mmap rand read 4 KiB", T, "|")
+	for (i = 1; i <= 4; i++) {
+		k = i <= 2 ? "mibs" : "iops"
+		row(K[i] "_cold", T[i] ", cold: " (k == "mibs" ? "MiB/s" : "IOPS (MiB/s)"), k, "hi", "max")
+		row(K[i] "_warm", T[i] ", warm: " (k == "mibs" ? "MiB/s" : "IOPS (MiB/s)"), k, "hi", "max")
+	}
+	nwork = n
+	for (i = 1; i <= 4; i++)
+		row(K[i] "_cold_cache_mib", "guest page cache growth, " T[i] ", cold: MiB", "int", "lo", "max")
+	row("dax_maps", "daemon: DAX maps (FUSE_SETUPMAPPING)", "int", "hi", "max")
+	row("dax_unmaps", "daemon: DAX unmaps", "int", "hi", "max")
+	row("dax_refused", "daemon: DAX maps refused by QEMU", "int", "lo", "max")
+}
+
 BEGIN {
 	nc = split(cfgs, C, " ")
 	split(labels, L, "|")
 	for (i = 1; i <= nc; i++) have[C[i]] = 1
+	nratio = split(ratios, R, "|")
+	for (i = 1; i <= nratio; i++) {
+		split(R[i], X, ":")
+		RA[i] = X[1]; RB[i] = X[2]; RH[i] = X[3]
+	}
+	if (set == "dax") {
+		dax_rows()
+	} else {
+		all_rows()
+	}
+	row("total_s", "all of the above, wall time: s", "raw", "lo", "min")
+	row("daemon_hwm_mib", "daemon peak RSS (VmHWM): MiB", "raw", "lo", "max")
+	row("daemon_own_mib", "daemon RssAnon+RssFile at the end: MiB", "raw", "lo", "max")
+	row("daemon_cpu_s", "daemon CPU time (user+sys): s", "raw", "lo", "min")
+	row("others_pct", "host CPU used by other processes meanwhile: % (each run)", "info", "lo", "min")
+}
+
+# the rows of the full set
+function all_rows() {
 	row("seqread", "fio seq read 1 MiB, cold: MiB/s", "mibs", "hi", "max")
 	row("seqwrite", "fio seq write 1 MiB: MiB/s", "mibs", "hi", "max")
 	row("randread", "fio rand read 4 KiB, cold: IOPS (MiB/s)", "iops", "hi", "max")
@@ -147,11 +187,6 @@ BEGIN {
 	row("make", "make -j2, " cfiles " C files: s", "secs", "lo", "min")
 	row("rm", "rm -rf the tree: s", "secs", "lo", "min")
 	nwork = n
-	row("total_s", "all of the above, wall time: s", "raw", "lo", "min")
-	row("daemon_hwm_mib", "daemon peak RSS (VmHWM): MiB", "raw", "lo", "max")
-	row("daemon_own_mib", "daemon RssAnon+RssFile at the end: MiB", "raw", "lo", "max")
-	row("daemon_cpu_s", "daemon CPU time (user+sys): s", "raw", "lo", "min")
-	row("others_pct", "host CPU used by other processes meanwhile: % (each run)", "info", "lo", "min")
 }
 
 {
@@ -161,15 +196,20 @@ BEGIN {
 }
 
 END {
-	header(nc, L, "vfsd/Rust|vfsd/native")
+	extra = ""
+	for (i = 1; i <= nratio; i++) extra = extra (i > 1 ? "|" : "") RH[i]
+	header(nc, L, extra)
 	for (r = 1; r <= n; r++) {
 		printf "| %s |", lab[r]
 		for (i = 1; i <= nc; i++) printf " %s |", cell(C[i], r)
-		printf " %s | %s |\n", ratio(vref, rref, r), ratio(vref, nref, r)
+		for (i = 1; i <= nratio; i++) printf " %s |", ratio(RA[i], RB[i], r)
+		print ""
 	}
 	print ""
-	print "Ratios: " vref " against " rref " and " nref "; > 1 means vfsd is faster (or uses"
-	print "less). Daemon figures are the serving process's (the sandboxed child of the supervisor),"
+	printf "Ratios:"
+	for (i = 1; i <= nratio; i++) printf " %s is %s against %s%s", RH[i], RA[i], RB[i], i < nratio ? ";" : ""
+	print "; > 1 means the first is faster"
+	print "(or uses less). Daemon figures are the serving process's (the sandboxed child of the supervisor),"
 	print "sampled by the host when the guest has finished; VmHWM counts the guest RAM pages the"
 	print "daemon touched (RssShmem), RssAnon+RssFile is the daemon's own memory. The last row is"
 	print "the interference: the share of the host's CPUs that processes other than this benchmark's"

@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The workloads of bench/run-vm.sh, run by bash in the guest on the mounted share (or natively on
-# a host directory): fio, the small-file phases of vm_files and a build-like sequence.
+# a host directory): fio, the small-file phases of vm_files and a build-like sequence; or, with
+# BENCH_SET=dax (bench/run-vm.sh --dax), the reads that compare DAX with FUSE_READ.
 #
 #   vm-workload.sh DIR OUT
 #
 # DIR: an empty directory on the file system under test. OUT: a file that gets one "KEY VALUE"
-# line per result (KEY_mibs, KEY_iops, KEY_ios for fio; KEY_s and KEY_n for timed phases;
-# KEY_error when a workload failed; total_s at the end). Settings come from the environment:
+# line per result (KEY_mibs, KEY_iops, KEY_ios for fio, and in a guest KEY_cache_mib: how much
+# the guest's page cache grew during the run; KEY_s and KEY_n for timed phases; KEY_error when a
+# workload failed; total_s at the end). Settings come from the environment:
+#   BENCH_SET          all (default): fio, small files and build; dax: only fio, one file
+#                      written, then read cold and warm with read() and mmap (KEY_cold, KEY_warm)
 #   BENCH_FIO_MB       fio file size in MiB (the 4-job run reads a quarter each)
 #   BENCH_FIO_SECONDS  upper bound on each fio run (it stops earlier when the size is done)
 #   BENCH_FILES        small files (a multiple of 100), BENCH_FILE_SIZE bytes each
@@ -16,8 +20,8 @@
 #   BENCH_CFILES       C files that make -j2 compiles
 #   BENCH_HELPER       the vm_files binary
 #   BENCH_DROP         1: cold-cache phases start with the guest's caches dropped (never on a
-#                      host): fio with --invalidate=1 (the file's page cache), the others after
-#                      `echo 3 > /proc/sys/vm/drop_caches`
+#                      host): fio with --invalidate=1 (the file's page cache), the others (and
+#                      every cold run of the dax set) after `echo 3 > /proc/sys/vm/drop_caches`
 #   BENCH_SYNC         directory of the host rendezvous (tests/vm/lib.sh vm_sync_watch): LABEL.req
 #                      is created before and after each phase and LABEL.ack awaited; empty: none
 # Every measured phase is timed alone; a failed workload is recorded and the rest still run.
@@ -30,14 +34,17 @@ set -euo pipefail
 dir=$1
 out=$2
 : >"$out"
+set=${BENCH_SET:-all}
 fio_mb=${BENCH_FIO_MB:?}
 fio_secs=${BENCH_FIO_SECONDS:?}
-files=${BENCH_FILES:?}
-file_size=${BENCH_FILE_SIZE:-1024}
-tarball=${BENCH_TARBALL:?}
-cfiles=${BENCH_CFILES:?}
-helper=${BENCH_HELPER:?}
 drop=${BENCH_DROP:-0}
+if [ "$set" = all ]; then
+	files=${BENCH_FILES:?}
+	file_size=${BENCH_FILE_SIZE:-1024}
+	tarball=${BENCH_TARBALL:?}
+	cfiles=${BENCH_CFILES:?}
+	helper=${BENCH_HELPER:?}
+fi
 sync_dir=${BENCH_SYNC:-}
 
 usec() { echo "${EPOCHREALTIME/./}"; }
@@ -49,7 +56,9 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e6 }'; }
 # Programs the cold-cache phases after a drop run, and their libraries: read again after every
 # drop so that the phase measures the share, not the guest's reload of its own binaries over 9p.
 warm=()
-for p in git grep "$helper"; do
+progs=(fio)
+[ "$set" = dax ] || progs=(git grep "$helper")
+for p in "${progs[@]}"; do
 	p=$(command -v "$p")
 	warm+=("$p")
 	mapfile -t -O "${#warm[@]}" warm < <(ldd "$p" 2>/dev/null | grep -o '/[^ ]*' || true)
@@ -107,10 +116,16 @@ timed() {
 # ------------------------------------------------------------------ fio (psync, buffered)
 fio_file=$dir/fio/file
 mkdir -p "$dir/fio"
-# fio KEY RW BS [fio options...]: one run over $fio_file; records MiB/s, IOPS and I/Os done.
+# page_cache_mib: the guest's file pages in its page cache (Cached without Shmem: tmpfs and
+# fio's own shared memory), in MiB
+page_cache_mib() { awk '/^Cached:/ { c = $2 } /^Shmem:/ { s = $2 } END { print int((c - s) / 1024) }' /proc/meminfo; }
+
+# fio KEY RW BS [fio options...]: one run over $fio_file; records MiB/s, IOPS and I/Os done (and,
+# in a guest, the growth of its page cache during the run).
 fio_run() {
-	local key=$1 rw=$2 bs=$3 line f
+	local key=$1 rw=$2 bs=$3 line f cache0=""
 	shift 3
+	[ "$drop" = 0 ] || cache0=$(page_cache_mib)
 	mark "$key.start"
 	if line=$(fio --name="$key" --filename="$fio_file" --ioengine=psync --direct=0 \
 		--invalidate="$drop" --fallocate=none --rw="$rw" --bs="$bs" --size="${fio_mb}M" \
@@ -123,6 +138,7 @@ fio_run() {
 		record "${key}_mibs" "$(awk -v b="$bw" 'BEGIN { printf "%.1f", b / 1024 }')"
 		record "${key}_iops" "$iops"
 		record "${key}_ios" "$(awk -v k="$kib" -v bs="$bs" 'BEGIN { printf "%d", k / (bs == "1M" ? 1024 : 4) }')"
+		[ -z "$cache0" ] || record "${key}_cache_mib" "$(($(page_cache_mib) - cache0))"
 		say "$key: $iops IOPS, $bw KiB/s"
 	else
 		mark "$key.end"
@@ -132,6 +148,37 @@ fio_run() {
 }
 
 t_all=$(usec)
+finish() {
+	record total_s "$(secs "$t_all" "$(usec)")"
+	mark final
+	say "done in $(secs "$t_all" "$(usec)") s"
+}
+
+# ------------------------------------------------------------------ the dax set
+# cold_warm KEY RW BS [fio options...]: KEY_cold after `echo 3 > drop_caches` (the file's pages,
+# or with DAX its window chunks, gone from the guest), then KEY_warm at once: the same run again.
+cold_warm() {
+	local key=$1
+	shift
+	cold
+	fio_run "${key}_cold" "$@"
+	fio_run "${key}_warm" "$@" --invalidate=0
+}
+if [ "$set" = dax ]; then
+	say "fio, DAX set: ${fio_mb} MiB file, at most ${fio_secs} s per run"
+	rm -f "$fio_file"
+	fio_run seqwrite write 1M
+	sync
+	cold_warm seqread read 1M
+	cold_warm randread randread 4k
+	cold_warm mmapread read 1M --ioengine=mmap
+	cold_warm mmaprand randread 4k --ioengine=mmap
+	rm -rf "$dir/fio"
+	finish
+	exit 0
+fi
+
+# ------------------------------------------------------------------ the full set
 say "fio: ${fio_mb} MiB file, at most ${fio_secs} s per run"
 rm -f "$fio_file"
 fio_run seqwrite write 1M
@@ -202,7 +249,4 @@ done
 } >"$m/Makefile"
 timed make -- make -s -j2 -C "$m"
 timed rm -- rm -rf "$dir/build"
-
-record total_s "$(secs "$t_all" "$(usec)")"
-mark final
-say "done in $(secs "$t_all" "$(usec)") s"
+finish
