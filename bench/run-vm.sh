@@ -26,7 +26,7 @@
 #               vfsd-dax only): a smoke test of the script (2-3 minutes under TCG; with --dax
 #               under a minute); the table is only printed unless --output
 #   --repeat N  boot each configuration N times, interleaved (all once, then all again, ...);
-#               each cell is the best of the N (default 1)
+#               each cell is the median of the N (of 2: the better; default 1)
 #   --output    where the table goes (default: bench/RESULTS-vm.md, with --dax
 #               bench/RESULTS-vm-dax.md, in the full mode)
 #   --configs   a subset of the configurations below, in that order (default: those whose "sets"
@@ -433,7 +433,8 @@ Command: \`$regen\`$([ "$quick" = 1 ] && echo " (quick mode: tiny sizes, a smoke
 - guest: Debian kernel $VM_KVER, q35, ${VFSD_VM_SMP:-2} vCPUs, ${VFSD_VM_MEM:-2G} RAM (memfd, shared); its
   root is the host's / over 9p (read-only), so it runs the host's fio, git, gcc
 - vfsd: $("$vfsd_bin" --version 2>&1 | head -n1)${BENCH_NOTE:+, $BENCH_NOTE}; Rust: $rust_version (Debian trixie package)
-- each cell: the best of $repeat run(s), interleaved (all configurations once, then again)
+- each cell: the median of $repeat run(s) (of 2: the better), interleaved (all configurations once,
+  then again)
 - configurations (daemons with their defaults, namespace sandbox and seccomp, plus the flags shown;
   virtio-fs: \`vhost-user-fs-pci,queue-size=1024\`, with \`VFSD_VM_FS_DEVICE=test-device\`:
   \`vhost-user-test-device-pci,virtio-id=26,num_vqs=2,config_size=40,vq_size=1024\` and the daemon

@@ -4,8 +4,9 @@
 # space-separated, in column order), labels (their headings, each followed by |), vref/rref (the
 # vfsd and Rust columns the daemon CPU table compares), ratios (the ratio columns,
 # "A:B:HEADING|...": A's figure against B's), files, cfiles, tarf (sizes for the row labels).
-# With several runs per configuration each cell comes from the best run for that row; the daemon
-# tables use the same run as the first table.
+# With several runs per configuration each cell comes from the median run for that row (of an
+# even number, the better of the middle two: of 2 runs, the better one); the daemon tables use
+# the same run as the first table.
 
 function num(x) { return x != "" && x ~ /^-?[0-9.]+$/ }
 
@@ -43,15 +44,19 @@ function failed(c, r,   p) {
 	return 0
 }
 
-# the run shown for row r of configuration c ("" when none has a figure)
-function best(c, r,   p, b, x, bx) {
-	b = ""
+# the run shown for row r of configuration c ("" when none has a figure): the median, ranking
+# the runs from the best (PICK max: the largest figure first)
+function shown(c, r,   p, k, i, x, P, X) {
+	k = 0
 	for (p = 1; p <= nrep; p++) {
 		x = value(c, p, r)
 		if (!num(x)) continue
-		if (b == "" || (pmax[r] ? x + 0 > bx + 0 : x + 0 < bx + 0)) { b = p; bx = x }
+		for (i = ++k; i > 1 && (pmax[r] ? X[i - 1] + 0 < x + 0 : X[i - 1] + 0 > x + 0); i--) {
+			X[i] = X[i - 1]; P[i] = P[i - 1]
+		}
+		X[i] = x; P[i] = p
 	}
-	return b
+	return k ? P[int((k + 1) / 2)] : ""
 }
 
 function cell(c, r,   p, x, s) {
@@ -59,7 +64,7 @@ function cell(c, r,   p, x, s) {
 		for (p = 1; p <= nrep; p++) if (num(v[c, p, key[r]])) s = s (s == "" ? "" : " / ") v[c, p, key[r]]
 		return s == "" ? "–" : s
 	}
-	p = best(c, r)
+	p = shown(c, r)
 	if (p == "") return failed(c, r) ? "failed" : "–"
 	x = value(c, p, r)
 	if (kind[r] == "iops") return fmt(x) " (" fmt(v[c, p, key[r] "_mibs"]) ")"
@@ -71,7 +76,7 @@ function cell(c, r,   p, x, s) {
 # > 1: a is better than b
 function ratio(a, b, r,   pa, pb, x, y) {
 	if (!(a in have) || !(b in have) || kind[r] == "info" || kind[r] == "int") return "–"
-	pa = best(a, r); pb = best(b, r)
+	pa = shown(a, r); pb = shown(b, r)
 	if (pa == "" || pb == "") return "–"
 	x = value(a, pa, r); y = value(b, pb, r)
 	if (x == 0 || y == 0) return "–"
@@ -81,7 +86,7 @@ function ratio(a, b, r,   pa, pb, x, y) {
 # the daemon during row r's phase, from the run the first table shows: sets cpu_s (CPU seconds),
 # wait_s (run-queue wait), wakes (times scheduled in) and ops (I/Os or files, 1 for the others)
 function phase(c, r,   p) {
-	p = best(c, r)
+	p = shown(c, r)
 	cpu_s = p == "" ? "" : v[c, p, key[r] "_cpu_s"]
 	wait_s = v[c, p, key[r] "_wait_s"]
 	wakes = v[c, p, key[r] "_wakes"]
