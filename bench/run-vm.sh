@@ -15,7 +15,7 @@
 # -o dax=inode, the same with a window half the file's size (reclaim), vfsd --cache=always and
 # the Rust virtiofsd over vhost-user-fs-pci; the workload's dax set (fio read and mmap, cold and
 # warm, the guest's page cache growth) and the daemon's count of DAX maps; the table goes to
-# bench/RESULTS-vm-dax.md (about 8 minutes under TCG).
+# bench/RESULTS-vm-dax.md (about 4 minutes under TCG).
 #
 #   bench/run-vm.sh [--dax] [--quick] [--repeat N] [--output FILE] [--configs "NAME ..."]
 #                   [--vfsd PATH] [--helper PATH]
