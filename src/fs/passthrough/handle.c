@@ -137,6 +137,8 @@ int pt_handle_release(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh
 	pthread_rwlock_unlock(&fs->handles_lock);
 	if (!h)
 		return -EBADF;
+	/* close(2) in the guest: its writes to a DAX tail copy become visible. */
+	pt_dax_sync(fs, h->inode);
 	/* In-flight users keep the fd open until they finish. */
 	pt_handle_put(fs, h);
 	return 0;

@@ -281,17 +281,8 @@ ssize_t pt_op_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	return n;
 }
 
-int pt_op_release(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+int pt_op_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
-	struct pt_fs *fs = fsp;
-
-	/* close(2) in the guest: its writes to a DAX tail copy become visible. */
-	if (fs->cfg.dax) {
-		_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
-
-		if (pt_handle_get(fs, nodeid, fh, &h.h) == 0)
-			pt_dax_sync(fs, h.h->inode);
-	}
 	return pt_handle_release(fs, nodeid, fh);
 }
 
