@@ -41,6 +41,31 @@ static void cursor_walk(struct fuse_cursor *c, size_t n,
 	}
 }
 
+/*
+ * The common case: the next n bytes (n <= left) lie inside the current iovec. Consumes them and
+ * returns their address; NULL (nothing consumed) when they span iovecs.
+ */
+static inline char *cursor_contig(struct fuse_cursor *c, size_t n)
+{
+	const struct iovec *v;
+	char *p;
+
+	if (c->idx >= c->cnt)
+		return NULL;
+	v = &c->iov[c->idx];
+	if (v->iov_len - c->off < n)
+		return NULL;
+	p = (char *)v->iov_base + c->off;
+	c->left -= n;
+	c->done += n;
+	c->off += n;
+	if (c->off == v->iov_len) {
+		c->idx++;
+		c->off = 0;
+	}
+	return p;
+}
+
 struct copy_state {
 	char *p;
 	bool to_iov;
@@ -119,10 +144,15 @@ void fuse_reader_limit(struct fuse_reader *r, size_t n)
 int fuse_reader_read(struct fuse_reader *r, void *dst, size_t n)
 {
 	struct copy_state s = {.p = dst, .to_iov = false};
+	const char *p;
 
 	if (n > r->c.left)
 		return -EINVAL;
-	cursor_walk(&r->c, n, copy_piece, &s);
+	p = cursor_contig(&r->c, n);
+	if (p)
+		memcpy(dst, p, n);
+	else
+		cursor_walk(&r->c, n, copy_piece, &s);
 	return 0;
 }
 
@@ -140,7 +170,8 @@ int fuse_reader_skip(struct fuse_reader *r, size_t n)
 {
 	if (n > r->c.left)
 		return -EINVAL;
-	cursor_walk(&r->c, n, NULL, NULL);
+	if (!cursor_contig(&r->c, n))
+		cursor_walk(&r->c, n, NULL, NULL);
 	return 0;
 }
 
@@ -202,10 +233,15 @@ void fuse_writer_limit(struct fuse_writer *w, size_t n)
 int fuse_writer_write(struct fuse_writer *w, const void *src, size_t n)
 {
 	struct copy_state s = {.p = (char *)src, .to_iov = true};
+	char *p;
 
 	if (n > w->c.left)
 		return -ENOSPC;
-	cursor_walk(&w->c, n, copy_piece, &s);
+	p = cursor_contig(&w->c, n);
+	if (p)
+		memcpy(p, src, n);
+	else
+		cursor_walk(&w->c, n, copy_piece, &s);
 	return 0;
 }
 
@@ -226,7 +262,8 @@ int fuse_writer_skip(struct fuse_writer *w, size_t n)
 {
 	if (n > w->c.left)
 		return -ENOSPC;
-	cursor_walk(&w->c, n, NULL, NULL);
+	if (!cursor_contig(&w->c, n))
+		cursor_walk(&w->c, n, NULL, NULL);
 	return 0;
 }
 

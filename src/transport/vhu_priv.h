@@ -7,8 +7,9 @@
  * - The control thread (the one in vhu_dev_serve) owns every field marked [ctl]; it changes
  *   ring configuration only while the queue's worker is stopped (joined).
  * - A queue's worker owns the pop side of its struct vq.
- * - vhu_queue.lock guards the push side of the vq (used ring, call/err fds), gen, inflight and
- *   busy; vhu_req_done() may take it from any thread. No lock is held across cb->handle().
+ * - vhu_queue.lock guards the push side of the vq (used ring, call/err fds), gen, inflight,
+ *   busy and the free lists; vhu_req_done() may take it from any thread. No lock is held across
+ * cb->handle().
  * - vhu_dev.mem_lock guards the dev->mem pointer (the snapshot itself is immutable).
  */
 #ifndef VFSD_TRANSPORT_VHU_PRIV_H
@@ -32,10 +33,11 @@ struct vhu_elem {
 	struct vhu_req req;
 	struct vhu_queue *q;
 	struct gmem_table *mem; /* keeps the iovecs mapped */
-	struct vhu_elem *next;	/* thread-pool list */
+	struct vhu_elem *next;	/* thread-pool list, or the queue's free list */
 	uint64_t gen;		/* queue generation at pop time */
 	uint64_t wr_len;
 	uint16_t head;
+	unsigned cap; /* room in iov[] */
 	struct iovec iov[];
 };
 
@@ -49,6 +51,9 @@ struct vhu_queue {
 	uint64_t gen;	     /* bumped when the queue stops: late completions are dropped */
 	unsigned inflight;   /* popped, not yet done (this generation) */
 	unsigned busy;	     /* queued for or inside cb->handle() */
+	/* Finished elements kept for reuse, so serving a request allocates nothing. */
+	struct vhu_elem *free_small, *free_large;
+	unsigned nfree_small, nfree_large;
 
 	/* [ctl] */
 	int kick_fd; /* -1 with kick_set: the frontend wants us to poll */

@@ -40,10 +40,64 @@ struct gmem_table *vhu_dev_mem_get(struct vhu_dev *dev)
 	return t;
 }
 
+/*
+ * Finished elements go back to their queue's free lists: a small one for every request but bulk
+ * data, a large one sized for the longest chain. A full list hands the element back to free().
+ */
+#define VHU_ELEM_SMALL_IOV   8u
+#define VHU_ELEM_CACHE_SMALL 1024u
+#define VHU_ELEM_CACHE_LARGE 64u
+
+static unsigned elem_cap(unsigned n)
+{
+	return n <= VHU_ELEM_SMALL_IOV ? VHU_ELEM_SMALL_IOV : VQ_MAX_IOV;
+}
+
+/* Called with q->lock held. Returns the element when the caller must free it. */
+static struct vhu_elem *elem_put(struct vhu_queue *q, struct vhu_elem *e)
+{
+	bool small = e->cap == VHU_ELEM_SMALL_IOV;
+	unsigned *n = small ? &q->nfree_small : &q->nfree_large;
+	struct vhu_elem **list = small ? &q->free_small : &q->free_large;
+
+	if (*n >= (small ? VHU_ELEM_CACHE_SMALL : VHU_ELEM_CACHE_LARGE))
+		return e;
+	e->next = *list;
+	*list = e;
+	(*n)++;
+	return NULL;
+}
+
+/* Called with q->lock held. */
+static struct vhu_elem *elem_take(struct vhu_queue *q, unsigned cap)
+{
+	bool small = cap == VHU_ELEM_SMALL_IOV;
+	struct vhu_elem **list = small ? &q->free_small : &q->free_large;
+	struct vhu_elem *e = *list;
+
+	if (e) {
+		*list = e->next;
+		(*(small ? &q->nfree_small : &q->nfree_large))--;
+	}
+	return e;
+}
+
+static void elem_list_free(struct vhu_elem **list, unsigned *n)
+{
+	while (*list) {
+		struct vhu_elem *e = *list;
+
+		*list = e->next;
+		free(e);
+	}
+	*n = 0;
+}
+
 void vhu_req_done(struct vhu_req *req, size_t written)
 {
 	struct vhu_elem *e = (struct vhu_elem *)((char *)req - offsetof(struct vhu_elem, req));
 	struct vhu_queue *q = e->q;
+	struct gmem_table *mem = e->mem;
 	/* The guest only learns a length; never more than the room it gave us. */
 	uint64_t len = MIN((uint64_t)written, e->wr_len);
 
@@ -56,41 +110,19 @@ void vhu_req_done(struct vhu_req *req, size_t written)
 		else
 			vq_notify(&q->vq);
 	}
+	e = elem_put(q, e);
 	pthread_mutex_unlock(&q->lock);
-	gmem_table_unref(e->mem);
+	gmem_table_unref(mem);
 	free(e);
 }
 
-static void queue_unbusy(struct vhu_queue *q)
+static void queue_unbusy(struct vhu_queue *q, unsigned n)
 {
 	pthread_mutex_lock(&q->lock);
-	if (--q->busy == 0)
+	q->busy -= n;
+	if (q->busy == 0)
 		pthread_cond_broadcast(&q->idle);
 	pthread_mutex_unlock(&q->lock);
-}
-
-static struct vhu_elem *elem_new(struct vhu_queue *q, const struct vq_chain *c,
-				 struct gmem_table *mem)
-{
-	unsigned n = c->nrd + c->nwr;
-	struct vhu_elem *e = malloc(sizeof(*e) + n * sizeof(e->iov[0]));
-
-	if (!e)
-		return NULL;
-	memcpy(e->iov, c->iov, n * sizeof(e->iov[0]));
-	e->req = (struct vhu_req){
-		.rd = e->iov,
-		.nrd = c->nrd,
-		.wr = e->iov + c->nrd,
-		.nwr = c->nwr,
-		.queue = q->index,
-	};
-	e->q = q;
-	e->mem = gmem_table_ref(mem);
-	e->next = NULL;
-	e->wr_len = c->wr_len;
-	e->head = c->head;
-	return e;
 }
 
 static void pool_push(struct vhu_pool *pool, struct vhu_elem *e)
@@ -105,34 +137,67 @@ static void pool_push(struct vhu_pool *pool, struct vhu_elem *e)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-static void dispatch(struct vhu_queue *q, struct vhu_elem *e)
+/* Returns true when the chain was served inline (the caller owes a queue_unbusy()). */
+static bool dispatch(struct vhu_queue *q, struct vhu_elem *e)
 {
 	struct vhu_dev *dev = q->dev;
 
 	if (dev->pool && q->index != 0) {
 		pool_push(dev->pool, e);
-		return;
+		return false;
 	}
 	dev->cb.handle(dev->opaque, &e->req);
 	/* e may be gone: the handler may have completed it. */
-	queue_unbusy(q);
+	return true;
 }
 
-/* Accounts one popped chain; refuses a guest that has more requests out than ring slots. */
-static int queue_admit(struct vhu_queue *q, struct vhu_elem *e)
+/*
+ * Accounts one popped chain and fills an element for it; refuses a guest that has more requests
+ * out than ring slots. -ENOMEM leaves nothing accounted.
+ */
+static int queue_admit(struct vhu_queue *q, const struct vq_chain *c, struct gmem_table *mem,
+		       struct vhu_elem **ret)
 {
-	int ret = 0;
+	unsigned n = c->nrd + c->nwr, cap = elem_cap(n);
+	struct vhu_elem *e;
 
 	pthread_mutex_lock(&q->lock);
 	if (q->inflight >= q->vq.num) {
-		ret = vq_mark_broken(&q->vq, "more requests in flight than the queue size");
-	} else {
-		q->inflight++;
-		q->busy++;
-		e->gen = q->gen;
+		int r = vq_mark_broken(&q->vq, "more requests in flight than the queue size");
+
+		pthread_mutex_unlock(&q->lock);
+		return r;
 	}
+	e = elem_take(q, cap);
+	if (!e) {
+		/* Completions only lower inflight meanwhile, so the check above still holds. */
+		pthread_mutex_unlock(&q->lock);
+		e = malloc(sizeof(*e) + cap * sizeof(e->iov[0]));
+		if (!e)
+			return -ENOMEM;
+		e->cap = cap;
+		pthread_mutex_lock(&q->lock);
+	}
+	q->inflight++;
+	q->busy++;
+	e->gen = q->gen;
 	pthread_mutex_unlock(&q->lock);
-	return ret;
+
+	memcpy(e->iov, c->iov, n * sizeof(e->iov[0]));
+	e->req = (struct vhu_req){
+		.rd = e->iov,
+		.nrd = c->nrd,
+		.wr = e->iov + c->nrd,
+		.nwr = c->nwr,
+		.queue = q->index,
+	};
+	e->q = q;
+	e->mem = gmem_table_ref(mem);
+	e->next = NULL;
+	e->wr_len = c->wr_len;
+	e->head = c->head;
+	*ret = e;
+	return 0;
 }
 
 static void signal_err(struct vhu_queue *q)
@@ -158,7 +223,7 @@ static void signal_err(struct vhu_queue *q)
 static bool queue_process(struct vhu_queue *q, struct vq_chain *c)
 {
 	_cleanup_gmem_table_ struct gmem_table *mem = vhu_dev_mem_get(q->dev);
-	unsigned budget = VHU_BATCH;
+	unsigned budget = VHU_BATCH, served = 0;
 	int r = 0;
 
 	if (!mem)
@@ -171,32 +236,33 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c)
 		budget--;
 		vq_disable_notify(&q->vq);
 		while (budget > 0 && (r = vq_pop(&q->vq, mem, c)) > 0) {
-			struct vhu_elem *e = elem_new(q, c, mem);
+			struct vhu_elem *e = NULL;
 
 			budget--;
-			if (!e) {
+			r = queue_admit(q, c, mem, &e);
+			if (r == -ENOMEM) {
 				/* Leave the chain in the ring; the next kick retries it. */
 				vq_unpop(&q->vq);
 				log_ratelimited(LOG_LEVEL_ERROR, "queue %u: out of memory",
 						q->index);
-				r = -ENOMEM;
 				break;
 			}
-			r = queue_admit(q, e);
-			if (r < 0) {
-				gmem_table_unref(e->mem);
-				free(e);
+			if (r < 0)
 				break;
-			}
-			dispatch(q, e);
+			served += dispatch(q, e);
 		}
 		if (r == -EBADMSG)
 			signal_err(q);
 	} while (r == 0 && budget > 0 && vq_enable_notify(&q->vq));
 	batch_queue = NULL;
-	if (batch_pending) {
+	/* One lock for the batch: the inline chains' accounting and the guest notification. */
+	if (batch_pending || served) {
 		pthread_mutex_lock(&q->lock);
-		vq_notify(&q->vq);
+		q->busy -= served;
+		if (q->busy == 0)
+			pthread_cond_broadcast(&q->idle);
+		if (batch_pending)
+			vq_notify(&q->vq);
 		pthread_mutex_unlock(&q->lock);
 	}
 	return budget == 0 && r >= 0;
@@ -349,6 +415,8 @@ void vhu_queue_destroy(struct vhu_queue *q)
 	vhu_queue_stop(q);
 	vhu_queue_clear(q);
 	q->wake_fd = safe_close(q->wake_fd);
+	elem_list_free(&q->free_small, &q->nfree_small);
+	elem_list_free(&q->free_large, &q->nfree_large);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->idle);
 }
@@ -377,7 +445,7 @@ static void *pool_main(void *arg)
 
 		q = e->q;
 		dev->cb.handle(dev->opaque, &e->req);
-		queue_unbusy(q);
+		queue_unbusy(q, 1);
 	}
 }
 
