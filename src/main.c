@@ -261,6 +261,7 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.config_request_queues = opts->request_queues_given ? opts->max_request_queues : 1,
 		.max_request_queues = opts->max_request_queues,
 		.thread_pool_size = opts->thread_pool_size,
+		.poll_max_ns = opts->poll_max_ns,
 		.keep_serving = opts->keep_serving,
 	};
 	struct vhu_callbacks cb = {.handle = on_request, .reset = on_reset};

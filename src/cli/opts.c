@@ -23,6 +23,8 @@
 
 #define OPTS_TAG_MAX		36 /* virtio-fs config space: tag[36] */
 #define OPTS_THREAD_POOL_MAX	1024
+#define OPTS_POLL_MAX_NS	1000000000u /* 1 s */
+#define OPTS_POLL_DEFAULT_NS	50000u
 #define OPTS_REQUEST_QUEUES_MAX 16
 #define OPTS_QUOTE_MAX		64 /* bytes of a user string echoed back in a message */
 /* QEMU 11.1 turns every DAX map into a memory region and aborts past 511 of them: with 2 MiB
@@ -60,6 +62,7 @@ enum {
 	OPT_SYSLOG,
 	OPT_KEEP_SERVING,
 	OPT_REQUEST_QUEUES,
+	OPT_POLL_MAX_NS,
 	OPT_DAX,
 	OPT_DAX_WINDOW,
 	OPT_DAX_MIN_SIZE,
@@ -99,6 +102,7 @@ static const struct option long_options[] = {
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"keep-serving", no_argument, NULL, OPT_KEEP_SERVING},
 	{"request-queues", required_argument, NULL, OPT_REQUEST_QUEUES},
+	{"poll-max-ns", required_argument, NULL, OPT_POLL_MAX_NS},
 	{"dax", required_argument, NULL, OPT_DAX},
 	{"dax-window", required_argument, NULL, OPT_DAX_WINDOW},
 	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
@@ -640,6 +644,8 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 		return opts_number(ctx, dashed, value, 0, UINT64_MAX, &o->rlimit_nofile);
 	case OPT_LOG_LEVEL:
 		return opts_set_log_level(ctx, dashed, value);
+	case OPT_POLL_MAX_NS:
+		return opts_number(ctx, dashed, value, 0, OPTS_POLL_MAX_NS, &o->poll_max_ns);
 	case OPT_REQUEST_QUEUES:
 		r = opts_number(ctx, dashed, value, 1, OPTS_REQUEST_QUEUES_MAX, &n);
 		if (r == 0) {
@@ -801,6 +807,7 @@ static void opts_defaults(struct vfsd_opts *o)
 		.rlimit_nofile = UINT64_MAX,
 		.log_level = LOG_LEVEL_INFO,
 		.max_request_queues = OPTS_REQUEST_QUEUES_MAX,
+		.poll_max_ns = OPTS_POLL_DEFAULT_NS,
 		.dax = OPTS_DAX_INODE,
 		.dax_window = OPTS_DAX_WINDOW_DEFAULT,
 		.dax_min_size = OPTS_DAX_MIN_SIZE,

@@ -67,7 +67,8 @@ struct vhu_queue {
 	/* [ctl] worker thread */
 	pthread_t thread;
 	bool running;
-	int wake_fd; /* eventfd: tells the worker to exit */
+	int wake_fd;  /* eventfd: tells the worker to exit */
+	bool pausing; /* atomic: set before wake_fd, so a polling worker stops at once */
 };
 
 struct vhu_pool;

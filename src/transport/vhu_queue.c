@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 
 #include "transport/vhu_priv.h"
 #include "util/log.h"
@@ -268,9 +269,77 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c)
 	return budget == 0 && r >= 0;
 }
 
+/*
+ * Adaptive polling, for inline queues. A guest doing synchronous I/O sends its next request a
+ * few microseconds after our reply; sleeping in poll() in between costs a kick on its side and a
+ * wake-up on ours, which on a busy or virtualised host take longer than the request itself. So
+ * after going idle the worker watches the ring for a window, with kicks suppressed, before it
+ * sleeps. The window halves after every miss and reaches zero after a few, so an idle queue
+ * costs nothing; a kick that comes soon after the worker went to sleep opens it again, sized to
+ * the gap seen. A pool never polls: its threads need the CPUs.
+ */
+#define VHU_POLL_MIN_NS 1000u
+
+struct queue_poll {
+	uint64_t max_ns;    /* 0: never poll */
+	uint64_t window_ns; /* current window, 0..max_ns */
+	uint64_t idle_since;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Watches the ring for the current window; true when buffers arrived (the caller pops). */
+static bool queue_poll(struct vhu_queue *q, struct queue_poll *p)
+{
+	uint64_t start;
+
+	if (p->window_ns == 0 || q->vq.broken)
+		return false;
+	vq_suppress_notify(&q->vq);
+	start = now_ns();
+	do {
+		for (unsigned i = 0; i < 32; i++) {
+			if (vq_avail_pending(&q->vq))
+				return true;
+			cpu_relax();
+		}
+		if (__atomic_load_n(&q->pausing, __ATOMIC_RELAXED))
+			break;
+	} while (now_ns() - start < p->window_ns);
+	p->window_ns /= 2;
+	if (p->window_ns < VHU_POLL_MIN_NS)
+		p->window_ns = 0;
+	return vq_enable_notify(&q->vq);
+}
+
+/* A kick woke the idle worker: had the window been long enough, polling would have caught it. */
+static void queue_poll_kicked(struct queue_poll *p)
+{
+	uint64_t gap = now_ns() - p->idle_since;
+
+	if (gap >= p->max_ns)
+		return;
+	p->window_ns = MAX(p->window_ns * 2, gap + gap / 2);
+	p->window_ns = MIN(MAX(p->window_ns, (uint64_t)VHU_POLL_MIN_NS), p->max_ns);
+}
+
 static void *worker_main(void *arg)
 {
 	struct vhu_queue *q = arg;
+	struct vhu_dev *dev = q->dev;
 	_cleanup_free_ struct vq_chain *c = malloc(sizeof(*c));
 	struct pollfd pfd[2] = {
 		{.fd = q->wake_fd, .events = POLLIN},
@@ -278,8 +347,12 @@ static void *worker_main(void *arg)
 	};
 	/* Without a kick fd the frontend asked us to poll the ring. */
 	int timeout = q->kick_fd < 0 ? 1 : -1;
+	bool inline_queue = !dev->pool || q->index == 0;
+	struct queue_poll qp = {0};
 	bool more;
 
+	if (inline_queue && q->kick_fd >= 0)
+		qp.max_ns = qp.window_ns = dev->cfg.poll_max_ns;
 	if (!c) {
 		log_error("queue %u: out of memory for the worker", q->index);
 		return NULL;
@@ -287,8 +360,16 @@ static void *worker_main(void *arg)
 	/* Buffers may have been queued while we were stopped. */
 	more = queue_process(q, c);
 	for (;;) {
-		int r = poll(pfd, q->kick_fd < 0 ? 1 : 2, more ? 0 : timeout);
+		int r;
 
+		if (!more && qp.max_ns) {
+			if (queue_poll(q, &qp)) {
+				more = queue_process(q, c);
+				continue;
+			}
+			qp.idle_since = now_ns();
+		}
+		r = poll(pfd, q->kick_fd < 0 ? 1 : 2, more ? 0 : timeout);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -301,6 +382,8 @@ static void *worker_main(void *arg)
 			eventfd_t v;
 
 			(void)eventfd_read(q->kick_fd, &v);
+			if (!more && qp.max_ns)
+				queue_poll_kicked(&qp);
 		} else if (q->kick_fd >= 0 && !more) {
 			continue;
 		}
@@ -362,9 +445,11 @@ void vhu_queue_pause(struct vhu_queue *q)
 
 	if (!q->running)
 		return;
+	__atomic_store_n(&q->pausing, true, __ATOMIC_RELAXED);
 	(void)eventfd_write(q->wake_fd, 1);
 	pthread_join(q->thread, NULL);
 	(void)eventfd_read(q->wake_fd, &v);
+	__atomic_store_n(&q->pausing, false, __ATOMIC_RELAXED);
 	q->running = false;
 }
 

@@ -244,6 +244,26 @@ void vq_disable_notify(struct vq *vq)
 	__atomic_store_n(&vq->used->flags, htole16(f | VRING_USED_F_NO_NOTIFY), __ATOMIC_RELAXED);
 }
 
+void vq_suppress_notify(struct vq *vq)
+{
+	if (!vq->used)
+		return;
+	if (!vq->event_idx) {
+		vq_disable_notify(vq);
+		return;
+	}
+	/* An event index the guest has already passed: its next buffers need no kick. */
+	__atomic_store_n(avail_event_ptr(vq), htole16((uint16_t)(vq->last_avail_idx - 1)),
+			 __ATOMIC_RELAXED);
+}
+
+bool vq_avail_pending(const struct vq *vq)
+{
+	if (vq->broken || !vq->avail)
+		return false;
+	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) != vq->last_avail_idx;
+}
+
 bool vq_enable_notify(struct vq *vq)
 {
 	uint16_t avail_idx;

@@ -87,6 +87,10 @@ int vq_mark_broken(struct vq *vq, const char *why);
 
 /* While popping: ask the guest not to kick (it is a hint). */
 void vq_disable_notify(struct vq *vq);
+/* The same after vq_enable_notify(), also with EVENT_IDX: for watching the ring instead. */
+void vq_suppress_notify(struct vq *vq);
+/* Whether the guest has published buffers not popped yet (a hint: vq_pop() decides). */
+bool vq_avail_pending(const struct vq *vq);
 /*
  * Re-enables kicks, then re-checks the ring: returns true if buffers arrived meanwhile, in
  * which case the caller must pop again (a kick for them may have been suppressed).

@@ -41,6 +41,7 @@ struct fe_vq {
 	struct fe_completion *done; /* completions seen by fe_wait() not yet reaped */
 	unsigned ndone;
 	unsigned inflight;
+	unsigned kicks; /* kick_fd writes so far */
 };
 
 struct fe_region {

@@ -253,9 +253,16 @@ static bool event_idx(const struct fe *fe)
 	return fe->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 }
 
+unsigned fe_kicks(const struct fe *fe, unsigned q)
+{
+	return q < fe->nqueues ? fe->vq[q].kicks : 0;
+}
+
 void fe_vq_kick(struct fe *fe, unsigned q)
 {
 	uint64_t one = 1;
+
+	fe->vq[q].kicks++;
 	if (write(fe->vq[q].kick_fd, &one, sizeof(one)) < 0)
 		perror("fe: kick");
 }

@@ -80,6 +80,8 @@ int fe_socket_fd(const struct fe *fe);
 int fe_backend_fd(const struct fe *fe); /* our end of the backend channel, or -1 */
 /* Calls the daemon made on a ring we had to find by polling: notification bugs. */
 unsigned fe_missed_calls(const struct fe *fe);
+/* Kicks sent on a queue so far: publishing skips them when the daemon suppressed them. */
+unsigned fe_kicks(const struct fe *fe, unsigned queue);
 
 /* Per-request layout switches, changeable between requests. */
 void fe_set_layout(struct fe *fe, bool split_descs, bool indirect);

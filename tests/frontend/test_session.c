@@ -4,10 +4,14 @@
  * and queue layouts on fresh connections (each a new daemon, since the daemon exits when its
  * frontend leaves), and a clean exit at disconnect. Runs last.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -138,6 +142,94 @@ static void test_no_event_idx(struct th *t)
 		io_roundtrip(t);
 }
 
+static const char *const poll_off[] = {"--poll-max-ns=0", NULL};
+static const char *const poll_long[] = {"--poll-max-ns=1000000000", NULL};
+
+/* Kicks for n sequential GETATTRs on the first request queue. */
+static unsigned kicks_for_getattrs(struct th *t, unsigned n)
+{
+	struct fuse_attr_out a;
+	unsigned before = fe_kicks(t->fe, 1);
+
+	for (unsigned i = 0; i < n; i++)
+		T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &a));
+	return fe_kicks(t->fe, 1) - before;
+}
+
+/* Without polling the worker sleeps between requests: every request needs its kick. */
+static void test_poll_off_kicks(struct th *t)
+{
+	t->extra_flags = poll_off;
+	reconnect(t, NULL);
+	if (t->fe)
+		T_EQ(t, kicks_for_getattrs(t, 50), 50);
+	t->extra_flags = NULL;
+}
+
+/*
+ * Polling: the worker watches the ring after each reply and suppresses kicks meanwhile (with
+ * EVENT_IDX and without), so requests sent within the window are served without one.
+ */
+static void test_poll_serves_without_kicks(struct th *t)
+{
+	t->extra_flags = poll_long;
+	reconnect(t, NULL);
+	if (t->fe)
+		T_CHECK(t, kicks_for_getattrs(t, 50) <= 5);
+	reconnect(t, &(struct fe_options){.features = 1ull << 32});
+	if (t->fe)
+		T_CHECK(t, kicks_for_getattrs(t, 50) <= 5);
+	t->extra_flags = NULL;
+}
+
+/* utime + stime of the daemon and its children (the namespace sandbox serves from a child). */
+static long daemon_cpu_ticks(struct th *t)
+{
+	long total = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[64], buf[1024], *p;
+		unsigned long ut, st;
+		int ppid;
+		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ppid, &ut,
+			   &st) == 3 &&
+		    (pid == t->daemon || ppid == t->daemon))
+			total += (long)(ut + st);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
+/* With the default window, an idle queue goes to sleep: polling costs nothing between bursts. */
+static void test_poll_idle_is_free(struct th *t)
+{
+	long hz = sysconf(_SC_CLK_TCK), before;
+
+	reconnect(t, NULL);
+	if (!t->fe)
+		return;
+	kicks_for_getattrs(t, 200);
+	usleep(100 * 1000);
+	before = daemon_cpu_ticks(t);
+	usleep(1000 * 1000);
+	/* A second of idle; allow a few ticks of tick-granularity noise, never a busy core. */
+	T_CHECK(t, daemon_cpu_ticks(t) - before <= hz / 20);
+}
+
 static void test_stop_and_exit(struct th *t)
 {
 	reconnect(t, NULL);
@@ -157,6 +249,9 @@ const struct th_test th_session_tests[] = {
 	{"add-mem-reg", test_add_mem_reg},
 	{"multiqueue", test_multiqueue},
 	{"no-event-idx", test_no_event_idx},
+	{"poll-off-kicks-every-request", test_poll_off_kicks},
+	{"poll-serves-without-kicks", test_poll_serves_without_kicks},
+	{"poll-idle-is-free", test_poll_idle_is_free},
 	{"stop-disconnect-exit-0", test_stop_and_exit},
 	TH_TESTS_END,
 };
