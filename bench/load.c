@@ -353,8 +353,10 @@ static uint64_t init_flags(void)
 
 static int connect_daemon(struct fe **ret)
 {
-	struct fe_options o = {
-		.mem_size = LOAD_MEM_SIZE, .queue_size = 1024, .num_request_queues = 1};
+	struct fe_options o = {.mem_size = LOAD_MEM_SIZE,
+			       .queue_size = 1024,
+			       .num_request_queues = 1,
+			       .bulk_in_place = true};
 	int r = -ECONNREFUSED;
 
 	/* The socket file appears at bind(), a moment before listen(). */

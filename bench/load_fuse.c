@@ -233,13 +233,14 @@ static int op_start(struct load_fuse *lf, struct slot *s)
 		struct fuse_read_in in = {
 			.fh = lf->data_fh, .offset = io_offset(s, io), .size = io};
 		struct iovec a = IOVS(&in);
-		return submit(lf, s, FUSE_READ, lf->data_node, &a, 1, s->buf, io);
+		/* The data stays in guest memory, as in a guest's page cache (bulk_in_place). */
+		return submit(lf, s, FUSE_READ, lf->data_node, &a, 1, NULL, io);
 	}
 	case LOAD_WRITE_4K:
 	case LOAD_WRITE_1M: {
 		struct fuse_write_in in = {
 			.fh = lf->write_fh, .offset = io_offset(s, io), .size = io};
-		struct iovec a[2] = {IOVS(&in), IOV(s->buf, io)};
+		struct iovec a[2] = {IOVS(&in), IOV(NULL, io)};
 		return submit(lf, s, FUSE_WRITE, lf->write_node, a, 2, &s->r.write,
 			      sizeof(s->r.write));
 	}

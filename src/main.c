@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,17 @@ static const struct dax_mapper dax_mapper = {
 	.unmap = dax_unmap,
 	.window_size = dax_size,
 };
+
+/* Threads per request queue without a pool: one per CPU we may run on, at most 4. */
+static unsigned default_queue_threads(void)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	return (unsigned)MAX(1, MIN(n, 4));
+}
 
 static int install_signal_handlers(void)
 {
@@ -262,6 +274,8 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.max_request_queues = opts->max_request_queues,
 		.thread_pool_size = opts->thread_pool_size,
 		.poll_max_ns = opts->poll_max_ns,
+		.queue_threads =
+			opts->queue_threads ? opts->queue_threads : default_queue_threads(),
 		.keep_serving = opts->keep_serving,
 	};
 	struct vhu_callbacks cb = {.handle = on_request, .reset = on_reset};

@@ -23,6 +23,7 @@
 
 #define OPTS_TAG_MAX		36 /* virtio-fs config space: tag[36] */
 #define OPTS_THREAD_POOL_MAX	1024
+#define OPTS_QUEUE_THREADS_MAX	64
 #define OPTS_POLL_MAX_NS	1000000000u /* 1 s */
 #define OPTS_POLL_DEFAULT_NS	50000u
 #define OPTS_REQUEST_QUEUES_MAX 16
@@ -63,6 +64,7 @@ enum {
 	OPT_KEEP_SERVING,
 	OPT_REQUEST_QUEUES,
 	OPT_POLL_MAX_NS,
+	OPT_QUEUE_THREADS,
 	OPT_DAX,
 	OPT_DAX_WINDOW,
 	OPT_DAX_MIN_SIZE,
@@ -103,6 +105,7 @@ static const struct option long_options[] = {
 	{"keep-serving", no_argument, NULL, OPT_KEEP_SERVING},
 	{"request-queues", required_argument, NULL, OPT_REQUEST_QUEUES},
 	{"poll-max-ns", required_argument, NULL, OPT_POLL_MAX_NS},
+	{"queue-threads", required_argument, NULL, OPT_QUEUE_THREADS},
 	{"dax", required_argument, NULL, OPT_DAX},
 	{"dax-window", required_argument, NULL, OPT_DAX_WINDOW},
 	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
@@ -644,6 +647,11 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 		return opts_number(ctx, dashed, value, 0, UINT64_MAX, &o->rlimit_nofile);
 	case OPT_LOG_LEVEL:
 		return opts_set_log_level(ctx, dashed, value);
+	case OPT_QUEUE_THREADS:
+		r = opts_number(ctx, dashed, value, 1, OPTS_QUEUE_THREADS_MAX, &n);
+		if (r == 0)
+			o->queue_threads = (unsigned)n;
+		return r;
 	case OPT_POLL_MAX_NS:
 		return opts_number(ctx, dashed, value, 0, OPTS_POLL_MAX_NS, &o->poll_max_ns);
 	case OPT_REQUEST_QUEUES:

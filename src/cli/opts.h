@@ -82,6 +82,7 @@ struct vfsd_opts {
 	bool keep_serving;	/* --keep-serving: accept a new frontend after a disconnect */
 	unsigned max_request_queues; /* --request-queues=N (default and max 16) */
 	bool request_queues_given;   /* --request-queues was on the command line */
+	unsigned queue_threads;	     /* --queue-threads=N; 0: not given (main picks) */
 	uint64_t poll_max_ns;	     /* --poll-max-ns=N: idle ring polling window, 0 off */
 	enum opts_dax dax;	     /* --dax (default inode; needs --tag to matter) */
 	uint64_t dax_window;	     /* --dax-window=SIZE, a power of two */

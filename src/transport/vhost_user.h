@@ -56,6 +56,9 @@ struct vhu_config {
 	 * (QEMU's test device has num_vqs of them), which GET_CONFIG cannot know; 0 means 1. */
 	unsigned config_request_queues;
 	unsigned thread_pool_size; /* 0: serve each queue inline on its own thread */
+	/* Without a pool: threads that serve each request queue inline, woken while requests
+	 * are waiting (the hiprio queue always has one); 0 means 1. */
+	unsigned queue_threads;
 	/* Inline queues watch their ring up to this long after going idle before they sleep
 	 * (adaptive: shorter after misses); 0: always sleep until kicked. */
 	uint64_t poll_max_ns;

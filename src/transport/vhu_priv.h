@@ -64,6 +64,21 @@ struct vhu_queue {
 	bool addr_set;
 	uint64_t desc_uva, avail_uva, used_uva;
 
+	/*
+	 * Helpers: extra threads that serve this ring alongside the worker, woken when a thread
+	 * pops a chain and finds more waiting. With helpers, pop_lock serialises the pop side
+	 * (vq_pop, notification state) among them. hlock guards hidle, hwake and hstop; hidle is
+	 * also read without it, as a hint. [ctl] starts and joins them with the worker.
+	 */
+	unsigned nhelpers;	   /* configured */
+	unsigned nhelpers_running; /* [ctl] started */
+	pthread_t *helpers;
+	pthread_mutex_t pop_lock;
+	pthread_mutex_t hlock;
+	pthread_cond_t hcond;
+	unsigned hidle, hwake;
+	bool hstop;
+
 	/* [ctl] worker thread */
 	pthread_t thread;
 	bool running;

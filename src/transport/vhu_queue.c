@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Queue workers: one thread per running queue waits for kicks and pops chains; each chain is
- * served inline or handed to the shared pool. The hiprio queue (0) is always served inline on
- * its own thread, so FORGETs never wait behind a busy pool.
+ * served inline or handed to the shared pool. Without a pool, each request queue also has
+ * helper threads (--queue-threads) that a worker wakes when it pops a chain and finds more
+ * waiting: they pop from the same ring, so a burst keeps every CPU busy while a lone request
+ * costs no hand-off. The hiprio queue (0) is always served inline on its own thread, so FORGETs
+ * never wait behind a busy pool.
  */
 #include <errno.h>
 #include <poll.h>
@@ -217,14 +220,67 @@ static void signal_err(struct vhu_queue *q)
  */
 #define VHU_BATCH 256u
 
+static void pop_lock(struct vhu_queue *q)
+{
+	if (q->nhelpers)
+		pthread_mutex_lock(&q->pop_lock);
+}
+
+static void pop_unlock(struct vhu_queue *q)
+{
+	if (q->nhelpers)
+		pthread_mutex_unlock(&q->pop_lock);
+}
+
+/* Wakes one idle helper, unless enough are already on their way. */
+static void helper_wake(struct vhu_queue *q)
+{
+	pthread_mutex_lock(&q->hlock);
+	if (q->hidle > q->hwake) {
+		q->hwake++;
+		pthread_cond_signal(&q->hcond);
+	}
+	pthread_mutex_unlock(&q->hlock);
+}
+
+/*
+ * Pops one chain and admits it: 1 with *ret set, 0 for an empty ring, or -errno. *ret_more:
+ * chains are left for a helper.
+ */
+static int queue_pop(struct vhu_queue *q, struct gmem_table *mem, struct vq_chain *c,
+		     struct vhu_elem **ret, bool *ret_more)
+{
+	int r;
+
+	pop_lock(q);
+	r = vq_pop(&q->vq, mem, c);
+	if (r > 0) {
+		r = queue_admit(q, c, mem, ret);
+		if (r == -ENOMEM) {
+			/* Leave the chain in the ring; the next kick retries it. */
+			vq_unpop(&q->vq);
+			log_ratelimited(LOG_LEVEL_ERROR, "queue %u: out of memory", q->index);
+		}
+		r = r < 0 ? r : 1;
+	}
+	*ret_more = r > 0 && q->nhelpers && vq_avail_pending(&q->vq);
+	pop_unlock(q);
+	return r;
+}
+
 /*
  * Pops and serves until the ring is empty with notifications re-enabled, or the VHU_BATCH
  * budget is spent: then returns true, and the caller must poll its wake fd and call again.
+ * With keep_suppressed the caller goes on to watch the ring (queue_poll()), so kicks stay
+ * suppressed: the guest's next request, sent as soon as it sees our reply, needs none.
+ * Several threads may run this on one queue (helpers); each wakes at most one helper a call.
  */
-static bool queue_process(struct vhu_queue *q, struct vq_chain *c)
+static bool queue_process(struct vhu_queue *q, struct vq_chain *c, bool keep_suppressed)
 {
 	_cleanup_gmem_table_ struct gmem_table *mem = vhu_dev_mem_get(q->dev);
 	unsigned budget = VHU_BATCH, served = 0;
+	bool woke = false, more, again;
+	struct vhu_elem *e = NULL;
 	int r = 0;
 
 	if (!mem)
@@ -235,26 +291,27 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c)
 		/* A pass that pops nothing costs too: enabling notifications can itself make the
 		 * ring look non-empty when the frontend laid the rings over each other. */
 		budget--;
+		pop_lock(q);
 		vq_disable_notify(&q->vq);
-		while (budget > 0 && (r = vq_pop(&q->vq, mem, c)) > 0) {
-			struct vhu_elem *e = NULL;
-
+		pop_unlock(q);
+		while (budget > 0 && (r = queue_pop(q, mem, c, &e, &more)) > 0) {
 			budget--;
-			r = queue_admit(q, c, mem, &e);
-			if (r == -ENOMEM) {
-				/* Leave the chain in the ring; the next kick retries it. */
-				vq_unpop(&q->vq);
-				log_ratelimited(LOG_LEVEL_ERROR, "queue %u: out of memory",
-						q->index);
-				break;
+			/* The rest of the ring goes to a helper while this thread serves e. */
+			if (more && !woke && __atomic_load_n(&q->hidle, __ATOMIC_RELAXED)) {
+				helper_wake(q);
+				woke = true;
 			}
-			if (r < 0)
-				break;
 			served += dispatch(q, e);
 		}
 		if (r == -EBADMSG)
 			signal_err(q);
-	} while (r == 0 && budget > 0 && vq_enable_notify(&q->vq));
+		again = false;
+		if (r == 0 && budget > 0 && !keep_suppressed) {
+			pop_lock(q);
+			again = vq_enable_notify(&q->vq);
+			pop_unlock(q);
+		}
+	} while (again);
 	batch_queue = NULL;
 	/* One lock for the batch: the inline chains' accounting and the guest notification. */
 	if (batch_pending || served) {
@@ -267,6 +324,34 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c)
 		pthread_mutex_unlock(&q->lock);
 	}
 	return budget == 0 && r >= 0;
+}
+
+/* A helper sleeps until woken, then serves the ring as the worker does, until it is empty. */
+static void *helper_main(void *arg)
+{
+	struct vhu_queue *q = arg;
+	_cleanup_free_ struct vq_chain *c = malloc(sizeof(*c));
+
+	if (!c) {
+		log_error("queue %u: out of memory for a helper", q->index);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&q->hlock);
+		__atomic_add_fetch(&q->hidle, 1, __ATOMIC_RELAXED);
+		while (!q->hwake && !q->hstop)
+			pthread_cond_wait(&q->hcond, &q->hlock);
+		__atomic_sub_fetch(&q->hidle, 1, __ATOMIC_RELAXED);
+		if (q->hstop) {
+			pthread_mutex_unlock(&q->hlock);
+			return NULL;
+		}
+		q->hwake--;
+		pthread_mutex_unlock(&q->hlock);
+		while (queue_process(q, c, false) &&
+		       !__atomic_load_n(&q->pausing, __ATOMIC_RELAXED))
+			;
+	}
 }
 
 /*
@@ -306,9 +391,13 @@ static bool queue_poll(struct vhu_queue *q, struct queue_poll *p)
 {
 	uint64_t start;
 
+	bool again;
+
 	if (p->window_ns == 0 || q->vq.broken)
 		return false;
+	pop_lock(q);
 	vq_suppress_notify(&q->vq);
+	pop_unlock(q);
 	start = now_ns();
 	do {
 		for (unsigned i = 0; i < 32; i++) {
@@ -322,7 +411,10 @@ static bool queue_poll(struct vhu_queue *q, struct queue_poll *p)
 	p->window_ns /= 2;
 	if (p->window_ns < VHU_POLL_MIN_NS)
 		p->window_ns = 0;
-	return vq_enable_notify(&q->vq);
+	pop_lock(q);
+	again = vq_enable_notify(&q->vq);
+	pop_unlock(q);
+	return again;
 }
 
 /* A kick woke the idle worker: had the window been long enough, polling would have caught it. */
@@ -358,13 +450,13 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	/* Buffers may have been queued while we were stopped. */
-	more = queue_process(q, c);
+	more = queue_process(q, c, false);
 	for (;;) {
 		int r;
 
 		if (!more && qp.max_ns) {
 			if (queue_poll(q, &qp)) {
-				more = queue_process(q, c);
+				more = queue_process(q, c, qp.window_ns > 0);
 				continue;
 			}
 			qp.idle_since = now_ns();
@@ -387,7 +479,7 @@ static void *worker_main(void *arg)
 		} else if (q->kick_fd >= 0 && !more) {
 			continue;
 		}
-		more = queue_process(q, c);
+		more = queue_process(q, c, qp.window_ns > 0);
 	}
 	return NULL;
 }
@@ -437,6 +529,16 @@ void vhu_queue_try_run(struct vhu_queue *q)
 		return;
 	}
 	q->running = true;
+	for (unsigned i = 0; i < q->nhelpers; i++) {
+		err = start_thread(&q->helpers[i], helper_main, q);
+		if (err < 0) {
+			/* Fewer helpers serve as well; the ones that exist are needed by pause. */
+			log_warn("queue %u: cannot start helper: %s", q->index, strerror(-err));
+			q->nhelpers_running = i;
+			return;
+		}
+	}
+	q->nhelpers_running = q->nhelpers;
 }
 
 void vhu_queue_pause(struct vhu_queue *q)
@@ -447,8 +549,17 @@ void vhu_queue_pause(struct vhu_queue *q)
 		return;
 	__atomic_store_n(&q->pausing, true, __ATOMIC_RELAXED);
 	(void)eventfd_write(q->wake_fd, 1);
+	pthread_mutex_lock(&q->hlock);
+	q->hstop = true;
+	pthread_cond_broadcast(&q->hcond);
+	pthread_mutex_unlock(&q->hlock);
 	pthread_join(q->thread, NULL);
+	for (unsigned i = 0; i < q->nhelpers_running; i++)
+		pthread_join(q->helpers[i], NULL);
+	q->nhelpers_running = 0;
 	(void)eventfd_read(q->wake_fd, &v);
+	q->hstop = false;
+	q->hwake = 0;
 	__atomic_store_n(&q->pausing, false, __ATOMIC_RELAXED);
 	q->running = false;
 }
@@ -492,6 +603,16 @@ int vhu_queue_init(struct vhu_queue *q, struct vhu_dev *dev, unsigned index)
 		return -errno;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->idle, NULL);
+	pthread_mutex_init(&q->pop_lock, NULL);
+	pthread_mutex_init(&q->hlock, NULL);
+	pthread_cond_init(&q->hcond, NULL);
+	/* The hiprio queue carries FORGETs and INTERRUPTs: one thread is plenty. */
+	if (index > 0 && !dev->cfg.thread_pool_size && dev->cfg.queue_threads > 1) {
+		q->helpers = calloc(dev->cfg.queue_threads - 1, sizeof(q->helpers[0]));
+		if (!q->helpers)
+			return -ENOMEM;
+		q->nhelpers = dev->cfg.queue_threads - 1;
+	}
 	return 0;
 }
 
@@ -504,6 +625,10 @@ void vhu_queue_destroy(struct vhu_queue *q)
 	elem_list_free(&q->free_large, &q->nfree_large);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->idle);
+	pthread_mutex_destroy(&q->pop_lock);
+	pthread_mutex_destroy(&q->hlock);
+	pthread_cond_destroy(&q->hcond);
+	free(q->helpers);
 }
 
 static void *pool_main(void *arg)

@@ -71,7 +71,7 @@ int fe_fuse_submit(struct fe *fe, struct fe_call *c, unsigned queue, uint32_t op
 	memset(&c->oh, 0, sizeof(c->oh));
 	c->out[0] = (struct iovec){.iov_base = &c->oh, .iov_len = sizeof(c->oh)};
 	c->out[1] = (struct iovec){.iov_base = reply, .iov_len = reply_size};
-	c->nout = reply && reply_size ? 2 : 1;
+	c->nout = reply_size && (reply || fe->opts.bulk_in_place) ? 2 : 1;
 	return fe_submit(fe, queue, c->in, c->nin, c->out, c->nout, c);
 }
 

@@ -41,7 +41,9 @@ struct fe_vq {
 	struct fe_completion *done; /* completions seen by fe_wait() not yet reaped */
 	unsigned ndone;
 	unsigned inflight;
-	unsigned kicks; /* kick_fd writes so far */
+	unsigned kicks;	 /* kick_fd writes so far */
+	bool hold_kicks; /* fe_hold_kicks(): publish without kicking */
+	bool kick_owed;
 };
 
 struct fe_region {

@@ -287,8 +287,21 @@ static void publish(struct fe *fe, unsigned q, uint16_t head)
 		kick = !(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED) &
 			 VRING_USED_F_NO_NOTIFY);
 	}
-	if (kick)
+	if (kick && vq->hold_kicks)
+		vq->kick_owed = true;
+	else if (kick)
 		fe_vq_kick(fe, q);
+}
+
+void fe_hold_kicks(struct fe *fe, unsigned q, bool hold)
+{
+	struct fe_vq *vq = &fe->vq[q];
+
+	vq->hold_kicks = hold;
+	if (!hold && vq->kick_owed) {
+		vq->kick_owed = false;
+		fe_vq_kick(fe, q);
+	}
 }
 
 struct vring_desc *fe_vq_desc_table(struct fe *fe, unsigned q)
@@ -462,11 +475,12 @@ int fe_submit(struct fe *fe, unsigned q, const struct iovec *in, int nin, const 
 	}
 	uint64_t off = 0;
 	for (int i = 0; i < nin; i++) {
-		fe_mem_write(fe, s.in_gpa + off, in[i].iov_base, in[i].iov_len);
+		if (in[i].iov_base || !fe->opts.bulk_in_place)
+			fe_mem_write(fe, s.in_gpa + off, in[i].iov_base, in[i].iov_len);
 		off += in[i].iov_len;
 	}
 	/* Poison the writable area so replies that claim bytes they did not write show up. */
-	for (off = 0; off < s.out_len;) {
+	for (off = 0; off < s.out_len && !fe->opts.bulk_in_place;) {
 		uint8_t poison[4096];
 		size_t n = MIN(sizeof(poison), s.out_len - off);
 		memset(poison, FE_POISON, n);
@@ -546,7 +560,8 @@ static int harvest(struct fe *fe, unsigned q)
 		size_t left = MIN((size_t)e.len, s->out_len), off = 0;
 		for (int i = 0; i < s->nout && left > 0; i++) {
 			size_t c = MIN(left, s->out[i].iov_len);
-			fe_mem_read(fe, s->out_gpa + off, s->out[i].iov_base, c);
+			if (s->out[i].iov_base)
+				fe_mem_read(fe, s->out_gpa + off, s->out[i].iov_base, c);
 			off += c;
 			left -= c;
 		}
@@ -558,9 +573,13 @@ static int harvest(struct fe *fe, unsigned q)
 		vq->inflight--;
 		n++;
 	}
-	if (event_idx(fe))
+	if (event_idx(fe)) {
 		__atomic_store_n((uint16_t *)&vq->avail->ring[vq->num], vq->last_used,
 				 __ATOMIC_RELEASE);
+		/* As a guest driver does: used_event must be visible before we look at used->idx
+		 * again (wait_used()), or a push racing with us goes without a call. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
 	return n;
 }
 

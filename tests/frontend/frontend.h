@@ -57,6 +57,10 @@ struct fe_options {
 	 * RESET_DEVICE; GET_CONFIG and GET_SHMEM_CONFIG are asked when negotiated, a window of
 	 * the size answered is reserved and the backend channel is served. */
 	bool dax;
+	/* Be a guest whose data already lives in its memory (page cache pages): an iovec whose
+	 * iov_base is NULL is room in guest memory that fe_submit() neither fills nor copies
+	 * back, and writable room is not poisoned. For benchmarks; tests want the checks. */
+	bool bulk_in_place;
 };
 
 /* Defaults for everything zero in *opts (opts may be NULL). */
@@ -82,6 +86,8 @@ int fe_backend_fd(const struct fe *fe); /* our end of the backend channel, or -1
 unsigned fe_missed_calls(const struct fe *fe);
 /* Kicks sent on a queue so far: publishing skips them when the daemon suppressed them. */
 unsigned fe_kicks(const struct fe *fe, unsigned queue);
+/* While held, requests are published without their kicks; releasing sends one if owed. */
+void fe_hold_kicks(struct fe *fe, unsigned queue, bool hold);
 
 /* Per-request layout switches, changeable between requests. */
 void fe_set_layout(struct fe *fe, bool split_descs, bool indirect);

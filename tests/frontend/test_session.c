@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,65 @@ static void test_poll_idle_is_free(struct th *t)
 	T_CHECK(t, daemon_cpu_ticks(t) - before <= hz / 20);
 }
 
+/*
+ * Several threads serve one queue: with --queue-threads=2, a GETATTR that arrived together with
+ * an OPEN stuck in the kernel (the host holds a write lease on the file, which the open must
+ * break) is answered meanwhile; with one thread it waits for the OPEN. Polling is off so both
+ * requests are in the ring when the daemon wakes.
+ */
+static void parallel_case(struct th *t, unsigned threads)
+{
+	static const char *const two[] = {"--queue-threads=2", "--poll-max-ns=0", NULL};
+	static const char *const one[] = {"--queue-threads=1", "--poll-max-ns=0", NULL};
+	const char *n = th_name(t, "leased");
+	struct fuse_open_in oi = {.flags = O_RDONLY};
+	struct fuse_getattr_in gi = {0};
+	struct iovec oa = IOVS(&oi), ga = IOVS(&gi);
+	struct fuse_open_out oo;
+	struct fuse_attr_out ao;
+	struct fuse_entry_out e;
+	struct fe_call open_call, attr_call;
+	int fd, r;
+
+	t->extra_flags = threads == 2 ? two : one;
+	reconnect(t, NULL);
+	t->extra_flags = NULL;
+	if (!t->fe)
+		return;
+	T_OK(t, th_host_write(t, n, "lease", 5));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+	fd = open(th_host(t, n), O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
+		th_skip(t, "no write lease on the share's file system");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	fe_hold_kicks(t->fe, 1, true);
+	T_OK(t, fe_fuse_submit(t->fe, &open_call, 1, FUSE_OPEN, e.nodeid, &oa, 1, &oo, sizeof(oo)));
+	T_OK(t, fe_fuse_submit(t->fe, &attr_call, 1, FUSE_GETATTR, FE_ROOT_ID, &ga, 1, &ao,
+			       sizeof(ao)));
+	fe_hold_kicks(t->fe, 1, false);
+	r = fe_fuse_complete(t->fe, &attr_call, threads == 2 ? 5000 : 500, NULL);
+	if (threads == 2)
+		T_OK(t, r);
+	else
+		T_EQ(t, r, -ETIMEDOUT);
+	/* Give the lease up: the OPEN goes through. */
+	T_OK(t, fcntl(fd, F_SETLEASE, F_UNLCK));
+	close(fd);
+	T_OK(t, fe_fuse_complete(t->fe, &open_call, 5000, NULL));
+	T_OK(t, fe_release(t->fe, e.nodeid, oo.fh, O_RDONLY));
+}
+
+static void test_queue_threads_parallel(struct th *t)
+{
+	/* The lease break signals the holder with SIGIO, which would end the test process. */
+	signal(SIGIO, SIG_IGN);
+	parallel_case(t, 2);
+	parallel_case(t, 1);
+}
+
 static void test_stop_and_exit(struct th *t)
 {
 	reconnect(t, NULL);
@@ -252,6 +312,7 @@ const struct th_test th_session_tests[] = {
 	{"poll-off-kicks-every-request", test_poll_off_kicks},
 	{"poll-serves-without-kicks", test_poll_serves_without_kicks},
 	{"poll-idle-is-free", test_poll_idle_is_free},
+	{"queue-threads-serve-in-parallel", test_queue_threads_parallel},
 	{"stop-disconnect-exit-0", test_stop_and_exit},
 	TH_TESTS_END,
 };

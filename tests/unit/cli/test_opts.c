@@ -87,6 +87,7 @@ static void test_defaults(void)
 	CHECK(o.tag == NULL);
 	CHECK_EQ(o.thread_pool_size, 0);
 	CHECK(o.poll_max_ns == 50000);
+	CHECK_EQ(o.queue_threads, 0);
 	CHECK_EQ(o.cache, OPTS_CACHE_AUTO);
 	CHECK(!o.allow_mmap);
 	CHECK(o.readdirplus);
@@ -323,10 +324,11 @@ static void test_flags(void)
 	/* A 36-byte tag is the maximum; extreme numbers in range. */
 	CHECK_EQ(PARSE(&o, BASE, "--tag=123456789012345678901234567890123456",
 		       "--rlimit-nofile=18446744073709551614", "--thread-pool-size=1024",
-		       "--poll-max-ns=1000000000"),
+		       "--poll-max-ns=1000000000", "--queue-threads=64"),
 		 0);
 	CHECK_EQ(strlen(o.tag), 36);
 	CHECK(o.poll_max_ns == 1000000000);
+	CHECK_EQ(o.queue_threads, 64);
 	CHECK(o.rlimit_nofile == UINT64_MAX - 1);
 	CHECK_EQ(o.thread_pool_size, 1024);
 	opts_free(&o);
@@ -465,6 +467,8 @@ static void test_errors(void)
 	EXPECT_FAIL("--thread-pool-size: invalid value", BASE, "--thread-pool-size=1025");
 	EXPECT_FAIL("--poll-max-ns: invalid value", BASE, "--poll-max-ns=1000000001");
 	EXPECT_FAIL("--poll-max-ns: invalid value", BASE, "--poll-max-ns=-1");
+	EXPECT_FAIL("--queue-threads: invalid value", BASE, "--queue-threads=0");
+	EXPECT_FAIL("--queue-threads: invalid value", BASE, "--queue-threads=65");
 	EXPECT_FAIL("--thread-pool-size: invalid value", BASE, "--thread-pool-size=-0");
 	EXPECT_FAIL("--request-queues: invalid value '0' (expected an integer from 1 to 16)", BASE,
 		    "--request-queues=0");
