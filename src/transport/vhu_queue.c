@@ -244,6 +244,23 @@ static void helper_wake(struct vhu_queue *q)
 }
 
 /*
+ * A chain that carries this much data to the device is a bulk write. The file system takes
+ * such writes to one file one at a time, so a helper woken for the next one only waits for the
+ * inode lock, and each hand-off of the lock between threads costs a wake-up: measured, 5% less
+ * throughput for 1 MiB writes. Reads and everything else spread well.
+ */
+#define VHU_BULK_WRITE (128u << 10)
+
+static bool chain_is_bulk_write(const struct vq_chain *c)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < c->nrd && n < VHU_BULK_WRITE; i++)
+		n += c->iov[i].iov_len;
+	return n >= VHU_BULK_WRITE;
+}
+
+/*
  * Pops one chain and admits it: 1 with *ret set, 0 for an empty ring, or -errno. *ret_more:
  * chains are left for a helper.
  */
@@ -263,7 +280,7 @@ static int queue_pop(struct vhu_queue *q, struct gmem_table *mem, struct vq_chai
 		}
 		r = r < 0 ? r : 1;
 	}
-	*ret_more = r > 0 && q->nhelpers && vq_avail_pending(&q->vq);
+	*ret_more = r > 0 && q->nhelpers && vq_avail_pending(&q->vq) && !chain_is_bulk_write(c);
 	pop_unlock(q);
 	return r;
 }
