@@ -377,15 +377,22 @@ static void *helper_main(void *arg)
  * wake-up on ours, which on a busy or virtualised host take longer than the request itself. So
  * after going idle the worker watches the ring for a window, with kicks suppressed, before it
  * sleeps. The window halves after every miss and reaches zero after a few, so an idle queue
- * costs nothing; a kick that comes soon after the worker went to sleep opens it again, sized to
- * the gap seen. A pool never polls: its threads need the CPUs.
+ * costs nothing. A kick that comes within --poll-max-ns of going idle (spin included) widens a
+ * window that is still open, sized to the gap seen. A closed window opens again only as a probe,
+ * once every VHU_POLL_PROBE such kicks, and stays open while the probes hit: the gap includes our
+ * own wake-up, so a short gap does not prove that polling would have caught the request, and
+ * under a guest whose requests come just too late for the window (an emulated guest with
+ * several jobs: measured) spinning only takes CPU from the guest. A pool never polls: its
+ * threads need the CPUs.
  */
 #define VHU_POLL_MIN_NS 1000u
+#define VHU_POLL_PROBE	32u
 
 struct queue_poll {
 	uint64_t max_ns;    /* 0: never poll */
 	uint64_t window_ns; /* current window, 0..max_ns */
 	uint64_t idle_since;
+	unsigned kicks_closed; /* quick kicks since the window closed */
 };
 
 static uint64_t now_ns(void)
@@ -407,7 +414,6 @@ static inline void cpu_relax(void)
 static bool queue_poll(struct vhu_queue *q, struct queue_poll *p)
 {
 	uint64_t start;
-
 	bool again;
 
 	if (p->window_ns == 0 || q->vq.broken)
@@ -441,6 +447,13 @@ static void queue_poll_kicked(struct queue_poll *p)
 
 	if (gap >= p->max_ns)
 		return;
+	if (p->window_ns == 0) {
+		if (++p->kicks_closed < VHU_POLL_PROBE)
+			return;
+		p->kicks_closed = 0;
+		p->window_ns = p->max_ns;
+		return;
+	}
 	p->window_ns = MAX(p->window_ns * 2, gap + gap / 2);
 	p->window_ns = MIN(MAX(p->window_ns, (uint64_t)VHU_POLL_MIN_NS), p->max_ns);
 }
@@ -472,11 +485,11 @@ static void *worker_main(void *arg)
 		int r;
 
 		if (!more && qp.max_ns) {
+			qp.idle_since = now_ns();
 			if (queue_poll(q, &qp)) {
 				more = queue_process(q, c, qp.window_ns > 0);
 				continue;
 			}
-			qp.idle_since = now_ns();
 		}
 		r = poll(pfd, q->kick_fd < 0 ? 1 : 2, more ? 0 : timeout);
 		if (r < 0 && errno == EINTR)

@@ -253,7 +253,27 @@ static void test_forged_fh(struct th *t)
 	T_EQ(t, fe_write(t->fe, node, fh, 0, "x", 1, 0) < 0, 1);
 }
 
+/*
+ * OPEN of a FIFO that nobody writes to (a hostile or non-Linux guest; Linux opens special files
+ * itself): open() would block the worker until a writer came. The daemon never opens special
+ * files (CVE-2020-35517), answers at once and keeps serving.
+ */
+static void test_open_fifo(struct th *t)
+{
+	const char *n = th_name(t, "fifo");
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct fuse_attr_out a;
+
+	T_OK(t, mkfifo(th_host(t, n), 0644));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+	T_EQ(t, fe_open(t->fe, e.nodeid, O_RDONLY, &o), -EACCES);
+	T_EQ(t, fe_open(t->fe, e.nodeid, O_WRONLY, &o), -EACCES);
+	T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &a));
+}
+
 const struct th_test th_file_tests[] = {
+	{"open-fifo-does-not-block", test_open_fifo},
 	{"create", test_create},
 	{"open-read-write-flush-fsync-release", test_open_read_write},
 	{"large-io-layouts", test_large_io_layouts},
