@@ -265,6 +265,9 @@ static void parallel_case(struct th *t, unsigned threads)
 			close(fd);
 		return;
 	}
+	/* Let the worker finish the LOOKUP and go to sleep: otherwise it may still be looking at
+	 * the ring and pop the OPEN before the GETATTR is there (seen under ASan). */
+	usleep(200 * 1000);
 	fe_hold_kicks(t->fe, 1, true);
 	T_OK(t, fe_fuse_submit(t->fe, &open_call, 1, FUSE_OPEN, e.nodeid, &oa, 1, &oo, sizeof(oo)));
 	T_OK(t, fe_fuse_submit(t->fe, &attr_call, 1, FUSE_GETATTR, FE_ROOT_ID, &ga, 1, &ao,
