@@ -347,6 +347,18 @@ static int opts_number(struct opts_ctx *ctx, const char *name, const char *value
 	return 0;
 }
 
+/* opts_number() for an unsigned int field (max must fit). */
+static int opts_unsigned(struct opts_ctx *ctx, const char *name, const char *value, unsigned min,
+			 unsigned max, unsigned *ret)
+{
+	uint64_t n;
+	int r = opts_number(ctx, name, value, min, max, &n);
+
+	if (r == 0)
+		*ret = (unsigned)n;
+	return r;
+}
+
 /* A byte count with an optional K, M or G suffix (powers of 1024). */
 static int opts_size(struct opts_ctx *ctx, const char *name, const char *value, uint64_t max,
 		     uint64_t *ret)
@@ -626,10 +638,8 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 	case OPT_TAG:
 		return opts_set_tag(ctx, dashed, value);
 	case OPT_THREAD_POOL_SIZE:
-		r = opts_number(ctx, dashed, value, 0, OPTS_THREAD_POOL_MAX, &n);
-		if (r == 0)
-			o->thread_pool_size = (unsigned)n;
-		return r;
+		return opts_unsigned(ctx, dashed, value, 0, OPTS_THREAD_POOL_MAX,
+				     &o->thread_pool_size);
 	case OPT_CACHE:
 		return opts_set_cache(ctx, dashed, value);
 	case OPT_INODE_FILE_HANDLES:
@@ -648,18 +658,15 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 	case OPT_LOG_LEVEL:
 		return opts_set_log_level(ctx, dashed, value);
 	case OPT_QUEUE_THREADS:
-		r = opts_number(ctx, dashed, value, 1, OPTS_QUEUE_THREADS_MAX, &n);
-		if (r == 0)
-			o->queue_threads = (unsigned)n;
-		return r;
+		return opts_unsigned(ctx, dashed, value, 1, OPTS_QUEUE_THREADS_MAX,
+				     &o->queue_threads);
 	case OPT_POLL_MAX_NS:
 		return opts_number(ctx, dashed, value, 0, OPTS_POLL_MAX_NS, &o->poll_max_ns);
 	case OPT_REQUEST_QUEUES:
-		r = opts_number(ctx, dashed, value, 1, OPTS_REQUEST_QUEUES_MAX, &n);
-		if (r == 0) {
-			o->max_request_queues = (unsigned)n;
+		r = opts_unsigned(ctx, dashed, value, 1, OPTS_REQUEST_QUEUES_MAX,
+				  &o->max_request_queues);
+		if (r == 0)
 			o->request_queues_given = true;
-		}
 		return r;
 	case OPT_DAX:
 		r = OPTS_CHOOSE(ctx, dashed, value, dax_choices, dax_expected, &v);

@@ -6,10 +6,11 @@
  * Threads and locks:
  * - The control thread (the one in vhu_dev_serve) owns every field marked [ctl]; it changes
  *   ring configuration only while the queue's worker is stopped (joined).
- * - A queue's worker owns the pop side of its struct vq.
+ * - A queue's worker owns the pop side of its struct vq; when the queue has helper threads,
+ *   they share it under vhu_queue.pop_lock.
  * - vhu_queue.lock guards the push side of the vq (used ring, call/err fds), gen, inflight,
- *   busy and the free lists; vhu_req_done() may take it from any thread. No lock is held across
- * cb->handle().
+ *   busy and the free lists; vhu_req_done() may take it from any thread. No lock is held
+ *   across cb->handle().
  * - vhu_dev.mem_lock guards the dev->mem pointer (the snapshot itself is immutable).
  */
 #ifndef VFSD_TRANSPORT_VHU_PRIV_H
@@ -51,9 +52,12 @@ struct vhu_queue {
 	uint64_t gen;	     /* bumped when the queue stops: late completions are dropped */
 	unsigned inflight;   /* popped, not yet done (this generation) */
 	unsigned busy;	     /* queued for or inside cb->handle() */
-	/* Finished elements kept for reuse, so serving a request allocates nothing. */
-	struct vhu_elem *free_small, *free_large;
-	unsigned nfree_small, nfree_large;
+	/* Finished elements kept for reuse, so serving a request allocates nothing: [0] small,
+	 * [1] large (see vhu_queue.c). */
+	struct vhu_elem_list {
+		struct vhu_elem *head;
+		unsigned n;
+	} free[2];
 
 	/* [ctl] */
 	int kick_fd; /* -1 with kick_set: the frontend wants us to poll */

@@ -57,44 +57,47 @@ static unsigned elem_cap(unsigned n)
 	return n <= VHU_ELEM_SMALL_IOV ? VHU_ELEM_SMALL_IOV : VQ_MAX_IOV;
 }
 
+/* The free list for elements of this capacity. */
+static struct vhu_elem_list *elem_list(struct vhu_queue *q, unsigned cap)
+{
+	return &q->free[cap == VHU_ELEM_SMALL_IOV ? 0 : 1];
+}
+
 /* Called with q->lock held. Returns the element when the caller must free it. */
 static struct vhu_elem *elem_put(struct vhu_queue *q, struct vhu_elem *e)
 {
-	bool small = e->cap == VHU_ELEM_SMALL_IOV;
-	unsigned *n = small ? &q->nfree_small : &q->nfree_large;
-	struct vhu_elem **list = small ? &q->free_small : &q->free_large;
+	struct vhu_elem_list *l = elem_list(q, e->cap);
 
-	if (*n >= (small ? VHU_ELEM_CACHE_SMALL : VHU_ELEM_CACHE_LARGE))
+	if (l->n >= (e->cap == VHU_ELEM_SMALL_IOV ? VHU_ELEM_CACHE_SMALL : VHU_ELEM_CACHE_LARGE))
 		return e;
-	e->next = *list;
-	*list = e;
-	(*n)++;
+	e->next = l->head;
+	l->head = e;
+	l->n++;
 	return NULL;
 }
 
 /* Called with q->lock held. */
 static struct vhu_elem *elem_take(struct vhu_queue *q, unsigned cap)
 {
-	bool small = cap == VHU_ELEM_SMALL_IOV;
-	struct vhu_elem **list = small ? &q->free_small : &q->free_large;
-	struct vhu_elem *e = *list;
+	struct vhu_elem_list *l = elem_list(q, cap);
+	struct vhu_elem *e = l->head;
 
 	if (e) {
-		*list = e->next;
-		(*(small ? &q->nfree_small : &q->nfree_large))--;
+		l->head = e->next;
+		l->n--;
 	}
 	return e;
 }
 
-static void elem_list_free(struct vhu_elem **list, unsigned *n)
+static void elem_list_free(struct vhu_elem_list *l)
 {
-	while (*list) {
-		struct vhu_elem *e = *list;
+	while (l->head) {
+		struct vhu_elem *e = l->head;
 
-		*list = e->next;
+		l->head = e->next;
 		free(e);
 	}
-	*n = 0;
+	l->n = 0;
 }
 
 void vhu_req_done(struct vhu_req *req, size_t written)
@@ -120,13 +123,12 @@ void vhu_req_done(struct vhu_req *req, size_t written)
 	free(e);
 }
 
-static void queue_unbusy(struct vhu_queue *q, unsigned n)
+/* n chains left cb->handle(). Called with q->lock held. */
+static void queue_unbusy_locked(struct vhu_queue *q, unsigned n)
 {
-	pthread_mutex_lock(&q->lock);
 	q->busy -= n;
 	if (q->busy == 0)
 		pthread_cond_broadcast(&q->idle);
-	pthread_mutex_unlock(&q->lock);
 }
 
 static void pool_push(struct vhu_pool *pool, struct vhu_elem *e)
@@ -141,7 +143,7 @@ static void pool_push(struct vhu_pool *pool, struct vhu_elem *e)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-/* Returns true when the chain was served inline (the caller owes a queue_unbusy()). */
+/* Returns true when the chain was served inline (the caller owes a queue_unbusy_locked()). */
 static bool dispatch(struct vhu_queue *q, struct vhu_elem *e)
 {
 	struct vhu_dev *dev = q->dev;
@@ -333,9 +335,7 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c, bool keep_sup
 	/* One lock for the batch: the inline chains' accounting and the guest notification. */
 	if (batch_pending || served) {
 		pthread_mutex_lock(&q->lock);
-		q->busy -= served;
-		if (q->busy == 0)
-			pthread_cond_broadcast(&q->idle);
+		queue_unbusy_locked(q, served);
 		if (batch_pending)
 			vq_notify(&q->vq);
 		pthread_mutex_unlock(&q->lock);
@@ -651,8 +651,8 @@ void vhu_queue_destroy(struct vhu_queue *q)
 	vhu_queue_stop(q);
 	vhu_queue_clear(q);
 	q->wake_fd = safe_close(q->wake_fd);
-	elem_list_free(&q->free_small, &q->nfree_small);
-	elem_list_free(&q->free_large, &q->nfree_large);
+	elem_list_free(&q->free[0]);
+	elem_list_free(&q->free[1]);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->idle);
 	pthread_mutex_destroy(&q->pop_lock);
@@ -685,7 +685,9 @@ static void *pool_main(void *arg)
 
 		q = e->q;
 		dev->cb.handle(dev->opaque, &e->req);
-		queue_unbusy(q, 1);
+		pthread_mutex_lock(&q->lock);
+		queue_unbusy_locked(q, 1);
+		pthread_mutex_unlock(&q->lock);
 	}
 }
 
