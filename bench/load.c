@@ -4,7 +4,10 @@
  *
  *   load --daemon vfsd|rust|native [--binary CMD] [--ops all|OP,...] [--depth 1,64]
  *        [--seconds S] [--warmup S] [--thread-pool-size N] [--daemon-arg ARG]...
- *        [--label NAME] [--dir DIR]
+ *        [--label NAME] [--dir DIR] [--native-threads N] [--uid UID]
+ *
+ * --uid: requests after the setup carry this uid and gid instead of root's (the daemon then
+ * switches credentials for CREATE and the other ops that take them); FUSE runs only.
  *
  * One line per op and depth, tab separated, after a '#' header: label, op, depth, operations
  * completed in the window (the latency samples), seconds, operations per second, median and p99
@@ -49,6 +52,7 @@ struct config {
 	unsigned nextra;
 	int pool; /* -1: daemon default */
 	unsigned native_threads;
+	long uid; /* -1: requests come from root; else from this uid and gid (--uid) */
 	const char *dir;
 	const char *share; /* prepared once, reused across runs (--share) */
 };
@@ -62,6 +66,7 @@ static void usage(FILE *f)
 		   "            [--depth 1,64] [--seconds S] [--warmup S] [--thread-pool-size N]\n"
 		   "            [--daemon-arg ARG]... [--label NAME] [--dir DIR] [--native-threads "
 		   "N]\n"
+		   "            [--uid UID]\n"
 		   "ops:");
 	for (int i = 0; i < LOAD_OP_MAX; i++)
 		fprintf(f, " %s", load_op_name((enum load_op)i));
@@ -113,7 +118,7 @@ static int parse_depths(struct config *c, const char *s)
 
 static int parse_args(int argc, char **argv, struct config *c)
 {
-	*c = (struct config){.seconds = 3, .warmup = 0.5, .pool = -1};
+	*c = (struct config){.seconds = 3, .warmup = 0.5, .pool = -1, .uid = -1};
 	parse_depths(c, "1,64");
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -161,6 +166,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 			c->dir = v;
 		} else if (!strcmp(a, "--native-threads")) {
 			c->native_threads = (unsigned)strtoul(v, NULL, 10);
+		} else if (!strcmp(a, "--uid")) {
+			c->uid = strtol(v, NULL, 10);
+			if (c->uid <= 0 || c->uid >= 65535)
+				return -EINVAL;
 		} else {
 			fprintf(stderr, "load: unknown option %s\n", a);
 			return -EINVAL;
@@ -433,6 +442,16 @@ static int run_daemon(struct config *c)
 	printf("\n");
 	if ((r = load_fuse_new(fe, 1, LOAD_MEM_SIZE, pids, npids, &lf)) < 0)
 		goto out;
+	if (c->uid > 0) {
+		/* The files are open already; CREATE needs a directory the user may write to. */
+		char cdir[PATH_MAX + 32];
+		snprintf(cdir, sizeof(cdir), "%s/%s", share, LOAD_CREATE_DIR);
+		if (chmod(cdir, 01777) < 0) {
+			r = -errno;
+			goto out;
+		}
+		fe_fuse_set_creds(fe, (uint32_t)c->uid, (uint32_t)c->uid, (uint32_t)getpid());
+	}
 	for (int op = 0; op < LOAD_OP_MAX && r == 0; op++) {
 		if (!c->ops[op])
 			continue;

@@ -19,21 +19,32 @@
 #include "fs/passthrough/pt.h"
 #include "util/log.h"
 
-/* Whether this thread still carries guest credentials (a failed restore is retried). */
-static __thread bool pt_cred_dirty;
+/*
+ * Which of this thread's ids differ from the daemon's (a failed restore is retried). Only those
+ * are switched and switched back: a guest user without supplementary groups costs no setgroups,
+ * a root guest no syscall at all.
+ */
+enum {
+	PT_CRED_GROUPS = 1,
+	PT_CRED_GID = 2,
+	PT_CRED_UID = 4
+};
+static __thread unsigned pt_cred_changed;
 /* An unprivileged daemon cannot switch: it serves every request as itself. */
 static bool pt_cred_disabled;
 
 static int pt_cred_restore(void)
 {
 	/* uid first: changing gid and groups needs the capabilities euid 0 gives back. */
-	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+	if ((pt_cred_changed & PT_CRED_UID) && syscall(SYS_setresuid, -1, 0, -1) < 0)
 		return -errno;
-	if (syscall(SYS_setresgid, -1, 0, -1) < 0)
+	pt_cred_changed &= ~PT_CRED_UID;
+	if ((pt_cred_changed & PT_CRED_GID) && syscall(SYS_setresgid, -1, 0, -1) < 0)
 		return -errno;
-	if (syscall(SYS_setgroups, 0, NULL) < 0)
+	pt_cred_changed &= ~PT_CRED_GID;
+	if ((pt_cred_changed & PT_CRED_GROUPS) && syscall(SYS_setgroups, 0, NULL) < 0)
 		return -errno;
-	pt_cred_dirty = false;
+	pt_cred_changed = 0;
 	return 0;
 }
 
@@ -42,7 +53,7 @@ int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx)
 	int r;
 
 	c->switched = false;
-	if (pt_cred_dirty) {
+	if (pt_cred_changed) {
 		r = pt_cred_restore();
 		if (r < 0) {
 			log_ratelimited(LOG_LEVEL_ERROR,
@@ -56,16 +67,28 @@ int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx)
 	if (pt_cred_disabled || (ctx->uid == 0 && ctx->gid == 0 && ctx->ngroups == 0))
 		return 0;
 
-	pt_cred_dirty = true;
+	/* Each id is marked before its syscall: a failure may have left it half done. */
 	c->switched = true;
-	if (syscall(SYS_setgroups, (size_t)ctx->ngroups, ctx->ngroups ? ctx->groups : NULL) < 0 ||
-	    syscall(SYS_setresgid, -1, ctx->gid, -1) < 0 ||
-	    syscall(SYS_setresuid, -1, ctx->uid, -1) < 0) {
-		r = -errno;
-		pt_cred_leave(c);
-		return r;
+	if (ctx->ngroups) {
+		pt_cred_changed |= PT_CRED_GROUPS;
+		if (syscall(SYS_setgroups, (size_t)ctx->ngroups, ctx->groups) < 0)
+			goto fail;
+	}
+	if (ctx->gid) {
+		pt_cred_changed |= PT_CRED_GID;
+		if (syscall(SYS_setresgid, -1, ctx->gid, -1) < 0)
+			goto fail;
+	}
+	if (ctx->uid) {
+		pt_cred_changed |= PT_CRED_UID;
+		if (syscall(SYS_setresuid, -1, ctx->uid, -1) < 0)
+			goto fail;
 	}
 	return 0;
+fail:
+	r = -errno;
+	pt_cred_leave(c);
+	return r;
 }
 
 void pt_cred_leave(struct pt_cred *c)

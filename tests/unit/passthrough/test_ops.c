@@ -355,6 +355,17 @@ static void test_credentials(void)
 		 -EACCES);
 	CHECK_EQ(t.ops->open(t.fs, &grp_ctx, tlookup(&t, FS_ROOT_ID, "g"), O_RDONLY, &fh, &of), 0);
 	CHECK_EQ(getgroups(0, NULL), 0);
+	/* Only the ids that differ from root's are switched, and each is switched back. */
+	struct fs_ctx uid_only = {1000, 0, 5, NULL, 0}, gid_only = {0, 1000, 6, NULL, 0};
+	CHECK_EQ(t.ops->mkdir(t.fs, &uid_only, FS_ROOT_ID, "u", 0755, 0, &e), 0);
+	CHECK_EQ(e.attr.st_uid, 1000);
+	CHECK_EQ(e.attr.st_gid, 0);
+	CHECK_EQ(t.ops->mkdir(t.fs, &gid_only, FS_ROOT_ID, "g2", 0755, 0, &e), 0);
+	CHECK_EQ(e.attr.st_uid, 0);
+	CHECK_EQ(e.attr.st_gid, 1000);
+	CHECK_EQ(geteuid(), 0);
+	CHECK_EQ(getegid(), 0);
+	CHECK_EQ(getgroups(0, NULL), 0);
 	/* (uid_t)-1 would mean "unchanged" to setresuid: refused. */
 	struct fs_ctx bad = {(uid_t)-1, 0, 4, NULL, 0};
 	CHECK_EQ(
