@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "fuse/fuse_internal.h"
+#include "util/clock.h"
 
 enum waiter_cancel {
 	WAITER_RUN = 0,
@@ -60,7 +61,6 @@ static void wake_install(void)
 
 int fuse_waiters_init(struct fuse_waiters *ws)
 {
-	pthread_condattr_t ca;
 	int r;
 
 	pthread_once(&wake_once, wake_install);
@@ -70,10 +70,7 @@ int fuse_waiters_init(struct fuse_waiters *ws)
 	r = pthread_mutex_init(&ws->lock, NULL);
 	if (r)
 		return -r;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	r = pthread_cond_init(&ws->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	r = cond_init_monotonic(&ws->cond);
 	if (r) {
 		pthread_mutex_destroy(&ws->lock);
 		return -r;
@@ -89,15 +86,7 @@ void fuse_waiters_done(struct fuse_waiters *ws)
 
 static void wait_a_little(struct fuse_waiters *ws, long ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += ms * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&ws->cond, &ws->lock, &ts);
+	cond_wait_ms(&ws->cond, &ws->lock, ms);
 }
 
 static struct fuse_waiter *find_active(struct fuse_waiters *ws, uint64_t unique)

@@ -42,6 +42,16 @@ struct vhu_elem {
 	struct iovec iov[];
 };
 
+/* One serving thread of a queue, for the stall watch (see struct vhu_queue). */
+struct vhu_slot {
+	_Alignas(64) unsigned count; /* requests finished; written by its thread only */
+	bool in_batch;		     /* inside a pass over the ring */
+	bool standin;		     /* a helper standing in for the worker */
+	unsigned seen;		     /* the watchdog's: count at its last look */
+	bool seen_in;		     /* the watchdog's: in_batch at its last look */
+	bool stuck;		     /* the watchdog's: in a batch, nothing finished since then */
+};
+
 struct vhu_queue {
 	struct vhu_dev *dev;
 	unsigned index;
@@ -82,6 +92,22 @@ struct vhu_queue {
 	pthread_cond_t hcond;
 	unsigned hidle, hwake;
 	bool hstop;
+	/*
+	 * Stall watch, with helpers: a request that blocks (a lease break, a hung mount) keeps its
+	 * thread from the kick fd, and later requests would wait for it. Each serving thread has a
+	 * slot ([0] the worker); a watchdog thread, armed while a batch runs, looks every
+	 * VHU_STALL_MS, and when the worker has finished nothing since its last look it sends an
+	 * idle helper to stand in: serve the ring and watch the kick fd until the worker moves.
+	 */
+	struct vhu_slot *slots; /* 1 + nhelpers */
+	unsigned slots_taken;	/* atomic: helpers pick their slot at start */
+	pthread_t watchdog;	/* [ctl] started with the helpers */
+	bool watchdog_running;	/* [ctl] */
+	pthread_mutex_t wlock;	/* guards warmed and wstop */
+	pthread_cond_t wcond;	/* CLOCK_MONOTONIC */
+	bool warmed, wstop;	/* armed: a batch ran since the watchdog last found none */
+	bool standin_due;	/* under hlock: the next helper woken stands in */
+	unsigned standin_count; /* under hlock: the worker's count it waits to see change */
 
 	/* [ctl] worker thread */
 	pthread_t thread;

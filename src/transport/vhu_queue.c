@@ -4,8 +4,10 @@
  * served inline or handed to the shared pool. Without a pool, each request queue also has
  * helper threads (--queue-threads) that a worker wakes when it pops a chain and finds more
  * waiting: they pop from the same ring, so a burst keeps every CPU busy while a lone request
- * costs no hand-off. The hiprio queue (0) is always served inline on its own thread, so FORGETs
- * never wait behind a busy pool.
+ * costs no hand-off. A watchdog sends a helper to stand in for a worker stuck in one request
+ * (see struct vhu_queue), so a request that blocks does not hold up the ones after it. The
+ * hiprio queue (0) is always served inline on its own thread, so FORGETs never wait behind a
+ * busy pool.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 
 #include "transport/vhu_priv.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 struct vhu_pool {
@@ -32,6 +35,8 @@ struct vhu_pool {
 /* Completions made by a worker inside its own batch notify once, at the end of the batch. */
 static __thread struct vhu_queue *batch_queue;
 static __thread bool batch_pending;
+/* This thread's stall-watch slot, for a worker or helper of a queue with helpers. */
+static __thread struct vhu_slot *my_slot;
 
 struct gmem_table *vhu_dev_mem_get(struct vhu_dev *dev)
 {
@@ -288,6 +293,85 @@ static int queue_pop(struct vhu_queue *q, struct gmem_table *mem, struct vq_chai
 }
 
 /*
+ * The stall watch (see struct vhu_queue). A thread entering a batch marks its slot, then makes
+ * sure the watchdog is armed; the watchdog disarms only after finding no slot in a batch, and
+ * looks again after disarming: with a full fence on both sides, one of them sees the other.
+ */
+#define VHU_STALL_MS 10
+
+static void watch_batch_begin(struct vhu_queue *q)
+{
+	__atomic_store_n(&my_slot->in_batch, true, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&q->warmed, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&q->wlock);
+	if (!q->warmed) {
+		__atomic_store_n(&q->warmed, true, __ATOMIC_RELAXED);
+		pthread_cond_signal(&q->wcond);
+	}
+	pthread_mutex_unlock(&q->wlock);
+}
+
+/* One look at the slots: sends a stand-in when the worker is stuck and nobody watches the ring
+ * for it. Returns whether any thread is inside a batch. */
+static bool watch_look(struct vhu_queue *q)
+{
+	unsigned n = 1 + __atomic_load_n(&q->slots_taken, __ATOMIC_RELAXED);
+	bool busy = false;
+
+	for (unsigned i = 0; i < n && i <= q->nhelpers; i++) {
+		struct vhu_slot *s = &q->slots[i];
+		bool in = __atomic_load_n(&s->in_batch, __ATOMIC_RELAXED);
+		unsigned count = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+
+		s->stuck = in && s->seen_in && count == s->seen;
+		s->seen = count;
+		s->seen_in = in;
+		busy |= in;
+	}
+	if (!q->slots[0].stuck)
+		return busy;
+	pthread_mutex_lock(&q->hlock);
+	bool watched = q->standin_due;
+	for (unsigned i = 1; i < n && i <= q->nhelpers; i++)
+		watched |= !q->slots[i].stuck &&
+			   __atomic_load_n(&q->slots[i].standin, __ATOMIC_RELAXED);
+	if (!watched && q->hidle > q->hwake) {
+		q->hwake++;
+		q->standin_due = true;
+		q->standin_count = q->slots[0].seen;
+		pthread_cond_signal(&q->hcond);
+	}
+	pthread_mutex_unlock(&q->hlock);
+	return busy;
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct vhu_queue *q = arg;
+
+	pthread_mutex_lock(&q->wlock);
+	while (!q->wstop) {
+		if (!q->warmed) {
+			pthread_cond_wait(&q->wcond, &q->wlock);
+			continue;
+		}
+		cond_wait_ms(&q->wcond, &q->wlock, VHU_STALL_MS);
+		if (q->wstop || watch_look(q))
+			continue;
+		/* Nobody is in a batch: sleep until the next batch arms us. */
+		__atomic_store_n(&q->warmed, false, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		for (unsigned i = 0; i <= q->nhelpers; i++)
+			if (__atomic_load_n(&q->slots[i].in_batch, __ATOMIC_RELAXED))
+				__atomic_store_n(&q->warmed, true, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&q->wlock);
+	return NULL;
+}
+
+/*
  * Pops and serves until the ring is empty with notifications re-enabled, or the VHU_BATCH
  * budget is spent: then returns true, and the caller must poll its wake fd and call again.
  * With keep_suppressed the caller goes on to watch the ring (queue_poll()), so kicks stay
@@ -306,6 +390,8 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c, bool keep_sup
 		return false;
 	batch_queue = q;
 	batch_pending = false;
+	if (my_slot)
+		watch_batch_begin(q);
 	do {
 		/* A pass that pops nothing costs too: enabling notifications can itself make the
 		 * ring look non-empty when the frontend laid the rings over each other. */
@@ -321,6 +407,9 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c, bool keep_sup
 				woke = true;
 			}
 			served += dispatch(q, e);
+			if (my_slot)
+				__atomic_store_n(&my_slot->count, my_slot->count + 1,
+						 __ATOMIC_RELAXED);
 		}
 		if (r == -EBADMSG)
 			signal_err(q);
@@ -332,6 +421,8 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c, bool keep_sup
 		}
 	} while (again);
 	batch_queue = NULL;
+	if (my_slot)
+		__atomic_store_n(&my_slot->in_batch, false, __ATOMIC_RELEASE);
 	/* One lock for the batch: the inline chains' accounting and the guest notification. */
 	if (batch_pending || served) {
 		pthread_mutex_lock(&q->lock);
@@ -341,6 +432,35 @@ static bool queue_process(struct vhu_queue *q, struct vq_chain *c, bool keep_sup
 		pthread_mutex_unlock(&q->lock);
 	}
 	return budget == 0 && r >= 0;
+}
+
+/*
+ * Stands in for a worker stuck in a request: serves the ring and watches the kick fd, as the
+ * worker would, until the worker finishes that request or leaves its batch.
+ */
+static void helper_stand_in(struct vhu_queue *q, struct vq_chain *c, unsigned wcount)
+{
+	struct vhu_slot *w = &q->slots[0];
+	struct pollfd pfd = {.fd = q->kick_fd, .events = POLLIN};
+
+	/* A kick read here is always followed by a pass over the ring: the worker may have
+	 * stopped waiting for it. */
+	for (;;) {
+		while (queue_process(q, c, false) &&
+		       !__atomic_load_n(&q->pausing, __ATOMIC_RELAXED))
+			;
+		if (__atomic_load_n(&q->pausing, __ATOMIC_RELAXED) ||
+		    !__atomic_load_n(&w->in_batch, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&w->count, __ATOMIC_RELAXED) != wcount)
+			break;
+		/* Without a kick fd the frontend wants the ring polled: look again in 1 ms. */
+		if (poll(&pfd, q->kick_fd >= 0, q->kick_fd >= 0 ? VHU_STALL_MS : 1) > 0 &&
+		    (pfd.revents & POLLIN)) {
+			eventfd_t v;
+			(void)eventfd_read(q->kick_fd, &v);
+		}
+	}
+	__atomic_store_n(&my_slot->standin, false, __ATOMIC_RELAXED);
 }
 
 /* A helper sleeps until woken, then serves the ring as the worker does, until it is empty. */
@@ -353,7 +473,11 @@ static void *helper_main(void *arg)
 		log_error("queue %u: out of memory for a helper", q->index);
 		return NULL;
 	}
+	my_slot = &q->slots[1 + __atomic_fetch_add(&q->slots_taken, 1, __ATOMIC_RELAXED)];
 	for (;;) {
+		unsigned wcount;
+		bool standin;
+
 		pthread_mutex_lock(&q->hlock);
 		__atomic_add_fetch(&q->hidle, 1, __ATOMIC_RELAXED);
 		while (!q->hwake && !q->hstop)
@@ -364,7 +488,17 @@ static void *helper_main(void *arg)
 			return NULL;
 		}
 		q->hwake--;
+		standin = q->standin_due;
+		wcount = q->standin_count;
+		if (standin) {
+			q->standin_due = false;
+			__atomic_store_n(&my_slot->standin, true, __ATOMIC_RELAXED);
+		}
 		pthread_mutex_unlock(&q->hlock);
+		if (standin) {
+			helper_stand_in(q, c, wcount);
+			continue;
+		}
 		while (queue_process(q, c, false) &&
 		       !__atomic_load_n(&q->pausing, __ATOMIC_RELAXED))
 			;
@@ -475,6 +609,7 @@ static void *worker_main(void *arg)
 
 	if (inline_queue && q->kick_fd >= 0)
 		qp.max_ns = qp.window_ns = dev->cfg.poll_max_ns;
+	my_slot = q->slots;
 	if (!c) {
 		log_error("queue %u: out of memory for the worker", q->index);
 		return NULL;
@@ -559,16 +694,23 @@ void vhu_queue_try_run(struct vhu_queue *q)
 		return;
 	}
 	q->running = true;
+	q->nhelpers_running = q->nhelpers;
 	for (unsigned i = 0; i < q->nhelpers; i++) {
 		err = start_thread(&q->helpers[i], helper_main, q);
 		if (err < 0) {
 			/* Fewer helpers serve as well; the ones that exist are needed by pause. */
 			log_warn("queue %u: cannot start helper: %s", q->index, strerror(-err));
 			q->nhelpers_running = i;
-			return;
+			break;
 		}
 	}
-	q->nhelpers_running = q->nhelpers;
+	if (q->nhelpers_running) {
+		err = start_thread(&q->watchdog, watchdog_main, q);
+		if (err < 0)
+			log_warn("queue %u: cannot start the stall watch: %s", q->index,
+				 strerror(-err));
+		q->watchdog_running = err == 0;
+	}
 }
 
 void vhu_queue_pause(struct vhu_queue *q)
@@ -579,6 +721,14 @@ void vhu_queue_pause(struct vhu_queue *q)
 		return;
 	__atomic_store_n(&q->pausing, true, __ATOMIC_RELAXED);
 	(void)eventfd_write(q->wake_fd, 1);
+	if (q->watchdog_running) {
+		pthread_mutex_lock(&q->wlock);
+		q->wstop = true;
+		pthread_cond_signal(&q->wcond);
+		pthread_mutex_unlock(&q->wlock);
+		pthread_join(q->watchdog, NULL);
+		q->watchdog_running = false;
+	}
 	pthread_mutex_lock(&q->hlock);
 	q->hstop = true;
 	pthread_cond_broadcast(&q->hcond);
@@ -590,6 +740,12 @@ void vhu_queue_pause(struct vhu_queue *q)
 	(void)eventfd_read(q->wake_fd, &v);
 	q->hstop = false;
 	q->hwake = 0;
+	q->standin_due = false;
+	q->wstop = false;
+	q->warmed = false;
+	q->slots_taken = 0;
+	if (q->slots)
+		memset(q->slots, 0, (1 + q->nhelpers) * sizeof(q->slots[0]));
 	__atomic_store_n(&q->pausing, false, __ATOMIC_RELAXED);
 	q->running = false;
 }
@@ -636,12 +792,19 @@ int vhu_queue_init(struct vhu_queue *q, struct vhu_dev *dev, unsigned index)
 	pthread_mutex_init(&q->pop_lock, NULL);
 	pthread_mutex_init(&q->hlock, NULL);
 	pthread_cond_init(&q->hcond, NULL);
+	pthread_mutex_init(&q->wlock, NULL);
+	cond_init_monotonic(&q->wcond);
 	/* The hiprio queue carries FORGETs and INTERRUPTs: one thread is plenty. */
 	if (index > 0 && !dev->cfg.thread_pool_size && dev->cfg.queue_threads > 1) {
 		q->helpers = calloc(dev->cfg.queue_threads - 1, sizeof(q->helpers[0]));
 		if (!q->helpers)
 			return -ENOMEM;
 		q->nhelpers = dev->cfg.queue_threads - 1;
+		q->slots = aligned_alloc(_Alignof(struct vhu_slot),
+					 (1 + q->nhelpers) * sizeof(q->slots[0]));
+		if (!q->slots)
+			return -ENOMEM;
+		memset(q->slots, 0, (1 + q->nhelpers) * sizeof(q->slots[0]));
 	}
 	return 0;
 }
@@ -658,7 +821,10 @@ void vhu_queue_destroy(struct vhu_queue *q)
 	pthread_mutex_destroy(&q->pop_lock);
 	pthread_mutex_destroy(&q->hlock);
 	pthread_cond_destroy(&q->hcond);
+	pthread_mutex_destroy(&q->wlock);
+	pthread_cond_destroy(&q->wcond);
 	free(q->helpers);
+	free(q->slots);
 }
 
 static void *pool_main(void *arg)

@@ -6,6 +6,7 @@
  * MSI-X vectors), under the queue lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 
 #include "transport/vhu_priv.h"
 #include "util/log.h"
@@ -124,6 +125,13 @@ int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (err < 0)
 		return err;
 	vhu_queue_pause(q);
+	/* A helper standing in for a stuck worker reads it too (vhu_queue.c): whichever thread
+	 * loses the race for a kick must not block in read(). */
+	if (fd >= 0) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			log_warn("queue %u: kick fd: cannot make it non-blocking: %m", q->index);
+	}
 	safe_close(q->kick_fd);
 	q->kick_fd = fd;
 	q->kick_set = true;

@@ -232,6 +232,28 @@ static void test_poll_idle_is_free(struct th *t)
 }
 
 /*
+ * A host file the guest has looked up, under a host write lease: a guest OPEN of it blocks in
+ * the kernel until the lease is given up. Returns the lease fd, or -1 (skipped or failed).
+ */
+static int leased_file(struct th *t, const char *n, struct fuse_entry_out *e)
+{
+	int fd;
+
+	/* The lease break signals the holder with SIGIO, which would end the test process. */
+	signal(SIGIO, SIG_IGN);
+	T_OK(t, th_host_write(t, n, "lease", 5));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, e));
+	fd = open(th_host(t, n), O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
+		th_skip(t, "no write lease on the share's file system");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Several threads serve one queue: with --queue-threads=2, a GETATTR that arrived together with
  * an OPEN stuck in the kernel (the host holds a write lease on the file, which the open must
  * break) is answered meanwhile; with one thread it waits for the OPEN. Polling is off so both
@@ -254,17 +276,8 @@ static void parallel_case(struct th *t, unsigned threads)
 	t->extra_flags = threads == 2 ? two : one;
 	reconnect(t, NULL);
 	t->extra_flags = NULL;
-	if (!t->fe)
+	if (!t->fe || (fd = leased_file(t, n, &e)) < 0)
 		return;
-	T_OK(t, th_host_write(t, n, "lease", 5));
-	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
-	fd = open(th_host(t, n), O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
-		th_skip(t, "no write lease on the share's file system");
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
 	/* Let the worker finish the LOOKUP and go to sleep: otherwise it may still be looking at
 	 * the ring and pop the OPEN before the GETATTR is there (seen under ASan). */
 	usleep(200 * 1000);
@@ -287,10 +300,39 @@ static void parallel_case(struct th *t, unsigned threads)
 
 static void test_queue_threads_parallel(struct th *t)
 {
-	/* The lease break signals the holder with SIGIO, which would end the test process. */
-	signal(SIGIO, SIG_IGN);
 	parallel_case(t, 2);
 	parallel_case(t, 1);
+}
+
+/*
+ * A request that blocks (an OPEN waiting for the host's write lease to break) must not hold up
+ * the ones the guest sends after it: with the default threads, a GETATTR sent while the OPEN is
+ * stuck, and another after that one, are answered before the lease goes.
+ */
+static void test_blocked_request_no_stall(struct th *t)
+{
+	const char *n = th_name(t, "stuck");
+	struct fuse_open_in oi = {.flags = O_RDONLY};
+	struct fuse_open_out oo;
+	struct fuse_entry_out e;
+	struct fuse_attr_out ao;
+	struct iovec oa = IOVS(&oi);
+	struct fe_call open_call;
+	int fd;
+
+	reconnect(t, NULL);
+	if (!t->fe || (fd = leased_file(t, n, &e)) < 0)
+		return;
+	T_OK(t, fe_fuse_submit(t->fe, &open_call, 1, FUSE_OPEN, e.nodeid, &oa, 1, &oo, sizeof(oo)));
+	/* The OPEN is popped alone and its thread sleeps in the kernel. */
+	usleep(300 * 1000);
+	for (int i = 0; i < 2; i++)
+		T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &ao));
+	T_EQ(t, fe_inflight(t->fe, 1), 1u); /* the OPEN, still waiting for the lease */
+	T_OK(t, fcntl(fd, F_SETLEASE, F_UNLCK));
+	close(fd);
+	T_OK(t, fe_fuse_complete(t->fe, &open_call, 5000, NULL));
+	T_OK(t, fe_release(t->fe, e.nodeid, oo.fh, O_RDONLY));
 }
 
 static void test_stop_and_exit(struct th *t)
@@ -316,6 +358,7 @@ const struct th_test th_session_tests[] = {
 	{"poll-serves-without-kicks", test_poll_serves_without_kicks},
 	{"poll-idle-is-free", test_poll_idle_is_free},
 	{"queue-threads-serve-in-parallel", test_queue_threads_parallel},
+	{"blocked-request-does-not-stall-queue", test_blocked_request_no_stall},
 	{"stop-disconnect-exit-0", test_stop_and_exit},
 	TH_TESTS_END,
 };
