@@ -317,10 +317,11 @@ static void watch_batch_begin(struct vhu_queue *q)
  * for it. Returns whether any thread is inside a batch. */
 static bool watch_look(struct vhu_queue *q)
 {
-	unsigned n = 1 + __atomic_load_n(&q->slots_taken, __ATOMIC_RELAXED);
+	/* A slot no helper has taken yet stays zero: never in a batch, never stuck. */
+	unsigned n = 1 + q->nhelpers;
 	bool busy = false;
 
-	for (unsigned i = 0; i < n && i <= q->nhelpers; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		struct vhu_slot *s = &q->slots[i];
 		bool in = __atomic_load_n(&s->in_batch, __ATOMIC_RELAXED);
 		unsigned count = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
@@ -334,7 +335,7 @@ static bool watch_look(struct vhu_queue *q)
 		return busy;
 	pthread_mutex_lock(&q->hlock);
 	bool watched = q->standin_due;
-	for (unsigned i = 1; i < n && i <= q->nhelpers; i++)
+	for (unsigned i = 1; i < n; i++)
 		watched |= !q->slots[i].stuck &&
 			   __atomic_load_n(&q->slots[i].standin, __ATOMIC_RELAXED);
 	if (!watched && q->hidle > q->hwake) {
