@@ -53,6 +53,8 @@ struct vt_table {
 	unsigned max_mirrors;
 	unsigned mine; /* our mirror's area index */
 	bool no_fid;   /* AT_HANDLE_FID refused: plain handles (same bytes where both work) */
+	vt_attach_fn attach;
+	void *attach_opaque;
 };
 
 static struct vfsd_vt_header *area_hdr(const struct vt_table *t, unsigned i)
@@ -479,4 +481,21 @@ int vt_mirror(struct vt_table *t, int *ret_fd, uint64_t *ret_offset, uint64_t *r
 	*ret_offset = (uint64_t)t->mine * t->area_len;
 	*ret_len = t->area_len;
 	return 0;
+}
+
+void vt_set_attach(struct vt_table *t, vt_attach_fn attach, void *opaque)
+{
+	t->attach = attach;
+	t->attach_opaque = opaque;
+}
+
+int vt_attach_guest(struct vt_table *t)
+{
+	int fd;
+	uint64_t off, len;
+
+	if (!t->attach)
+		return -ENODEV;
+	vt_mirror(t, &fd, &off, &len);
+	return t->attach(t->attach_opaque, fd, off, len);
 }

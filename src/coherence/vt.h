@@ -91,6 +91,16 @@ uint64_t vt_bump(struct vt_table *t, uint32_t slot);
 /* Everything may have changed (host events lost): bumps the epoch everywhere. */
 void vt_bump_epoch(struct vt_table *t);
 
+/*
+ * How the guest gets its mirror: main.c wires the transport in. attach(opaque, fd, offset, len)
+ * makes sure the range is mapped as shared memory region VFSD_VT_SHMID of this session's device
+ * (idempotent within a device session): 0 or -errno. vt_attach_guest() calls it with this
+ * daemon's mirror (-ENODEV without an attach function).
+ */
+typedef int (*vt_attach_fn)(void *opaque, int fd, uint64_t offset, uint64_t len);
+void vt_set_attach(struct vt_table *t, vt_attach_fn attach, void *opaque);
+int vt_attach_guest(struct vt_table *t);
+
 /* This guest's mirror, for the transport to map as shared memory region VFSD_VT_SHMID: a
  * regular-file fd (owned by the table), the offset of the mirror in it and its length (a
  * power of two, vt_area_len()). */

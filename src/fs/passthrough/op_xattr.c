@@ -169,6 +169,7 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 			   const struct pt_xreq *x)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
+	ssize_t n;
 	int r;
 
 	r = pt_xattr_check(fs, x->name);
@@ -179,7 +180,10 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 	r = pt_inode_get(fs, nodeid, &g.ino);
 	if (r < 0)
 		return r;
-	return pt_xattr_do(fs, ctx, g.ino, x);
+	n = pt_xattr_do(fs, ctx, g.ino, x);
+	if (n >= 0 && (x->op == PT_XSET || x->op == PT_XREMOVE))
+		pt_vt_changed(fs, g.ino, NULL);
+	return n;
 }
 
 int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
