@@ -17,8 +17,10 @@
  *   sends or expects anything below.
  * - Versioned replies: with the flag echoed, the daemon appends a struct vfsd_vt_entry_out to
  *   the reply of LOOKUP, MKNOD, MKDIR, SYMLINK and LINK (after fuse_entry_out) and of CREATE
- *   (after fuse_open_out), and a struct vfsd_vt_attr_out to GETATTR and SETATTR replies (after
- *   fuse_attr_out). The guest posts buffers large enough for them.
+ *   and TMPFILE (after fuse_open_out), and a struct vfsd_vt_attr_out to GETATTR and SETATTR
+ *   replies (after fuse_attr_out). The guest posts buffers large enough for them. A LOOKUP of
+ *   a missing name may be answered with a negative entry (nodeid 0, node not VALID) that
+ *   carries the directory's version instead of ENOENT.
  *
  * The rule that makes it coherent: a version is the counter of the slot plus the header's epoch,
  * read by the daemon before the stat or lookup whose result the reply carries; every change a
@@ -39,16 +41,16 @@
 /* VIRTIO shared memory region id of the table (region 0 is the DAX cache window). */
 #define VFSD_VT_SHMID 1
 
-#define VFSD_VT_MAGIC	   "VFSDVT01" /* 8 bytes, no NUL */
-#define VFSD_VT_LAYOUT	   1u
-#define VFSD_VT_HDR_SIZE   4096u /* slots start here; a page, so the header can be mapped alone */
+#define VFSD_VT_MAGIC	 "VFSDVT01" /* 8 bytes, no NUL */
+#define VFSD_VT_LAYOUT	 1u
+#define VFSD_VT_HDR_SIZE 4096u /* slots start here; a page, so the header can be mapped alone */
 
 struct vfsd_vt_header {
-	__u8 magic[8];	    /* VFSD_VT_MAGIC */
-	__u32 layout;	    /* VFSD_VT_LAYOUT */
-	__u32 header_size;  /* VFSD_VT_HDR_SIZE: offset of slots[0] */
-	__u64 nslots;	    /* counters after the header; the region holds them all */
-	__u64 epoch;	    /* bumped for "everything may have changed" (lost host events) */
+	__u8 magic[8];	   /* VFSD_VT_MAGIC */
+	__u32 layout;	   /* VFSD_VT_LAYOUT */
+	__u32 header_size; /* VFSD_VT_HDR_SIZE: offset of slots[0] */
+	__u64 nslots;	   /* counters after the header; the region holds them all */
+	__u64 epoch;	   /* bumped for "everything may have changed" (lost host events) */
 	__u64 reserved[4];
 };
 
