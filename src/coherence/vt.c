@@ -29,7 +29,7 @@
 #define VT_MASTER_MAGIC	 "VFSDVTMA"
 #define VT_FILE_LAYOUT	 1u
 #define VT_MASTER_OFFSET 256u
-#define VT_MAX_MIRRORS	 1024u
+#define VT_MAX_MIRRORS	 4096u
 /* The whole file stays below this (it is sparse: only touched pages cost memory). */
 #define VT_FILE_BUDGET (8ull << 30)
 
