@@ -264,9 +264,11 @@ static enum pt_inode_fh to_pt_inode_fh(enum opts_inode_fh m)
  * --dax-window (both are powers of two, the mirror at least 2 MiB, so the window stays a
  * multiple of the guest's 2 MiB DAX ranges). 0 or -EINVAL (logged).
  */
-static int plan_regions(const struct vfsd_opts *opts, struct vt_table *vt, bool dax,
-			uint64_t *ret_window, uint64_t *ret_mirror)
+static int plan_regions(const struct vfsd_opts *opts, struct vt_table *vt, uint64_t *ret_window,
+			uint64_t *ret_mirror)
 {
+	/* The frontend maps every file read-write: no window for a read-only share. */
+	bool dax = opts->dax != OPTS_DAX_NEVER && opts->tag && !opts->readonly;
 	int fd;
 	uint64_t off, len = 0;
 
@@ -289,7 +291,7 @@ static int plan_regions(const struct vfsd_opts *opts, struct vt_table *vt, bool 
 
 /* Runs the daemon proper, inside the sandbox; returns the exit status. */
 static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, int listen_fd,
-		 struct vt_table *vt)
+		 struct vt_table *vt, uint64_t window, uint64_t mirror)
 {
 	struct pt_config pcfg = {
 		.shared_dir = sandbox_shared_dir(sb),
@@ -306,10 +308,11 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.inode_file_handles = to_pt_inode_fh(opts->inode_file_handles),
 		.vt = vt,
 	};
-	/* The frontend maps every file read-write: no window for a read-only share. */
-	bool dax = opts->dax != OPTS_DAX_NEVER && opts->tag && !opts->readonly;
+	bool dax = window != 0;
 	struct vhu_config vcfg = {
 		.tag = opts->tag,
+		.shm_size = window,
+		.shm1_size = mirror,
 		.config_request_queues = opts->request_queues_given ? opts->max_request_queues : 1,
 		.max_request_queues = opts->max_request_queues,
 		.thread_pool_size = opts->thread_pool_size,
@@ -324,8 +327,6 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 	struct daemon d = {NULL};
 	int r, status = EXIT_FAILURE;
 
-	if (plan_regions(opts, vt, dax, &vcfg.shm_size, &vcfg.shm1_size) < 0)
-		return EXIT_FAILURE;
 	if (vt && vcfg.shm1_size)
 		vt_set_attach(vt, vt_attach, &d);
 	if (dax) {
@@ -472,6 +473,7 @@ static int run(struct vfsd_opts *opts)
 	struct vt_table *vt = NULL;
 	struct sandbox_config sb;
 	struct stat st;
+	uint64_t window, mirror;
 	int listen_fd, r, status;
 
 	shared_dir = realpath(opts->shared_dir, NULL);
@@ -494,6 +496,10 @@ static int run(struct vfsd_opts *opts)
 		r = open_table(opts, shared_dir, &vt);
 		if (r < 0)
 			return EXIT_FAILURE;
+	}
+	if (plan_regions(opts, vt, &window, &mirror) < 0) {
+		vt_close(vt);
+		return EXIT_FAILURE;
 	}
 	listen_fd = open_listener(opts, &lock_fd);
 	if (listen_fd < 0) {
@@ -528,7 +534,7 @@ static int run(struct vfsd_opts *opts)
 	if (r > 0)
 		/* We are the supervisor outside the namespaces; the daemon ran in the child. */
 		goto out;
-	status = serve(opts, &sb, listen_fd, vt);
+	status = serve(opts, &sb, listen_fd, vt, window, mirror);
 	if (sb.mode == SANDBOX_NAMESPACE) {
 		/* The supervisor outside removes the socket. */
 		close(listen_fd);
