@@ -22,11 +22,13 @@
 #define LONG_TTL 86400u
 #define SLOTS	 131072u /* the daemon's default */
 
-static char table_dir[64], table_opt[128];
+static char table_dir[64], table_opt[128], tiny_opt[128];
 static const char *flags_vt[] = {"--tag=vt", "--dax=never", "--coherence=table", table_opt, NULL};
 static const char *flags_vt_dax[] = {"--tag=vt", "--dax-window=16M", "--coherence=table", table_opt,
 				     NULL};
 static const char *const flags_plain[] = {"--tag=vt", "--dax=never", NULL};
+static const char *flags_tiny[] = {"--tag=vt", "--dax=never",  "--coherence=table",
+				   tiny_opt,   "--vt-slots=1", NULL};
 
 struct entry_vt {
 	struct fuse_entry_out e;
@@ -454,6 +456,30 @@ static void test_with_dax(struct th *t)
 	T_OK(t, fe_init(t->fe, 38, DAX_INIT_FLAGS));
 }
 
+/* One slot for everything: every change is seen as a change of everything (extra
+ * revalidation), none is missed. */
+static void test_collisions(struct th *t)
+{
+	struct entry_vt a, b;
+	size_t len;
+	uint64_t v;
+
+	T_OK(t, start(t, flags_tiny, th_init_flags() | VT_FLAG));
+	T_EQ(t, mirror_hdr(t->fe) ? mirror_hdr(t->fe)->nslots : 0, 1);
+	T_OK(t, th_host_write(t, "ca", "a", 1));
+	T_OK(t, th_host_write(t, "cb", "b", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "ca", &a, &len));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "cb", &b, &len));
+	T_EQ(t, a.v.node.slot, 0);
+	T_EQ(t, b.v.node.slot, 0);
+	T_EQ(t, a.v.parent.slot, 0);
+	v = mirror(t->fe, 0);
+	T_EQ(t, a.v.node.version, v);
+	T_OK(t, chmod_vt(t->fe, b.e.nodeid, 0600));
+	T_CHECK(t, mirror(t->fe, a.v.node.slot) > a.v.node.version); /* "ca" looks changed too */
+	check_channel(t, t->fe);
+}
+
 static const struct th_test vt_tests[] = {
 	{"vt_stock_guest", test_stock_guest},
 	{"vt_no_table", test_no_table},
@@ -463,6 +489,7 @@ static const struct th_test vt_tests[] = {
 	{"vt_two_daemons", test_two_daemons},
 	{"vt_hostile_mirror", test_hostile_mirror},
 	{"vt_reset_remaps", test_reset_remaps},
+	{"vt_collisions", test_collisions},
 	{"vt_with_dax", test_with_dax},
 	TH_TESTS_END,
 };
@@ -479,6 +506,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(table_opt, sizeof(table_opt), "--vt-table=%s/table", table_dir);
+	snprintf(tiny_opt, sizeof(tiny_opt), "--vt-table=%s/tiny", table_dir);
 	th_capture_log = true;
 	th_after_test = dax_after_test;
 	r = th_main(argc, argv, families);
