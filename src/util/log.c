@@ -73,7 +73,8 @@ static size_t format_prefix(char *buf, size_t size, enum log_level level)
 	return n < 0 ? 0 : MIN((size_t)n, size - 1);
 }
 
-static void log_emit(enum log_level level, uint64_t suppressed, const char *fmt, va_list ap)
+_printf_(3, 0) static void log_emit(enum log_level level, uint64_t suppressed, const char *fmt,
+				    va_list ap)
 {
 	static const int prio[] = {
 		[LOG_LEVEL_OFF] = LOG_DEBUG,	[LOG_LEVEL_ERROR] = LOG_ERR,

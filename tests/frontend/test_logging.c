@@ -19,30 +19,6 @@
 #define BAD_OPCODE 9999
 #define BAD_NODE   12345
 
-static long log_size(struct th *t)
-{
-	struct stat st;
-
-	return stat(t->log, &st) == 0 ? (long)st.st_size : 0;
-}
-
-/* Lines containing every one of the needles, in the log from offset on. */
-static int count_lines(struct th *t, long offset, const char *a, const char *b)
-{
-	char line[4096];
-	int n = 0;
-	FILE *f = fopen(t->log, "re");
-
-	if (!f)
-		return -1;
-	if (fseek(f, offset, SEEK_SET) == 0)
-		while (fgets(line, sizeof(line), f))
-			if (strstr(line, a) && (!b || strstr(line, b)))
-				n++;
-	fclose(f);
-	return n;
-}
-
 static int send_bad(struct th *t, unsigned count)
 {
 	uint8_t arg[16] = {0};
@@ -63,22 +39,22 @@ static void test_debug_names_opcode_and_node(struct th *t)
 
 	t->extra_flags = flags;
 	T_OK(t, th_reconnect(t, NULL));
-	off = log_size(t);
+	off = th_log_size(t);
 	T_OK(t, send_bad(t, 1));
-	T_EQ(t, count_lines(t, off, "[debug]", "unknown opcode 9999"), 1);
-	T_EQ(t, count_lines(t, off, "unknown opcode 9999", "nodeid 12345"), 1);
+	T_EQ(t, th_log_count(t, off, "DEBUG vfsd] ", "unknown opcode 9999"), 1);
+	T_EQ(t, th_log_count(t, off, "unknown opcode 9999", "nodeid 12345"), 1);
 }
 
 static void test_rate_limited(struct th *t)
 {
 	struct timespec a, b;
-	long off = log_size(t);
+	long off = th_log_size(t);
 	int lines;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	T_OK(t, send_bad(t, 300));
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	lines = count_lines(t, off, "unknown opcode", NULL);
+	lines = th_log_count(t, off, "unknown opcode", NULL);
 	/* A burst of 10, then one a second: 300 errors make a handful of lines, not 300. */
 	T_CHECK(t, lines >= 1);
 	T_CHECK(t, lines <= 10 + (int)(b.tv_sec - a.tv_sec) + 1);
@@ -92,9 +68,9 @@ static void test_quiet_at_default_level(struct th *t)
 
 	t->extra_flags = NULL;
 	T_OK(t, th_reconnect(t, NULL));
-	off = log_size(t);
+	off = th_log_size(t);
 	T_OK(t, send_bad(t, 5));
-	T_EQ(t, count_lines(t, off, "unknown opcode", NULL), 0);
+	T_EQ(t, th_log_count(t, off, "unknown opcode", NULL), 0);
 }
 
 static void test_sigint_clean_exit(struct th *t)
