@@ -91,5 +91,5 @@ int sandbox_lock_down(const struct sandbox_config *cfg)
 	r = sandbox_no_new_privs();
 	if (r < 0)
 		return r;
-	return sandbox_seccomp_install(cfg->seccomp, &sandbox_daemon_allowlist);
+	return sandbox_seccomp_install(cfg->seccomp, &sandbox_daemon_allowlist, NULL, 0);
 }

@@ -212,12 +212,18 @@ static int child_setup(const struct sandbox_config *cfg, const sigset_t *oldmask
  */
 static int supervisor_lock_down(const struct sandbox_config *cfg, pid_t child)
 {
+	/* Signals and waits only for the daemon: seccomp compares the pid argument. */
+	const struct sandbox_syscall_if only_child[] = {
+		{"kill", 0, (uint64_t)child},
+		{"wait4", 0, (uint64_t)child},
+	};
 	int r = sandbox_caps_drop_all();
 
 	if (r == 0)
 		r = sandbox_no_new_privs();
 	if (r == 0)
-		r = sandbox_seccomp_install(cfg->seccomp, &sandbox_supervisor_allowlist);
+		r = sandbox_seccomp_install(cfg->seccomp, &sandbox_supervisor_allowlist, only_child,
+					    ARRAY_SIZE(only_child));
 	if (r < 0) {
 		kill(child, SIGKILL);
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)

@@ -79,7 +79,8 @@ struct sandbox_allowlist {
 extern const struct sandbox_allowlist sandbox_daemon_allowlist;
 extern const struct sandbox_allowlist sandbox_supervisor_allowlist;
 
-/* seccomp.c */
-int sandbox_seccomp_install(enum sandbox_seccomp mode, const struct sandbox_allowlist *list);
+/* seccomp.c: list, plus extra rules known only at run time (e.g. the daemon's pid). */
+int sandbox_seccomp_install(enum sandbox_seccomp mode, const struct sandbox_allowlist *list,
+			    const struct sandbox_syscall_if *extra, size_t extra_count);
 
 #endif

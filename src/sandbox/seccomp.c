@@ -91,7 +91,15 @@ const struct sandbox_allowlist sandbox_supervisor_allowlist = {
 	.cond_count = &sandbox_supervisor_allow_if_count,
 };
 
-static int build_allowlist(scmp_filter_ctx ctx, const struct sandbox_allowlist *list)
+static int allow_if(scmp_filter_ctx ctx, const struct sandbox_syscall_if *c)
+{
+	struct scmp_arg_cmp cmp = SCMP_CMP(c->arg, SCMP_CMP_EQ, c->value);
+
+	return allow_by_name(ctx, c->name, 0, 1, &cmp);
+}
+
+static int build_allowlist(scmp_filter_ctx ctx, const struct sandbox_allowlist *list,
+			   const struct sandbox_syscall_if *extra, size_t extra_count)
 {
 	size_t n;
 	int r;
@@ -111,10 +119,12 @@ static int build_allowlist(scmp_filter_ctx ctx, const struct sandbox_allowlist *
 	}
 	n = list->cond ? *list->cond_count : 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct sandbox_syscall_if *c = &list->cond[i];
-		struct scmp_arg_cmp cmp = SCMP_CMP(c->arg, SCMP_CMP_EQ, c->value);
-
-		r = allow_by_name(ctx, c->name, 0, 1, &cmp);
+		r = allow_if(ctx, &list->cond[i]);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < extra_count; i++) {
+		r = allow_if(ctx, &extra[i]);
 		if (r < 0)
 			return r;
 	}
@@ -135,7 +145,8 @@ static uint32_t default_action(enum sandbox_seccomp mode)
 	return SCMP_ACT_KILL_PROCESS;
 }
 
-int sandbox_seccomp_install(enum sandbox_seccomp mode, const struct sandbox_allowlist *list)
+int sandbox_seccomp_install(enum sandbox_seccomp mode, const struct sandbox_allowlist *list,
+			    const struct sandbox_syscall_if *extra, size_t extra_count)
 {
 	scmp_filter_ctx ctx;
 	int r;
@@ -152,7 +163,7 @@ int sandbox_seccomp_install(enum sandbox_seccomp mode, const struct sandbox_allo
 		log_error("sandbox: seccomp_init failed");
 		return -ENOMEM;
 	}
-	r = build_allowlist(ctx, list);
+	r = build_allowlist(ctx, list, extra, extra_count);
 	if (r == 0)
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r == 0) {

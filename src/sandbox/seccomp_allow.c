@@ -255,10 +255,10 @@ const size_t sandbox_syscall_allow_new_count = ARRAY_SIZE(sandbox_syscall_allow_
  * daemon's list above so that neither grows the other.
  */
 const char *const sandbox_supervisor_allow[] = {
-	/* waiting for the daemon and forwarding SIGTERM/SIGINT/SIGHUP to it */
-	"wait4",
-	"waitid",
-	"kill",
+	/*
+	 * forwarding SIGTERM/SIGINT/SIGHUP to the daemon; kill and wait4 are allowed only with the
+	 * daemon's pid (added at run time, namespace.c)
+	 */
 	"rt_sigaction",
 	"rt_sigprocmask",
 	"rt_sigreturn",

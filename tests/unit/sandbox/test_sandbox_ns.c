@@ -36,6 +36,7 @@ struct ns_case {
 	enum sandbox_seccomp seccomp;
 	bool unlink_socket;
 	bool own_handler; /* the caller installed a SIGTERM handler before sandbox_enter() */
+	bool probe_kill;  /* the outer parent then signals a process other than the daemon */
 	int ready_fd;
 	/* What the outer parent saw, checked by the parent itself. */
 	int want_status;
@@ -184,6 +185,12 @@ static int ns_outer(void *arg)
 	}
 	CHECK_EQ(r, 1);
 	CHECK_EQ(status, c->want_status);
+	if (c->probe_kill) {
+		/* The supervisor's filter lets it signal only the daemon: this must kill it. */
+		fflush(NULL);
+		kill(1, 0);
+		return 4;
+	}
 	return 0;
 }
 
@@ -280,9 +287,11 @@ static void test_namespace_lockdown(void)
 static void test_namespace_exit_status(void)
 {
 	struct ns_case c = {.action = NS_EXIT_7, .want_status = 7, .want_socket_gone = false};
+	struct ns_case probe = {.action = NS_EXIT_7, .want_status = 7, .probe_kill = true};
 
 	make_socket_file();
 	check_outer_result(&c, sbt_run(ns_outer, &c));
+	CHECK_EQ(sbt_run(ns_outer, &probe), 128 + SIGSYS);
 }
 
 /*
