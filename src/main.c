@@ -100,10 +100,12 @@ static void log_dax_stats(struct dax_window *dax)
 	if (!dax)
 		return;
 	dax_get_stats(dax, &st);
+	/* At every device reset, which the guest can repeat. */
 	if (st.maps || st.failures)
-		log_info("dax: %llu maps, %llu unmaps, %llu refused by the frontend",
-			 (unsigned long long)st.maps, (unsigned long long)st.unmaps,
-			 (unsigned long long)st.failures);
+		log_ratelimited(LOG_LEVEL_INFO,
+				"dax: %llu maps, %llu unmaps, %llu refused by the frontend",
+				(unsigned long long)st.maps, (unsigned long long)st.unmaps,
+				(unsigned long long)st.failures);
 }
 
 /* Device reset or disconnect: the frontend has dropped the window's maps itself. */
