@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox/sandbox-internal.h"
@@ -217,8 +218,11 @@ static int supervisor_lock_down(const struct sandbox_config *cfg, pid_t child)
 		{"kill", 0, (uint64_t)child},
 		{"wait4", 0, (uint64_t)child},
 	};
-	int r = sandbox_caps_drop_all();
+	int r;
 
+	/* syslog() formats local time: read the zone file now, while open() is allowed. */
+	tzset();
+	r = sandbox_caps_drop_all();
 	if (r == 0)
 		r = sandbox_no_new_privs();
 	if (r == 0)
