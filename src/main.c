@@ -34,14 +34,41 @@
 static struct vhu_dev *volatile running_dev;
 /* A stop asked for before the device serves (e.g. SIGTERM during start-up) must not be lost. */
 static volatile sig_atomic_t stop_requested;
+/* Which signal asked us to stop, for the last log line. */
+static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)
 {
 	struct vhu_dev *dev = running_dev;
 
 	stop_requested = 1;
+	stop_signal = sig;
 	if (dev)
 		vhu_dev_stop(dev);
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
+}
+
+/* Operators and supervisors want to see why the daemon went away. */
+static void log_exit_reason(int serve_result)
+{
+	int sig = stop_signal;
+
+	if (sig)
+		log_info("exiting on %s", signal_name(sig));
+	else if (serve_result == 0)
+		log_info("exiting: the frontend disconnected");
 }
 
 /* What the transport's callbacks and the DAX mapper reach. */
@@ -73,10 +100,12 @@ static void log_dax_stats(struct dax_window *dax)
 	if (!dax)
 		return;
 	dax_get_stats(dax, &st);
+	/* At every device reset, which the guest can repeat. */
 	if (st.maps || st.failures)
-		log_info("dax: %llu maps, %llu unmaps, %llu refused by the frontend",
-			 (unsigned long long)st.maps, (unsigned long long)st.unmaps,
-			 (unsigned long long)st.failures);
+		log_ratelimited(LOG_LEVEL_INFO,
+				"dax: %llu maps, %llu unmaps, %llu refused by the frontend",
+				(unsigned long long)st.maps, (unsigned long long)st.unmaps,
+				(unsigned long long)st.failures);
 }
 
 /* Device reset or disconnect: the frontend has dropped the window's maps itself. */
@@ -328,6 +357,7 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		log_error("vhost-user: %s", strerror(-r));
 	else
 		status = EXIT_SUCCESS;
+	log_exit_reason(r);
 out_dev:
 	vhu_dev_free(d.dev);
 out_server:

@@ -116,7 +116,8 @@ int fuse_op_init(struct fuse_req *req)
 		return r;
 	}
 	srv->initialized = true;
-	log_info("fuse: session 7.%u, flags %#llx", srv->minor, (unsigned long long)srv->flags);
+	log_ratelimited(LOG_LEVEL_INFO, "fuse: session 7.%u, flags %#llx", srv->minor,
+			(unsigned long long)srv->flags);
 
 	fill_init_out(&o, srv, in.max_readahead);
 	return fuse_reply(req, &o, sizeof(o));
