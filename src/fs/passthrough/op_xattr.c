@@ -8,7 +8,7 @@
  * symlinks and special files get -EOPNOTSUPP there (the only xattrs Linux allows on them are
  * trusted.* and security.*; serving them would need a per-thread cwd in /proc/self/fd).
  * Requests run with the guest's credentials, so user.* follows file permissions and trusted.*
- * needs a root guest.
+ * needs a root guest; ACLs are set and removed as the daemon (pt_acl_ctx).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -171,10 +171,9 @@ static int pt_xattr_check(const struct pt_fs *fs, const char *name)
 }
 
 /*
- * The guest's caller may not keep setgid (not in the group, no CAP_FSETID). A guest user is
- * already that user here and the host kernel cleared it; a guest root without CAP_FSETID runs
- * as the daemon, which keeps it: clear it explicitly, as the daemon (dropping a privilege bit
- * is always allowed). chmod through the magic link works for every type that can hold an ACL.
+ * The guest's caller may not keep setgid (not in the group, no CAP_FSETID), and the ACL was set
+ * as the daemon, which keeps it: clear it explicitly (dropping a privilege bit is always
+ * allowed). chmod through the magic link works for every type that can hold an ACL.
  */
 static int pt_acl_kill_sgid(struct pt_fs *fs, const struct pt_inode *ino)
 {
@@ -187,6 +186,18 @@ static int pt_acl_kill_sgid(struct pt_fs *fs, const struct pt_inode *ino)
 		return 0;
 	snprintf(name, sizeof(name), "%d", ino->fd);
 	return fchmodat(fs->proc_fd, name, st.st_mode & 07777 & ~S_ISGID, 0) < 0 ? -errno : 0;
+}
+
+/*
+ * Setting or removing an ACL runs as the daemon (NULL). The guest kernel has already checked the
+ * caller owns the file, with its full credentials, and tells us with FS_XATTR_ACL_KILL_SGID
+ * whether setgid survives. The host would decide that again from the uid and gid alone (no
+ * supplementary groups, no capabilities travel), clearing setgid for an owner whose membership
+ * in the file's group is supplementary.
+ */
+static const struct fs_ctx *pt_acl_ctx(const char *name, const struct fs_ctx *ctx)
+{
+	return strncmp(name, PT_ACL_PREFIX, strlen(PT_ACL_PREFIX)) ? ctx : NULL;
 }
 
 static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
@@ -221,7 +232,7 @@ int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const ch
 	/* Only the access ACL carries mode bits (posix_acl_update_mode): the flag means nothing
 	 * for any other name. */
 	x.kill_sgid = (flags & FS_XATTR_ACL_KILL_SGID) && !strcmp(name, PT_ACL_PREFIX "access");
-	return (int)pt_xattr_op(fs, ctx, nodeid, &x);
+	return (int)pt_xattr_op(fs, pt_acl_ctx(name, ctx), nodeid, &x);
 }
 
 ssize_t pt_op_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
@@ -243,5 +254,5 @@ int pt_op_removexattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const
 {
 	struct pt_xreq x = {PT_XREMOVE, name, NULL, 0, 0, false};
 
-	return (int)pt_xattr_op(fs, ctx, nodeid, &x);
+	return (int)pt_xattr_op(fs, pt_acl_ctx(name, ctx), nodeid, &x);
 }
