@@ -47,15 +47,15 @@ static uint64_t offered_flags(const struct fuse_server *srv)
 
 /* Of POSIX_ACL and DONT_MASK, one without the other is wrong either way (a guest-side umask
  * defeating default ACLs, or no umask at all): keep the pair or neither. */
-static uint64_t acl_flags_paired(struct fuse_req *req, uint64_t f)
+static uint64_t acl_flags_paired(const struct fuse_server *srv, uint64_t f)
 {
 	const uint64_t pair = FUSE_POSIX_ACL | FUSE_DONT_MASK;
 
-	if ((f & pair) == pair || !(f & pair))
+	if ((f & pair) == pair)
 		return f;
-	if (req->srv->cfg.posix_acl)
-		log_ratelimited(LOG_LEVEL_WARN,
-				"fuse: guest lacks POSIX_ACL or DONT_MASK: serving without ACLs");
+	if (srv->cfg.posix_acl && srv->cfg.xattr)
+		log_ratelimited(LOG_LEVEL_WARN, "fuse: the guest does not offer POSIX_ACL and "
+						"DONT_MASK: serving without ACLs");
 	return f & ~pair;
 }
 
@@ -119,7 +119,7 @@ int fuse_op_init(struct fuse_req *req)
 	guest_flags = in.flags;
 	if ((in.flags & FUSE_INIT_EXT) && n >= offsetof(struct fuse_init_in, flags2) + 4)
 		guest_flags |= (uint64_t)in.flags2 << 32;
-	srv->flags = acl_flags_paired(req, guest_flags & offered_flags(srv));
+	srv->flags = acl_flags_paired(srv, guest_flags & offered_flags(srv));
 	srv->minor = MIN(in.minor, FUSE_OUR_MINOR);
 
 	info = (struct fs_init_info){
