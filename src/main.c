@@ -246,6 +246,7 @@ static void fill_fuse_config(const struct vfsd_opts *opts, struct fuse_server_co
 	cfg->killpriv_v2 = opts->killpriv_v2;
 	cfg->announce_submounts = opts->announce_submounts;
 	cfg->xattr = opts->xattr || opts->posix_acl;
+	cfg->posix_acl = opts->posix_acl;
 	cfg->allow_direct_io = opts->allow_direct_io;
 }
 
