@@ -35,14 +35,41 @@
 static struct vhu_dev *volatile running_dev;
 /* A stop asked for before the device serves (e.g. SIGTERM during start-up) must not be lost. */
 static volatile sig_atomic_t stop_requested;
+/* Which signal asked us to stop, for the last log line. */
+static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)
 {
 	struct vhu_dev *dev = running_dev;
 
 	stop_requested = 1;
+	stop_signal = sig;
 	if (dev)
 		vhu_dev_stop(dev);
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
+}
+
+/* Operators and supervisors want to see why the daemon went away. */
+static void log_exit_reason(int serve_result)
+{
+	int sig = stop_signal;
+
+	if (sig)
+		log_info("exiting on %s", signal_name(sig));
+	else if (serve_result == 0)
+		log_info("exiting: the frontend disconnected");
 }
 
 /* What the transport's callbacks and the DAX mapper reach. */
@@ -74,10 +101,12 @@ static void log_dax_stats(struct dax_window *dax)
 	if (!dax)
 		return;
 	dax_get_stats(dax, &st);
+	/* At every device reset, which the guest can repeat. */
 	if (st.maps || st.failures)
-		log_info("dax: %llu maps, %llu unmaps, %llu refused by the frontend",
-			 (unsigned long long)st.maps, (unsigned long long)st.unmaps,
-			 (unsigned long long)st.failures);
+		log_ratelimited(LOG_LEVEL_INFO,
+				"dax: %llu maps, %llu unmaps, %llu refused by the frontend",
+				(unsigned long long)st.maps, (unsigned long long)st.unmaps,
+				(unsigned long long)st.failures);
 }
 
 /* Device reset or disconnect: the frontend has dropped the window's maps itself. */
@@ -226,6 +255,7 @@ static void fill_fuse_config(const struct vfsd_opts *opts, struct fuse_server_co
 	cfg->killpriv_v2 = opts->killpriv_v2;
 	cfg->announce_submounts = opts->announce_submounts;
 	cfg->xattr = opts->xattr || opts->posix_acl;
+	cfg->posix_acl = opts->posix_acl;
 	cfg->allow_direct_io = opts->allow_direct_io;
 }
 
@@ -373,6 +403,7 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		log_error("vhost-user: %s", strerror(-r));
 	else
 		status = EXIT_SUCCESS;
+	log_exit_reason(r);
 out_dev:
 	vhu_dev_free(d.dev);
 out_server:
@@ -531,9 +562,12 @@ static int run(struct vfsd_opts *opts)
 		status = EXIT_FAILURE;
 		goto out;
 	}
-	if (r > 0)
-		/* We are the supervisor outside the namespaces; the daemon ran in the child. */
+	if (r > 0) {
+		/* We are the supervisor outside the namespaces; the daemon ran in the child, which
+		 * gave up the table's mirror itself (and this filter allows no more than this). */
+		vt_release(TAKE_PTR(vt));
 		goto out;
+	}
 	status = serve(opts, &sb, listen_fd, vt, window, mirror);
 	if (sb.mode == SANDBOX_NAMESPACE) {
 		/* The supervisor outside removes the socket. */

@@ -344,15 +344,20 @@ fail:
 	return r;
 }
 
-void vt_close(struct vt_table *t)
+void vt_release(struct vt_table *t)
 {
 	if (!t)
 		return;
-	if (t->mine)
-		drop_area(t, t->mine);
 	munmap(t->base, t->map_len);
 	close(t->fd);
 	free(t);
+}
+
+void vt_close(struct vt_table *t)
+{
+	if (t && t->mine)
+		drop_area(t, t->mine);
+	vt_release(t);
 }
 
 uint64_t vt_nslots(const struct vt_table *t)

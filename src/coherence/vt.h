@@ -69,6 +69,10 @@ uint64_t vt_area_len(uint64_t nslots);
 int vt_open(const struct vt_config *cfg, int share_fd, struct vt_table **ret);
 /* Releases this daemon's mirror (its pages are freed) and the table. NULL-safe. */
 void vt_close(struct vt_table *t);
+/* Only this process's mapping and fd (munmap, close): for a process that shares the mirror with
+ * the one that owns it (the namespace sandbox's supervisor, whose child vt_close()s it).
+ * NULL-safe. */
+void vt_release(struct vt_table *t);
 
 uint64_t vt_nslots(const struct vt_table *t);
 /* This daemon's mirror area index (1..), for logs and tests. */

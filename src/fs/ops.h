@@ -109,6 +109,11 @@ struct fs_setattr {
 /* Write flags. */
 #define FS_WRITE_KILL_SUIDGID (1u << 0)
 
+/* setxattr flag beside XATTR_CREATE/XATTR_REPLACE: the caller is neither in the file's group nor
+ * holds CAP_FSETID, so setting system.posix_acl_access must clear setgid (as the kernel's
+ * posix_acl_update_mode does for a local caller). */
+#define FS_XATTR_ACL_KILL_SGID (1 << 16)
+
 /* Values negotiated by FUSE_INIT that change backend behaviour. */
 struct fs_init_info {
 	bool writeback; /* FUSE_WRITEBACK_CACHE: guest may read through write-only opens */
@@ -213,7 +218,7 @@ struct fs_ops {
 	int (*fsyncdir)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 			bool datasync);
 
-	/* xattr flags: XATTR_CREATE / XATTR_REPLACE. */
+	/* xattr flags: XATTR_CREATE / XATTR_REPLACE, and FS_XATTR_ACL_KILL_SGID. */
 	int (*setxattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 			const void *value, size_t size, int flags);
 	/* size 0: return the value's size. Else copy it and return its size, -ERANGE if larger. */

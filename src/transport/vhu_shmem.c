@@ -65,14 +65,16 @@ int vhu_h_get_shmem_config(struct vhu_dev *dev, struct vhu_msg *msg)
 		__atomic_store_n(&dev->shm_size, dev->cfg.shm_size, __ATOMIC_RELEASE);
 		__atomic_store_n(&dev->shm1_size, dev->cfg.shm1_size, __ATOMIC_RELEASE);
 		if (dev->cfg.shm_size)
-			log_info("vhost-user: DAX window of %llu KiB",
-				 (unsigned long long)(dev->cfg.shm_size >> 10));
+			log_ratelimited(LOG_LEVEL_INFO, "vhost-user: DAX window of %llu MiB",
+					(unsigned long long)(dev->cfg.shm_size >> 20));
 		if (dev->cfg.shm1_size)
-			log_info("vhost-user: shared memory region 1 of %llu KiB",
-				 (unsigned long long)(dev->cfg.shm1_size >> 10));
+			log_ratelimited(LOG_LEVEL_INFO,
+					"vhost-user: shared memory region 1 of %llu KiB",
+					(unsigned long long)(dev->cfg.shm1_size >> 10));
 	} else if (dev->cfg.shm_size || dev->cfg.shm1_size) {
-		log_warn("vhost-user: no shared memory: the frontend did not ack SHMEM, "
-			 "BACKEND_REQ, REPLY_ACK and CONFIGURE_MEM_SLOTS");
+		log_ratelimited(LOG_LEVEL_WARN,
+				"vhost-user: no shared memory: the frontend did not ack SHMEM, "
+				"BACKEND_REQ, REPLY_ACK and CONFIGURE_MEM_SLOTS");
 	}
 	msg->has_reply = true;
 	msg->reply_size = sizeof(*c);
@@ -82,7 +84,8 @@ int vhu_h_get_shmem_config(struct vhu_dev *dev, struct vhu_msg *msg)
 int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	if (msg->nfds != 1) {
-		log_error("vhost-user: SET_BACKEND_REQ_FD with %u fds", msg->nfds);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: SET_BACKEND_REQ_FD with %u fds",
+				msg->nfds);
 		return VHU_EPROTO;
 	}
 	vhu_backend_cancel(dev);

@@ -166,9 +166,28 @@ sleep 0.5
 kill -TERM "$d5"
 wait "$d5"
 rc=$?
+# The namespace sandbox's supervisor, under its own seccomp filter, still reaches syslog: it
+# reports a daemon killed by a signal, and passes the status on.
+unshare -m bash -c '
+	mount --make-rprivate / && mount -t tmpfs vfsd-test /dev && mknod -m 666 /dev/null c 1 3 &&
+	touch /dev/log && mount --bind "$1/log" /dev/log &&
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	exec "$2" --syslog --socket-path="$1/s6" --shared-dir="$1/share"' \
+	sh "$T" "$VFSD" 2>"$T/syslog6.err" &
+d6=$!
+pids+=("$d6")
+wait_socket "$T/s6"
+sleep 0.3
+d6child=$(pgrep -P "$d6" | head -n 1)
+[ -n "$d6child" ] && kill -KILL "$d6child"
+wait "$d6"
+rc6=$?
 sleep 0.3
 kill "$listener" 2>/dev/null
 wait "$listener" 2>/dev/null
+check "--syslog, namespace sandbox: a killed daemon gives status 137" "[ -n '$d6child' ] && [ $rc6 -eq 137 ]"
+check "--syslog, namespace sandbox: the supervisor logs it to syslog" \
+	"grep -q 'the daemon was killed by signal 9' '$T/syslog.out'"
 check "--syslog: status 0 on SIGTERM" "[ $rc -eq 0 ]"
 check "--syslog: messages reach syslog, tagged vfsd" \
 	"grep -q 'vfsd\[[0-9]*\]: waiting for a vhost-user frontend' '$T/syslog.out'"
