@@ -423,15 +423,17 @@ static int open_table(const struct vfsd_opts *opts, const char *shared_dir, stru
 	int r;
 
 	if (fd < 0) {
-		log_error("%s: %s", shared_dir, strerror(errno));
-		return -errno;
+		r = -errno;
+		log_error("%s: %s", shared_dir, strerror(-r));
+		return r;
 	}
 	r = vt_open(&cfg, fd, ret);
 	if (r < 0)
 		log_error("--coherence=table: cannot open the version table %s: %s",
 			  opts->vt_table ? opts->vt_table : "(default)",
-			  r == -EINVAL ? "not a table of this layout, or other --vt-slots"
-				       : strerror(-r));
+			  r == -EINVAL	? "not a table of this layout, or other --vt-slots"
+			  : r == -EPERM ? "owned by another user, or writable by everyone"
+					: strerror(-r));
 	return r;
 }
 

@@ -297,6 +297,10 @@ static int open_file(struct vt_table *t, const char *path, uint64_t nslots)
 		return -ENOENT;
 	if (fstat(t->fd, &st) < 0)
 		return -errno;
+	/* /dev/shm is world-writable: a table someone else made could be prepared to hide
+	 * changes. Only our own user's, and not writable by everyone. */
+	if (st.st_uid != geteuid() || (st.st_mode & S_IWOTH))
+		return -EPERM;
 	return validate(t, &st, nslots);
 }
 

@@ -65,7 +65,8 @@ uint64_t vt_area_len(uint64_t nslots);
 /* Opens (creating race-free if it is the first) the master table for the filesystem of
  * share_fd, and claims a mirror for this daemon's guest. Call before the sandbox hides the
  * table's directory: the table keeps its own fd. 0 or -errno (-EINVAL: a file that is not a
- * valid table, or other nslots; -ENOSPC: no unused mirror area left). */
+ * valid table, or other nslots; -EPERM: the file belongs to another user or everyone may write
+ * it; -ENOSPC: no unused mirror area left). */
 int vt_open(const struct vt_config *cfg, int share_fd, struct vt_table **ret);
 /* Releases this daemon's mirror (its pages are freed) and the table. NULL-safe. */
 void vt_close(struct vt_table *t);

@@ -243,6 +243,25 @@ static void test_bad_file(void)
 	close(fd);
 	cfg.path = p1;
 	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EINVAL);
+	/* A real table, but someone else's (or everyone's): refused. */
+	{
+		struct vt_config c2 = {.path = p1};
+		char p2[160];
+
+		snprintf(p2, sizeof(p2), "%s/other", dir);
+		c2.path = p2;
+		CHECK_EQ(vt_open(&c2, share_fd, &t), 0);
+		vt_close(t);
+		t = NULL;
+		CHECK_EQ(chmod(p2, 0666), 0);
+		CHECK_EQ(vt_open(&c2, share_fd, &t), -EPERM);
+		CHECK_EQ(chmod(p2, 0600), 0);
+		if (geteuid() == 0) {
+			CHECK_EQ(chown(p2, 1000, 1000), 0);
+			CHECK_EQ(vt_open(&c2, share_fd, &t), -EPERM);
+		}
+		CHECK(t == NULL);
+	}
 	cfg.nslots = VT_SLOTS_MAX + 1;
 	snprintf(p1, sizeof(p1), "%s/big", dir);
 	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EINVAL);
