@@ -121,6 +121,13 @@ int fuse_op_init(struct fuse_req *req)
 		guest_flags |= (uint64_t)in.flags2 << 32;
 	srv->flags = acl_flags_paired(srv, guest_flags & offered_flags(srv));
 	srv->minor = MIN(in.minor, FUSE_OUR_MINOR);
+	/* The version table only for a guest that asked (with INIT_EXT: the flag is in flags2)
+	 * and can see its copy; readdirplus entries have no room for versions, so it goes. */
+	if ((srv->flags & FUSE_INIT_EXT) && (guest_flags & VFSD_VT_INIT_FLAG) &&
+	    ops->vt_available && ops->vt_available(srv->be->fs)) {
+		srv->flags |= VFSD_VT_INIT_FLAG;
+		srv->flags &= ~(uint64_t)(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
+	}
 
 	info = (struct fs_init_info){
 		.writeback = (srv->flags & FUSE_WRITEBACK_CACHE) != 0,

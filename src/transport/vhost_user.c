@@ -329,6 +329,16 @@ void vhu_dev_stop(struct vhu_dev *dev)
 	errno = saved;
 }
 
+/* QEMU turns all regions into one PCI BAR: page multiples summing to a power of two. */
+static bool vhu_shm_sizes_valid(uint64_t s0, uint64_t s1)
+{
+	uint64_t sum = s0 + s1;
+
+	if (!sum)
+		return true;
+	return s0 % 4096 == 0 && s1 % 4096 == 0 && sum >= s0 && !(sum & (sum - 1));
+}
+
 int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, void *opaque,
 		struct vhu_dev **ret)
 {
@@ -338,7 +348,7 @@ int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, vo
 
 	if (!cb->handle || !cb->reset || nreq >= VHU_MAX_QUEUES ||
 	    cfg->thread_pool_size > VHU_MAX_THREADS ||
-	    (cfg->shm_size && (cfg->shm_size & (cfg->shm_size - 1) || cfg->shm_size < 4096)))
+	    !vhu_shm_sizes_valid(cfg->shm_size, cfg->shm1_size))
 		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)

@@ -30,7 +30,7 @@ uint64_t vhu_offered_protocol_features(const struct vhu_dev *dev)
 
 	if (dev->cfg.tag)
 		f |= 1ull << VHU_PROTOCOL_F_CONFIG;
-	if (dev->cfg.tag && dev->cfg.shm_size)
+	if (dev->cfg.tag && (dev->cfg.shm_size || dev->cfg.shm1_size))
 		f |= 1ull << VHU_PROTOCOL_F_SHMEM;
 	return f;
 }

@@ -217,7 +217,12 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 		return r;
 	n = pt_xattr_do(fs, ctx, g.ino, x);
 	if (n == 0 && x->kill_sgid)
-		return pt_acl_kill_sgid(fs, g.ino);
+		r = pt_acl_kill_sgid(fs, g.ino);
+	/* The attribute changed (and maybe the mode), whether or not clearing setgid worked. */
+	if (n >= 0 && (x->op == PT_XSET || x->op == PT_XREMOVE))
+		pt_vt_changed(fs, g.ino, NULL);
+	if (r < 0)
+		return r;
 	return n;
 }
 
