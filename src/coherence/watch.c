@@ -61,6 +61,9 @@ static int fan_setup(struct vt_watch *w, int share_fd)
 	if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_WATCH_MASK, share_fd, ".") <
 	    0)
 		return -errno;
+	if (w->no_target_fid)
+		log_info("coherence: fanotify without FAN_REPORT_TARGET_FID (Linux < 5.17): a "
+			 "directory change bumps only the directory, not the entry's inode");
 	w->fd = TAKE_FD(fd);
 	return 0;
 }
