@@ -106,6 +106,7 @@ static void fan_handle_event(struct vt_watch *w, const struct fanotify_event_met
 	struct vt_fid fids[FAN_MAX_FIDS];
 	bool is_target[FAN_MAX_FIDS];
 	size_t n = 0, ntarget = 0, nseen = 0;
+	bool only_target;
 
 	if (m->mask & FAN_Q_OVERFLOW) {
 		vt_watch_report_lost(w);
@@ -136,7 +137,7 @@ static void fan_handle_event(struct vt_watch *w, const struct fanotify_event_met
 	}
 	/* Attribute and data changes touch only the object (its FID record), not the directory
 	 * it was reached through: a write must not invalidate the parent's cached entries. */
-	bool only_target = !(m->mask & FAN_DIRENT_EVENTS) && ntarget > 0;
+	only_target = !(m->mask & FAN_DIRENT_EVENTS) && ntarget > 0;
 	for (size_t i = 0; i < n; i++) {
 		if (only_target && !is_target[i])
 			continue;
