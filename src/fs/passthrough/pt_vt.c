@@ -6,14 +6,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 
 #include "coherence/vt.h"
 #include "fs/passthrough/pt.h"
+#include "util/log.h"
 
 void pt_vt_read(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret)
 {
 	*ret = (struct fs_version){0};
 	if (!fs->cfg.vt)
+		return;
+	if (ino->vt_unversioned)
 		return;
 	ret->slot = ino->vt_slot;
 	ret->version = vt_read(fs->cfg.vt, ino->vt_slot);
@@ -26,9 +30,26 @@ void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_versi
 
 	if (!fs->cfg.vt)
 		return;
+	/* Bumped even when unversioned here: other daemons' guests may hold it versioned. */
 	v = vt_bump(fs->cfg.vt, ino->vt_slot);
 	if (ret)
-		*ret = (struct fs_version){v, ino->vt_slot, FS_VER_VALID | FS_VER_BUMPED};
+		*ret = ino->vt_unversioned
+			       ? (struct fs_version){0}
+			       : (struct fs_version){v, ino->vt_slot, FS_VER_VALID | FS_VER_BUMPED};
+}
+
+int pt_vt_watch_dir(struct pt_fs *fs, int fd)
+{
+	int r = fs->cfg.vt_watch_dir(fs->cfg.vt_watch_opaque, fd);
+
+	/* The guest decides how many directories it looks up. */
+	if (r < 0)
+		log_ratelimited(LOG_LEVEL_WARN,
+				"coherence: cannot watch a directory for host changes: %s%s; it "
+				"falls back to timeouts",
+				strerror(-r),
+				r == -ENOSPC ? " (fs.inotify.max_user_watches reached)" : "");
+	return r;
 }
 
 int pt_vt_child_slot(struct pt_fs *fs, const struct pt_inode *dir, const char *name, uint32_t *ret)
