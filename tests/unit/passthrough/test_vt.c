@@ -335,7 +335,7 @@ static void test_watch_dir_hook(void)
 	struct tenv w = {0};
 	struct fs_entry e, x;
 	struct fs_version v;
-	uint32_t s;
+	uint32_t s = 0;
 	uint64_t before, nw, nfull;
 
 	cfg.vt = vt;
