@@ -111,7 +111,7 @@ int pt_inode_table_init(struct pt_fs *fs, int root_fd)
 		/* The watch took the root when it was set up; asking again is cheap and keeps
 		 * the rule "every directory given before its version is read" local. */
 		if (fs->cfg.vt_watch_dir)
-			fs->root->vt_unversioned = pt_vt_watch_dir(fs, root_fd) < 0;
+			fs->root->vt_unversioned = pt_vt_watch_dir(fs, root_fd, false) < 0;
 		fs->root->vt_slot = pt_vt_fd_slot(fs, root_fd, false, &ver);
 	}
 	fs->root->nodeid = FS_ROOT_ID;
@@ -306,7 +306,7 @@ static bool pt_inode_vt_watch(struct pt_fs *fs, int fd)
 	pthread_rwlock_unlock(&fs->inodes_lock);
 	if (known)
 		return unversioned;
-	return pt_vt_watch_dir(fs, fd) < 0;
+	return pt_vt_watch_dir(fs, fd, true) < 0;
 }
 
 static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, int *fd, bool changed,

@@ -38,17 +38,38 @@ void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_versi
 			       : (struct fs_version){v, ino->vt_slot, FS_VER_VALID | FS_VER_BUMPED};
 }
 
-int pt_vt_watch_dir(struct pt_fs *fs, int fd)
+void pt_vt_budget(struct pt_fs *fs)
 {
-	int r = fs->cfg.vt_watch_dir(fs->cfg.vt_watch_opaque, fd);
+	if (!fs->cfg.vt || !fs->cfg.vt_watch_dir)
+		return;
+	fs->vt_watch_max = fs->fds_max / 4;
+	fs->fds_max -= fs->vt_watch_max;
+}
 
+int pt_vt_watch_dir(struct pt_fs *fs, int fd, bool counted)
+{
+	int r = 0;
+
+	/* Never given back: the watch holds the fd until the directory is deleted. */
+	if (counted && atomic_fetch_add(&fs->vt_watched, 1) >= fs->vt_watch_max) {
+		atomic_fetch_sub(&fs->vt_watched, 1);
+		r = -ENOSPC;
+	}
+	if (r == 0) {
+		r = fs->cfg.vt_watch_dir(fs->cfg.vt_watch_opaque, fd);
+		if (r < 0 && counted)
+			atomic_fetch_sub(&fs->vt_watched, 1);
+	}
 	/* The guest decides how many directories it looks up. */
 	if (r < 0)
 		log_ratelimited(LOG_LEVEL_WARN,
 				"coherence: cannot watch a directory for host changes: %s%s; it "
 				"falls back to timeouts",
 				strerror(-r),
-				r == -ENOSPC ? " (fs.inotify.max_user_watches reached)" : "");
+				r != -ENOSPC ? ""
+				: counted && atomic_load(&fs->vt_watched) >= fs->vt_watch_max
+					? " (the watch's share of the fd budget is used up)"
+					: " (fs.inotify.max_user_watches reached)");
 	return r;
 }
 

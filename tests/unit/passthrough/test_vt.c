@@ -386,6 +386,26 @@ static void test_watch_dir_hook(void)
 	CHECK_EQ(e.ver.flags, 0);
 	watch_result = 0;
 	tenv_done(&w);
+
+	/* The watch holds an fd per directory: a quarter of the fd budget, then timeouts. */
+	cfg = tenv_default_config();
+	cfg.vt = vt;
+	cfg.vt_watch_dir = fake_watch_dir;
+	cfg.vt_watch_opaque = &watch_calls;
+	cfg.max_guest_fds = 8;
+	watch_calls = 0;
+	CHECK_EQ(tenv_init(&w, &cfg), 0);
+	CHECK_EQ(watch_calls, 1); /* the root, which the watch has from the start anyway */
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "c%d", i);
+		CHECK_EQ(mkdir(tpath(&w, name), 0755), 0);
+		CHECK_EQ(w.ops->lookup(w.fs, &root_ctx, FS_ROOT_ID, name, &e), 0);
+		CHECK_EQ(watch_calls, (unsigned)MIN(i + 2, 3));
+		CHECK_EQ(e.ver.flags, i < 2 ? FS_VER_VALID : 0);
+	}
+	tenv_done(&w);
 }
 
 static void setup(void)
