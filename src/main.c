@@ -24,6 +24,7 @@
 #include "config.h"
 #include "cli/opts.h"
 #include "coherence/vt.h"
+#include "coherence/watch.h"
 #include "dax/dax.h"
 #include "fs/passthrough/passthrough.h"
 #include "fuse/fuse_server.h"
@@ -155,6 +156,73 @@ static int vt_attach(void *opaque, int fd, uint64_t offset, uint64_t len)
 	struct daemon *d = opaque;
 
 	return d->dev ? vhu_shmem_attach(d->dev, fd, offset, len) : -ENODEV;
+}
+
+/* Host change watch -> table: the watch reports file handles, hashed as the backend hashes
+ * them (coherence/fid.h), and lost events, which make every guest revalidate everything. */
+static void vt_host_changed(void *opaque, int handle_type, const void *handle, size_t len)
+{
+	struct vt_table *t = opaque;
+
+	vt_bump(t, vt_slot_from_handle(t, handle_type, handle, len));
+}
+
+static void vt_host_lost(void *opaque)
+{
+	vt_bump_epoch(opaque);
+}
+
+/* inotify: the backend hands over each directory it instantiates (pt_config.vt_watch_dir). */
+static int vt_watch_dir(void *opaque, int dirfd)
+{
+	return vt_watch_add_dir(opaque, dirfd);
+}
+
+static enum vt_watch_kind to_vt_watch_kind(enum opts_vt_watch m)
+{
+	switch (m) {
+	case OPTS_VT_WATCH_FANOTIFY:
+		return VT_WATCH_FANOTIFY;
+	case OPTS_VT_WATCH_INOTIFY:
+		return VT_WATCH_INOTIFY;
+	case OPTS_VT_WATCH_AUTO:
+	case OPTS_VT_WATCH_NONE:
+		break;
+	}
+	return VT_WATCH_AUTO;
+}
+
+/*
+ * Inside the sandbox, while CAP_SYS_ADMIN is still held (a fanotify filesystem mark needs it;
+ * reading events afterwards does not). *ret stays NULL with --vt-watch=none. 0 or -errno
+ * (logged): a table whose host changes would go unseen is refused rather than trusted.
+ */
+static int open_watch(const struct vfsd_opts *opts, const struct sandbox_config *sb,
+		      const struct vt_watch_sink *sink, struct vt_watch **ret)
+{
+	struct vt_watch_config cfg = {to_vt_watch_kind(opts->vt_watch), sandbox_proc_self_fd()};
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	*ret = NULL;
+	if (opts->vt_watch == OPTS_VT_WATCH_NONE) {
+		log_info("coherence: --vt-watch=none: changes made on the host are not seen");
+		return 0;
+	}
+	fd = open(sandbox_shared_dir(sb), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r = fd < 0 ? -errno : vt_watch_new(fd, sink, &cfg, ret);
+	if (r < 0) {
+		log_error("--coherence=table: cannot watch the share for host changes: %s%s",
+			  strerror(-r),
+			  r == -EPERM ? " (fanotify needs CAP_SYS_ADMIN)"
+				      : "; --vt-watch=none runs without");
+		return r;
+	}
+	log_info("coherence: host changes watched with %s",
+		 vt_watch_kind(*ret) == VT_WATCH_FANOTIFY
+			 ? "fanotify (a filesystem mark)"
+			 : "inotify (the directories the guest looks up)");
+	return 0;
 }
 
 /* Threads per request queue without a pool: one per CPU we may run on, at most 4. */
@@ -352,6 +420,8 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.keep_serving = opts->keep_serving,
 	};
 	struct vhu_callbacks cb = {.handle = on_request, .reset = on_reset};
+	struct vt_watch_sink sink = {vt_host_changed, vt_host_lost, vt};
+	struct vt_watch *watch = NULL;
 	struct fuse_server_config fcfg;
 	struct fs_backend be;
 	struct daemon d = {NULL};
@@ -359,10 +429,19 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 
 	if (vt && vcfg.shm1_size)
 		vt_set_attach(vt, vt_attach, &d);
+	if (vt) {
+		if (open_watch(opts, sb, &sink, &watch) < 0)
+			return EXIT_FAILURE;
+		if (watch && vt_watch_kind(watch) == VT_WATCH_INOTIFY) {
+			pcfg.vt_watch_dir = vt_watch_dir;
+			pcfg.vt_watch_opaque = watch;
+		}
+	}
 	if (dax) {
 		r = dax_window_new(&dax_mapper, &d, &d.dax);
 		if (r < 0) {
 			log_error("cannot create the DAX window: %s", strerror(-r));
+			vt_watch_free(watch);
 			return EXIT_FAILURE;
 		}
 		pcfg.dax = d.dax;
@@ -373,6 +452,7 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 	if (r < 0) {
 		log_error("%s: cannot serve: %s", opts->shared_dir, strerror(-r));
 		dax_window_free(d.dax);
+		vt_watch_free(watch);
 		return EXIT_FAILURE;
 	}
 	fill_fuse_config(opts, &fcfg);
@@ -390,6 +470,15 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 	if (r < 0) {
 		log_error("cannot lock down the sandbox: %s", strerror(-r));
 		goto out_dev;
+	}
+	/* After the lock-down: the reader thread inherits the filter and holds no capability. */
+	if (watch) {
+		r = vt_watch_start(watch);
+		if (r < 0) {
+			log_error("coherence: cannot start the host change watch: %s",
+				  strerror(-r));
+			goto out_dev;
+		}
 	}
 	running_dev = d.dev;
 	/* After publishing dev: a signal from now on stops it itself, an earlier one is seen here.
@@ -411,6 +500,9 @@ out_server:
 out_backend:
 	pt_free(&be);
 	dax_window_free(d.dax);
+	/* Before the table goes (run() closes it): the thread bumps it. No request is in flight
+	 * any more, so nothing calls vt_watch_add_dir() either. */
+	vt_watch_free(watch);
 	return status;
 }
 

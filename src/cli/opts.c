@@ -72,6 +72,7 @@ enum {
 	OPT_COHERENCE,
 	OPT_VT_TABLE,
 	OPT_VT_SLOTS,
+	OPT_VT_WATCH,
 	OPT_PRINT_CAPABILITIES,
 	OPT_UNSUPPORTED,
 };
@@ -115,6 +116,7 @@ static const struct option long_options[] = {
 	{"coherence", required_argument, NULL, OPT_COHERENCE},
 	{"vt-table", required_argument, NULL, OPT_VT_TABLE},
 	{"vt-slots", required_argument, NULL, OPT_VT_SLOTS},
+	{"vt-watch", required_argument, NULL, OPT_VT_WATCH},
 	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPABILITIES},
 	{"help", no_argument, NULL, 'h'},
@@ -173,6 +175,14 @@ static const struct opts_choice coherence_choices[] = {
 	{"table", OPTS_COHERENCE_TABLE},
 };
 static const char coherence_expected[] = "none, table";
+
+static const struct opts_choice vt_watch_choices[] = {
+	{"auto", OPTS_VT_WATCH_AUTO},
+	{"fanotify", OPTS_VT_WATCH_FANOTIFY},
+	{"inotify", OPTS_VT_WATCH_INOTIFY},
+	{"none", OPTS_VT_WATCH_NONE},
+};
+static const char vt_watch_expected[] = "auto, fanotify, inotify, none";
 
 static const struct opts_choice sandbox_choices[] = {
 	{"namespace", OPTS_SANDBOX_NAMESPACE},
@@ -699,6 +709,13 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 		return opts_string(ctx, dashed, value, &o->vt_table);
 	case OPT_VT_SLOTS:
 		return opts_unsigned(ctx, dashed, value, 1, OPTS_VT_SLOTS_MAX, &o->vt_slots);
+	case OPT_VT_WATCH:
+		r = OPTS_CHOOSE(ctx, dashed, value, vt_watch_choices, vt_watch_expected, &v);
+		if (r == 0) {
+			o->vt_watch = (enum opts_vt_watch)v;
+			o->vt_watch_given = true;
+		}
+		return r;
 	case OPT_PRINT_CAPABILITIES:
 		ctx->capabilities = true;
 		return 0;
@@ -815,8 +832,10 @@ static int opts_finish(struct opts_ctx *ctx)
 		return opts_error(ctx, "missing --socket-path PATH or --fd N");
 	if (o->socket_group && !o->socket_path)
 		return opts_error(ctx, "--socket-group: only applies with --socket-path");
-	if ((o->vt_table || o->vt_slots) && o->coherence != OPTS_COHERENCE_TABLE)
-		return opts_error(ctx, "--vt-table, --vt-slots: only apply with --coherence=table");
+	if ((o->vt_table || o->vt_slots || o->vt_watch_given) &&
+	    o->coherence != OPTS_COHERENCE_TABLE)
+		return opts_error(ctx, "--vt-table, --vt-slots, --vt-watch: only apply with "
+				       "--coherence=table");
 
 	/* As the Rust virtiofsd: no readdirplus when nothing may be cached. */
 	if (o->cache == OPTS_CACHE_NEVER)

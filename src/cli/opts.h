@@ -48,6 +48,14 @@ enum opts_coherence {
 	OPTS_COHERENCE_TABLE, /* the shared version table (docs/coherence.md) */
 };
 
+/* --vt-watch: how changes made on the host reach the table (docs/coherence.md). */
+enum opts_vt_watch {
+	OPTS_VT_WATCH_AUTO,	/* fanotify, else inotify */
+	OPTS_VT_WATCH_FANOTIFY, /* fanotify only (CAP_SYS_ADMIN), else fail */
+	OPTS_VT_WATCH_INOTIFY,	/* inotify on looked-up directories only */
+	OPTS_VT_WATCH_NONE,	/* no watch: host changes are not seen */
+};
+
 /* What main() should do after parsing. */
 enum opts_action {
 	OPTS_RUN,
@@ -95,6 +103,8 @@ struct vfsd_opts {
 	enum opts_coherence coherence; /* --coherence (default none) */
 	char *vt_table;		       /* --vt-table=PATH; NULL: derived from the share */
 	unsigned vt_slots;	       /* --vt-slots=N; 0: the table's or the default */
+	enum opts_vt_watch vt_watch;   /* --vt-watch (default auto) */
+	bool vt_watch_given;
 };
 
 /*

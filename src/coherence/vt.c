@@ -16,15 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coherence/fid.h"
 #include "coherence/vt.h"
 #include "util/log.h"
 #include "util/macros.h"
 #include "vfsd/vt_proto.h"
-
-/* Linux 6.5; <fcntl.h> of bookworm's glibc does not have it. */
-#ifndef AT_HANDLE_FID
-#define AT_HANDLE_FID 0x200
-#endif
 
 #define VT_MASTER_MAGIC	 "VFSDVTMA"
 #define VT_FILE_LAYOUT	 1u
@@ -52,7 +48,6 @@ struct vt_table {
 	uint64_t map_len, area_len, nslots;
 	unsigned max_mirrors;
 	unsigned mine; /* our mirror's area index */
-	bool no_fid;   /* AT_HANDLE_FID refused: plain handles (same bytes where both work) */
 	vt_attach_fn attach;
 	void *attach_opaque;
 };
@@ -412,32 +407,19 @@ uint32_t vt_slot_from_ino(const struct vt_table *t, uint64_t dev, uint64_t ino)
 
 int vt_slot_at(struct vt_table *t, int dirfd, const char *name, uint32_t *ret)
 {
-	struct {
-		struct file_handle fh;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} h;
 	const char *n = name ? name : "";
-	int flags = *n ? 0 : AT_EMPTY_PATH, mnt, r;
+	struct vt_fid fid;
 	struct stat st;
+	int r;
 
-	for (;;) {
-		bool fid = !__atomic_load_n(&t->no_fid, __ATOMIC_RELAXED);
-
-		h.fh.handle_bytes = MAX_HANDLE_SZ;
-		r = name_to_handle_at(dirfd, n, &h.fh, &mnt, flags | (fid ? AT_HANDLE_FID : 0));
-		if (r == 0) {
-			*ret = vt_slot_from_handle(t, h.fh.handle_type, h.fh.f_handle,
-						   MIN(h.fh.handle_bytes, (unsigned)MAX_HANDLE_SZ));
-			return 0;
-		}
-		if (errno == EINVAL && fid) {
-			__atomic_store_n(&t->no_fid, true, __ATOMIC_RELAXED);
-			continue;
-		}
-		break;
+	/* The same bytes the host change watch reports (fid.h), so both sides hash alike. */
+	r = *n ? vt_fid_at(dirfd, n, &fid) : vt_fid_of_fd(dirfd, &fid);
+	if (r == 0) {
+		*ret = vt_slot_from_handle(t, fid.type, fid.bytes, fid.len);
+		return 0;
 	}
-	if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EOVERFLOW)
-		return -errno;
+	if (r != -EOPNOTSUPP && r != -ENOSYS && r != -EOVERFLOW)
+		return r;
 	if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW | (*n ? 0 : AT_EMPTY_PATH)) < 0)
 		return -errno;
 	*ret = vt_slot_from_ino(t, st.st_dev, st.st_ino);

@@ -99,10 +99,10 @@ static bool fan_parse_fid(const unsigned char *rec, uint32_t rec_len, struct vt_
 	return true;
 }
 
+/* m: the event's header, copied out; ev: the event's bytes (m->event_len of them). */
 static void fan_handle_event(struct vt_watch *w, const struct fanotify_event_metadata *m,
-			     pid_t self)
+			     const unsigned char *ev, pid_t self)
 {
-	const unsigned char *ev = (const unsigned char *)m;
 	struct vt_fid fids[FAN_MAX_FIDS];
 	bool is_target[FAN_MAX_FIDS];
 	size_t n = 0, ntarget = 0, nseen = 0;
@@ -156,14 +156,20 @@ static int fan_dispatch(struct vt_watch *w)
 	int count = 0;
 
 	while ((len = vt_watch_read(w)) > 0) {
-		const struct fanotify_event_metadata *m = (const void *)w->buf;
+		/* Events with FID records are only 4-byte aligned (handles have any length) while
+		 * the header has a u64: each header is copied out (FAN_EVENT_OK's checks). */
+		for (size_t off = 0; off + FAN_EVENT_METADATA_LEN <= (size_t)len;) {
+			struct fanotify_event_metadata m;
 
-		for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
-			if (m->vers != FANOTIFY_METADATA_VERSION)
+			memcpy(&m, w->buf + off, sizeof(m));
+			if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > (size_t)len - off)
+				break;
+			if (m.vers != FANOTIFY_METADATA_VERSION)
 				return -EPROTO;
 			__atomic_add_fetch(&w->stats.events, 1, __ATOMIC_RELAXED);
 			count++;
-			fan_handle_event(w, m, self);
+			fan_handle_event(w, &m, w->buf + off, self);
+			off += m.event_len;
 		}
 	}
 	return len < 0 ? (int)len : count;

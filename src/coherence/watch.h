@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Host-side change detection for the version table (docs/coherence-watch.md): tells a sink the
- * file handle (coherence/fid.h) of every inode that something other than this daemon changed
- * on the share's filesystem, so the table can bump its slot; and when events were lost, so it
- * can bump the epoch.
+ * Host-side change detection for the version table (docs/coherence.md, "The host watcher"):
+ * tells a sink the file handle (coherence/fid.h) of every inode that something other than this
+ * daemon changed on the share's filesystem, so the table can bump its slot; and when events were
+ * lost, so it can bump the epoch.
  *
  * Two backends:
  * - fanotify with a filesystem mark (FID reporting): sees the whole filesystem (also outside the

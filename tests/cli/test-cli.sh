@@ -216,6 +216,21 @@ done
 check "--coherence=table: two daemons share one table" \
 	"kill -0 $d6 && kill -0 $d7 && [ -f '$T/table' ] && grep -q 'mirror 1 of' '$T/d6.err' && \
 	grep -q 'mirror 2 of' '$T/d7.err'"
+# The daemon logs its watch inside the sandbox, after the socket exists.
+for _ in $(seq 50); do
+	grep -q 'host changes watched' "$T/d6.err" && break
+	sleep 0.1
+done
+if [ "$(id -u)" -eq 0 ]; then
+	check "--coherence=table as root: host changes watched with fanotify, logged once" \
+		"[ \$(grep -c 'host changes watched with fanotify' '$T/d6.err') -eq 1 ]"
+else
+	check "--coherence=table unprivileged: the watch falls back to inotify" \
+		"grep -q 'host changes watched with inotify' '$T/d6.err'"
+fi
+"$VFSD" --socket-path="$T/s9" --shared-dir="$T/share" --vt-watch=inotify 2>"$T/err"
+check "--vt-watch without --coherence=table: status 1" \
+	"[ $? -eq 1 ] && grep -q 'only apply with --coherence=table' '$T/err'"
 "$VFSD" --socket-path="$T/s8" --shared-dir="$T/share" --coherence=table --vt-table="$T/table" \
 	--vt-slots=128 2>"$T/err"
 check "--vt-slots other than the table's: status 1" "[ $? -eq 1 ]"

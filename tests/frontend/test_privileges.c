@@ -182,11 +182,41 @@ static bool need_root(struct th *t)
 	return false;
 }
 
-static void check_mode(struct th *t, const char *mode, const char *modcaps, uint64_t kept)
+/* Whether some thread of pid has the name `comm`. */
+static bool has_thread(pid_t pid, const char *comm)
 {
-	const char *flags[4] = {mode, "--seccomp=kill", modcaps, NULL};
+	char path[300], name[32];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	while (d && !found && (e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+		f = fopen(path, "re");
+		if (f && fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = '\0';
+			found = strcmp(name, comm) == 0;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* flags: the daemon's extra options (mode first); `thread`: a thread that must exist (and is
+ * checked with the others), or NULL. */
+static void check_flags(struct th *t, const char *const *flags, uint64_t kept, const char *thread)
+{
 	pid_t pids[MAX_PROCS];
-	bool ns = strcmp(mode, "--sandbox=namespace") == 0;
+	bool ns = strcmp(flags[0], "--sandbox=namespace") == 0;
 	int n, tasks = 0, supervisor_tasks = 0;
 
 	if (!need_root(t))
@@ -208,6 +238,34 @@ static void check_mode(struct th *t, const char *mode, const char *modcaps, uint
 	}
 	/* The main thread and at least one queue worker were looked at. */
 	T_CHECK(t, tasks >= 2);
+	if (thread)
+		T_CHECK(t, has_thread(pids[n - 1], thread));
+}
+
+static void check_mode(struct th *t, const char *mode, const char *modcaps, uint64_t kept)
+{
+	const char *flags[4] = {mode, "--seccomp=kill", modcaps, NULL};
+
+	check_flags(t, flags, kept, NULL);
+}
+
+/* The host change watch needed CAP_SYS_ADMIN for its fanotify mark at start-up only: its
+ * reader thread and every other thread hold the kept set, the supervisor nothing. */
+static void test_watch(struct th *t)
+{
+	char dir[] = "/dev/shm/vfsd-priv-XXXXXX", table[64], cmd[96];
+	const char *flags[] = {"--sandbox=namespace", "--seccomp=kill",
+			       "--coherence=table",   table,
+			       "--vt-watch=fanotify", NULL};
+
+	T_CHECK(t, mkdtemp(dir) != NULL);
+	snprintf(table, sizeof(table), "--vt-table=%s/table", dir);
+	check_flags(t, flags, KEPT_CAPS, "vfsd-vtwatch");
+	/* Leave a plain daemon for the next test; the table goes with this one. */
+	t->extra_flags = NULL;
+	T_OK(t, th_reconnect(t, NULL));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	T_EQ(t, system(cmd), 0);
 }
 
 static void test_namespace(struct th *t)
@@ -274,6 +332,7 @@ static const struct th_test privilege_tests[] = {
 	{"chroot-one-process-kept-set", test_chroot},
 	{"none-one-process-kept-set", test_none},
 	{"modcaps-removes-from-kept-set", test_modcaps},
+	{"vt-watch-thread-kept-set-no-sys-admin", test_watch},
 	{"sigterm-namespace-status-0-logged", test_sigterm_namespace},
 	{"sigterm-chroot-status-0-logged", test_sigterm_chroot},
 	{"sigterm-none-status-0-logged", test_sigterm_none},

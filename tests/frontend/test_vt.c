@@ -9,13 +9,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dax_util.h"
+#include "util/macros.h"
 #include "vfsd/vt_proto.h"
 
 #define VT_FLAG	 VFSD_VT_INIT_FLAG
@@ -23,12 +27,21 @@
 #define SLOTS	 131072u /* the daemon's default */
 
 static char table_dir[64], table_opt[128], tiny_opt[128];
-static const char *flags_vt[] = {"--tag=vt", "--dax=never", "--coherence=table", table_opt, NULL};
-static const char *flags_vt_dax[] = {"--tag=vt", "--dax-window=16M", "--coherence=table", table_opt,
-				     NULL};
+/* The table's own semantics (exact counts, two daemons) are checked without the host change
+ * watch: it bumps the changes of every other process, another vfsd's included, asynchronously.
+ * The watch has its own tests below. */
+static const char *flags_vt[] = {"--tag=vt", "--dax=never",	"--coherence=table",
+				 table_opt,  "--vt-watch=none", NULL};
+static const char *flags_vt_dax[] = {"--tag=vt", "--dax-window=16M", "--coherence=table",
+				     table_opt,	 "--vt-watch=none",  NULL};
 static const char *const flags_plain[] = {"--tag=vt", "--dax=never", NULL};
 static const char *flags_tiny[] = {"--tag=vt", "--dax=never",  "--coherence=table",
-				   tiny_opt,   "--vt-slots=1", NULL};
+				   tiny_opt,   "--vt-slots=1", "--vt-watch=none",
+				   NULL};
+static const char *flags_fanotify[] = {"--tag=vt", "--dax=never",	  "--coherence=table",
+				       table_opt,  "--vt-watch=fanotify", NULL};
+static const char *flags_inotify[] = {"--tag=vt", "--dax=never",	"--coherence=table",
+				      table_opt,  "--vt-watch=inotify", NULL};
 
 struct entry_vt {
 	struct fuse_entry_out e;
@@ -480,6 +493,330 @@ static void test_collisions(struct th *t)
 	check_channel(t, t->fe);
 }
 
+/* ---- the host change watch: changes made by host processes, not through any vfsd ---- */
+
+#define WATCH_WAIT_NS 2000000000ll /* a host change must reach the guest's mirror within 2 s */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Nanoseconds from t0 until the guest's mirror of slot exceeds `before`; -1 after 2 s. */
+static int64_t wait_moved(struct fe *fe, uint32_t slot, uint64_t before, int64_t t0)
+{
+	while (mirror(fe, slot) <= before) {
+		if (now_ns() - t0 > WATCH_WAIT_NS)
+			return -1;
+		sched_yield();
+	}
+	return now_ns() - t0;
+}
+
+/* Lets events still queued from earlier host changes (e.g. creating the test files) drain:
+ * until the slot has not moved for 100 ms. */
+static void settle(struct fe *fe, uint32_t slot)
+{
+	uint64_t v = mirror(fe, slot);
+	int64_t since = now_ns(), end = since + WATCH_WAIT_NS;
+
+	while (now_ns() - since < 100000000ll && now_ns() < end) {
+		usleep(2000);
+		if (mirror(fe, slot) != v) {
+			v = mirror(fe, slot);
+			since = now_ns();
+		}
+	}
+}
+
+struct latencies {
+	int64_t ns[64];
+	unsigned n, missed;
+};
+
+static void lat_add(struct latencies *l, int64_t ns)
+{
+	if (ns < 0)
+		l->missed++;
+	else if (l->n < ARRAY_SIZE(l->ns))
+		l->ns[l->n++] = ns;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void lat_report(const char *label, struct latencies *l)
+{
+	if (!l->n)
+		return;
+	qsort(l->ns, l->n, sizeof(l->ns[0]), cmp_i64);
+	printf("# %s: host change -> guest's mirror, %u changes: min %.1f us, median %.1f us, max "
+	       "%.1f us, missed %u\n",
+	       label, l->n, l->ns[0] / 1e3, l->ns[l->n / 2] / 1e3, l->ns[l->n - 1] / 1e3,
+	       l->missed);
+}
+
+/* One host change: `change` runs right after t0; the slots in `slots` must all move. */
+#define HOST_CHANGE(t, lat, change, ...)                                                   \
+	do {                                                                               \
+		const uint32_t s_[] = {__VA_ARGS__};                                       \
+		uint64_t v_[ARRAY_SIZE(s_)];                                               \
+		int64_t t0_, w_ = 0;                                                       \
+		for (size_t i_ = 0; i_ < ARRAY_SIZE(s_); i_++)                             \
+			v_[i_] = mirror((t)->fe, s_[i_]);                                  \
+		t0_ = now_ns();                                                            \
+		T_OK(t, (change) < 0 ? -errno : 0);                                        \
+		for (size_t i_ = 0; i_ < ARRAY_SIZE(s_) && w_ >= 0; i_++) {                \
+			w_ = wait_moved((t)->fe, s_[i_], v_[i_], t0_);                     \
+			if (w_ < 0)                                                        \
+				th_fail(t, __FILE__, __LINE__, "%s: slot %u did not move", \
+					#change, s_[i_]);                                  \
+		}                                                                          \
+		lat_add(lat, w_);                                                          \
+	} while (0)
+
+static int host_append(struct th *t, const char *name)
+{
+	int fd = open(th_host(t, name), O_WRONLY | O_APPEND | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, "+", 1);
+	close(fd);
+	return n == 1 ? 0 : -1;
+}
+
+static int host_create(struct th *t, const char *name)
+{
+	int fd = open(th_host(t, name), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	return fd < 0 ? -1 : close(fd);
+}
+
+/* Starts a daemon with `flags` for a patched guest; *ret_log: where its log starts. */
+static int start_logged(struct th *t, const char *const *flags, long *ret_log)
+{
+	*ret_log = th_log_size(t);
+	return start(t, flags, th_init_flags() | VT_FLAG);
+}
+
+/*
+ * After a LOOKUP of a directory and a file in it, host processes chmod, append to, rename,
+ * unlink and create there; the slots a guest holds for them move in its mirror within 2 s.
+ * `fanotify`: the entry's own inode is also reported for renames and unlinks (inotify only
+ * knows a name that still resolves).
+ */
+static void host_changes(struct th *t, const char *label, bool fanotify)
+{
+	char dir[32], f[48], f2[48], n[48];
+	struct latencies lat = {0};
+	struct entry_vt d, e;
+	uint32_t ds, fs;
+	size_t len;
+
+	snprintf(dir, sizeof(dir), "hc-%s", label);
+	snprintf(f, sizeof(f), "%s/f", dir);
+	snprintf(f2, sizeof(f2), "%s/f2", dir);
+	snprintf(n, sizeof(n), "%s/new", dir);
+	T_OK(t, mkdir(th_host(t, dir), 0755) < 0 ? -errno : 0);
+	T_OK(t, th_host_write(t, f, "f", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, dir, &d, &len));
+	T_OK(t, lookup_vt(t->fe, d.e.nodeid, "f", &e, &len));
+	T_EQ(t, d.v.node.flags, VFSD_VT_VALID);
+	T_EQ(t, e.v.node.flags, VFSD_VT_VALID);
+	T_EQ(t, e.v.parent.flags, VFSD_VT_VALID);
+	ds = d.v.node.slot;
+	fs = e.v.node.slot;
+	T_EQ(t, e.v.parent.slot, ds);
+	T_CHECK(t, ds != fs);
+	settle(t->fe, ds);
+	settle(t->fe, fs);
+
+	HOST_CHANGE(t, &lat, chmod(th_host(t, f), 0600), fs);
+	HOST_CHANGE(t, &lat, host_append(t, f), fs);
+	HOST_CHANGE(t, &lat, chmod(th_host(t, dir), 0700), ds);
+	HOST_CHANGE(t, &lat, host_create(t, n), ds);
+	/* inotify: MOVED_TO names f2, which resolves to the moved inode. */
+	HOST_CHANGE(t, &lat, rename(th_host(t, f), th_host(t, f2)), ds, fs);
+	if (fanotify)
+		HOST_CHANGE(t, &lat, unlink(th_host(t, f2)), ds, fs);
+	else
+		HOST_CHANGE(t, &lat, unlink(th_host(t, f2)), ds);
+	/* More of one kind for the latency figure. */
+	T_OK(t, lookup_vt(t->fe, d.e.nodeid, "new", &e, &len));
+	settle(t->fe, e.v.node.slot);
+	for (int i = 0; i < 20; i++)
+		HOST_CHANGE(t, &lat, chmod(th_host(t, n), i & 1 ? 0600 : 0644), e.v.node.slot);
+	T_EQ(t, lat.missed, 0);
+	lat_report(label, &lat);
+	check_channel(t, t->fe);
+}
+
+/* The default (auto) as root: fanotify with a filesystem mark, set up inside the namespace
+ * sandbox before the capabilities go. */
+static void test_watch_fanotify(struct th *t)
+{
+	long log;
+
+	T_OK(t, start_logged(t, flags_fanotify, &log));
+	T_EQ(t, th_log_count(t, log, "host changes watched with fanotify", NULL), 1);
+	host_changes(t, "fanotify", true);
+}
+
+/* The control: without a watch the same host change does not reach the guest. */
+static void test_watch_none(struct th *t)
+{
+	struct entry_vt e;
+	size_t len;
+	uint64_t v;
+	long log;
+
+	T_OK(t, start_logged(t, flags_vt, &log));
+	T_EQ(t, th_log_count(t, log, "--vt-watch=none", NULL), 1);
+	T_OK(t, th_host_write(t, "unwatched", "u", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "unwatched", &e, &len));
+	v = mirror(t->fe, e.v.node.slot);
+	T_OK(t, chmod(th_host(t, "unwatched"), 0600) < 0 ? -errno : 0);
+	usleep(300000);
+	T_EQ(t, mirror(t->fe, e.v.node.slot), v);
+}
+
+/*
+ * A change made through the daemon is bumped once, by the daemon before its reply; the
+ * fanotify watch skips the event because the daemon caused it (its pid: 1 inside the
+ * namespace sandbox, the real one with --sandbox=none). A host change afterwards shows the
+ * watch was reading all along.
+ */
+static void test_watch_own_once(struct th *t)
+{
+	struct entry_vt e, md;
+	uint32_t fs, rs;
+	size_t len;
+	uint64_t v, vr;
+	long log;
+
+	T_OK(t, start_logged(t, flags_fanotify, &log));
+	T_OK(t, th_host_write(t, "own", "o", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "own", &e, &len));
+	fs = e.v.node.slot;
+	rs = e.v.parent.slot;
+	settle(t->fe, fs);
+	settle(t->fe, rs);
+	v = mirror(t->fe, fs);
+	vr = mirror(t->fe, rs);
+	T_OK(t, chmod_vt(t->fe, e.e.nodeid, 0600));
+	T_OK(t, mkdir_vt(t->fe, FE_ROOT_ID, "own-dir", &md));
+	T_EQ(t, md.v.parent.version, vr + 1);
+	T_EQ(t, mirror(t->fe, fs), v + 1);
+	T_EQ(t, mirror(t->fe, rs), vr + 1);
+	/* Thousands of times the measured delivery latency. */
+	usleep(300000);
+	T_EQ(t, mirror(t->fe, fs), v + 1);
+	T_EQ(t, mirror(t->fe, rs), vr + 1);
+	{
+		struct latencies lat = {0};
+
+		HOST_CHANGE(t, &lat, chmod(th_host(t, "own"), 0644), fs);
+	}
+}
+
+/*
+ * Queue overflow: with fs.fanotify.max_queued_events at 1 when the daemon creates its group (it
+ * is read then; restored at once), a flood of host changes overflows the queue and the daemon
+ * bumps the epoch, which every guest sees as "everything changed". The watch goes on after.
+ */
+static void test_watch_overflow(struct th *t)
+{
+	static const char knob[] = "/proc/sys/fs/fanotify/max_queued_events";
+	char old[32] = "";
+	volatile struct vfsd_vt_header *h;
+	struct entry_vt e;
+	uint64_t epoch;
+	int64_t t0;
+	size_t len;
+	FILE *f;
+	int r;
+
+	if (geteuid() != 0) {
+		th_skip(t, "needs root to set fs.fanotify.max_queued_events");
+		return;
+	}
+	f = fopen(knob, "re");
+	T_CHECK(t, f && fgets(old, sizeof(old), f));
+	if (f)
+		fclose(f);
+	if (!old[0])
+		return;
+	f = fopen(knob, "we");
+	T_CHECK(t, f && fputs("1\n", f) >= 0 && fclose(f) == 0);
+	r = start(t, flags_fanotify, th_init_flags() | VT_FLAG);
+	/* The daemon's group exists once it serves: put the machine's limit back now. */
+	f = fopen(knob, "we");
+	T_CHECK(t, f && fputs(old, f) >= 0 && fclose(f) == 0);
+	T_OK(t, r);
+	h = mirror_hdr(t->fe);
+	T_CHECK(t, h != NULL);
+	if (!h)
+		return;
+	T_OK(t, th_host_write(t, "flood", "f", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "flood", &e, &len));
+	epoch = h->epoch;
+	t0 = now_ns();
+	/* The reader thread drains the queue between bursts; allow time for one to win. */
+	for (int i = 0; h->epoch == epoch && now_ns() - t0 < 5 * WATCH_WAIT_NS; i++)
+		for (int j = 0; j < 64; j++)
+			chmod(th_host(t, "flood"), (i + j) & 1 ? 0600 : 0644);
+	T_CHECK(t, h->epoch > epoch);
+	printf("# overflow: epoch %llu -> %llu after %.1f ms of host chmods\n",
+	       (unsigned long long)epoch, (unsigned long long)h->epoch, (now_ns() - t0) / 1e6);
+	/* A versioned reply carries counter + epoch: it agrees with the guest's view. */
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "flood", &e, &len));
+	settle(t->fe, e.v.node.slot);
+	{
+		struct latencies lat = {0};
+
+		HOST_CHANGE(t, &lat, chmod(th_host(t, "flood"), 0640), e.v.node.slot);
+	}
+}
+
+/*
+ * The fallback (--vt-watch=inotify, what an unprivileged daemon gets): the directories the guest
+ * looks up are watched before their versions are read. inotify cannot tell who made a change,
+ * so the daemon's own changes are bumped twice: once before its reply, once by the watch.
+ */
+static void test_watch_inotify(struct th *t)
+{
+	struct entry_vt d, e;
+	size_t len;
+	uint64_t v;
+	long log;
+
+	T_OK(t, start_logged(t, flags_inotify, &log));
+	T_EQ(t, th_log_count(t, log, "host changes watched with inotify", NULL), 1);
+	host_changes(t, "inotify", false);
+
+	T_OK(t, mkdir(th_host(t, "ino-own"), 0755) < 0 ? -errno : 0);
+	T_OK(t, th_host_write(t, "ino-own/f", "f", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "ino-own", &d, &len));
+	T_OK(t, lookup_vt(t->fe, d.e.nodeid, "f", &e, &len));
+	settle(t->fe, e.v.node.slot);
+	v = mirror(t->fe, e.v.node.slot);
+	T_OK(t, chmod_vt(t->fe, e.e.nodeid, 0600));
+	/* The watch's bump may land before the reply is read. */
+	T_CHECK(t, mirror(t->fe, e.v.node.slot) >= v + 1);
+	T_CHECK(t, wait_moved(t->fe, e.v.node.slot, v + 1, now_ns()) >= 0);
+	settle(t->fe, e.v.node.slot);
+	T_EQ(t, mirror(t->fe, e.v.node.slot), v + 2);
+}
+
 static const struct th_test vt_tests[] = {
 	{"vt_stock_guest", test_stock_guest},
 	{"vt_no_table", test_no_table},
@@ -491,6 +828,11 @@ static const struct th_test vt_tests[] = {
 	{"vt_reset_remaps", test_reset_remaps},
 	{"vt_collisions", test_collisions},
 	{"vt_with_dax", test_with_dax},
+	{"vt_watch_fanotify", test_watch_fanotify},
+	{"vt_watch_none", test_watch_none},
+	{"vt_watch_own_once", test_watch_own_once},
+	{"vt_watch_overflow", test_watch_overflow},
+	{"vt_watch_inotify", test_watch_inotify},
 	TH_TESTS_END,
 };
 

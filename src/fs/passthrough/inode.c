@@ -108,6 +108,10 @@ int pt_inode_table_init(struct pt_fs *fs, int root_fd)
 	if (fs->cfg.vt) {
 		struct fs_version ver;
 
+		/* The watch took the root when it was set up; asking again is cheap and keeps
+		 * the rule "every directory given before its version is read" local. */
+		if (fs->cfg.vt_watch_dir)
+			fs->root->vt_unversioned = pt_vt_watch_dir(fs, root_fd, false) < 0;
 		fs->root->vt_slot = pt_vt_fd_slot(fs, root_fd, false, &ver);
 	}
 	fs->root->nodeid = FS_ROOT_ID;
@@ -238,7 +242,7 @@ static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint6
  * takes *fh and *mnt when given (and then caches *fd), else holds *fd. */
 static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
 			   struct file_handle **fh, struct pt_mount **mnt, uint32_t vt_slot,
-			   uint64_t *ret_nodeid)
+			   bool vt_unversioned, uint64_t *ret_nodeid)
 {
 	_cleanup_free_ struct pt_inode *fresh = pt_inode_alloc(stx, -1);
 	struct pt_inode *ino;
@@ -247,6 +251,7 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
 	if (!fresh)
 		return -ENOMEM;
 	fresh->vt_slot = vt_slot;
+	fresh->vt_unversioned = vt_unversioned;
 	pthread_rwlock_wrlock(&fs->inodes_lock);
 	ino = pt_find_by_key(fs, fresh->dev, fresh->ino, fresh->mnt_id);
 	if (ino) {
@@ -279,6 +284,31 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
 	return 0;
 }
 
+/*
+ * With a watch that sees only the directories it is given (cfg.vt_watch_dir): a directory is
+ * given to it the first time it is instantiated, before its version is read, so no host change
+ * after that read is missed. An inode already in the table was given before it was published.
+ * Returns whether the inode goes without versions (it could not be watched).
+ */
+static bool pt_inode_vt_watch(struct pt_fs *fs, int fd)
+{
+	const struct pt_inode *known;
+	struct statx stx;
+	bool unversioned;
+
+	if (!fs->cfg.vt || !fs->cfg.vt_watch_dir || pt_statx(fd, &stx) < 0 ||
+	    !S_ISDIR(stx.stx_mode))
+		return false;
+	pthread_rwlock_rdlock(&fs->inodes_lock);
+	known = pt_find_by_key(fs, makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino,
+			       pt_statx_mnt_id(&stx));
+	unversioned = known && known->vt_unversioned;
+	pthread_rwlock_unlock(&fs->inodes_lock);
+	if (known)
+		return unversioned;
+	return pt_vt_watch_dir(fs, fd, true) < 0;
+}
+
 static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, int *fd, bool changed,
 			     struct fs_entry *ret)
 {
@@ -289,17 +319,21 @@ static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, in
 	struct statx stx;
 	uint64_t nodeid;
 	uint32_t slot;
+	bool unversioned;
 	int r;
 
+	unversioned = pt_inode_vt_watch(fs, owned);
 	/* The version is taken before the stat (or bumped, after a change and before it). */
 	slot = pt_vt_fd_slot(fs, owned, changed, &ver);
+	if (unversioned)
+		ver = (struct fs_version){0};
 	r = pt_statx(owned, &stx);
 	if (r < 0)
 		return r;
 	r = pt_fh_make(fs, owned, parent, &stx, &fh, &mnt);
 	if (r < 0)
 		return r;
-	r = pt_inode_intern(fs, &owned, &stx, &fh, &mnt, slot, &nodeid);
+	r = pt_inode_intern(fs, &owned, &stx, &fh, &mnt, slot, unversioned, &nodeid);
 	/* Not taken: the inode existed already (or the lookup failed). */
 	free(fh);
 	pt_mount_unref(fs, mnt);

@@ -74,6 +74,13 @@ struct pt_config {
 	 * every successful change bumps the slots of the inodes it touched before the op
 	 * returns (docs/coherence.md lists them). */
 	struct vt_table *vt;
+	/* With a table and a host change watch that sees only the directories it is given
+	 * (inotify): gives it a directory (any fd of it) when the directory is first
+	 * instantiated, before its version is first read; 0 or -errno. A directory that could not
+	 * be watched (-ENOSPC: fs.inotify.max_user_watches) gets no versions: its names and
+	 * attributes fall back to timeouts. NULL: the watch sees everything, or there is none. */
+	int (*vt_watch_dir)(void *opaque, int dirfd);
+	void *vt_watch_opaque;
 };
 
 /*

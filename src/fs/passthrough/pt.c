@@ -143,6 +143,7 @@ static unsigned long pt_default_fd_budget(void);
 static void pt_fd_budget_setup(struct pt_fs *fs)
 {
 	fs->fds_max = fs->cfg.max_guest_fds ? fs->cfg.max_guest_fds : pt_default_fd_budget();
+	pt_vt_budget(fs);
 	pt_fh_budget(fs);
 }
 

@@ -81,6 +81,9 @@ struct pt_inode {
 	atomic_bool dax_mapped; /* has been DAX-mapped: size changes must reach the window */
 	atomic_bool dax_denied; /* could not be opened for a DAX map: no FS_ATTR_DAX any more */
 	uint32_t vt_slot;	/* with a version table: set before the inode is published */
+	/* Set before the inode is published: a directory the host change watch could not take
+	 * (cfg.vt_watch_dir failed), so its versions are never VALID. */
+	bool vt_unversioned;
 	pthread_mutex_t locks_mu;
 	struct pt_lock_owner *owners; /* guarded by locks_mu */
 	unsigned nowners;	      /* guarded by locks_mu */
@@ -118,6 +121,10 @@ struct pt_fs {
 
 	atomic_ulong fds_used;
 	unsigned long fds_max;
+	/* With cfg.vt_watch_dir: the watch keeps an fd per directory given to it, for as long as
+	 * the directory exists, so those come out of the budget too (a quarter of it). */
+	atomic_ulong vt_watched;
+	unsigned long vt_watch_max;
 
 	/* File handles and the fd cache (fhandle.c). */
 	pthread_mutex_t fdc_mu;
@@ -358,6 +365,11 @@ int pt_vt_child_slot(struct pt_fs *fs, const struct pt_inode *dir, const char *n
 void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot);
 /* The slot of a fresh O_PATH fd (before its stat), with its version (bumped if `changed`). */
 uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version *ret);
+/* inotify-style watch (cfg.vt_watch_dir): gives it directory fd; 0 or -errno (logged).
+ * `counted`: within the watch's share of the fd budget (-ENOSPC beyond it). */
+int pt_vt_watch_dir(struct pt_fs *fs, int fd, bool counted);
+/* Takes the watch's share out of fs->fds_max (just derived from the rlimit). */
+void pt_vt_budget(struct pt_fs *fs);
 bool pt_op_vt_available(void *fs);
 int pt_op_version(void *fs, uint64_t nodeid, struct fs_version *ret);
 

@@ -6,14 +6,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 
 #include "coherence/vt.h"
 #include "fs/passthrough/pt.h"
+#include "util/log.h"
 
 void pt_vt_read(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret)
 {
 	*ret = (struct fs_version){0};
 	if (!fs->cfg.vt)
+		return;
+	if (ino->vt_unversioned)
 		return;
 	ret->slot = ino->vt_slot;
 	ret->version = vt_read(fs->cfg.vt, ino->vt_slot);
@@ -26,9 +30,47 @@ void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_versi
 
 	if (!fs->cfg.vt)
 		return;
+	/* Bumped even when unversioned here: other daemons' guests may hold it versioned. */
 	v = vt_bump(fs->cfg.vt, ino->vt_slot);
 	if (ret)
-		*ret = (struct fs_version){v, ino->vt_slot, FS_VER_VALID | FS_VER_BUMPED};
+		*ret = ino->vt_unversioned
+			       ? (struct fs_version){0}
+			       : (struct fs_version){v, ino->vt_slot, FS_VER_VALID | FS_VER_BUMPED};
+}
+
+void pt_vt_budget(struct pt_fs *fs)
+{
+	if (!fs->cfg.vt || !fs->cfg.vt_watch_dir)
+		return;
+	fs->vt_watch_max = fs->fds_max / 4;
+	fs->fds_max -= fs->vt_watch_max;
+}
+
+int pt_vt_watch_dir(struct pt_fs *fs, int fd, bool counted)
+{
+	int r = 0;
+
+	/* Never given back: the watch holds the fd until the directory is deleted. */
+	if (counted && atomic_fetch_add(&fs->vt_watched, 1) >= fs->vt_watch_max) {
+		atomic_fetch_sub(&fs->vt_watched, 1);
+		r = -ENOSPC;
+	}
+	if (r == 0) {
+		r = fs->cfg.vt_watch_dir(fs->cfg.vt_watch_opaque, fd);
+		if (r < 0 && counted)
+			atomic_fetch_sub(&fs->vt_watched, 1);
+	}
+	/* The guest decides how many directories it looks up. */
+	if (r < 0)
+		log_ratelimited(LOG_LEVEL_WARN,
+				"coherence: cannot watch a directory for host changes: %s%s; it "
+				"falls back to timeouts",
+				strerror(-r),
+				r != -ENOSPC ? ""
+				: counted && atomic_load(&fs->vt_watched) >= fs->vt_watch_max
+					? " (the watch's share of the fd budget is used up)"
+					: " (fs.inotify.max_user_watches reached)");
+	return r;
 }
 
 int pt_vt_child_slot(struct pt_fs *fs, const struct pt_inode *dir, const char *name, uint32_t *ret)

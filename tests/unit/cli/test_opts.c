@@ -403,6 +403,7 @@ static void test_usage(void)
 		"--coherence",
 		"--vt-table",
 		"--vt-slots",
+		"--vt-watch",
 		"--print-capabilities",
 		"--help",
 		"--version",
@@ -565,6 +566,20 @@ static void test_coherence(void)
 	EXPECT_FAIL("--vt-slots", BASE, "--coherence=table", "--vt-slots=16777217");
 	EXPECT_FAIL("only apply with --coherence=table", BASE, "--vt-table=/x");
 	EXPECT_FAIL("only apply with --coherence=table", BASE, "--coherence=none", "--vt-slots=4");
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table"), 0);
+	CHECK_EQ(o.vt_watch, OPTS_VT_WATCH_AUTO);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--vt-watch=inotify"), 0);
+	CHECK_EQ(o.vt_watch, OPTS_VT_WATCH_INOTIFY);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--vt-watch=none"), 0);
+	CHECK_EQ(o.vt_watch, OPTS_VT_WATCH_NONE);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--vt-watch", "fanotify"), 0);
+	CHECK_EQ(o.vt_watch, OPTS_VT_WATCH_FANOTIFY);
+	opts_free(&o);
+	EXPECT_FAIL("--vt-watch", BASE, "--coherence=table", "--vt-watch=dnotify");
+	EXPECT_FAIL("only apply with --coherence=table", BASE, "--vt-watch=inotify");
 }
 
 static void test_reentry(void)

@@ -304,6 +304,110 @@ static void test_lookup_versions(void)
 	CHECK_EQ(v.version, vt_read(vt, sf));
 }
 
+/* ---- an inotify-style watch (pt_config.vt_watch_dir) ---- */
+
+static unsigned watch_calls;
+static int watch_result;
+
+/* Records the call; like a host change racing the lookup, it bumps the directory's slot, so a
+ * version read before the call would be stale. */
+static int fake_watch_dir(void *opaque, int dirfd)
+{
+	struct stat st;
+	uint32_t s;
+
+	CHECK(opaque == &watch_calls);
+	CHECK(fstat(dirfd, &st) == 0 && S_ISDIR(st.st_mode));
+	watch_calls++;
+	if (vt_slot_at(vt, dirfd, NULL, &s) == 0)
+		vt_bump(vt, s);
+	return watch_result;
+}
+
+/*
+ * Every directory is given to the watch once, when first instantiated, before its version is
+ * read; files are not. A directory the watch refuses (-ENOSPC: max_user_watches) gets no
+ * versions (the guest uses timeouts for it) but its changes still bump the table for others.
+ */
+static void test_watch_dir_hook(void)
+{
+	struct pt_config cfg = tenv_default_config();
+	struct tenv w = {0};
+	struct fs_entry e, x;
+	struct fs_version v;
+	uint32_t s = 0;
+	uint64_t before, nw, nfull;
+
+	cfg.vt = vt;
+	cfg.vt_watch_dir = fake_watch_dir;
+	cfg.vt_watch_opaque = &watch_calls;
+	CHECK_EQ(tenv_init(&w, &cfg), 0);
+	CHECK_EQ(watch_calls, 1); /* the root */
+	CHECK_EQ(mkdir(tpath(&w, "wd"), 0755), 0);
+	CHECK_EQ(mkdir(tpath(&w, "full"), 0755), 0);
+	thost_write(&w, "wd/f", "f", 0644);
+
+	CHECK_EQ(w.ops->lookup(w.fs, &root_ctx, FS_ROOT_ID, "wd", &e), 0);
+	nw = e.nodeid;
+	CHECK_EQ(watch_calls, 2);
+	CHECK_EQ(e.ver.flags, FS_VER_VALID);
+	CHECK_EQ(e.ver.version, vt_read(vt, e.ver.slot)); /* read after the hook's bump */
+	CHECK_EQ(w.ops->lookup(w.fs, &root_ctx, FS_ROOT_ID, "wd", &e), 0);
+	CHECK_EQ(w.ops->lookup(w.fs, &root_ctx, nw, "f", &x), 0);
+	CHECK_EQ(watch_calls, 2); /* known directory, and a file: no call */
+	CHECK_EQ(x.parent_ver.flags, FS_VER_VALID);
+	CHECK_EQ(w.ops->mkdir(w.fs, &root_ctx, nw, "sub", 0755, 0, &x), 0);
+	CHECK_EQ(watch_calls, 3); /* a new directory is given before its version is taken */
+	CHECK_EQ(x.ver.flags, FS_VER_VALID | FS_VER_BUMPED);
+
+	watch_result = -ENOSPC;
+	CHECK_EQ(w.ops->lookup(w.fs, &root_ctx, FS_ROOT_ID, "full", &e), 0);
+	nfull = e.nodeid;
+	CHECK_EQ(watch_calls, 4);
+	CHECK_EQ(e.ver.flags, 0);
+	CHECK_EQ(e.parent_ver.flags, FS_VER_VALID);
+	CHECK_EQ(w.ops->version(w.fs, nfull, &v), 0);
+	CHECK_EQ(v.flags, 0);
+	{
+		int fd = open(w.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		CHECK(fd >= 0 && vt_slot_at(vt, fd, "full", &s) == 0);
+		close(fd);
+	}
+	before = vt_read(vt, s);
+	CHECK_EQ(w.ops->mkdir(w.fs, &root_ctx, nfull, "in", 0755, 0, &x), 0);
+	CHECK_EQ(watch_calls, 5); /* "in" refused too */
+	CHECK_EQ(x.parent_ver.flags, 0);
+	CHECK_EQ(x.ver.flags, 0);
+	CHECK_EQ(vt_read(vt, s), before + 1); /* still bumped for other daemons */
+	CHECK_EQ(w.ops->lookup(w.fs, &root_ctx, nfull, "nothing", &x), -ENOENT);
+	CHECK_EQ(w.ops->lookup(w.fs, &root_ctx, FS_ROOT_ID, "full", &e), 0);
+	CHECK_EQ(watch_calls, 5); /* stays unversioned while known */
+	CHECK_EQ(e.ver.flags, 0);
+	watch_result = 0;
+	tenv_done(&w);
+
+	/* The watch holds an fd per directory: a quarter of the fd budget, then timeouts. */
+	cfg = tenv_default_config();
+	cfg.vt = vt;
+	cfg.vt_watch_dir = fake_watch_dir;
+	cfg.vt_watch_opaque = &watch_calls;
+	cfg.max_guest_fds = 8;
+	watch_calls = 0;
+	CHECK_EQ(tenv_init(&w, &cfg), 0);
+	CHECK_EQ(watch_calls, 1); /* the root, which the watch has from the start anyway */
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "c%d", i);
+		CHECK_EQ(mkdir(tpath(&w, name), 0755), 0);
+		CHECK_EQ(w.ops->lookup(w.fs, &root_ctx, FS_ROOT_ID, name, &e), 0);
+		CHECK_EQ(watch_calls, (unsigned)MIN(i + 2, 3));
+		CHECK_EQ(e.ver.flags, i < 2 ? FS_VER_VALID : 0);
+	}
+	tenv_done(&w);
+}
+
 static void setup(void)
 {
 	struct pt_config cfg = tenv_default_config();
@@ -359,6 +463,7 @@ int main(void)
 
 	setup();
 	test_lookup_versions();
+	test_watch_dir_hook();
 	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++)
 		run_row(&rows[i]);
 	/* The root has a slot too, and its changes move it. */
