@@ -144,7 +144,8 @@ static bool rings_unmoved(struct vhu_dev *dev, const struct gmem_table *t)
 {
 	for (unsigned i = 0; i < dev->nqueues; i++) {
 		const struct vhu_queue *q = &dev->queues[i];
-		struct vq probe = q->vq;
+		/* Only the [ctl] fields vq_map() reads: the rest changes under running workers. */
+		struct vq probe = {.num = q->vq.num, .event_idx = q->vq.event_idx};
 
 		if (!q->vq.desc)
 			continue;

@@ -43,7 +43,7 @@ bool vhu_queue_poll(struct vhu_queue *q, struct vhu_poll *p)
 	bool again;
 
 	p->idle_since = now_ns();
-	if (p->window_ns == 0 || q->vq.broken)
+	if (p->window_ns == 0 || __atomic_load_n(&q->vq.broken, __ATOMIC_RELAXED))
 		return false;
 	vhu_pop_lock(q);
 	vq_suppress_notify(&q->vq);
