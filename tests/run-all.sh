@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every vfsd test: unit, tests/frontend (our vhost-user frontend against the real binary),
-# the command line, clang-format, and the QEMU guest tests, then the same suites again under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing (Debian, as root).
+# the command line, clang-format, clang-tidy, and the QEMU guest tests, then the same suites again
+# under AddressSanitizer + UndefinedBehaviorSanitizer, the frontend suite under ThreadSanitizer,
+# and the fuzzers. Installs what is missing (Debian, as root).
 # Ends with one line: "N passed, N failed[, N skipped]".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,18 @@ VFSD_TEST_DAEMON_FLAGS="--sandbox=none --seccomp=none" VFSD_VM_FLAGS="--xattr --
 meson test -C build-asan --print-errorlogs --num-processes 2 \
 	--suite unit --suite frontend --suite cli ${VFSD_ASAN_VM:+--suite vm} || status=1
 
+echo "== frontend tests under ThreadSanitizer"
+# Data races between the queue threads, helpers, pool and lock waiters. The daemon runs
+# unconfined as in the ASan pass; a report stops it (halt_on_error), which fails the test.
+if CC=clang run_build build-tsan -Db_sanitize=thread -Db_lundef=false -Dvm_tests=false; then
+	TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+	VFSD_TEST_DAEMON_FLAGS="--sandbox=none --seccomp=none" \
+	meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 2 \
+		--suite frontend || status=1
+else
+	status=1
+fi
+
 echo "== fuzzing (libFuzzer + ASan + UBSan, 20 s per target)"
 # Only the fuzz targets are built here (the rest of the tree is already covered by build-asan).
 if [ ! -f build-fuzz/build.ninja ]; then
@@ -58,7 +71,7 @@ else
 fi
 
 python3 - "$ROOT/build/meson-logs/testlog.json" "$ROOT/build-asan/meson-logs/testlog.json" \
-	"$ROOT/build-fuzz/meson-logs/testlog.json" <<'PY'
+	"$ROOT/build-tsan/meson-logs/testlog.json" "$ROOT/build-fuzz/meson-logs/testlog.json" <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
