@@ -383,6 +383,6 @@ int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (err == VHU_EPROTO)
 		return err;
 	if (!h->has_reply && ack)
-		reply_u64(msg, err < 0 ? 1 : 0);
+		reply_u64(msg, err < 0 ? 1u : 0u);
 	return 0;
 }

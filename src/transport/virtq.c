@@ -279,7 +279,7 @@ bool vq_enable_notify(struct vq *vq)
 	} else {
 		uint16_t f = le16toh(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED));
 
-		__atomic_store_n(&vq->used->flags, htole16(f & ~VRING_USED_F_NO_NOTIFY),
+		__atomic_store_n(&vq->used->flags, htole16((uint16_t)(f & ~VRING_USED_F_NO_NOTIFY)),
 				 __ATOMIC_RELAXED);
 	}
 	/*
