@@ -143,7 +143,7 @@ static void *helper_main(void *arg)
 	_cleanup_free_ struct vq_chain *c = malloc(sizeof(*c));
 
 	if (!c) {
-		log_error("queue %u: out of memory for a helper", q->index);
+		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: out of memory for a helper", q->index);
 		return NULL;
 	}
 	vhu_my_slot = &q->slots[1 + __atomic_fetch_add(&q->slots_taken, 1, __ATOMIC_RELAXED)];
@@ -220,7 +220,8 @@ void vhu_helpers_start(struct vhu_queue *q)
 		err = vhu_start_thread(&q->helpers[i], helper_main, q);
 		if (err < 0) {
 			/* Fewer helpers serve as well; the ones that exist are needed by pause. */
-			log_warn("queue %u: cannot start helper: %s", q->index, strerror(-err));
+			log_ratelimited(LOG_LEVEL_WARN, "queue %u: cannot start helper: %s",
+					q->index, strerror(-err));
 			q->nhelpers_running = i;
 			break;
 		}
@@ -228,8 +229,9 @@ void vhu_helpers_start(struct vhu_queue *q)
 	if (q->nhelpers_running) {
 		err = vhu_start_thread(&q->watchdog, watchdog_main, q);
 		if (err < 0)
-			log_warn("queue %u: cannot start the stall watch: %s", q->index,
-				 strerror(-err));
+			log_ratelimited(LOG_LEVEL_WARN,
+					"queue %u: cannot start the stall watch: %s", q->index,
+					strerror(-err));
 		q->watchdog_running = err == 0;
 	}
 }

@@ -187,7 +187,8 @@ static void *worker_main(void *arg)
 		qp.max_ns = qp.window_ns = dev->cfg.poll_max_ns;
 	vhu_my_slot = q->slots;
 	if (!c) {
-		log_error("queue %u: out of memory for the worker", q->index);
+		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: out of memory for the worker",
+				q->index);
 		return NULL;
 	}
 	/* Buffers may have been queued while we were stopped. */
@@ -205,7 +206,7 @@ static void *worker_main(void *arg)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			log_error("queue %u: poll: %m", q->index);
+			log_ratelimited(LOG_LEVEL_ERROR, "queue %u: poll: %m", q->index);
 			break;
 		}
 		if (pfd[0].revents)
@@ -259,13 +260,15 @@ void vhu_queue_try_run(struct vhu_queue *q)
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (err < 0) {
-		log_error("queue %u: ring addresses not in guest memory (%s)", q->index,
-			  strerror(-err));
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"queue %u: ring addresses not in guest memory (%s)", q->index,
+				strerror(-err));
 		return;
 	}
 	err = vhu_start_thread(&q->thread, worker_main, q);
 	if (err < 0) {
-		log_error("queue %u: cannot start worker: %s", q->index, strerror(-err));
+		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: cannot start worker: %s", q->index,
+				strerror(-err));
 		return;
 	}
 	q->running = true;
