@@ -349,17 +349,6 @@ static unsigned daemon_pids(pid_t root, int *pids, unsigned max)
 	return n;
 }
 
-static uint64_t init_flags(void)
-{
-	/* What a Linux 6.x virtiofs guest asks for (as tests/frontend/harness.c). */
-	return FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT |
-	       FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_FLOCK_LOCKS | FUSE_HAS_IOCTL_DIR |
-	       FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO |
-	       FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV | FUSE_ABORT_ERROR | FUSE_MAX_PAGES |
-	       FUSE_CACHE_SYMLINKS | FUSE_EXPLICIT_INVAL_DATA | FUSE_MAP_ALIGNMENT |
-	       FUSE_SUBMOUNTS | FUSE_HANDLE_KILLPRIV_V2 | FUSE_SETXATTR_EXT | FUSE_INIT_EXT;
-}
-
 static int connect_daemon(struct fe **ret)
 {
 	struct fe_options o = {.mem_size = LOAD_MEM_SIZE,
@@ -377,7 +366,7 @@ static int connect_daemon(struct fe **ret)
 	}
 	if (r < 0)
 		return r;
-	if ((r = fe_init(*ret, 38, init_flags())) < 0)
+	if ((r = fe_init(*ret, 38, FE_LINUX_INIT_FLAGS)) < 0)
 		return r;
 	const struct fuse_init_out *io = fe_fuse_init_out(*ret);
 	printf("# init: 7.%u max_write %u max_pages %u max_readahead %u\n", io->minor,

@@ -169,6 +169,28 @@ def fuse_seeds():
     return s
 
 
+def answers(n, seed):
+    """n bytes for fuzz_fuse_fake's backend from a small LCG: a mix of successes (bytes below
+    192 in result position) and errors, with arbitrary values."""
+    out = bytearray()
+    for _ in range(n):
+        seed = (seed * 1103515245 + 12345) & 0xffffffff
+        out.append((seed >> 16) & 0xff)
+    return bytes(out)
+
+
+def fake_seeds():
+    """fuzz_fuse_fake: u16 answer length, the answers, then a FUSE input as above."""
+    base = fuse_seeds()
+    s = {}
+    for n in ("lookup-getattr", "read-file", "write-file", "readdir", "symlink-readlink",
+              "xattr", "locks", "statfs-syncfs", "tmpfile-copy", "dax-map"):
+        s[n + "-zeros"] = struct.pack("<H", 0) + base[n]
+        a = answers(2048, len(n))
+        s[n + "-mixed"] = struct.pack("<H", len(a)) + a + base[n]
+    return s
+
+
 # --- virtqueue -------------------------------------------------------------------------------
 RD, NX, WR, IND = 0, 1, 2, 4
 
@@ -287,7 +309,8 @@ def vhu_seeds():
 
 def main():
     for target, seeds in (("fuzz_fuse_null", fuse_seeds()), ("fuzz_fuse_pt", fuse_seeds()),
-                          ("fuzz_virtq", vq_seeds()), ("fuzz_vhu", vhu_seeds())):
+                          ("fuzz_virtq", vq_seeds()), ("fuzz_vhu", vhu_seeds()),
+                          ("fuzz_fuse_fake", fake_seeds())):
         d = os.path.join(OUT, target)
         os.makedirs(d, exist_ok=True)
         for n, data in seeds.items():

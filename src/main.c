@@ -5,8 +5,9 @@
  * server (fuse/), the passthrough backend (fs/passthrough/) and the sandbox (sandbox/).
  *
  * Order matters: everything that needs the host's view (the socket path, the shared directory,
- * /proc, the version table's file) is set up before the sandbox hides it, and the seccomp filter
- * is installed before the first worker thread exists so every thread inherits it.
+ * /proc, the version table's file) is set up before the sandbox hides it, and capabilities are
+ * dropped and the seccomp filter installed before the first worker or pool thread exists, so
+ * every thread inherits them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -461,15 +462,18 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		log_error("cannot create FUSE server: %s", strerror(errno));
 		goto out_backend;
 	}
+	/* Before the device: with --thread-pool-size it starts the pool's threads, and capabilities
+	 * are per thread (the seccomp filter is synchronised to all threads, capabilities are not).
+	 */
+	r = sandbox_lock_down(sb);
+	if (r < 0) {
+		log_error("cannot lock down the sandbox: %s", strerror(-r));
+		goto out_server;
+	}
 	r = vhu_dev_new(&vcfg, &cb, &d, &d.dev);
 	if (r < 0) {
 		log_error("cannot create vhost-user device: %s", strerror(-r));
 		goto out_server;
-	}
-	r = sandbox_lock_down(sb);
-	if (r < 0) {
-		log_error("cannot lock down the sandbox: %s", strerror(-r));
-		goto out_dev;
 	}
 	/* After the lock-down: the reader thread inherits the filter and holds no capability. */
 	if (watch) {

@@ -156,8 +156,8 @@ static int validate(struct vt_table *t, const struct stat *st, uint64_t want_nsl
 		return -EINVAL;
 	memcpy(&h, page, sizeof(h));
 	memcpy(&m, page + VT_MASTER_OFFSET, sizeof(m));
-	if (memcmp(h.magic, VFSD_VT_MAGIC, 8) || h.layout != VFSD_VT_LAYOUT ||
-	    h.header_size != VFSD_VT_HDR_SIZE || memcmp(m.magic, VT_MASTER_MAGIC, 8) ||
+	if (memcmp(h.magic, VFSD_VT_MAGIC, 8) != 0 || h.layout != VFSD_VT_LAYOUT ||
+	    h.header_size != VFSD_VT_HDR_SIZE || memcmp(m.magic, VT_MASTER_MAGIC, 8) != 0 ||
 	    m.layout != VT_FILE_LAYOUT || h.nslots < 1 || h.nslots > VT_SLOTS_MAX ||
 	    m.area_len != vt_area_len(h.nslots) || m.max_mirrors != max_mirrors_for(m.area_len) ||
 	    (uint64_t)st->st_size != (uint64_t)(m.max_mirrors + 1) * m.area_len)

@@ -17,6 +17,7 @@
 #include "fs/ops.h"
 #include "fuse/cursor.h"
 #include "fuse/fuse_server.h"
+#include "fuse/lock_wait.h"
 #include "util/log.h"
 #include "vfsd/vt_proto.h"
 
@@ -37,26 +38,11 @@ struct fuse_supp_groups {
 #define FUSE_XATTR_SIZE_MAX  65536u
 #define FUSE_XATTR_NAME_MAX  255u
 /* Largest iovec array we hand to preadv/pwritev (UIO_MAXIOV). */
-#define FUSE_MAX_DATA_IOV     1024u
-#define FUSE_MAX_LOCK_WAITERS 64u
+#define FUSE_MAX_DATA_IOV 1024u
 
 enum {
 	FUSE_OP_NO_REPLY = 1,
 	FUSE_OP_DEFERRED = 2,
-};
-
-struct fuse_waiter;
-
-struct fuse_waiters {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct fuse_waiter *active;   /* blocked in the backend; guarded by lock */
-	struct fuse_waiter *finished; /* exited, not yet joined; guarded by lock */
-	unsigned count;		      /* active + finished */
-	/* INTERRUPTs that found no waiter yet (the lock request may still be on its way). */
-	uint64_t early_interrupts[16];
-	bool early_valid[16];
-	unsigned early_next;
 };
 
 struct fuse_server {
@@ -71,7 +57,7 @@ struct fuse_server {
 	uint32_t minor;	  /* negotiated; guarded by session_lock */
 	uint64_t flags;	  /* negotiated INIT flags (flags2 << 32); guarded by session_lock */
 
-	struct fuse_waiters waiters;
+	struct fuse_lock_wait waiters; /* blocking lock requests (lock_wait.h) */
 };
 
 struct fuse_req {
@@ -187,11 +173,5 @@ int fuse_op_removemapping(struct fuse_req *req);
 
 /* Session end, shared by INIT, DESTROY and reset; session_lock write-held. */
 void fuse_session_end(struct fuse_server *srv);
-
-/* Lock waiters (op_lock.c). */
-int fuse_waiters_init(struct fuse_waiters *ws);
-void fuse_waiters_done(struct fuse_waiters *ws);
-/* Wakes every waiter, waits for each to complete its request (writing nothing). */
-void fuse_waiters_cancel_all(struct fuse_server *srv);
 
 #endif

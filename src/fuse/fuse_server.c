@@ -173,7 +173,7 @@ struct fuse_server *fuse_server_new(const struct fs_backend *be,
 		errno = r;
 		return NULL;
 	}
-	r = fuse_waiters_init(&srv->waiters);
+	r = fuse_lock_wait_init(&srv->waiters);
 	if (r < 0) {
 		pthread_rwlock_destroy(&srv->session_lock);
 		errno = -r;
@@ -187,14 +187,14 @@ void fuse_server_free(struct fuse_server *srv)
 	if (!srv)
 		return;
 	fuse_server_reset(srv);
-	fuse_waiters_done(&srv->waiters);
+	fuse_lock_wait_done(&srv->waiters);
 	pthread_rwlock_destroy(&srv->session_lock);
 	free(srv);
 }
 
 void fuse_session_end(struct fuse_server *srv)
 {
-	fuse_waiters_cancel_all(srv);
+	fuse_lock_wait_cancel_all(&srv->waiters);
 	if (srv->initialized && srv->be->ops->destroy)
 		srv->be->ops->destroy(srv->be->fs);
 	srv->initialized = false;

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,6 +75,7 @@ uint64_t sandbox_nr_open(void)
 	char buf[32];
 	ssize_t n;
 	uint64_t v;
+	char *end;
 	_cleanup_close_ int fd = -EBADF;
 
 	if (nr_open_cached)
@@ -86,7 +87,9 @@ uint64_t sandbox_nr_open(void)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if (sscanf(buf, "%" SCNu64, &v) != 1)
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno || end == buf)
 		return 0;
 	nr_open_cached = v;
 	return v;

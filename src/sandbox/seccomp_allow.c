@@ -15,27 +15,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
-/*
- * From Linux 5.1 (number 424) on, a new syscall has the same number on every architecture but
- * alpha and mips, which add an offset; so the numbers below hold wherever libc does not know them.
- */
-#if !defined(__alpha__) && !defined(__mips__)
-#ifndef __NR_setxattrat
-#define __NR_setxattrat 463
-#endif
-#ifndef __NR_getxattrat
-#define __NR_getxattrat 464
-#endif
-#ifndef __NR_listxattrat
-#define __NR_listxattrat 465
-#endif
-#ifndef __NR_removexattrat
-#define __NR_removexattrat 466
-#endif
-#endif
-
 #include "sandbox/sandbox-internal.h"
 #include "util/macros.h"
+#include "util/syscalls.h"
 
 const char *const sandbox_syscall_allow[] = {
 	/* memory: glibc malloc, thread stacks, guest memory regions (transport) */

@@ -148,7 +148,8 @@ static bool rings_unmoved(struct vhu_dev *dev, const struct gmem_table *t)
 {
 	for (unsigned i = 0; i < dev->nqueues; i++) {
 		const struct vhu_queue *q = &dev->queues[i];
-		struct vq probe = q->vq;
+		/* Only the [ctl] fields vq_map() reads: the rest changes under running workers. */
+		struct vq probe = {.num = q->vq.num, .event_idx = q->vq.event_idx};
 
 		if (!q->vq.desc)
 			continue;
@@ -393,6 +394,6 @@ int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (err == VHU_EPROTO)
 		return err;
 	if (!h->has_reply && ack)
-		reply_u64(msg, err < 0 ? 1 : 0);
+		reply_u64(msg, err < 0 ? 1u : 0u);
 	return 0;
 }

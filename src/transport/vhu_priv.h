@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Internals of the vhost-user device shared by vhost_user.c (session, socket), vhu_msg.c
- * (message handlers) and vhu_queue.c (workers, pool, completions).
+ * Internals of the vhost-user device shared by vhost_user.c (session, socket), vhu_msg.c and
+ * vhu_vring.c (message handlers), vhu_shmem.c (DAX window, backend channel) and the queue
+ * machinery: vhu_queue.c (workers, batches, start/stop), vhu_elem.c (elements, completions),
+ * vhu_helpers.c (helpers, stall watch), vhu_poll.c (adaptive polling), vhu_pool.c (thread pool).
  *
  * Threads and locks:
  * - The control thread (the one in vhu_dev_serve) owns every field marked [ctl]; it changes
@@ -12,6 +14,8 @@
  *   busy and the free lists; vhu_req_done() may take it from any thread. No lock is held
  *   across cb->handle().
  * - vhu_dev.mem_lock guards the dev->mem pointer (the snapshot itself is immutable).
+ * Lock order: per queue, see struct vhu_queue; per device, backend_lock -> shm_lock, and mem_lock
+ * is a leaf. No queue lock is held while a device lock is taken, nor the other way round.
  */
 #ifndef VFSD_TRANSPORT_VHU_PRIV_H
 #define VFSD_TRANSPORT_VHU_PRIV_H
@@ -52,6 +56,13 @@ struct vhu_slot {
 	bool stuck;		     /* the watchdog's: in a batch, nothing finished since then */
 };
 
+/*
+ * Lock order (outermost first; never the other way round):
+ *   pop_lock -> lock     a pop admits its chain (queue_pop -> vhu_queue_admit)
+ *   wlock -> hlock       the watchdog looks at the slots and wakes a stand-in (watch_look)
+ * Otherwise each is taken alone: lock and hlock never nest, and none of them is held across
+ * cb->handle(). The pool's lock (vhu_pool.c) and the device's mem_lock are leaves.
+ */
 struct vhu_queue {
 	struct vhu_dev *dev;
 	unsigned index;
@@ -252,8 +263,81 @@ void vhu_queue_pause(struct vhu_queue *q);
 void vhu_queue_stop(struct vhu_queue *q);
 /* Forgets the ring configuration and fds (reset/disconnect); the queue must be stopped. */
 void vhu_queue_clear(struct vhu_queue *q);
+struct gmem_table *vhu_dev_mem_get(struct vhu_dev *dev);
+/*
+ * Pops and serves until the ring is empty with notifications re-enabled, or the batch budget is
+ * spent: then returns true, and the caller must poll its wake fd and call again. Run by the
+ * worker and by helpers.
+ */
+bool vhu_queue_process(struct vhu_queue *q, struct vq_chain *c, bool keep_suppressed);
+/* Starts a thread with every signal blocked: signals are the main thread's. */
+int vhu_start_thread(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/* With helpers, pop_lock serialises the pop side of the ring among the queue's threads. */
+static inline void vhu_pop_lock(struct vhu_queue *q)
+{
+	if (q->nhelpers)
+		pthread_mutex_lock(&q->pop_lock);
+}
+
+static inline void vhu_pop_unlock(struct vhu_queue *q)
+{
+	if (q->nhelpers)
+		pthread_mutex_unlock(&q->pop_lock);
+}
+
+/* n chains left cb->handle(). Called with q->lock held. */
+static inline void vhu_queue_unbusy_locked(struct vhu_queue *q, unsigned n)
+{
+	q->busy -= n;
+	if (q->busy == 0)
+		pthread_cond_broadcast(&q->idle);
+}
+
+/* vhu_elem.c */
+/* Completions made by a worker inside its own batch notify once, at the end of the batch: the
+ * queue this thread is in a batch of, and whether a completion is waiting to be notified. */
+extern __thread struct vhu_queue *vhu_batch_queue;
+extern __thread bool vhu_batch_pending;
+/*
+ * Accounts one popped chain and fills an element for it; refuses a guest that has more requests
+ * out than ring slots. -ENOMEM leaves nothing accounted. Called with pop_lock held.
+ */
+int vhu_queue_admit(struct vhu_queue *q, const struct vq_chain *c, struct gmem_table *mem,
+		    struct vhu_elem **ret);
+void vhu_queue_free_elems(struct vhu_queue *q);
+
+/* vhu_helpers.c */
+/* This thread's stall-watch slot, for a worker or helper of a queue with helpers. */
+extern __thread struct vhu_slot *vhu_my_slot;
+/* Helper state and threads, for a request queue served without a pool. */
+int vhu_helpers_init(struct vhu_queue *q);
+void vhu_helpers_done(struct vhu_queue *q);
+/* Called by [ctl] after the worker started; stop before joining the worker, join after. */
+void vhu_helpers_start(struct vhu_queue *q);
+void vhu_helpers_stop(struct vhu_queue *q);
+void vhu_helpers_join(struct vhu_queue *q);
+/* Wakes one idle helper, unless enough are already on their way. */
+void vhu_helper_wake(struct vhu_queue *q);
+/* A thread with a slot enters a batch: arms the watchdog. */
+void vhu_watch_batch_begin(struct vhu_queue *q);
+
+/* vhu_poll.c: adaptive polling state of one worker. */
+struct vhu_poll {
+	uint64_t max_ns;    /* 0: never poll */
+	uint64_t window_ns; /* current window, 0..max_ns */
+	uint64_t idle_since;
+	unsigned kicks_closed; /* quick kicks since the window closed */
+};
+/* The worker went idle: watches the ring for the current window; true when buffers arrived
+ * (the caller pops). */
+bool vhu_queue_poll(struct vhu_queue *q, struct vhu_poll *p);
+/* A kick woke the idle worker: had the window been long enough, polling would have caught it. */
+void vhu_poll_kicked(struct vhu_poll *p);
+
+/* vhu_pool.c */
 int vhu_pool_new(struct vhu_dev *dev, unsigned nthreads, struct vhu_pool **ret);
 void vhu_pool_free(struct vhu_pool *pool);
-struct gmem_table *vhu_dev_mem_get(struct vhu_dev *dev);
+void vhu_pool_push(struct vhu_pool *pool, struct vhu_elem *e);
 
 #endif

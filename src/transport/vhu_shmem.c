@@ -61,7 +61,8 @@ int vhu_h_get_shmem_config(struct vhu_dev *dev, struct vhu_msg *msg)
 	if ((dev->cfg.shm_size || dev->cfg.shm1_size) && (dev->protocol_features & need) == need) {
 		c->memory_sizes[0] = dev->cfg.shm_size;
 		c->memory_sizes[1] = dev->cfg.shm1_size;
-		c->nregions = (dev->cfg.shm_size != 0) + (dev->cfg.shm1_size != 0);
+		c->nregions =
+			(dev->cfg.shm_size != 0 ? 1u : 0u) + (dev->cfg.shm1_size != 0 ? 1u : 0u);
 		__atomic_store_n(&dev->shm_size, dev->cfg.shm_size, __ATOMIC_RELEASE);
 		__atomic_store_n(&dev->shm1_size, dev->cfg.shm1_size, __ATOMIC_RELEASE);
 		if (dev->cfg.shm_size)

@@ -74,7 +74,8 @@ int vq_mark_broken(struct vq *vq, const char *why)
 {
 	if (vq->broken)
 		return -EIO;
-	vq->broken = true;
+	/* Atomic: a polling worker reads it without the pop lock. */
+	__atomic_store_n(&vq->broken, true, __ATOMIC_RELAXED);
 	log_ratelimited(LOG_LEVEL_ERROR, "virtqueue %u: %s; queue stopped", vq->index, why);
 	return -EBADMSG;
 }
@@ -224,13 +225,14 @@ int vq_pop(struct vq *vq, const struct gmem_table *t, struct vq_chain *c)
 	if (walk_chain(vq, t, head, c, &why) < 0)
 		return vq_mark_broken(vq, why);
 	c->head = head;
-	vq->last_avail_idx++;
+	/* Atomic: a polling worker reads it without the pop lock (vq_avail_pending). */
+	__atomic_store_n(&vq->last_avail_idx, (uint16_t)(vq->last_avail_idx + 1), __ATOMIC_RELAXED);
 	return 1;
 }
 
 void vq_unpop(struct vq *vq)
 {
-	vq->last_avail_idx--;
+	__atomic_store_n(&vq->last_avail_idx, (uint16_t)(vq->last_avail_idx - 1), __ATOMIC_RELAXED);
 }
 
 void vq_disable_notify(struct vq *vq)
@@ -259,9 +261,10 @@ void vq_suppress_notify(struct vq *vq)
 
 bool vq_avail_pending(const struct vq *vq)
 {
-	if (vq->broken || !vq->avail)
+	if (__atomic_load_n(&vq->broken, __ATOMIC_RELAXED) || !vq->avail)
 		return false;
-	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) != vq->last_avail_idx;
+	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) !=
+	       __atomic_load_n(&vq->last_avail_idx, __ATOMIC_RELAXED);
 }
 
 bool vq_enable_notify(struct vq *vq)
@@ -276,7 +279,7 @@ bool vq_enable_notify(struct vq *vq)
 	} else {
 		uint16_t f = le16toh(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED));
 
-		__atomic_store_n(&vq->used->flags, htole16(f & ~VRING_USED_F_NO_NOTIFY),
+		__atomic_store_n(&vq->used->flags, htole16((uint16_t)(f & ~VRING_USED_F_NO_NOTIFY)),
 				 __ATOMIC_RELAXED);
 	}
 	/*

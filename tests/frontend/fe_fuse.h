@@ -61,6 +61,16 @@ int fe_fuse_noreply(struct fe *fe, unsigned queue, uint32_t opcode, uint64_t nod
 int fe_init_sized(struct fe *fe, uint32_t major, uint32_t minor, uint64_t flags, size_t in_size,
 		  struct fuse_init_out *ret);
 int fe_init(struct fe *fe, uint32_t minor, uint64_t flags);
+
+/* The INIT flags a Linux 6.x virtiofs guest sends, minus those needing extensions: what the
+ * frontend tests (th_init_flags()) and bench/load offer. */
+#define FE_LINUX_INIT_FLAGS                                                                     \
+	(FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT |       \
+	 FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_FLOCK_LOCKS | FUSE_HAS_IOCTL_DIR |             \
+	 FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO |  \
+	 FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV | FUSE_ABORT_ERROR | FUSE_MAX_PAGES |      \
+	 FUSE_CACHE_SYMLINKS | FUSE_EXPLICIT_INVAL_DATA | FUSE_MAP_ALIGNMENT | FUSE_SUBMOUNTS | \
+	 FUSE_HANDLE_KILLPRIV_V2 | FUSE_SETXATTR_EXT | FUSE_INIT_EXT)
 int fe_destroy(struct fe *fe);
 
 int fe_lookup(struct fe *fe, uint64_t parent, const char *name, struct fuse_entry_out *ret);

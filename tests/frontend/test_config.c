@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Daemon configurations, each on a freshly started daemon: the --cache modes (entry and
- * attribute timeouts, open flags, readdirplus), --readonly, and --announce-submounts. Each test
+ * attribute timeouts, open flags, readdirplus), --readonly, --announce-submounts, and the
+ * capabilities of the threads --thread-pool-size starts. Each test
  * restarts the daemon with its flags and restores the default daemon at its end.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "util/macros.h"
 
 static int restart(struct th *t, const char *const *flags)
 {
@@ -160,6 +164,87 @@ static void test_submounts_not_announced(struct th *t)
 	check_submount(t, "--no-announce-submounts", false);
 }
 
+/* A capability set (CapEff, CapPrm...) of one thread, from /proc/PID/task/TID/status; -1 if
+ * unreadable. */
+static long long thread_caps(pid_t pid, const char *tid, const char *field)
+{
+	char path[PATH_MAX], line[256];
+	long long v = -1;
+	size_t flen = strlen(field);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, flen) == 0 && line[flen] == ':')
+			v = strtoll(line + flen + 1, NULL, 16);
+	fclose(f);
+	return v;
+}
+
+/* The process that serves: the daemon, or its only child when it forked into a sandbox. */
+static pid_t serving_pid(pid_t daemon)
+{
+	char path[64];
+	long child = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)daemon, (int)daemon);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &child) != 1)
+			child = 0;
+		fclose(f);
+	}
+	return child > 0 ? (pid_t)child : daemon;
+}
+
+/*
+ * Capabilities are per thread: every thread of the serving process, the thread pool's included
+ * (started when the device is created), holds no more than the thread that dropped them.
+ */
+static void test_pool_threads_drop_caps(struct th *t)
+{
+	static const char *const flags[] = {"--thread-pool-size=2", NULL};
+	const char *fields[] = {"CapEff", "CapPrm"};
+	char dir[64];
+	unsigned threads = 0;
+	struct dirent *de;
+	pid_t pid;
+	DIR *d;
+
+	T_OK(t, restart(t, flags));
+	pid = serving_pid(t->daemon);
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	T_CHECK(t, d != NULL);
+	while (d && (de = readdir(d))) {
+		char leader[32];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(leader, sizeof(leader), "%d", (int)pid);
+		for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+			long long want = thread_caps(pid, leader, fields[i]);
+			long long got = thread_caps(pid, de->d_name, fields[i]);
+
+			T_CHECK(t, want >= 0 && got >= 0);
+			if (got != want)
+				th_fail(t, __FILE__, __LINE__,
+					"thread %s: %s %llx, main thread %llx", de->d_name,
+					fields[i], got, want);
+		}
+		threads++;
+	}
+	if (d)
+		closedir(d);
+	/* The main thread and the two pool threads at least. */
+	T_CHECK(t, threads >= 3);
+	restore(t);
+}
+
 const struct th_test th_config_tests[] = {
 	{"cache-auto", test_cache_auto},
 	{"cache-always", test_cache_always},
@@ -168,5 +253,6 @@ const struct th_test th_config_tests[] = {
 	{"readonly", test_readonly},
 	{"submounts-announced", test_submounts_announced},
 	{"submounts-not-announced", test_submounts_not_announced},
+	{"pool-threads-drop-caps", test_pool_threads_drop_caps},
 	TH_TESTS_END,
 };

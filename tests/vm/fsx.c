@@ -731,7 +731,7 @@ int main(int argc, char **argv)
 				_exit(1);
 			*f = proto;
 			f->id = i;
-			sprintf(own, "%s.%d", path, i);
+			snprintf(own, strlen(path) + 16, "%s.%d", path, i);
 			f->own_path = own;
 			f->sfd = open(spath, O_RDWR); /* own open file description */
 			if (f->sfd < 0) {

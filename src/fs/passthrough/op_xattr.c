@@ -19,22 +19,7 @@
 #include <unistd.h>
 
 #include "fs/passthrough/pt.h"
-
-/* Unified syscall numbers (all architectures but alpha) since Linux 6.13. */
-#if !defined(__alpha__)
-#ifndef __NR_setxattrat
-#define __NR_setxattrat 463
-#endif
-#ifndef __NR_getxattrat
-#define __NR_getxattrat 464
-#endif
-#ifndef __NR_listxattrat
-#define __NR_listxattrat 465
-#endif
-#ifndef __NR_removexattrat
-#define __NR_removexattrat 466
-#endif
-#endif
+#include "util/syscalls.h"
 
 /* Kernel ABI struct xattr_args (VER0, 16 bytes). */
 struct pt_xattr_args {

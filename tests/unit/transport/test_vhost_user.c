@@ -70,7 +70,8 @@ static int fe_connect(void)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	strcpy(sa.sun_path, sock_path);
+	CHECK(strlen(sock_path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
 	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	return fd;
 }
@@ -153,7 +154,7 @@ struct fe_ring {
 
 static void fe_post(struct fe_ring *r, uint16_t head, const char *in)
 {
-	strcpy((char *)r->mem + BUF_GPA + head * 0x1000, in);
+	memcpy((char *)r->mem + BUF_GPA + head * 0x1000, in, strlen(in) + 1);
 	set_desc(r->desc, head, BUF_GPA + head * 0x1000, 16, VRING_DESC_F_NEXT,
 		 (uint16_t)(head + 1));
 	set_desc(r->desc, head + 1, BUF_GPA + head * 0x1000 + 0x800, 64, VRING_DESC_F_WRITE, 0);
