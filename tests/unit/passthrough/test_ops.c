@@ -408,6 +408,51 @@ static void test_credentials(void)
 	tenv_done(&t);
 }
 
+/* Set-id clearing the daemon does itself (its own truncate/fallocate keep the bits). */
+static void test_kill_suidgid(void)
+{
+	struct fs_init_info v2 = {.killpriv_v2 = true};
+	struct tenv t;
+	struct stat st;
+	uint64_t node, fh;
+	uint32_t of;
+
+	CHECK_EQ(tenv_init(&t, NULL), 0);
+	thost_write(&t, "f", "0123456789", 0644);
+	node = tlookup(&t, FS_ROOT_ID, "f");
+	/* A non-root caller's truncating open, with or without killpriv_v2. */
+	CHECK_EQ(chmod(tpath(&t, "f"), 06777), 0);
+	CHECK_EQ(t.ops->open(t.fs, &user_ctx, node, O_WRONLY | O_TRUNC, &fh, &of), 0);
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, node, fh), 0);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0777);
+	/* Root keeps them (CAP_FSETID). */
+	CHECK_EQ(chmod(tpath(&t, "f"), 06777), 0);
+	CHECK_EQ(t.ops->open(t.fs, &root_ctx, node, O_WRONLY | O_TRUNC, &fh, &of), 0);
+	CHECK_EQ(t.ops->release(t.fs, &root_ctx, node, fh), 0);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 06777);
+	/* fallocate: without killpriv_v2 the guest sends its own SETATTR, so nothing here. */
+	fh = topen(&t, node, O_RDWR);
+	CHECK_EQ(t.ops->fallocate(t.fs, &user_ctx, node, fh, 0, 0, 4096), 0);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 06777);
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, node, fh), 0);
+	/* Under killpriv_v2 it is ours: setuid, and setgid with group-exec. */
+	CHECK_EQ(t.ops->init(t.fs, &v2), 0);
+	node = tlookup(&t, FS_ROOT_ID, "f");
+	fh = topen(&t, node, O_RDWR);
+	CHECK_EQ(t.ops->fallocate(t.fs, &user_ctx, node, fh, 0, 0, 8192), 0);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0777);
+	CHECK_EQ(chmod(tpath(&t, "f"), 06767), 0);
+	CHECK_EQ(t.ops->copy_file_range(t.fs, &user_ctx, node, fh, 0, node, fh, 100, 4, 0), 4);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 02767); /* setgid without group-exec stays */
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, node, fh), 0);
+	tenv_done(&t);
+}
+
 int main(void)
 {
 	test_rename_link();
@@ -418,5 +463,6 @@ int main(void)
 	test_seek_copy();
 	test_readonly();
 	test_credentials();
+	test_kill_suidgid();
 	return check_report("passthrough-ops");
 }
