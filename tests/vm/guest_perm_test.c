@@ -330,12 +330,13 @@ static void test_setid(void)
 	check_setid(&user_u, 0, BY_FTRUNCATE, 02777, 0777);
 	/* setgid without group-exec is a locking mark, not privilege: a member of the file's
 	 * group keeps it. A non-member drops it (setattr_should_drop_sgid: Linux 6.2, and the
-	 * 6.1 stable kernels); the FUSE client of Linux 6.1 keeps it (its fuse_setattr kills
-	 * setgid only with group-exec, and sends nothing else the daemon could act on). */
+	 * 6.1 stable kernels); the FUSE client keeps it (its fuse_setattr kills setgid only
+	 * with group-exec, seen on 6.1 and 7.2, and sends nothing the daemon could act on). */
 	check_setid_group(&user_us, S, BY_WRITE_WRONLY, 02666, 02666);
 	check_setid_group(&user_us, S, BY_WRITE_WRONLY, 06666, 02666);
 	for (int i = 0; i < 2; i++) {
-		fuse_limit = "the guest's FUSE client keeps setgid without group-exec";
+		fuse_limit = "the guest's FUSE client keeps setgid without group-exec (with "
+			     "killpriv_v2: the daemon, which cannot tell members by groups)";
 		check_setid(&user_u, 0, BY_WRITE_WRONLY, i ? 06666 : 02666, 0666);
 	}
 	/* The owner is no exception: only CAP_FSETID is. */
@@ -441,6 +442,8 @@ static void test_chown(void)
 		r = expect_mode("own", 0755);
 	report("chown by root clears setuid and setgid (group-exec)", r);
 	r = mkfile("own", U, G, 04755);
+	fuse_limit = "with killpriv_v2 the guest's FUSE client sends no ids for chown(-1, -1): "
+		     "nothing tells the daemon";
 	if (r == 0 && chown(P("own"), -1, -1) < 0)
 		r = fail("chown: %m");
 	if (r == 0)

@@ -7,7 +7,7 @@
 # 1. natively on a host tmpfs: validates the program's expectations (must pass);
 # 2. one guest on vfsd ($VFSD_VM_FLAGS, default --xattr: the daemon's defaults otherwise): the
 #    program on the guest's own tmpfs (validates them for the guest kernel) and on the share
-#    (both must pass);
+#    (both must pass); then one with --killpriv-v2 added (must pass);
 # 3. one guest on the Rust virtiofsd (tests/tools/rust-virtiofsd.sh): its run must complete; the
 #    checks it fails are printed as "# rust differs: ..." diagnostics, not failures.
 # Missing assets are a failure, never a skip. VFSD_VM_KEEP=1 keeps the work directory.
@@ -100,6 +100,18 @@ boot() {
 	set -e
 }
 
+# vfsd_checks NAME PREFIX: the share's results of boot NAME, and whether the program and the
+# daemon exited 0.
+vfsd_checks() {
+	tap_from "$base/$1/results/guest.log" "$2"
+	if [ "$from_total" -gt 0 ] && [ "$boot_rc" = 0 ]; then
+		tap ok "$2the program exited 0 and the daemon exited 0"
+	else
+		tap not-ok "$2the program exited 0 and the daemon exited 0" \
+			"vm-run.sh status $boot_rc, daemon $(cat "$base/$1/results/daemon-status" 2>/dev/null || echo unknown) (see $base/$1/results)"
+	fi
+}
+
 # 2. the guest on vfsd
 t0=$(date +%s)
 boot vfsd tmpfs
@@ -107,14 +119,16 @@ vfsd_secs=$(($(date +%s) - t0))
 tap_from "$base/vfsd/results/tmpfs.tap" "guest tmpfs: "
 guest_tmpfs_summary="$from_total checks, $from_failed failed"
 [ "$from_total" -gt 0 ] || tap not-ok "guest tmpfs: the program ran" "no results (see $base/vfsd/results/serial.log)"
-tap_from "$base/vfsd/results/guest.log" "vfsd: "
+vfsd_checks vfsd "vfsd: "
 vfsd_summary="$from_total checks, $from_failed failed, $from_todo decided by the guest's FUSE client (TODO)"
-if [ "$from_total" -gt 0 ] && [ "$boot_rc" = 0 ]; then
-	tap ok "vfsd: the program exited 0 and the daemon exited 0"
-else
-	tap not-ok "vfsd: the program exited 0 and the daemon exited 0" \
-		"vm-run.sh status $boot_rc, daemon $(cat "$base/vfsd/results/daemon-status" 2>/dev/null || echo unknown) (see $base/vfsd/results)"
-fi
+
+# 2b. vfsd again with --killpriv-v2: set-id clearing on write/truncate/open/fallocate/
+# copy_file_range is then the daemon's job
+t0=$(date +%s)
+VFSD_VM_FLAGS="${VFSD_VM_FLAGS:---xattr} --killpriv-v2" boot vfsd-kp notmpfs
+kp_secs=$(($(date +%s) - t0))
+vfsd_checks vfsd-kp "vfsd --killpriv-v2: "
+kp_summary="$from_total checks, $from_failed failed, $from_todo TODO"
 
 # 3. the same guest program on the Rust virtiofsd: differences are recorded, not failures
 rust_summary="not run"
@@ -151,4 +165,5 @@ vm_finish vm-perm "$base" \
 	"host tmpfs:  $native_summary" \
 	"guest tmpfs: $guest_tmpfs_summary (kernel $VM_KVER)" \
 	"vfsd:        $vfsd_summary, ${vfsd_secs}s with the boot" \
+	"vfsd --killpriv-v2: $kp_summary, ${kp_secs}s with the boot" \
 	"rust:        $rust_summary, ${rust_secs}s with the boot"
