@@ -53,12 +53,15 @@ static uint32_t pt_file_open_flags(const struct pt_fs *fs)
 }
 
 /*
- * Opens an existing inode for the guest, as the daemon: the guest kernel has checked the
- * caller's access (may_open, with all of its groups; top of cred.c).
+ * Opens an existing inode for the guest. As the daemon when the guest kernel has checked the
+ * caller's access (FUSE_OPEN: may_open, with all of its groups; top of cred.c); as the caller
+ * (`as_caller`) when it has not: a FUSE_CREATE that finds the name taken on the host, where the
+ * guest believed it free and checked only the directory.
  */
 static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
-			 int guest_flags, int *ret_flags)
+			 int guest_flags, bool as_caller, int *ret_flags)
 {
+	_cleanup_cred_ struct pt_cred cred = {false};
 	int flags = pt_open_flags(fs, guest_flags);
 	int fd, r;
 
@@ -70,6 +73,11 @@ static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struc
 		return -EISDIR;
 	if (S_ISLNK(ino->type))
 		return -ELOOP;
+	if (as_caller) {
+		r = pt_cred_enter(&cred, ctx);
+		if (r < 0)
+			return r;
+	}
 	fd = pt_reopen(fs, ino, flags);
 	if (fd == -EACCES && (guest_flags & O_ACCMODE) == O_WRONLY &&
 	    (flags & O_ACCMODE) == O_RDWR) {
@@ -78,6 +86,7 @@ static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struc
 		flags = (flags & ~O_ACCMODE) | O_WRONLY;
 		fd = pt_reopen(fs, ino, flags);
 	}
+	pt_cred_leave(&cred);
 	if (fd < 0)
 		return fd;
 	if (flags & O_TRUNC) {
@@ -104,7 +113,7 @@ int pt_op_open(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int flags, 
 	r = pt_inode_get(fs, nodeid, &g.ino);
 	if (r < 0)
 		return r;
-	fd = pt_open_inode(fs, ctx, g.ino, flags, &hflags);
+	fd = pt_open_inode(fs, ctx, g.ino, flags, false, &hflags);
 	if (fd < 0)
 		return fd;
 	r = pt_handle_new(fs, g.ino, &fd, hflags, ret_fh);
@@ -161,7 +170,7 @@ static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
 	r = pt_inode_get(fs, e.nodeid, &g.ino);
 	if (r < 0)
 		return r;
-	fd = pt_open_inode(fs, ctx, g.ino, flags, &hflags);
+	fd = pt_open_inode(fs, ctx, g.ino, flags, true, &hflags);
 	r = fd < 0 ? fd : pt_handle_new(fs, g.ino, &fd, hflags, ret_fh);
 	if (r < 0) {
 		pt_inode_forget(fs, e.nodeid, 1);

@@ -363,6 +363,17 @@ static void test_credentials(void)
 	CHECK_EQ(st.st_mode & 07777, 0777);
 	sa.has_fh = false;
 	CHECK_EQ(t.ops->unlink(t.fs, &user_ctx, FS_ROOT_ID, "secret"), 0);
+	/* A create that finds the name taken on the host: the guest checked only the directory,
+	 * so the open is checked as the caller. */
+	thost_write(&t, "taken", "t", 0644);
+	CHECK_EQ(t.ops->create(t.fs, &user_ctx, FS_ROOT_ID, "taken", S_IFREG | 0644, O_WRONLY, 0,
+			       &e, &fh, &of),
+		 -EACCES);
+	CHECK_EQ(geteuid(), 0);
+	CHECK_EQ(t.ops->create(t.fs, &user_ctx, FS_ROOT_ID, "taken", S_IFREG | 0644, O_RDONLY, 0,
+			       &e, &fh, &of),
+		 0);
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, e.nodeid, fh), 0);
 	/* A create the guest allowed (e.g. through a group it did not send) gets the caller's ids
 	 * even where the host would refuse those ids alone. */
 	CHECK_EQ(mkdir(tpath(&t, "locked"), 0775), 0);
