@@ -21,13 +21,13 @@
  * guest already allowed the create and already stripped a set-group-id bit the caller may not
  * set, so the host must not decide again with less information. (Device nodes still need a
  * root caller: CAP_MKNOD is not kept, as a second line for nodes the host never opens anyway.)
- * Set-id clearing that
- * FUSE leaves to the server (FUSE_HANDLE_KILLPRIV_V2) is done explicitly (pt_kill_suidgid).
- * The Rust virtiofsd makes the same split (caller's ids for creating ops only). Two requests
- * carry no guest check and are answered with the ids they carry: FUSE_ACCESS, which a
- * default_permissions mount never sends, and a FUSE_CREATE whose name turns out to be taken on
- * the host (the guest checked only the directory). The guest decides on its cached attributes,
- * so a change made on the host within the attribute timeout can make a decision stale.
+ * Set-id clearing that the daemon's own privilege would skip, or that FUSE leaves to the server
+ * (FUSE_HANDLE_KILLPRIV_V2), is done explicitly (pt_kill_suidgid). The Rust virtiofsd makes the
+ * same split (caller's ids for creating ops only). Two requests carry no guest check and are
+ * answered with the ids they carry: FUSE_ACCESS, which a default_permissions mount never sends, and
+ * a FUSE_CREATE whose name turns out to be taken on the host (the guest checked only the
+ * directory). The guest decides on its cached attributes, so a change made on the host within the
+ * attribute timeout can make a decision stale.
  *
  * Only the calling thread may change: glibc's setresuid()/setgroups() wrappers broadcast the
  * change to every thread of the process, so the raw syscalls are used. Only the effective ids
