@@ -213,6 +213,11 @@ const struct sandbox_syscall_if sandbox_syscall_allow_if[] = {
 	/* pthread_setname_np() on the calling thread */
 	{"prctl", 0, PR_SET_NAME},
 	{"prctl", 0, PR_GET_NAME},
+	/* passthrough creates: libcap-ng reads the bounding and ambient sets (per thread) with
+	 * prctl when /proc/TID is not there; only PR_CAP_AMBIENT_IS_SET, raising needs the cap
+	 * in the inheritable set, which is empty */
+	{"prctl", 0, PR_CAPBSET_READ},
+	{"prctl", 0, PR_CAP_AMBIENT},
 	/* getrlimit() in glibc is prlimit64(0, res, NULL, old): reading only */
 	{"prlimit64", 2, 0},
 	/* syslog() reconnecting; the net namespace hides the host's abstract sockets */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -117,6 +118,59 @@ static void test_setattr_kill_suidgid(struct th *t)
 	T_EQ(t, st.st_mode & 07777, 0755);
 }
 
+/*
+ * A guest user's requests that the guest kernel allowed with credentials the request does not
+ * carry (issue 12): the set-id clearing a guest sends after a non-owner's write (a plain mode
+ * change by a non-owner), a chown to a supplementary group, and opening a directory the user
+ * may read but not search.
+ */
+static void test_setattr_guest_decides(struct th *t)
+{
+	const char *n = th_name(t, "guest-decides"), *d = th_name(t, "guest-decides-dir");
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct fuse_attr_out a;
+	struct stat st;
+	char buf[4096];
+	int r;
+
+	T_OK(t, th_host_write(t, n, "0123456789", 10));
+	T_OK(t, chmod(th_host(t, n), 04777));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, n, &e));
+	fe_fuse_set_creds(t->fe, 65534, 65533, 1);
+	r = fe_setattr(t->fe, e.nodeid,
+		       &(struct fuse_setattr_in){.valid = FATTR_MODE, .mode = 0777}, &a);
+	fe_fuse_set_creds(t->fe, 0, 0, 1);
+	T_OK(t, r);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_EQ(t, st.st_mode & 07777, 0777);
+
+	T_OK(t, chown(th_host(t, n), 65534, 65533));
+	fe_fuse_set_creds(t->fe, 65534, 65533, 1);
+	r = fe_setattr(t->fe, e.nodeid, &(struct fuse_setattr_in){.valid = FATTR_GID, .gid = 65534},
+		       &a);
+	fe_fuse_set_creds(t->fe, 0, 0, 1);
+	T_OK(t, r);
+	T_OK(t, stat(th_host(t, n), &st));
+	T_EQ(t, st.st_gid, 65534);
+
+	T_OK(t, mkdir(th_host(t, d), 0700));
+	snprintf(buf, sizeof(buf), "%s/child", d);
+	T_OK(t, th_host_write(t, buf, "x", 1));
+	T_OK(t, chown(th_host(t, d), 65534, 65533));
+	T_OK(t, chmod(th_host(t, d), 0600));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, d, &e));
+	fe_fuse_set_creds(t->fe, 65534, 65533, 1);
+	r = fe_opendir(t->fe, e.nodeid, &o);
+	fe_fuse_set_creds(t->fe, 0, 0, 1);
+	T_OK(t, r);
+	if (r == 0) {
+		T_CHECK(t, fe_readdir(t->fe, e.nodeid, o.fh, 0, buf, sizeof(buf)) > 0);
+		T_OK(t, fe_releasedir(t->fe, e.nodeid, o.fh));
+	}
+	T_OK(t, chmod(th_host(t, d), 0755));
+}
+
 static void test_setattr_errors(struct th *t)
 {
 	struct fuse_attr_out a;
@@ -172,6 +226,7 @@ const struct th_test th_attr_tests[] = {
 	{"getattr", test_getattr},
 	{"setattr", test_setattr},
 	{"setattr-kill-suidgid", test_setattr_kill_suidgid},
+	{"setattr-guest-decides", test_setattr_guest_decides},
 	{"setattr-errors", test_setattr_errors},
 	{"access", test_access},
 	{"statfs", test_statfs},

@@ -1,20 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Per-request credentials. Ops that create files or depend on permission checks run with the
- * guest caller's uid, gid and supplementary groups, so the host kernel makes the same decision
- * the guest would and new files get the right owner.
+ * Per-request credentials, and who decides permissions.
+ *
+ * The guest kernel decides. virtio-fs always mounts with default_permissions, so every request
+ * arrives already checked by the guest's VFS against the caller's full credentials: all its
+ * supplementary groups, its capabilities, sticky-directory and set-id rules, and its POSIX ACLs
+ * when they are enabled. The daemon cannot repeat that check faithfully: a FUSE request carries
+ * the caller's uid and gid only, plus (FUSE_CREATE_SUPP_GROUP, Linux >= 6.2) one supplementary
+ * group on create-type requests; Linux 6.1 sends none, and capabilities never travel. A second
+ * check on the host with that partial identity turns allowed operations into EPERM/EACCES (a
+ * chown to a supplementary group, a guest-side clearing of set-id bits after a non-owner's
+ * write, utimes or open through group permission, opening a readable but not searchable
+ * directory). Nor would it protect anything: the guest kernel chooses the uid it sends.
+ *
+ * So requests run as the daemon, except where the caller's identity decides the *result* rather
+ * than the permission: nodes created by mknod, mkdir, symlink, create and tmpfile get the
+ * caller's uid, its gid (or the directory's, for set-group-id directories, applied by the host
+ * kernel) and its groups, exactly as the guest's local file system would give them. While
+ * creating, the thread keeps CAP_DAC_OVERRIDE and CAP_FSETID (when the daemon holds them): the
+ * guest already allowed the create and already stripped a set-group-id bit the caller may not
+ * set, so the host must not decide again with less information. (Device nodes still need a
+ * root caller: CAP_MKNOD is not kept, as a second line for nodes the host never opens anyway.)
+ * Set-id clearing that the daemon's own privilege would skip, or that FUSE leaves to the server
+ * (FUSE_HANDLE_KILLPRIV_V2), is done explicitly (pt_kill_suidgid). The Rust virtiofsd makes the
+ * same split (caller's ids for creating ops only). Two requests carry no guest check and are
+ * answered with the ids they carry: FUSE_ACCESS, which a default_permissions mount never sends, and
+ * a FUSE_CREATE whose name turns out to be taken on the host (the guest checked only the
+ * directory). The guest decides on its cached attributes, so a change made on the host within the
+ * attribute timeout can make a decision stale.
  *
  * Only the calling thread may change: glibc's setresuid()/setgroups() wrappers broadcast the
  * change to every thread of the process, so the raw syscalls are used. Only the effective ids
  * change (real and saved stay 0), which is what lets us switch back. Leaving euid 0 clears the
- * effective capabilities and returning restores them from the permitted set, so a non-root
- * guest really is checked as that user. A root guest runs as the daemon (no syscalls at all).
+ * effective capabilities (the ones above are raised again with libcap-ng, whose state is
+ * per-thread) and returning restores them from the permitted set. A root guest runs as the
+ * daemon (no syscalls at all).
  */
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cap-ng.h>
 
 #include "fs/passthrough/pt.h"
 #include "util/log.h"
@@ -33,6 +62,45 @@ static __thread unsigned pt_cred_changed;
 /* An unprivileged daemon cannot switch: it serves every request as itself. */
 static bool pt_cred_disabled;
 
+/* What a create keeps of the daemon's capabilities once euid has left 0 (top of the file). */
+static const unsigned pt_creator_caps[] = {CAP_DAC_OVERRIDE, CAP_FSETID};
+/* libcap-ng's state is per-thread: loaded once per thread, as root, with the permitted set and
+ * an effective set of just the pt_creator_caps the daemon holds (none: nothing to raise). */
+static __thread bool pt_caps_loaded;
+static __thread bool pt_caps_any;
+
+static void pt_caps_load(void)
+{
+	if (pt_caps_loaded)
+		return;
+	pt_caps_any = false;
+	if (capng_get_caps_process() < 0)
+		return;
+	for (unsigned cap = 0; cap <= CAP_LAST_CAP; cap++)
+		capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, cap);
+	for (size_t i = 0; i < ARRAY_SIZE(pt_creator_caps); i++) {
+		if (capng_have_capability(CAPNG_PERMITTED, pt_creator_caps[i]) != 1)
+			continue;
+		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, pt_creator_caps[i]);
+		pt_caps_any = true;
+	}
+	pt_caps_loaded = true;
+}
+
+/* After the switch away from euid 0, which emptied the effective set. */
+static void pt_caps_raise(void)
+{
+	if (!pt_caps_any)
+		return;
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0) {
+		/* Reloaded next time (the permitted set may have shrunk since); meanwhile the
+		 * host checks the caller's ids, which can only refuse more. */
+		pt_caps_loaded = false;
+		log_ratelimited(LOG_LEVEL_WARN,
+				"passthrough: cannot raise capabilities for a create: %m");
+	}
+}
+
 static int pt_cred_restore(void)
 {
 	/* uid first: changing gid and groups needs the capabilities euid 0 gives back. */
@@ -48,7 +116,7 @@ static int pt_cred_restore(void)
 	return 0;
 }
 
-int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx)
+static int pt_cred_switch(struct pt_cred *c, const struct fs_ctx *ctx, bool creator)
 {
 	int r;
 
@@ -67,6 +135,8 @@ int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx)
 	if (pt_cred_disabled || (ctx->uid == 0 && ctx->gid == 0 && ctx->ngroups == 0))
 		return 0;
 
+	if (creator && ctx->uid)
+		pt_caps_load();
 	/* Each id is marked before its syscall: a failure may have left it half done. */
 	c->switched = true;
 	if (ctx->ngroups) {
@@ -83,12 +153,24 @@ int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx)
 		pt_cred_changed |= PT_CRED_UID;
 		if (syscall(SYS_setresuid, -1, ctx->uid, -1) < 0)
 			goto fail;
+		if (creator)
+			pt_caps_raise();
 	}
 	return 0;
 fail:
 	r = -errno;
 	pt_cred_leave(c);
 	return r;
+}
+
+int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx)
+{
+	return pt_cred_switch(c, ctx, false);
+}
+
+int pt_cred_enter_creator(struct pt_cred *c, const struct fs_ctx *ctx)
+{
+	return pt_cred_switch(c, ctx, true);
 }
 
 void pt_cred_leave(struct pt_cred *c)

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * getattr and setattr. Attribute changes run with the guest's credentials so the host applies
- * the same ownership rules (chmod/chown/utimes by owner, truncate needs write access).
+ * getattr and setattr. Attribute changes run as the daemon: the guest kernel has already
+ * applied the ownership rules with the caller's full credentials (setattr_prepare: chmod, chown
+ * to a supplementary group, utimes, truncate; and the mode with set-id bits cleared that it
+ * sends after a non-owner's write or a chown), which the request's uid/gid alone cannot repeat
+ * (top of cred.c). The host kernel still clears set-id bits on chown, as for any chown.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +88,6 @@ static int pt_set_size(struct pt_fs *fs, struct pt_inode *ino, const struct pt_h
 	if (h && (h->flags & O_ACCMODE) != O_RDONLY) {
 		fd = h->fd;
 	} else {
-		/* Opened as the guest, so truncate needs the guest's write permission. */
 		own = pt_reopen(fs, ino, O_WRONLY | O_NONBLOCK);
 		if (own < 0)
 			return own;
@@ -171,6 +173,25 @@ int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
 	return fchmodat(fs->proc_fd, name, st.st_mode & 07777 & ~kill, 0) < 0 ? -errno : 0;
 }
 
+/*
+ * The guest sets FUSE_WRITE_KILL_SUIDGID / FATTR_KILL_SUIDGID / FUSE_OPEN_KILL_SUIDGID exactly
+ * when the caller lacks CAP_FSETID. A truncating open (either way), fallocate and
+ * copy_file_range (under killpriv_v2, where the guest sends no SETATTR for them) reach us with
+ * no such flag, so there a non-root caller stands for "lacks CAP_FSETID", as it does on the
+ * guest's own local file systems in all but the rarest setups.
+ */
+int pt_kill_suidgid_caller(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+			   int fd)
+{
+	return ctx->uid == 0 ? 0 : pt_kill_suidgid(fs, ino, fd);
+}
+
+int pt_kill_suidgid_v2(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+		       int fd)
+{
+	return fs->killpriv_v2 ? pt_kill_suidgid_caller(fs, ctx, ino, fd) : 0;
+}
+
 int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		  double *ret_timeout)
@@ -191,16 +212,9 @@ int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 		return r;
 	if (fs->cfg.readonly && (attr->valid & PT_SET_ANY))
 		return -EROFS;
-	{
-		_cleanup_cred_ struct pt_cred cred = {false};
-
-		r = pt_cred_enter(&cred, ctx);
-		if (r < 0)
-			return r;
-		r = pt_setattr_apply(fs, g.ino, h.h, attr);
-		if (r < 0)
-			return r;
-	}
+	r = pt_setattr_apply(fs, g.ino, h.h, attr);
+	if (r < 0)
+		return r;
 	if ((attr->valid & FS_SET_KILL_SUIDGID) && !(attr->valid & FS_SET_MODE)) {
 		r = pt_kill_suidgid(fs, g.ino, h.h ? h.h->fd : -1);
 		if (r < 0)

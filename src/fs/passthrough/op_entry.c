@@ -3,9 +3,10 @@
  * Name and node ops: lookup/forget, the node-creating ops (mknod, mkdir, symlink, link), the
  * name-removing ops (unlink, rmdir, rename) and the per-node queries (readlink, access, statfs,
  * syncfs). Every name is resolved relative to the parent's O_PATH fd, one component, without
- * following symlinks. Lookup runs as the daemon: the guest kernel has already checked search
- * permission (virtiofs mounts with default_permissions); everything that creates, removes or
- * checks access runs with the guest's credentials.
+ * following symlinks. The guest kernel has already checked permissions (virtiofs mounts with
+ * default_permissions: search, write and sticky-directory rules with all of the caller's groups
+ * and capabilities), so lookup, removal, rename and link run as the daemon; the node-creating
+ * ops run with the caller's ids so that new nodes get its owner and group (top of cred.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -145,7 +146,7 @@ static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
 	{
 		_cleanup_cred_ struct pt_cred cred = {false};
 
-		r = pt_cred_enter(&cred, ctx);
+		r = pt_cred_enter_creator(&cred, ctx);
 		if (r < 0)
 			return r;
 		r = pt_make_syscall(p.ino, a, mode);
@@ -204,7 +205,6 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 		     int flags)
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
-	_cleanup_cred_ struct pt_cred cred = {false};
 	uint32_t victim;
 	bool has_victim;
 	int r;
@@ -218,9 +218,6 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 	if (r < 0)
 		return r;
 	has_victim = pt_vt_child_slot(fs, p.ino, name, &victim) == 0;
-	r = pt_cred_enter(&cred, ctx);
-	if (r < 0)
-		return r;
 	/* The node itself stays in the table (and valid) until the guest forgets it. */
 	if (unlinkat(p.ino->fd, name, flags) < 0)
 		return -errno;
@@ -246,7 +243,6 @@ int pt_op_rename(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
-	_cleanup_cred_ struct pt_cred cred = {false};
 	uint32_t src, dst;
 	bool has_src, has_dst;
 	int r;
@@ -266,9 +262,6 @@ int pt_op_rename(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	/* Both names' inodes, before the rename moves or replaces them. */
 	has_src = pt_vt_child_slot(fs, p.ino, name, &src) == 0;
 	has_dst = pt_vt_child_slot(fs, np.ino, newname, &dst) == 0;
-	r = pt_cred_enter(&cred, ctx);
-	if (r < 0)
-		return r;
 	if (renameat2(p.ino->fd, name, np.ino->fd, newname, flags) < 0)
 		return -errno;
 	pt_vt_changed(fs, p.ino, NULL);
@@ -303,18 +296,10 @@ int pt_op_link(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t ne
 	if (r < 0)
 		return r;
 	snprintf(procname, sizeof(procname), "%d", g.ino->fd);
-	{
-		_cleanup_cred_ struct pt_cred cred = {false};
-
-		r = pt_cred_enter(&cred, ctx);
-		if (r < 0)
-			return r;
-		/* Following the /proc magic link lands on the pinned inode itself (a symlink is
-		 * linked, not its target); AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH. */
-		r = linkat(fs->proc_fd, procname, np.ino->fd, newname, AT_SYMLINK_FOLLOW);
-		if (r < 0)
-			return -errno;
-	}
+	/* Following the /proc magic link lands on the pinned inode itself (a symlink is linked,
+	 * not its target); AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH. */
+	if (linkat(fs->proc_fd, procname, np.ino->fd, newname, AT_SYMLINK_FOLLOW) < 0)
+		return -errno;
 	pt_vt_changed(fs, np.ino, &pver);
 	/* Bumps the linked inode too (its link count changed). */
 	r = pt_do_lookup_changed(fs, np.ino, newname, ret);
@@ -337,6 +322,8 @@ int pt_op_access(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
 		return r;
 	if ((mask & W_OK) && fs->cfg.readonly)
 		return -EROFS;
+	/* Only a client without default_permissions sends ACCESS (a virtio-fs guest never does):
+	 * it gets the host's answer for the ids the request carries. */
 	r = pt_cred_enter(&cred, ctx);
 	if (r < 0)
 		return r;

@@ -52,9 +52,14 @@ static uint32_t pt_file_open_flags(const struct pt_fs *fs)
 	}
 }
 
-/* Opens an existing inode for the guest, as the guest. */
+/*
+ * Opens an existing inode for the guest. As the daemon when the guest kernel has checked the
+ * caller's access (FUSE_OPEN: may_open, with all of its groups; top of cred.c); as the caller
+ * (`as_caller`) when it has not: a FUSE_CREATE that finds the name taken on the host, where the
+ * guest believed it free and checked only the directory.
+ */
 static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
-			 int guest_flags, int *ret_flags)
+			 int guest_flags, bool as_caller, int *ret_flags)
 {
 	_cleanup_cred_ struct pt_cred cred = {false};
 	int flags = pt_open_flags(fs, guest_flags);
@@ -68,9 +73,11 @@ static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struc
 		return -EISDIR;
 	if (S_ISLNK(ino->type))
 		return -ELOOP;
-	r = pt_cred_enter(&cred, ctx);
-	if (r < 0)
-		return r;
+	if (as_caller) {
+		r = pt_cred_enter(&cred, ctx);
+		if (r < 0)
+			return r;
+	}
 	fd = pt_reopen(fs, ino, flags);
 	if (fd == -EACCES && (guest_flags & O_ACCMODE) == O_WRONLY &&
 	    (flags & O_ACCMODE) == O_RDWR) {
@@ -79,8 +86,20 @@ static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struc
 		flags = (flags & ~O_ACCMODE) | O_WRONLY;
 		fd = pt_reopen(fs, ino, flags);
 	}
-	if (fd >= 0)
-		*ret_flags = flags;
+	pt_cred_leave(&cred);
+	if (fd < 0)
+		return fd;
+	if (flags & O_TRUNC) {
+		/* The daemon's truncate keeps set-id bits (CAP_FSETID), and the guest (with
+		 * FUSE_ATOMIC_O_TRUNC) sends no SETATTR to clear them, with or without
+		 * killpriv_v2: a non-root caller's truncating open clears them. */
+		r = pt_kill_suidgid_caller(fs, ctx, ino, fd);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+	}
+	*ret_flags = flags;
 	return fd;
 }
 
@@ -94,7 +113,7 @@ int pt_op_open(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int flags, 
 	r = pt_inode_get(fs, nodeid, &g.ino);
 	if (r < 0)
 		return r;
-	fd = pt_open_inode(fs, ctx, g.ino, flags, &hflags);
+	fd = pt_open_inode(fs, ctx, g.ino, flags, false, &hflags);
 	if (fd < 0)
 		return fd;
 	r = pt_handle_new(fs, g.ino, &fd, hflags, ret_fh);
@@ -153,7 +172,7 @@ static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
 	r = pt_inode_get(fs, e.nodeid, &g.ino);
 	if (r < 0)
 		return r;
-	fd = pt_open_inode(fs, ctx, g.ino, flags, &hflags);
+	fd = pt_open_inode(fs, ctx, g.ino, flags, true, &hflags);
 	r = fd < 0 ? fd : pt_handle_new(fs, g.ino, &fd, hflags, ret_fh);
 	if (r < 0) {
 		pt_inode_forget(fs, e.nodeid, 1);
@@ -186,7 +205,7 @@ int pt_op_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	{
 		_cleanup_cred_ struct pt_cred cred = {false};
 
-		r = pt_cred_enter(&cred, ctx);
+		r = pt_cred_enter_creator(&cred, ctx);
 		if (r < 0)
 			return r;
 		/* O_EXCL always: an existing name (maybe a FIFO or device node) is never opened
@@ -228,7 +247,7 @@ int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t m
 	{
 		_cleanup_cred_ struct pt_cred cred = {false};
 
-		r = pt_cred_enter(&cred, ctx);
+		r = pt_cred_enter_creator(&cred, ctx);
 		if (r < 0)
 			return r;
 		/* An O_PATH directory fd is a valid base for O_TMPFILE on ".". */
@@ -327,6 +346,9 @@ int pt_op_fallocate(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (fs->cfg.readonly)
 		return -EROFS;
 	/* A collapse shrinks the file: unmap, then map again what is left. */
+	r = pt_kill_suidgid_v2(fs, ctx, h.h->inode, h.h->fd);
+	if (r < 0)
+		return r;
 	pt_dax_before_write(fs, h.h->inode, h.h->fd, (mode & FALLOC_FL_COLLAPSE_RANGE) ? 0 : -1);
 	if (fallocate(h.h->fd, mode, off, len) < 0)
 		return -errno;
@@ -388,6 +410,9 @@ ssize_t pt_op_copy_file_range(void *fsp, const struct fs_ctx *ctx, uint64_t node
 		return -EROFS;
 	if (off_in < 0 || off_out < 0)
 		return -EINVAL;
+	r = pt_kill_suidgid_v2(fs, ctx, out.h->inode, out.h->fd);
+	if (r < 0)
+		return r;
 	pt_dax_sync(fs, in.h->inode);
 	pt_dax_before_write(fs, out.h->inode, out.h->fd, -1);
 	n = copy_file_range(in.h->fd, &o_in, out.h->fd, &o_out, len, flags);

@@ -7,8 +7,8 @@
  * kernels: regular files and directories are reopened read-only and served with f*xattr();
  * symlinks and special files get -EOPNOTSUPP there (the only xattrs Linux allows on them are
  * trusted.* and security.*; serving them would need a per-thread cwd in /proc/self/fd).
- * Requests run with the guest's credentials, so user.* follows file permissions and trusted.*
- * needs a root guest; ACLs are set and removed as the daemon (pt_acl_ctx).
+ * Requests run as the daemon: the guest kernel has checked the caller (xattr_permission: user.*
+ * follows file permissions, trusted.* needs a root guest) with all of its groups (cred.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -173,18 +173,6 @@ static int pt_acl_kill_sgid(struct pt_fs *fs, const struct pt_inode *ino)
 	return fchmodat(fs->proc_fd, name, st.st_mode & 07777 & ~S_ISGID, 0) < 0 ? -errno : 0;
 }
 
-/*
- * Setting or removing an ACL runs as the daemon (NULL). The guest kernel has already checked the
- * caller owns the file, with its full credentials, and tells us with FS_XATTR_ACL_KILL_SGID
- * whether setgid survives. The host would decide that again from the uid and gid alone (no
- * supplementary groups, no capabilities travel), clearing setgid for an owner whose membership
- * in the file's group is supplementary.
- */
-static const struct fs_ctx *pt_acl_ctx(const char *name, const struct fs_ctx *ctx)
-{
-	return strncmp(name, PT_ACL_PREFIX, strlen(PT_ACL_PREFIX)) ? ctx : NULL;
-}
-
 static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 			   const struct pt_xreq *x)
 {
@@ -200,7 +188,9 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 	r = pt_inode_get(fs, nodeid, &g.ino);
 	if (r < 0)
 		return r;
-	n = pt_xattr_do(fs, ctx, g.ino, x);
+	/* As the daemon: the guest kernel has checked the caller (xattr_permission, with all of
+	 * its groups and capabilities; top of cred.c). */
+	n = pt_xattr_do(fs, NULL, g.ino, x);
 	if (n == 0 && x->kill_sgid)
 		r = pt_acl_kill_sgid(fs, g.ino);
 	/* The attribute changed (and maybe the mode), whether or not clearing setgid worked. */
@@ -222,7 +212,7 @@ int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const ch
 	/* Only the access ACL carries mode bits (posix_acl_update_mode): the flag means nothing
 	 * for any other name. */
 	x.kill_sgid = (flags & FS_XATTR_ACL_KILL_SGID) && !strcmp(name, PT_ACL_PREFIX "access");
-	return (int)pt_xattr_op(fs, pt_acl_ctx(name, ctx), nodeid, &x);
+	return (int)pt_xattr_op(fs, ctx, nodeid, &x);
 }
 
 ssize_t pt_op_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
@@ -244,5 +234,5 @@ int pt_op_removexattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const
 {
 	struct pt_xreq x = {PT_XREMOVE, name, NULL, 0, 0, false};
 
-	return (int)pt_xattr_op(fs, pt_acl_ctx(name, ctx), nodeid, &x);
+	return (int)pt_xattr_op(fs, ctx, nodeid, &x);
 }

@@ -123,14 +123,12 @@ int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
 	fd = pt_inode_pin(fs, ino);
 	if (fd < 0)
 		return fd;
-	if (S_ISDIR(ino->type)) {
-		/* An O_PATH directory fd is a valid dirfd: no /proc needed. */
-		fd = openat(ino->fd, ".", flags | O_DIRECTORY | O_CLOEXEC);
-	} else {
-		snprintf(name, sizeof(name), "%d", ino->fd);
-		/* Following the /proc magic link reaches exactly the inode the O_PATH fd pins. */
-		fd = openat(fs->proc_fd, name, flags | O_CLOEXEC);
-	}
+	/* Following the /proc magic link reaches exactly the inode the O_PATH fd pins, and needs
+	 * only the permission the open asks for on that inode. openat(dirfd, ".") would also need
+	 * search permission on the directory itself (a 0600 or 0444 directory is readable, and
+	 * opendir must work, without it). */
+	snprintf(name, sizeof(name), "%d", ino->fd);
+	fd = openat(fs->proc_fd, name, flags | (S_ISDIR(ino->type) ? O_DIRECTORY : 0) | O_CLOEXEC);
 	fd = fd < 0 ? -errno : fd;
 	pt_inode_unpin(fs, ino);
 	return fd;
@@ -155,6 +153,7 @@ static int pt_init(void *fsp, const struct fs_init_info *info)
 
 	fs->writeback = fs->cfg.writeback && info->writeback;
 	fs->init_posix_acl = fs->cfg.posix_acl && info->posix_acl;
+	fs->killpriv_v2 = info->killpriv_v2;
 	return 0;
 }
 
@@ -169,6 +168,7 @@ static void pt_destroy(void *fsp)
 	pt_inode_forget_all(fs);
 	fs->writeback = false;
 	fs->init_posix_acl = false;
+	fs->killpriv_v2 = false;
 }
 
 static const struct fs_ops pt_ops = {

@@ -137,6 +137,7 @@ struct pt_fs {
 	/* Set by init() with no op in flight, read-only afterwards. */
 	bool writeback;
 	bool init_posix_acl;
+	bool killpriv_v2; /* FUSE_HANDLE_KILLPRIV_V2: set-id clearing is ours (op_attr.c) */
 };
 
 /* pt.c: helpers */
@@ -237,11 +238,16 @@ static inline void pt_handle_cleanup(struct pt_handle_guard *g)
 		pt_handle_put(g->fs, g->h);
 }
 
-/* cred.c: switch this thread to the guest's credentials for the guard's scope. */
+/* cred.c: switch this thread to the guest's credentials for the guard's scope (who decides
+ * permissions, and why most ops run as the daemon: the top of cred.c). */
 struct pt_cred {
 	bool switched;
 };
+/* The caller's ids, nothing more: the host checks with them. */
 int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx);
+/* For ops that create a node: the caller's ids for its owner, the guest's permission decision
+ * kept (CAP_DAC_OVERRIDE and CAP_FSETID stay effective). */
+int pt_cred_enter_creator(struct pt_cred *c, const struct fs_ctx *ctx);
 void pt_cred_leave(struct pt_cred *c);
 #define _cleanup_cred_ _cleanup_(pt_cred_leave)
 /* Process-wide, at pt_new: drop inherited supplementary groups when root. */
@@ -353,6 +359,13 @@ int pt_create_begin(struct pt_fs *fs, uint64_t parent, struct pt_inode **parent_
 
 /* op_attr.c: clear setuid/setgid as an unprivileged write would (fd may be -1). */
 int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd);
+/* For a change that carries no kill flag of its own: pt_kill_suidgid when the caller is not
+ * root (open with O_TRUNC); _v2: only under FUSE_HANDLE_KILLPRIV_V2 (fallocate,
+ * copy_file_range: otherwise the guest sends the SETATTR itself). */
+int pt_kill_suidgid_caller(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+			   int fd);
+int pt_kill_suidgid_v2(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+		       int fd);
 
 /* pt_vt.c: the version table hooks; all no-ops without a table. */
 /* The version of an inode now (read before a stat). */

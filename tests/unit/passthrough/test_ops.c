@@ -95,8 +95,9 @@ static void test_xattr(void)
 	n = t.ops->listxattr(t.fs, &root_ctx, a, buf, sizeof(buf));
 	CHECK(n >= 7 && memmem(buf, (size_t)n, "user.k", 7) != NULL);
 	CHECK_EQ(t.ops->listxattr(t.fs, &root_ctx, a, NULL, 0), n);
-	/* user.* follows file permissions: uid 1000 cannot write root's 0644 file. */
-	CHECK_EQ(t.ops->setxattr(t.fs, &user_ctx, a, "user.k", "v", 1, 0), -EACCES);
+	/* The guest kernel checked the caller (xattr_permission): served as the daemon, also for
+	 * a caller whose permission the request's ids do not show. */
+	CHECK_EQ(t.ops->setxattr(t.fs, &user_ctx, a, "user.k", "v", 1, 0), 0);
 	CHECK_EQ(t.ops->removexattr(t.fs, &root_ctx, a, "user.k"), 0);
 	CHECK_EQ(t.ops->getxattr(t.fs, &root_ctx, a, "user.k", buf, sizeof(buf)), -ENODATA);
 	/* Symlinks: acted on themselves, never on their target. */
@@ -336,24 +337,60 @@ static void test_credentials(void)
 	CHECK_EQ(geteuid(), 0); /* the thread is back to root after the op */
 	CHECK_EQ(t.ops->mkdir(t.fs, &user_ctx, FS_ROOT_ID, "mydir", 0700, 0, &e), 0);
 	CHECK_EQ(e.attr.st_uid, 1000);
+	/* The guest kernel decides permissions (default_permissions, with all of the caller's
+	 * groups): what it lets through runs as the daemon, only ACCESS asks the host. */
 	thost_write(&t, "secret", "s", 0600);
 	secret = tlookup(&t, FS_ROOT_ID, "secret");
-	CHECK_EQ(t.ops->open(t.fs, &user_ctx, secret, O_RDONLY, &fh, &of), -EACCES);
 	CHECK_EQ(t.ops->access(t.fs, &user_ctx, secret, R_OK), -EACCES);
 	CHECK_EQ(t.ops->access(t.fs, &root_ctx, secret, R_OK | W_OK), 0);
 	CHECK_EQ(t.ops->access(t.fs, &root_ctx, secret, X_OK), -EACCES);
-	sa.valid = FS_SET_SIZE;
-	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, NULL, &to), -EACCES);
-	sa.valid = FS_SET_UID;
-	sa.uid = 1000;
-	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, NULL, &to), -EPERM);
-	CHECK_EQ(t.ops->unlink(t.fs, &user_ctx, FS_ROOT_ID, "secret"), 0); /* dir is 0777 */
-	/* Supplementary groups are honoured: a group-2000 readable file. */
-	thost_write(&t, "g", "g", 0640);
-	CHECK_EQ(chown(tpath(&t, "g"), 0, 2000), 0);
-	CHECK_EQ(t.ops->open(t.fs, &user_ctx, tlookup(&t, FS_ROOT_ID, "g"), O_RDONLY, &fh, &of),
+	CHECK_EQ(t.ops->open(t.fs, &user_ctx, secret, O_RDONLY, &fh, &of), 0);
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, secret, fh), 0);
+	/* chown to a supplementary group the request does not carry, as its owner. */
+	CHECK_EQ(chown(tpath(&t, "secret"), 1000, 1000), 0);
+	sa.valid = FS_SET_GID;
+	sa.gid = 2000;
+	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, NULL, &to), 0);
+	CHECK_EQ(st.st_gid, 2000);
+	/* The set-id clearing a guest sends after a non-owner's write: a plain chmod. */
+	CHECK_EQ(chmod(tpath(&t, "secret"), 04777), 0);
+	fh = topen(&t, secret, O_WRONLY);
+	sa.valid = FS_SET_MODE;
+	sa.mode = 0777;
+	sa.has_fh = true;
+	sa.fh = fh;
+	CHECK_EQ(t.ops->setattr(t.fs, &grp_ctx, secret, &sa, &st, NULL, &to), 0);
+	CHECK_EQ(st.st_mode & 07777, 0777);
+	sa.has_fh = false;
+	CHECK_EQ(t.ops->unlink(t.fs, &user_ctx, FS_ROOT_ID, "secret"), 0);
+	/* A create that finds the name taken on the host: the guest checked only the directory,
+	 * so the open is checked as the caller. */
+	thost_write(&t, "taken", "t", 0644);
+	CHECK_EQ(t.ops->create(t.fs, &user_ctx, FS_ROOT_ID, "taken", S_IFREG | 0644, O_WRONLY, 0,
+			       &e, &fh, &of),
 		 -EACCES);
-	CHECK_EQ(t.ops->open(t.fs, &grp_ctx, tlookup(&t, FS_ROOT_ID, "g"), O_RDONLY, &fh, &of), 0);
+	CHECK_EQ(geteuid(), 0);
+	CHECK_EQ(t.ops->create(t.fs, &user_ctx, FS_ROOT_ID, "taken", S_IFREG | 0644, O_RDONLY, 0,
+			       &e, &fh, &of),
+		 0);
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, e.nodeid, fh), 0);
+	/* A create the guest allowed (e.g. through a group it did not send) gets the caller's ids
+	 * even where the host would refuse those ids alone. */
+	CHECK_EQ(mkdir(tpath(&t, "locked"), 0775), 0);
+	CHECK_EQ(chown(tpath(&t, "locked"), 0, 2000), 0);
+	CHECK_EQ(t.ops->mknod(t.fs, &user_ctx, tlookup(&t, FS_ROOT_ID, "locked"), "f",
+			      S_IFREG | 0640, 0, 0, &e),
+		 0);
+	CHECK_EQ(e.attr.st_uid, 1000);
+	CHECK_EQ(e.attr.st_gid, 1000);
+	CHECK_EQ(geteuid(), 0);
+	/* Supplementary groups are applied to creates: a set-group-id directory's group. */
+	CHECK_EQ(chmod(tpath(&t, "locked"), 02775), 0);
+	CHECK_EQ(
+		t.ops->mkdir(t.fs, &grp_ctx, tlookup(&t, FS_ROOT_ID, "locked"), "sub", 0755, 0, &e),
+		0);
+	CHECK_EQ(e.attr.st_gid, 2000);
+	CHECK_EQ(e.attr.st_mode & 07777, 02755);
 	CHECK_EQ(getgroups(0, NULL), 0);
 	/* Only the ids that differ from root's are switched, and each is switched back. */
 	struct fs_ctx uid_only = {1000, 0, 5, NULL, 0}, gid_only = {0, 1000, 6, NULL, 0};
@@ -382,6 +419,51 @@ static void test_credentials(void)
 	tenv_done(&t);
 }
 
+/* Set-id clearing the daemon does itself (its own truncate/fallocate keep the bits). */
+static void test_kill_suidgid(void)
+{
+	struct fs_init_info v2 = {.killpriv_v2 = true};
+	struct tenv t;
+	struct stat st;
+	uint64_t node, fh;
+	uint32_t of;
+
+	CHECK_EQ(tenv_init(&t, NULL), 0);
+	thost_write(&t, "f", "0123456789", 0644);
+	node = tlookup(&t, FS_ROOT_ID, "f");
+	/* A non-root caller's truncating open, with or without killpriv_v2. */
+	CHECK_EQ(chmod(tpath(&t, "f"), 06777), 0);
+	CHECK_EQ(t.ops->open(t.fs, &user_ctx, node, O_WRONLY | O_TRUNC, &fh, &of), 0);
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, node, fh), 0);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0777);
+	/* Root keeps them (CAP_FSETID). */
+	CHECK_EQ(chmod(tpath(&t, "f"), 06777), 0);
+	CHECK_EQ(t.ops->open(t.fs, &root_ctx, node, O_WRONLY | O_TRUNC, &fh, &of), 0);
+	CHECK_EQ(t.ops->release(t.fs, &root_ctx, node, fh), 0);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 06777);
+	/* fallocate: without killpriv_v2 the guest sends its own SETATTR, so nothing here. */
+	fh = topen(&t, node, O_RDWR);
+	CHECK_EQ(t.ops->fallocate(t.fs, &user_ctx, node, fh, 0, 0, 4096), 0);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 06777);
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, node, fh), 0);
+	/* Under killpriv_v2 it is ours: setuid, and setgid with group-exec. */
+	CHECK_EQ(t.ops->init(t.fs, &v2), 0);
+	node = tlookup(&t, FS_ROOT_ID, "f");
+	fh = topen(&t, node, O_RDWR);
+	CHECK_EQ(t.ops->fallocate(t.fs, &user_ctx, node, fh, 0, 0, 8192), 0);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0777);
+	CHECK_EQ(chmod(tpath(&t, "f"), 06767), 0);
+	CHECK_EQ(t.ops->copy_file_range(t.fs, &user_ctx, node, fh, 0, node, fh, 100, 4, 0), 4);
+	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 02767); /* setgid without group-exec stays */
+	CHECK_EQ(t.ops->release(t.fs, &user_ctx, node, fh), 0);
+	tenv_done(&t);
+}
+
 int main(void)
 {
 	test_rename_link();
@@ -392,5 +474,6 @@ int main(void)
 	test_seek_copy();
 	test_readonly();
 	test_credentials();
+	test_kill_suidgid();
 	return check_report("passthrough-ops");
 }
