@@ -31,11 +31,9 @@ export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
 # The caller's flags (e.g. the sanitizer pass's --sandbox=none) come after --posix-acl.
 export VFSD_VM_FLAGS="--posix-acl ${VFSD_VM_FLAGS:-}"
 # guest_acl_test --supplementary-groups also checks named groups the caller is in by a
-# supplementary group, which no FUSE request carries (Linux 6.1). vfsd opens and creates with the
-# request's uid and gid and would refuse those until it leaves that decision to the guest
-# kernel as the Rust virtiofsd does (the passthrough credential work of issue 12): for vfsd the
-# flag goes in with that change.
-vfsd_args=()
+# supplementary group, which no FUSE request carries (Linux 6.1): the guest kernel decides those
+# (default_permissions) and vfsd serves the request as the daemon (src/fs/passthrough/cred.c).
+vfsd_args=(--supplementary-groups)
 
 base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vm-acl.XXXXXX")
 chmod 0755 "$base"
