@@ -20,7 +20,7 @@
 # requests over the queues, one per vCPU group) for every column; vfsd with
 # vhost-user-fs-pci num-request-queues=1, 2 and 4 (VFSD_VM_QUEUES) and the Rust virtiofsd (one
 # queue: it serves no more); the usual workloads with 2000 small files; the guest's interrupts
-# per request queue show which queues it used; the table goes to bench/RESULTS-mq.md (about 8
+# per request queue show which queues it used; the table goes to bench/RESULTS-mq-vm.md (about 8
 # minutes under TCG).
 #
 #   bench/run-vm.sh [--dax | --mq] [--quick] [--repeat N] [--output FILE] [--configs "NAME ..."]
@@ -77,7 +77,7 @@ done
 SET=all RESULTS=RESULTS-vm.md # the workload set (bench/vm-workload.sh) and the default output
 PICK=all                      # the configurations' "sets" entry that selects them
 [ "$dax" = 0 ] || SET=dax RESULTS=RESULTS-vm-dax.md PICK=dax
-[ "$mq" = 0 ] || RESULTS=RESULTS-mq.md PICK=mq
+[ "$mq" = 0 ] || RESULTS=RESULTS-mq-vm.md PICK=mq
 [ "$dax$mq" != 11 ] || vm_die "--dax and --mq are separate runs"
 [ "$quick" = 1 ] || output=${output:-$ROOT/bench/$RESULTS}
 say() { printf '[run-vm] %s\n' "$*" >&2; }
