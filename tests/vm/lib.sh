@@ -22,7 +22,8 @@
 #                     1). With 2 or more, a guest that spreads requests over them (Linux >= 6.11,
 #                     one queue per group of vCPUs) must be seen using more than one:
 #                     vm_queue_check reads the guest's /proc/interrupts (init saves it in
-#                     RESULTS/interrupts after the guest command; see vm_guest_irq_snapshot)
+#                     RESULTS/interrupts after the guest command). Not for the Rust virtiofsd
+#                     (VFSD_DAEMON_CMD=*rust-virtiofsd*), which serves one request queue
 #   VFSD_VM_FS_DEVICE the virtio-fs device: vhost-user-fs-pci (default; the tag is QEMU's
 #                     tag= property) or test-device: vhost-user-test-device-pci as virtio-fs
 #                     (QEMU >= 11.1; the only device with a DAX window), whose tag and queue
@@ -464,7 +465,9 @@ vm_dev_virtiofs() { # SOCKET TAG INDEX ($VFSD_VM_FS_DEVICE picks the device)
 	printf '%s\n' -chardev "socket,id=vfs$3,path=$1"
 	case "${VFSD_VM_FS_DEVICE:-vhost-user-fs-pci}" in
 	vhost-user-fs-pci)
-		printf '%s\n' -device "vhost-user-fs-pci,queue-size=1024,chardev=vfs$3,tag=$2${VFSD_VM_QUEUES:+,num-request-queues=$VFSD_VM_QUEUES}"
+		local q
+		q=$(vm_fs_queues)
+		printf '%s\n' -device "vhost-user-fs-pci,queue-size=1024,chardev=vfs$3,tag=$2${q:+,num-request-queues=$q}"
 		;;
 	# virtio-id 26 is virtio-fs; its config is tag[36] + le32 num_request_queues (40 bytes);
 	# num_vqs = the hiprio queue + VM_TEST_DEVICE_RQ request queues.
@@ -483,6 +486,13 @@ vm_fs_daemon_flags() {
 	printf '%s\n' "--tag=$1"
 	[ -n "${VFSD_DAEMON_CMD:-}" ] || printf '%s\n' "--request-queues=$VM_TEST_DEVICE_RQ"
 }
+# vm_fs_queues: the request queues to ask of vhost-user-fs-pci: $VFSD_VM_QUEUES, or nothing (QEMU's
+# default, 1) for the Rust virtiofsd, which serves a single request queue (1.13: QEMU refuses more).
+vm_fs_queues() {
+	case "${VFSD_DAEMON_CMD:-}" in *rust-virtiofsd*) return 0 ;; esac
+	echo "${VFSD_VM_QUEUES:-}"
+}
+
 # vm_queue_irqs FILE: "Q:COUNT ..." for each request queue of the first virtio-fs device in a
 # copy of the guest's /proc/interrupts (a line per MSI-X vector, named "virtioN-requests.Q" by
 # Linux's virtio_fs; COUNT summed over the CPUs); empty when the queues share one vector.
@@ -502,7 +512,9 @@ vm_queue_irqs() {
 # than one request queue (at least two of them raised interrupts: the daemon answered on
 # them) according to FILE, a copy of the guest's /proc/interrupts; nothing otherwise.
 vm_queue_check() {
-	local want="${VFSD_VM_QUEUES:-1}" irqs used
+	local want irqs used
+	want=$(vm_fs_queues)
+	want=${want:-1}
 	[ "$want" -ge 2 ] 2>/dev/null || return 0
 	irqs=$(vm_queue_irqs "$1")
 	used=$(tr ' ' '\n' <<<"$irqs" | awk -F: '$2 > 0 { n++ } END { print n + 0 }')

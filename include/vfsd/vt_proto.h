@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (GPL-2.0-or-later OR GPL-2.0-only) */
+/*
+ * The vfsd version-table protocol: a private extension of FUSE over virtio-fs that lets guests
+ * keep metadata cached for as long as it has not changed anywhere (another guest, the host),
+ * instead of for a fixed timeout. docs/coherence.md describes it for other implementers.
+ *
+ * This header is shared by the daemon (user space) and the guest module (kernel); it uses only
+ * the __u32/__u64 types of <linux/types.h> and defines nothing else.
+ *
+ * Pieces:
+ * - The table: VIRTIO shared memory region VFSD_VT_SHMID of the device holds one struct
+ *   vfsd_vt_header followed (at header_size) by nslots __u64 counters. Each guest sees its own
+ *   copy (a mirror) that only the daemons write; counters only ever grow.
+ * - Negotiation: the guest sets VFSD_VT_INIT_FLAG in FUSE_INIT (bit 62 of the 64-bit flags,
+ *   i.e. bit 30 of fuse_init_in.flags2, with FUSE_INIT_EXT) when it has mapped the region; the
+ *   daemon echoes it only if it maps this guest's mirror there. Without the echo neither side
+ *   sends or expects anything below.
+ * - Versioned replies: with the flag echoed, the daemon appends a struct vfsd_vt_entry_out to
+ *   the reply of LOOKUP, MKNOD, MKDIR, SYMLINK and LINK (after fuse_entry_out) and of CREATE
+ *   and TMPFILE (after fuse_open_out), and a struct vfsd_vt_attr_out to GETATTR and SETATTR
+ *   replies (after fuse_attr_out). The guest posts buffers large enough for them. A LOOKUP of
+ *   a missing name may be answered with a negative entry (nodeid 0, node not VALID) that
+ *   carries the directory's version instead of ENOENT.
+ *
+ * The rule that makes it coherent: a version is the counter of the slot plus the header's epoch,
+ * read by the daemon before the stat or lookup whose result the reply carries; every change a
+ * daemon makes bumps the counters of all inodes it touches after the change and before its
+ * reply; host changes are bumped when the daemon hears of them (fanotify). A cached entry or
+ * attribute is valid while slots[slot] + epoch still equals the version it came with. Any other
+ * value, including garbage, means stale: a collision or a corrupt mirror costs a revalidation,
+ * never a missed change.
+ */
+#ifndef VFSD_VT_PROTO_H
+#define VFSD_VT_PROTO_H
+
+#include <linux/types.h>
+
+/* FUSE_INIT flag (64-bit flags word: flags | flags2 << 32). Private to vfsd. */
+#define VFSD_VT_INIT_FLAG (1ULL << 62)
+
+/* VIRTIO shared memory region id of the table (region 0 is the DAX cache window). */
+#define VFSD_VT_SHMID 1
+
+#define VFSD_VT_MAGIC	 "VFSDVT01" /* 8 bytes, no NUL */
+#define VFSD_VT_LAYOUT	 1u
+#define VFSD_VT_HDR_SIZE 4096u /* slots start here; a page, so the header can be mapped alone */
+
+struct vfsd_vt_header {
+	__u8 magic[8];	   /* VFSD_VT_MAGIC */
+	__u32 layout;	   /* VFSD_VT_LAYOUT */
+	__u32 header_size; /* VFSD_VT_HDR_SIZE: offset of slots[0] */
+	__u64 nslots;	   /* counters after the header; the region holds them all */
+	__u64 epoch;	   /* bumped for "everything may have changed" (lost host events) */
+	__u64 reserved[4];
+};
+
+/* vfsd_vt_ver.flags */
+#define VFSD_VT_VALID  (1u << 0) /* slot and version are meaningful; else use timeouts only */
+#define VFSD_VT_BUMPED (1u << 1) /* version is the value this request's own change produced */
+
+struct vfsd_vt_ver {
+	__u32 slot;    /* index into the counters; the guest must bound it by the region size */
+	__u32 flags;   /* VFSD_VT_* */
+	__u64 version; /* counters[slot] + epoch, read before the stat (see above) */
+};
+
+/*
+ * After fuse_entry_out (and fuse_open_out for CREATE). `node` describes the entry's inode
+ * (not VALID for a negative entry, nodeid 0); `parent` the directory the name was looked up
+ * in: the dentry stays valid while both versions hold. For the create-type operations `parent`
+ * carries VFSD_VT_BUMPED and the value this request's own bump gave the directory's counter:
+ * a guest that saw version - 1 before knows no one else changed the directory meanwhile.
+ */
+struct vfsd_vt_entry_out {
+	struct vfsd_vt_ver node;
+	struct vfsd_vt_ver parent;
+};
+
+/* After fuse_attr_out in GETATTR and SETATTR replies. */
+struct vfsd_vt_attr_out {
+	struct vfsd_vt_ver node;
+};
+
+#endif
