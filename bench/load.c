@@ -52,7 +52,8 @@ struct config {
 	unsigned nextra;
 	int pool; /* -1: daemon default */
 	unsigned native_threads;
-	long uid; /* -1: requests come from root; else from this uid and gid (--uid) */
+	long uid;	 /* -1: requests come from root; else from this uid and gid (--uid) */
+	unsigned queues; /* request queues the operations are spread over (--queues, default 1) */
 	const char *dir;
 	const char *share; /* prepared once, reused across runs (--share) */
 };
@@ -66,7 +67,7 @@ static void usage(FILE *f)
 		   "            [--depth 1,64] [--seconds S] [--warmup S] [--thread-pool-size N]\n"
 		   "            [--daemon-arg ARG]... [--label NAME] [--dir DIR] [--native-threads "
 		   "N]\n"
-		   "            [--uid UID]\n"
+		   "            [--uid UID] [--queues N]\n"
 		   "ops:");
 	for (int i = 0; i < LOAD_OP_MAX; i++)
 		fprintf(f, " %s", load_op_name((enum load_op)i));
@@ -118,7 +119,7 @@ static int parse_depths(struct config *c, const char *s)
 
 static int parse_args(int argc, char **argv, struct config *c)
 {
-	*c = (struct config){.seconds = 3, .warmup = 0.5, .pool = -1, .uid = -1};
+	*c = (struct config){.seconds = 3, .warmup = 0.5, .pool = -1, .uid = -1, .queues = 1};
 	parse_depths(c, "1,64");
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -166,6 +167,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 			c->dir = v;
 		} else if (!strcmp(a, "--native-threads")) {
 			c->native_threads = (unsigned)strtoul(v, NULL, 10);
+		} else if (!strcmp(a, "--queues")) {
+			c->queues = (unsigned)strtoul(v, NULL, 10);
+			if (c->queues < 1 || c->queues > 16)
+				return -EINVAL;
 		} else if (!strcmp(a, "--uid")) {
 			c->uid = strtol(v, NULL, 10);
 			if (c->uid <= 0 || c->uid >= 65535)
@@ -349,11 +354,11 @@ static unsigned daemon_pids(pid_t root, int *pids, unsigned max)
 	return n;
 }
 
-static int connect_daemon(struct fe **ret)
+static int connect_daemon(unsigned queues, struct fe **ret)
 {
 	struct fe_options o = {.mem_size = LOAD_MEM_SIZE,
 			       .queue_size = 1024,
-			       .num_request_queues = 1,
+			       .num_request_queues = queues,
 			       .bulk_in_place = true};
 	int r = -ECONNREFUSED;
 
@@ -417,7 +422,7 @@ static int run_daemon(struct config *c)
 	struct load_fuse *lf = NULL;
 	int pids[MAX_PIDS], r;
 
-	if ((r = daemon_start(c)) < 0 || (r = connect_daemon(&fe)) < 0) {
+	if ((r = daemon_start(c)) < 0 || (r = connect_daemon(c->queues, &fe)) < 0) {
 		fprintf(stderr, "load: starting the daemon: %s\n", strerror(-r));
 		goto out;
 	}
@@ -429,7 +434,7 @@ static int run_daemon(struct config *c)
 	for (unsigned i = 0; i < npids; i++)
 		printf(" %d", pids[i]);
 	printf("\n");
-	if ((r = load_fuse_new(fe, 1, LOAD_MEM_SIZE, pids, npids, &lf)) < 0)
+	if ((r = load_fuse_new(fe, 1, c->queues, LOAD_MEM_SIZE, pids, npids, &lf)) < 0)
 		goto out;
 	if (c->uid > 0) {
 		/* The files are open already; CREATE needs a directory the user may write to. */

@@ -2,9 +2,10 @@
 /*
  * bench/load: a daemon benchmark without a VM. The tests/frontend library plays the guest driver
  * against a vhost-user-fs daemon (vfsd or Rust virtiofsd), keeps `depth` FUSE operations in
- * flight on one request queue and measures operations per second, per-operation latency
- * (submit of the first request to reap of the last one) and the daemon's CPU time per operation.
- * The same operations as plain system calls on the shared directory give the native ceiling.
+ * flight on one request queue (or spread over --queues N) and measures operations per second,
+ * per-operation latency (submit of the first request to reap of the last one) and the daemon's CPU
+ * time per operation. The same operations as plain system calls on the shared directory give the
+ * native ceiling.
  *
  * Trust: the daemon is the thing measured; every reply is checked (length, unique, error) and a
  * wrong answer stops the benchmark with a message rather than producing a number.
@@ -87,8 +88,9 @@ int native_run(const char *share, const struct load_params *p, unsigned threads,
 struct fe;
 struct load_fuse;
 /* Look up the fixed targets after INIT; cpu_pids: the daemon's processes whose CPU is counted. */
-int load_fuse_new(struct fe *fe, unsigned queue, size_t mem_size, const int *cpu_pids,
-		  unsigned ncpu_pids, struct load_fuse **ret);
+/* Operations go round-robin (by slot) to the request queues [queue, queue + nqueues). */
+int load_fuse_new(struct fe *fe, unsigned queue, unsigned nqueues, size_t mem_size,
+		  const int *cpu_pids, unsigned ncpu_pids, struct load_fuse **ret);
 void load_fuse_free(struct load_fuse *lf);
 int load_fuse_run(struct load_fuse *lf, const struct load_params *p, struct load_result *ret);
 

@@ -44,7 +44,7 @@ struct slot {
 
 struct load_fuse {
 	struct fe *fe;
-	unsigned queue;
+	unsigned queue, nqueues; /* request queues [queue, queue + nqueues); slot i uses i % n */
 	const int *pids;
 	unsigned npids;
 	uint64_t data_node, data_fh, write_node, write_fh, cdir_node, bigdir_node;
@@ -90,8 +90,8 @@ static int prefault(struct load_fuse *lf, size_t mem_size)
 	return r < 0 ? r : 0;
 }
 
-int load_fuse_new(struct fe *fe, unsigned queue, size_t mem_size, const int *cpu_pids,
-		  unsigned ncpu_pids, struct load_fuse **ret)
+int load_fuse_new(struct fe *fe, unsigned queue, unsigned nqueues, size_t mem_size,
+		  const int *cpu_pids, unsigned ncpu_pids, struct load_fuse **ret)
 {
 	struct load_fuse *lf = calloc(1, sizeof(*lf));
 	struct fuse_open_out o;
@@ -99,7 +99,8 @@ int load_fuse_new(struct fe *fe, unsigned queue, size_t mem_size, const int *cpu
 
 	if (!lf)
 		return -ENOMEM;
-	*lf = (struct load_fuse){.fe = fe, .queue = queue, .pids = cpu_pids, .npids = ncpu_pids};
+	*lf = (struct load_fuse){
+		.fe = fe, .queue = queue, .nqueues = nqueues, .pids = cpu_pids, .npids = ncpu_pids};
 	fe_fuse_set_queue(fe, queue);
 	if ((r = lookup_node(fe, LOAD_DATA_FILE, &lf->data_node)) < 0 ||
 	    (r = lookup_node(fe, LOAD_WRITE_FILE, &lf->write_node)) < 0 ||
@@ -130,8 +131,8 @@ void load_fuse_free(struct load_fuse *lf)
 static int submit(struct load_fuse *lf, struct slot *s, uint32_t opcode, uint64_t nodeid,
 		  const struct iovec *args, int nargs, void *reply, size_t size)
 {
-	int r = fe_fuse_submit(lf->fe, &s->call, lf->queue, opcode, nodeid, args, nargs, reply,
-			       size);
+	int r = fe_fuse_submit(lf->fe, &s->call, lf->queue + s->idx % lf->nqueues, opcode, nodeid,
+			       args, nargs, reply, size);
 	if (r < 0)
 		fprintf(stderr, "load: submit opcode %u: %s\n", opcode, strerror(-r));
 	return r;
@@ -384,21 +385,39 @@ struct run_state {
 static int run_loop(struct load_fuse *lf, struct slot *slots, struct run_state *st)
 {
 	struct fe_completion comp[64];
+	unsigned rr = 0, idle = 0;
 	int r;
 
 	for (unsigned i = 0; i < lf->p->depth; i++, st->active++)
 		if ((r = op_start(lf, &slots[i])) < 0)
 			return r;
 	while (st->active > 0) {
-		int n = fe_reap(lf->fe, lf->queue, comp, (int)(sizeof(comp) / sizeof(comp[0])),
-				10000);
+		/* One queue: block in fe_reap. Several: take what the next queue has, and wait for
+		 * any of them only when a whole round found nothing. */
+		unsigned q = lf->queue + rr++ % lf->nqueues;
+		int n = fe_reap(lf->fe, q, comp, (int)(sizeof(comp) / sizeof(comp[0])),
+				lf->nqueues == 1 ? 10000 : 0);
 		if (n < 0)
 			return n;
+		if (n == 0 && lf->nqueues > 1 && ++idle < lf->nqueues)
+			continue;
+		if (n == 0 && lf->nqueues > 1) {
+			idle = 0;
+			r = fe_wait_any(lf->fe, lf->queue, lf->nqueues, 10000);
+			if (r != -ETIMEDOUT) {
+				if (r < 0)
+					return r;
+				continue;
+			}
+		}
 		if (n == 0) {
-			fprintf(stderr, "load: no completion for 10 s (%u in flight)\n",
-				fe_inflight(lf->fe, lf->queue));
+			unsigned inflight = 0;
+			for (unsigned i = 0; i < lf->nqueues; i++)
+				inflight += fe_inflight(lf->fe, lf->queue + i);
+			fprintf(stderr, "load: no completion for 10 s (%u in flight)\n", inflight);
 			return -ETIMEDOUT;
 		}
+		idle = 0;
 		uint64_t now = now_ns();
 		if (!st->measuring && now >= st->t_meas) {
 			st->measuring = true;

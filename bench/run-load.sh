@@ -15,7 +15,10 @@
 # Environment: LOAD_SECONDS (default 1) and LOAD_WARMUP (0.3) per measurement, LOAD_REPEAT (2),
 # LOAD_OPS (default all), LOAD_POOL (2: the thread-pool size of the extra depth-64 row, 0 to skip
 # it), BUILD (default build-bench), LOAD_RAW (file to keep the raw tab-separated results in),
-# VFSD_BIN (measure this vfsd binary instead of building one, e.g. a release build of a commit).
+# VFSD_BIN (measure this vfsd binary instead of building one, e.g. a release build of a commit),
+# LOAD_QUEUES (e.g. "1 2 4": vfsd also at depth LOAD_MQ_DEPTH (64) with its operations spread
+# round-robin over that many request queues, --queues N of bench/load, and a second table; the
+# Rust virtiofsd serves one request queue only, so it stays at 1).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +27,8 @@ SECS=${LOAD_SECONDS:-1}
 WARM=${LOAD_WARMUP:-0.3}
 REPEAT=${LOAD_REPEAT:-2}
 POOL=${LOAD_POOL:-2}
+QUEUES=${LOAD_QUEUES:-}
+MQ_DEPTH=${LOAD_MQ_DEPTH:-64}
 OPS=${LOAD_OPS:-getattr lookup-hit lookup-miss open-release read-4k read-1m write-4k write-1m create-unlink readdirplus-10k}
 OPS=${OPS//,/ }
 
@@ -93,6 +98,9 @@ for op in $OPS; do
 			fi
 		fi
 		run native 1,64 "$op" --daemon native
+		for q in $QUEUES; do
+			run "vfsd-q$q" "$MQ_DEPTH" "$op" --daemon vfsd --binary "$VFSD" --queues "$q"
+		done
 	done
 done
 T1=$(date +%s)
@@ -168,6 +176,44 @@ END {
 		}
 	}
 }' "$RAW"
+
+if [ -n "$QUEUES" ]; then
+	echo
+	echo "Request queues (bench/load --queues N: depth $MQ_DEPTH, operations round-robin over N queues; Rust: its only queue):"
+	echo
+	awk -F'\t' -v queues="$QUEUES" -v d="$MQ_DEPTH" '
+	{
+		if ($3 == "FAILED") next
+		k = $1 SUBSEP $2 SUBSEP $3
+		if ((k in rate) && rate[k] + 0 >= $6 + 0) next
+		rate[k] = $6
+		if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
+	}
+	END {
+		nq = split(queues, q, " ")
+		h = "| op | depth |"; s = "|---|---|"
+		for (j = 1; j <= nq; j++) { h = h " vfsd " q[j] " queue(s) req/s |"; s = s "--:|" }
+		h = h " Rust (1 queue) req/s |"; s = s "--:|"
+		for (j = 2; j <= nq; j++) { h = h " " q[j] " vs " q[1] " |"; s = s "--:|" }
+		print h " best vfsd / Rust |"; print s "--:|"
+		for (i = 1; i <= n; i++) {
+			op = order[i]; line = "| " op " | " d " |"; best = 0
+			for (j = 1; j <= nq; j++) {
+				v = rate["vfsd-q" q[j], op, d]
+				line = line " " (v == "" ? "–" : sprintf("%d", v + 0.5)) " |"
+				if (v + 0 > best) best = v + 0
+			}
+			rr = rate["rust", op, d]
+			line = line " " (rr == "" ? "–" : sprintf("%d", rr + 0.5)) " |"
+			b = rate["vfsd-q" q[1], op, d]
+			for (j = 2; j <= nq; j++) {
+				v = rate["vfsd-q" q[j], op, d]
+				line = line " " ((v == "" || b + 0 == 0) ? "–" : sprintf("%.2f", v / b)) " |"
+			}
+			print line " " ((rr + 0 == 0) ? "–" : sprintf("%.2f", best / rr)) " |"
+		}
+	}' "$RAW"
+fi
 
 cat <<EOF
 

@@ -16,8 +16,14 @@
 # the Rust virtiofsd over vhost-user-fs-pci; the workload's dax set (fio read and mmap, cold and
 # warm, the guest's page cache growth) and the daemon's count of DAX maps; the table goes to
 # bench/RESULTS-vm-dax.md (about 4 minutes under TCG).
+# With --mq, several request queues instead: QEMU 11.1 and sid's kernel (Linux >= 6.11 spreads
+# requests over the queues, one per vCPU group) for every column; vfsd with
+# vhost-user-fs-pci num-request-queues=1, 2 and 4 (VFSD_VM_QUEUES) and the Rust virtiofsd (one
+# queue: it serves no more); the usual workloads with 2000 small files; the guest's interrupts
+# per request queue show which queues it used; the table goes to bench/RESULTS-mq-vm.md (about 8
+# minutes under TCG).
 #
-#   bench/run-vm.sh [--dax] [--quick] [--repeat N] [--output FILE] [--configs "NAME ..."]
+#   bench/run-vm.sh [--dax | --mq] [--quick] [--repeat N] [--output FILE] [--configs "NAME ..."]
 #                   [--vfsd PATH] [--helper PATH]
 #
 #   --dax       the DAX comparison (above); fails if the sid chroot cannot be built, except with
@@ -34,8 +40,9 @@
 #   --vfsd      the vfsd binary (default: a release build in $BUILD, default build-bench)
 #   --helper    the vm_files binary (default: $BUILD/bench/vm_files)
 # Environment: VFSD_BIN (as --vfsd), BUILD, BENCH_DAX=1 (as --dax), BENCH_QUICK=1 (as --quick),
-# BENCH_REPEAT (as --repeat), BENCH_NOTE (a line for the header, e.g. which commit vfsd was built
-# from), and lib.sh's VFSD_VM_* knobs (VFSD_VM_MEM, VFSD_VM_SMP, VFSD_VM_ACCEL, VFSD_CACHE, ...),
+# BENCH_REPEAT (as --repeat), BENCH_MQ=1 (as --mq), BENCH_NOTE (a line for the header, e.g. which
+# commit vfsd was built from), BENCH_VM_LOCK (a file to flock(1) around each configuration's boot,
+# e.g. /tmp/vfsd-vm.lock on a machine whose VM runs take turns), and lib.sh's VFSD_VM_* knobs (VFSD_VM_MEM, VFSD_VM_SMP, VFSD_VM_ACCEL, VFSD_CACHE, ...),
 # which apply to every configuration alike. Installs fio, git, gcc, make (with --dax: fio) with
 # apt-get if missing (the guest runs the host's binaries).
 set -euo pipefail
@@ -47,6 +54,7 @@ BUILD=${BUILD:-$ROOT/build-bench}
 
 dax=${BENCH_DAX:-0}
 quick=${BENCH_QUICK:-0}
+mq=${BENCH_MQ:-0}
 repeat=${BENCH_REPEAT:-1}
 output=""
 only=""
@@ -61,21 +69,33 @@ while [ $# -gt 0 ]; do
 	--configs) only=$2; shift 2 ;;
 	--vfsd) vfsd_bin=$2; shift 2 ;;
 	--helper) helper=$2; shift 2 ;;
-	-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
+	--mq) mq=1; shift ;;
+	-h | --help) sed -n '2,48p' "$0"; exit 0 ;;
 	*) echo "run-vm: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
 SET=all RESULTS=RESULTS-vm.md # the workload set (bench/vm-workload.sh) and the default output
-[ "$dax" = 0 ] || SET=dax RESULTS=RESULTS-vm-dax.md
+PICK=all                      # the configurations' "sets" entry that selects them
+[ "$dax" = 0 ] || SET=dax RESULTS=RESULTS-vm-dax.md PICK=dax
+[ "$mq" = 0 ] || RESULTS=RESULTS-mq-vm.md PICK=mq
+[ "$dax$mq" != 11 ] || vm_die "--dax and --mq are separate runs"
 [ "$quick" = 1 ] || output=${output:-$ROOT/bench/$RESULTS}
 say() { printf '[run-vm] %s\n' "$*" >&2; }
 
 # ------------------------------------------------------------------ sizes
 if [ "$quick" = 1 ]; then
 	FIO_MB=8 FIO_SECONDS=2 FILES=300 CFILES=2 TAR_DIRS="asm-generic"
-	if [ "$dax" = 1 ]; then only=${only:-vfsd-dax}; else only=${only:-vfsd-auto rust 9p native}; fi
+	if [ "$dax" = 1 ]; then
+		only=${only:-vfsd-dax}
+	elif [ "$mq" = 1 ]; then
+		only=${only:-vfsd-q2 rust}
+	else
+		only=${only:-vfsd-auto rust 9p native}
+	fi
 else
 	FIO_MB=128 FIO_SECONDS=10 FILES=10000 CFILES=24 TAR_DIRS="linux asm-generic"
+	# fewer small files: four boots of the whole set stay under 10 minutes on TCG
+	[ "$mq" = 0 ] || FILES=2000
 fi
 FILE_SIZE=1024
 DAX_WINDOW=512M
@@ -117,7 +137,7 @@ config vfsd-always label="vfsd always" kind=virtiofs daemon=vfsd flags="--cache=
 	sets="all dax"
 config vfsd-never label="vfsd never" kind=virtiofs daemon=vfsd flags="--cache=never" mount="-t virtiofs"
 config rust label="Rust virtiofsd auto" kind=virtiofs daemon=rust flags="--cache=auto" mount="-t virtiofs" \
-	sets="all dax"
+	sets="all dax mq"
 config 9p label="9p (cache=mmap)" kind=9p mount="$ninep_mount"
 config native label="native (host)" kind=native
 dax_env="VFSD_VM_QEMU=sid VFSD_VM_FS_DEVICE=test-device"
@@ -128,14 +148,23 @@ config vfsd-dax-inode label="vfsd DAX, dax=inode" kind=virtiofs daemon=vfsd sets
 # a window half the size of the fio file: the guest reclaims chunks (FUSE_REMOVEMAPPING) as it reads
 config vfsd-dax-small label="vfsd DAX, dax=always, $((FIO_MB / 2))M window" kind=virtiofs daemon=vfsd \
 	sets=dax env="$dax_env" flags="--cache=auto --dax-window=$((FIO_MB / 2))M" mount="-t virtiofs -o dax=always"
+# --mq: vhost-user-fs-pci with num-request-queues=N (tests/vm/lib.sh VFSD_VM_QUEUES)
+for q in 1 2 4; do
+	config "vfsd-q$q" label="vfsd auto, $q request queue$([ "$q" = 1 ] || echo s)" kind=virtiofs \
+		daemon=vfsd sets=mq env="VFSD_VM_QUEUES=$q" flags="--cache=auto" mount="-t virtiofs"
+done
 # the columns the daemon CPU table compares, and the ratio columns ("A:B:HEADING|...", A against B)
 REF_VFSD=vfsd-auto REF_RUST=rust
 RATIOS="vfsd-auto:rust:vfsd/Rust|vfsd-auto:native:vfsd/native"
 [ "$dax" = 0 ] || RATIOS="vfsd-dax:vfsd-auto:DAX/auto|vfsd-dax:vfsd-always:DAX/always|vfsd-auto:rust:vfsd/Rust"
+if [ "$mq" = 1 ]; then
+	REF_VFSD=vfsd-q1
+	RATIOS="vfsd-q2:vfsd-q1:2q/1q|vfsd-q4:vfsd-q1:4q/1q|vfsd-q1:rust:vfsd 1q/Rust|vfsd-q2:rust:vfsd 2q/Rust"
+fi
 
 if [ -z "$only" ]; then
 	for c in "${CONFIGS[@]}"; do
-		[[ " ${CFG[$c.sets]} " == *" $SET "* ]] && only="$only $c"
+		[[ " ${CFG[$c.sets]} " == *" $PICK "* ]] && only="$only $c"
 	done
 fi
 for c in $only; do
@@ -147,10 +176,10 @@ for c in "${CONFIGS[@]}"; do
 done
 CONFIGS=("${sel[@]}")
 
-# --dax: QEMU 11.1 and sid's kernel for every column
-if [ "$dax" = 1 ]; then
+# --dax, --mq: QEMU 11.1 and sid's kernel for every column
+if [ "$dax" = 1 ] || [ "$mq" = 1 ]; then
 	if ! sid_out=$("$ROOT/tests/tools/sid-qemu.sh"); then
-		[ "$quick" = 1 ] || vm_die "--dax needs QEMU 11.1: the Debian sid chroot cannot be built (tests/tools/sid-qemu.sh)"
+		[ "$quick" = 1 ] || vm_die "--dax and --mq need QEMU 11.1: the Debian sid chroot cannot be built (tests/tools/sid-qemu.sh)"
 		say "SKIP: QEMU 11.1 unavailable, the Debian sid chroot cannot be built (tests/tools/sid-qemu.sh)"
 		exit 77
 	fi
@@ -274,6 +303,12 @@ run_vm() {
 	mapfile -t -O "${#args[@]}" args < <(vm_dev_9p / hostroot ro)
 	mapfile -t -O "${#args[@]}" args < <(vm_dev_9p "$results" results rw)
 	mapfile -t -O "${#args[@]}" args < <("${CFG[$name.device]}" "$sock" "$share" bench)
+	if [ -n "${BENCH_VM_LOCK:-}" ]; then
+		local lk
+		exec {lk}>"$BENCH_VM_LOCK"
+		say "$name: waiting for $BENCH_VM_LOCK"
+		flock "$lk"
+	fi
 	if [ "${CFG[$name.kind]}" = virtiofs ]; then
 		export VFSD_VM_FLAGS=${CFG[$name.flags]:-}
 		if [ "${CFG[$name.daemon]}" = rust ]; then
@@ -306,6 +341,8 @@ run_vm() {
 		say "$name: guest command status $(cat "$results/exit-code" 2>/dev/null || echo none)"
 	fi
 	cp "$results/out" "$dir/out" 2>/dev/null || true
+	# which request queues the guest used: their interrupts (saved by the hostroot init)
+	[ -z "${VFSD_VM_QUEUES:-}" ] || echo "queue_irqs $(vm_queue_irqs "$results/interrupts")" >"$dir/irqs"
 }
 
 # probe_results PROBE_LOG: the daemon's figures as "KEY VALUE" lines: per phase (from the
@@ -362,7 +399,7 @@ for ((rep = 1; rep <= repeat; rep++)); do
 			(run_vm "$name" "$dir") || say "$name: the run failed"
 		fi
 		{
-			cat "$dir/out" "$dir/qemu" "$dir/dax" 2>/dev/null || true
+			cat "$dir/out" "$dir/qemu" "$dir/dax" "$dir/irqs" 2>/dev/null || true
 			[ ! -f "$dir/probe.log" ] || probe_results "$dir/probe.log"
 			echo "wall_s $(($(date +%s) - t))"
 			# the other processes' share of the host's CPUs during this run
@@ -383,6 +420,7 @@ rust_version="not run"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 regen="bench/run-vm.sh"
 [ "$dax" = 1 ] && regen="$regen --dax"
+[ "$mq" = 1 ] && regen="$regen --mq"
 [ "$quick" = 1 ] && regen="$regen --quick"
 [ "$repeat" = 1 ] || regen="$regen --repeat $repeat"
 
@@ -420,8 +458,9 @@ EOF
 }
 
 report() {
-	local c qemu title="VM benchmark"
+	local c qemu irqs title="VM benchmark"
 	[ "$SET" = all ] || title="DAX benchmark"
+	[ "$mq" = 0 ] || title="request queue benchmark"
 	cat <<EOF
 # vfsd $title (bench/run-vm.sh)
 
@@ -448,6 +487,8 @@ EOF
 		native) echo "the same script on a host directory of the same file system" ;;
 		*) echo "${CFG[$c.daemon]:+${CFG[$c.daemon]} ${CFG[$c.flags]:-}, }QEMU ${qemu:-?}, mount \`${CFG[$c.mount]}\`${CFG[$c.env]:+, env \`${CFG[$c.env]}\`}" ;;
 		esac
+		irqs=$(awk -F'\t' -v c="$c" '$1 == c && $3 == "queue_irqs" { printf "%s%s", s, $4; s = "; " }' "$RAW")
+		[ -z "$irqs" ] || echo "    guest interrupts per request queue (queue:count, per run): $irqs"
 	done
 	workloads
 	echo

@@ -21,6 +21,7 @@ OPENDIR, READDIR, RELEASEDIR, FSYNCDIR, GETLK, SETLK, SETLKW = 27, 28, 29, 30, 3
 ACCESS, CREATE, INTERRUPT, DESTROY, IOCTL, BATCH_FORGET, FALLOCATE = 34, 35, 36, 38, 39, 42, 43
 READDIRPLUS, RENAME2, LSEEK, COPY_FILE_RANGE, SYNCFS, TMPFILE = 44, 45, 46, 47, 50, 51
 SETUPMAPPING, REMOVEMAPPING = 48, 49
+STATX, COPY_FILE_RANGE_64 = 52, 53
 FUSE_INIT_EXT = 1 << 30
 INIT_FLAGS = 0xffffffff & ~0  # everything: the server keeps what it offers
 unique = [100]
@@ -139,6 +140,12 @@ def fuse_seeds():
         rec(req(TMPFILE, 1, create_in(2, 0o100600))),
         rec(req(LOOKUP, 1, name("f"))), rec(req(OPEN, 3, open_in(0))),
         rec(req(COPY_FILE_RANGE, 3, struct.pack("<QQQQQQQ", 2, 0, 2, 1, 0, 100, 0)))])
+    s["statx-copy64"] = fuse_input([
+        rec(req(CREATE, 1, create_in(2, 0o100600) + name("f"))),
+        rec(req(WRITE, 2, rw_in(1, 0, 5) + b"hello")),
+        rec(req(STATX, 2, struct.pack("<IIQII", 0, 0, 0, 0, 0x7ff | 0x800))),
+        rec(req(STATX, 2, struct.pack("<IIQII", 1, 0, 1, 0x2000, 0x800))),
+        rec(req(COPY_FILE_RANGE_64, 2, struct.pack("<QQQQQQQ", 1, 0, 2, 1, 8, 1 << 40, 0)))])
     s["forgets"] = fuse_input([rec(req(LOOKUP, 1, name("d"))), rec(req(LOOKUP, 2, name("g"))),
                                rec(req(BATCH_FORGET, 0, struct.pack("<II", 3, 0)
                                        + struct.pack("<QQ", 2, 1) + struct.pack("<QQ", 3, 1)

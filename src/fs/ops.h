@@ -161,6 +161,11 @@ struct fs_ops {
 	int (*getattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
 		       uint64_t fh, struct stat *ret, uint32_t *ret_attr_flags,
 		       double *ret_timeout);
+	/* getattr with the host's statx(2): `mask` the STATX_* fields the guest wants (more may
+	 * come back; ret->stx_mask says which are valid), `sync` its AT_STATX_SYNC_TYPE bits. */
+	int (*statx)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
+		     unsigned mask, unsigned sync, struct statx *ret, uint32_t *ret_attr_flags,
+		     double *ret_timeout);
 	int (*setattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		       double *ret_timeout);

@@ -31,6 +31,90 @@ struct fuse_supp_groups {
 	uint32_t groups[];
 };
 
+/*
+ * 7.39-7.45 (Linux 6.6 to 7.x; Debian sid's 7.2 speaks 7.45). What a passthrough daemon serves
+ * of them: STATX (52) and COPY_FILE_RANGE_64 (53). A kernel sends both whatever minor we
+ * answer (it checks no minor for them; ENOSYS makes it fall back to GETATTR and to the 32-bit
+ * COPY_FILE_RANGE for good). The INIT flags of these minors, and why we offer each or not, are
+ * in op_init.c.
+ */
+#if FUSE_KERNEL_MINOR_VERSION < 39
+#define FUSE_STATX 52
+struct fuse_sx_time {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t __reserved;
+};
+struct fuse_statx {
+	uint32_t mask;
+	uint32_t blksize;
+	uint64_t attributes;
+	uint32_t nlink;
+	uint32_t uid;
+	uint32_t gid;
+	uint16_t mode;
+	uint16_t __spare0[1];
+	uint64_t ino;
+	uint64_t size;
+	uint64_t blocks;
+	uint64_t attributes_mask;
+	struct fuse_sx_time atime;
+	struct fuse_sx_time btime;
+	struct fuse_sx_time ctime;
+	struct fuse_sx_time mtime;
+	uint32_t rdev_major;
+	uint32_t rdev_minor;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint64_t __spare2[14];
+};
+struct fuse_statx_in {
+	uint32_t getattr_flags;
+	uint32_t reserved;
+	uint64_t fh;
+	uint32_t sx_flags;
+	uint32_t sx_mask;
+};
+struct fuse_statx_out {
+	uint64_t attr_valid;
+	uint32_t attr_valid_nsec;
+	uint32_t flags;
+	uint64_t spare[2];
+	struct fuse_statx stat;
+};
+#define FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+#endif
+#if FUSE_KERNEL_MINOR_VERSION < 40
+#define FUSE_PASSTHROUGH       (1ULL << 37)
+#define FUSE_NO_EXPORT_SUPPORT (1ULL << 38)
+#define FUSE_HAS_RESEND	       (1ULL << 39)
+#endif
+#if FUSE_KERNEL_MINOR_VERSION < 41
+#define FUSE_ALLOW_IDMAP (1ULL << 40)
+#endif
+#if FUSE_KERNEL_MINOR_VERSION < 42
+#define FUSE_OVER_IO_URING (1ULL << 41)
+#endif
+#if FUSE_KERNEL_MINOR_VERSION < 43
+#define FUSE_REQUEST_TIMEOUT (1ULL << 42)
+#endif
+#if FUSE_KERNEL_MINOR_VERSION < 45
+#define FUSE_COPY_FILE_RANGE_64 53
+struct fuse_copy_file_range_out {
+	uint64_t bytes_copied;
+};
+#endif
+_Static_assert(sizeof(struct fuse_statx) == 256, "fuse_statx is 256 bytes on the wire");
+_Static_assert(sizeof(struct fuse_statx_in) == 24, "fuse_statx_in is 24 bytes on the wire");
+_Static_assert(sizeof(struct fuse_statx_out) == 288, "fuse_statx_out is 288 bytes on the wire");
+
+/*
+ * The minor we answer stays 38 although Linux 7.x offers 7.45: nothing we serve needs more
+ * (see above: STATX, COPY_FILE_RANGE_64 and the flags work under 38), and a kernel keeps the
+ * reply layouts of the minor we answer, so a later minor that grows a reply (7.40 reused
+ * padding in fuse_init_out and fuse_open_out; proposed ones grow fuse_entry_out) cannot catch
+ * us out. Raise it only together with tests of every layout the new minor changes.
+ */
 #define FUSE_OUR_MINOR	  38u
 #define FUSE_OLDEST_MINOR 27u
 /* Linux sends one group (CREATE_SUPP_GROUP); anything near this bound is not a real kernel. */
@@ -142,6 +226,7 @@ int fuse_op_rename(struct fuse_req *req);
 int fuse_op_rename2(struct fuse_req *req);
 int fuse_op_readlink(struct fuse_req *req);
 int fuse_op_getattr(struct fuse_req *req);
+int fuse_op_statx(struct fuse_req *req);
 int fuse_op_setattr(struct fuse_req *req);
 int fuse_op_statfs(struct fuse_req *req);
 int fuse_op_access(struct fuse_req *req);
@@ -156,6 +241,7 @@ int fuse_op_fsync(struct fuse_req *req);
 int fuse_op_fallocate(struct fuse_req *req);
 int fuse_op_lseek(struct fuse_req *req);
 int fuse_op_copy_file_range(struct fuse_req *req);
+int fuse_op_copy_file_range_64(struct fuse_req *req);
 int fuse_op_syncfs(struct fuse_req *req);
 int fuse_op_opendir(struct fuse_req *req);
 int fuse_op_readdir(struct fuse_req *req);

@@ -9,9 +9,6 @@
 
 #include "fuse/fuse_internal.h"
 
-/* Not in the 7.38 header; Linux 6.1 never sends it, newer kernels fall back on ENOSYS. */
-#define FUSE_OPCODE_STATX 52u
-
 enum {
 	OPF_NO_REPLY = 1u << 0,	 /* the guest expects no reply at all */
 	OPF_EXCLUSIVE = 1u << 1, /* runs with session_lock write-held (session start/end) */
@@ -115,7 +112,10 @@ static const struct fuse_op_desc fuse_ops[] = {
 	OP(FUSE_SYNCFS, fuse_op_syncfs, sizeof(struct fuse_syncfs_in), 0, 0),
 	OP(FUSE_TMPFILE, fuse_op_tmpfile, sizeof(struct fuse_create_in),
 	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), OPF_VT_ENTRY),
-	OP(FUSE_OPCODE_STATX, op_enosys, 0, 0, 0),
+	OP(FUSE_STATX, fuse_op_statx, sizeof(struct fuse_statx_in), sizeof(struct fuse_statx_out),
+	   0),
+	OP(FUSE_COPY_FILE_RANGE_64, fuse_op_copy_file_range_64,
+	   sizeof(struct fuse_copy_file_range_in), sizeof(struct fuse_copy_file_range_out), 0),
 };
 
 static const struct fuse_op_desc *op_desc(uint32_t opcode)

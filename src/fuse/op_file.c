@@ -292,10 +292,12 @@ int fuse_op_lseek(struct fuse_req *req)
 	return fuse_reply(req, &o, sizeof(o));
 }
 
-int fuse_op_copy_file_range(struct fuse_req *req)
+/* COPY_FILE_RANGE and COPY_FILE_RANGE_64 take the same arguments; the count goes back in 32
+ * or 64 bits, and never exceeds max_len (a shorter copy is a valid answer). Returns the count
+ * or a negative errno. */
+static ssize_t copy_range(struct fuse_req *req, uint64_t max_len)
 {
 	struct fuse_copy_file_range_in in;
-	struct fuse_write_out o = {0};
 	off_t off_in, off_out;
 	size_t len;
 	ssize_t got;
@@ -311,15 +313,28 @@ int fuse_op_copy_file_range(struct fuse_req *req)
 	}
 	if (!FUSE_BE_OP(req, copy_file_range))
 		return -ENOSYS;
-	/* The reply carries a 32-bit count; a shorter copy is a valid answer. */
-	len = (size_t)MIN(in.len, (uint64_t)UINT32_MAX & ~4095ull);
+	len = (size_t)MIN(in.len, max_len);
 	got = FUSE_BE_OP(req, copy_file_range)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh_in,
 					       off_in, in.nodeid_out, in.fh_out, off_out, len,
 					       (unsigned)in.flags);
-	if (got < 0)
-		return (int)got;
-	o.size = (uint32_t)MIN((size_t)got, len);
-	return fuse_reply(req, &o, sizeof(o));
+	return got < 0 ? got : (ssize_t)MIN((size_t)got, len);
+}
+
+int fuse_op_copy_file_range(struct fuse_req *req)
+{
+	ssize_t got = copy_range(req, (uint64_t)UINT32_MAX & ~4095ull);
+	struct fuse_write_out o = {.size = (uint32_t)got};
+
+	return got < 0 ? (int)got : fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_op_copy_file_range_64(struct fuse_req *req)
+{
+	/* copy_file_range(2) itself copies at most MAX_RW_COUNT (INT_MAX & PAGE_MASK). */
+	ssize_t got = copy_range(req, (uint64_t)SSIZE_MAX);
+	struct fuse_copy_file_range_out o = {.bytes_copied = (uint64_t)got};
+
+	return got < 0 ? (int)got : fuse_reply(req, &o, sizeof(o));
 }
 
 int fuse_op_syncfs(struct fuse_req *req)

@@ -8,8 +8,29 @@
 
 #include "fuse/fuse_internal.h"
 
-/* Flags every session gets when the guest offers them. EXPORT_SUPPORT is not offered: node ids
- * do not survive a forget, so NFS-style handles could not be honoured. */
+/*
+ * Flags every session gets when the guest offers them. EXPORT_SUPPORT is not offered: node ids
+ * do not survive a forget, so NFS-style handles could not be honoured.
+ *
+ * What Linux 6.6-7.x offers on top of 7.38, and why none of it is accepted (tests/frontend
+ * init-7.45 checks that none comes back):
+ *   HAS_EXPIRE_ONLY      the guest understands FUSE_EXPIRE_ONLY in entry invalidations; we
+ *                        send no notifications (virtio-fs has no notification queue in Linux).
+ *   DIRECT_IO_ALLOW_MMAP MAP_SHARED on FOPEN_DIRECT_IO files (--cache=never); that mode's
+ *                        promise is that no file data is cached in the guest, which a shared
+ *                        mapping breaks.
+ *   PASSTHROUGH          the kernel reads and writes a backing file the server opened in the
+ *                        same kernel; a guest cannot reach host files.
+ *   NO_EXPORT_SUPPORT    would make name_to_handle_at fail in the guest (systemd, overlayfs use
+ *                        it); the handles it gives work while the inode is cached, as now.
+ *   HAS_RESEND           the server may ask for pending requests again (FUSE_NOTIFY_RESEND);
+ *                        no notification queue, and a virtqueue loses no request.
+ *   ALLOW_IDMAP          idmapped guest mounts: the kernel then sends unmapped ids (-1) for
+ *                        every op that creates nothing, but we act as the caller's uid/gid.
+ *   OVER_IO_URING        a /dev/fuse transport; ours is the virtqueue.
+ *   REQUEST_TIMEOUT      the guest would abort the whole connection when one request (a
+ *                        blocking lock: SETLKW waits as long as the holder keeps it) is slow.
+ */
 #define FUSE_BASE_FLAGS                                                                    \
 	(FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_BIG_WRITES | FUSE_AUTO_INVAL_DATA | \
 	 FUSE_ASYNC_DIO | FUSE_HAS_IOCTL_DIR | FUSE_ATOMIC_O_TRUNC | FUSE_MAX_PAGES |      \

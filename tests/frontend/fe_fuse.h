@@ -77,6 +77,10 @@ int fe_lookup(struct fe *fe, uint64_t parent, const char *name, struct fuse_entr
 int fe_forget(struct fe *fe, uint64_t nodeid, uint64_t nlookup);
 int fe_batch_forget(struct fe *fe, const struct fuse_forget_one *items, uint32_t count);
 int fe_getattr(struct fe *fe, uint64_t nodeid, const uint64_t *fh, struct fuse_attr_out *ret);
+/* FUSE_STATX (7.39; struct fuse_statx_out from src/fuse/fuse_internal.h on older headers). */
+struct fuse_statx_out;
+int fe_statx(struct fe *fe, uint64_t nodeid, const uint64_t *fh, uint32_t sx_flags,
+	     uint32_t sx_mask, struct fuse_statx_out *ret);
 int fe_setattr(struct fe *fe, uint64_t nodeid, const struct fuse_setattr_in *in,
 	       struct fuse_attr_out *ret);
 int fe_readlink(struct fe *fe, uint64_t nodeid, char *buf, size_t size);
@@ -133,6 +137,10 @@ int fe_fallocate(struct fe *fe, uint64_t nodeid, uint64_t fh, uint64_t off, uint
 		 uint32_t mode);
 int fe_lseek(struct fe *fe, uint64_t nodeid, uint64_t fh, uint64_t off, uint32_t whence,
 	     uint64_t *ret_off);
+/* FUSE_COPY_FILE_RANGE_64 (7.45): the same arguments, a 64-bit count back. */
+int fe_copy_file_range_64(struct fe *fe, uint64_t nodein, uint64_t fhin, uint64_t offin,
+			  uint64_t nodeout, uint64_t fhout, uint64_t offout, uint64_t len,
+			  uint64_t flags, uint64_t *ret_size);
 int fe_copy_file_range(struct fe *fe, uint64_t nodein, uint64_t fhin, uint64_t offin,
 		       uint64_t nodeout, uint64_t fhout, uint64_t offout, uint64_t len,
 		       uint64_t flags, uint64_t *ret_size);

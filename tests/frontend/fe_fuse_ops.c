@@ -8,6 +8,7 @@
 
 #include "fe_fuse.h"
 #include "fe_internal.h"
+#include "fuse/fuse_internal.h" /* protocol pieces newer than the host's <linux/fuse.h> */
 #include "util/macros.h"
 
 static int call_fixed(struct fe *fe, uint32_t opcode, uint64_t nodeid, const struct iovec *args,
@@ -255,9 +256,10 @@ int fe_lseek(struct fe *fe, uint64_t nodeid, uint64_t fh, uint64_t off, uint32_t
 	return r;
 }
 
-int fe_copy_file_range(struct fe *fe, uint64_t nodein, uint64_t fhin, uint64_t offin,
-		       uint64_t nodeout, uint64_t fhout, uint64_t offout, uint64_t len,
-		       uint64_t flags, uint64_t *ret_size)
+/* COPY_FILE_RANGE and COPY_FILE_RANGE_64 send the same arguments. */
+static int copy_range(struct fe *fe, uint32_t opcode, uint64_t nodein, uint64_t fhin,
+		      uint64_t offin, uint64_t nodeout, uint64_t fhout, uint64_t offout,
+		      uint64_t len, uint64_t flags, void *out, size_t out_size)
 {
 	struct fuse_copy_file_range_in in = {.fh_in = fhin,
 					     .off_in = offin,
@@ -267,11 +269,42 @@ int fe_copy_file_range(struct fe *fe, uint64_t nodein, uint64_t fhin, uint64_t o
 					     .len = len,
 					     .flags = flags};
 	struct iovec a = IOVS(&in);
+	return call_fixed(fe, opcode, nodein, &a, 1, out, out_size);
+}
+
+int fe_copy_file_range(struct fe *fe, uint64_t nodein, uint64_t fhin, uint64_t offin,
+		       uint64_t nodeout, uint64_t fhout, uint64_t offout, uint64_t len,
+		       uint64_t flags, uint64_t *ret_size)
+{
 	struct fuse_write_out out;
-	int r = call_fixed(fe, FUSE_COPY_FILE_RANGE, nodein, &a, 1, &out, sizeof(out));
+	int r = copy_range(fe, FUSE_COPY_FILE_RANGE, nodein, fhin, offin, nodeout, fhout, offout,
+			   len, flags, &out, sizeof(out));
 	if (r == 0 && ret_size)
 		*ret_size = out.size;
 	return r;
+}
+
+int fe_copy_file_range_64(struct fe *fe, uint64_t nodein, uint64_t fhin, uint64_t offin,
+			  uint64_t nodeout, uint64_t fhout, uint64_t offout, uint64_t len,
+			  uint64_t flags, uint64_t *ret_size)
+{
+	struct fuse_copy_file_range_out out;
+	int r = copy_range(fe, FUSE_COPY_FILE_RANGE_64, nodein, fhin, offin, nodeout, fhout, offout,
+			   len, flags, &out, sizeof(out));
+	if (r == 0 && ret_size)
+		*ret_size = out.bytes_copied;
+	return r;
+}
+
+int fe_statx(struct fe *fe, uint64_t nodeid, const uint64_t *fh, uint32_t sx_flags,
+	     uint32_t sx_mask, struct fuse_statx_out *ret)
+{
+	struct fuse_statx_in in = {.getattr_flags = fh ? FUSE_GETATTR_FH : 0,
+				   .fh = fh ? *fh : 0,
+				   .sx_flags = sx_flags,
+				   .sx_mask = sx_mask};
+	struct iovec a = IOVS(&in);
+	return call_fixed(fe, FUSE_STATX, nodeid, &a, 1, ret, sizeof(*ret));
 }
 
 int fe_syncfs(struct fe *fe, uint64_t nodeid)

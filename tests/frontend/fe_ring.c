@@ -388,6 +388,33 @@ static int wait_used(struct fe *fe, unsigned q, int64_t deadline)
 	}
 }
 
+int fe_wait_any(struct fe *fe, unsigned q0, unsigned nq, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	struct pollfd p[FE_MAX_QUEUES];
+
+	if (nq == 0 || nq > FE_MAX_QUEUES || q0 + nq > fe->nqueues)
+		return -EINVAL;
+	for (;;) {
+		for (unsigned i = 0; i < nq; i++) {
+			struct fe_vq *vq = &fe->vq[q0 + i];
+			if (vq->ndone > 0 || used_pending(vq))
+				return 0;
+			p[i] = (struct pollfd){.fd = vq->call_fd, .events = POLLIN};
+		}
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		int r = poll(p, nq, (int)MIN(left, 250));
+		for (unsigned i = 0; r > 0 && i < nq; i++) {
+			uint64_t v;
+			if ((p[i].revents & POLLIN) && read(p[i].fd, &v, sizeof(v)) < 0 &&
+			    errno != EAGAIN)
+				return -errno;
+		}
+	}
+}
+
 int fe_vq_raw_wait(struct fe *fe, unsigned q, struct vring_used_elem *ret, int timeout_ms)
 {
 	struct fe_vq *vq = &fe->vq[q];

@@ -117,6 +117,9 @@ int fe_reap(struct fe *fe, unsigned queue, struct fe_completion *c, int max, int
 /* Wait for the completion of one cookie, keeping others for later fe_reap() calls. */
 int fe_wait(struct fe *fe, unsigned queue, void *cookie, uint32_t *ret_len, int timeout_ms);
 unsigned fe_inflight(const struct fe *fe, unsigned queue);
+/* Wait until one of the queues [q0, q0 + nq) has a completion for fe_reap(), at most timeout_ms:
+ * 0, -ETIMEDOUT, or another negative errno. */
+int fe_wait_any(struct fe *fe, unsigned q0, unsigned nq, int timeout_ms);
 /* Forget the waiter of a request that timed out: its reply will not be copied anywhere. */
 void fe_abandon(struct fe *fe, unsigned queue, void *cookie);
 

@@ -95,8 +95,8 @@ static void test_len_lies(struct th *t)
 static void test_unknown_opcodes(struct th *t)
 {
 	static const uint32_t ops[] = {0,
-				       2 /* FUSE_FORGET is 2; 0 and 53+ are unknown */,
-				       53,
+				       2 /* FUSE_FORGET is 2; 0 and 54+ are unknown */,
+				       54,
 				       999,
 				       4096 /* CUSE_INIT */,
 				       0x7fffffff,

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Attributes: GETATTR (by node and by fh), SETATTR (size, mode, uid/gid, times incl. NOW,
- * KILL_SUIDGID), ACCESS, STATFS.
+ * KILL_SUIDGID), STATX, ACCESS, STATFS.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fuse/fuse_internal.h" /* FUSE_STATX and its structs on a 7.38 <linux/fuse.h> */
 #include "harness.h"
 
 static void test_getattr(struct th *t)
@@ -32,6 +34,78 @@ static void test_getattr(struct th *t)
 	T_EQ(t, a.attr.mtime, st.st_mtim.tv_sec);
 	T_OK(t, fe_getattr(t->fe, node, &fh, &a));
 	T_EQ(t, a.attr.size, 8);
+	T_OK(t, fe_release(t->fe, node, fh, O_RDWR));
+}
+
+static void check_sx_time(struct th *t, const struct fuse_sx_time *got,
+			  const struct statx_timestamp *want)
+{
+	T_EQ(t, got->tv_sec, want->tv_sec);
+	T_EQ(t, got->tv_nsec, want->tv_nsec);
+}
+
+/* FUSE_STATX (Linux >= 6.6 sends it for statx() calls that want more than the basic stats,
+ * e.g. the birth time): the host's statx, by node and by handle. */
+static void test_statx(struct th *t)
+{
+	const char *n = th_name(t, "statx");
+	const uint32_t want = STATX_BASIC_STATS | STATX_BTIME;
+	uint64_t node, fh, bad = 0xdeadbeefull;
+	struct fuse_statx_out o;
+	struct statx hx;
+
+	T_OK(t, th_create(t, FE_ROOT_ID, n, &node, &fh));
+	T_EQ(t, fe_write(t->fe, node, fh, 0, "12345678", 8, 0), 8);
+	T_OK(t, statx(AT_FDCWD, th_host(t, n), AT_SYMLINK_NOFOLLOW, want, &hx));
+
+	memset(&o, 0xa5, sizeof(o));
+	T_OK(t, fe_statx(t->fe, node, NULL, 0, want, &o));
+	/* The basic stats always (the guest only updates its inode from a full set), the birth
+	 * time exactly when the host has it, nothing the reply has no room for. */
+	T_EQ(t, o.stat.mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
+	T_EQ(t, o.stat.mask & STATX_BTIME, hx.stx_mask & STATX_BTIME);
+	T_EQ(t, o.stat.mask & ~want, 0);
+	T_EQ(t, o.stat.ino, hx.stx_ino);
+	T_EQ(t, o.stat.size, 8);
+	T_EQ(t, o.stat.mode, hx.stx_mode);
+	T_EQ(t, o.stat.nlink, hx.stx_nlink);
+	T_EQ(t, o.stat.uid, hx.stx_uid);
+	T_EQ(t, o.stat.gid, hx.stx_gid);
+	T_EQ(t, o.stat.blocks, hx.stx_blocks);
+	T_EQ(t, o.stat.blksize, hx.stx_blksize);
+	T_EQ(t, o.stat.dev_major, hx.stx_dev_major);
+	T_EQ(t, o.stat.dev_minor, hx.stx_dev_minor);
+	check_sx_time(t, &o.stat.mtime, &hx.stx_mtime);
+	check_sx_time(t, &o.stat.ctime, &hx.stx_ctime);
+	if (hx.stx_mask & STATX_BTIME)
+		check_sx_time(t, &o.stat.btime, &hx.stx_btime);
+	else
+		T_EQ(t, o.stat.btime.tv_sec, 0);
+	/* Host-side facts (mount root, automount, DAX) are not the guest's. */
+	T_EQ(t,
+	     o.stat.attributes_mask &
+		     (STATX_ATTR_MOUNT_ROOT | STATX_ATTR_AUTOMOUNT | STATX_ATTR_DAX),
+	     0);
+	T_EQ(t, o.flags, 0);
+	T_EQ(t, o.spare[0] | o.spare[1], 0);
+
+	/* By handle, with a sync hint; a write through it shows. */
+	T_EQ(t, fe_write(t->fe, node, fh, 8, "9", 1, 0), 1);
+	T_OK(t, fe_statx(t->fe, node, &fh, AT_STATX_FORCE_SYNC, STATX_SIZE, &o));
+	T_EQ(t, o.stat.size, 9);
+	T_EQ(t, o.stat.mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
+
+	/* A directory, and the share's root. */
+	T_OK(t, fe_statx(t->fe, FE_ROOT_ID, NULL, 0, want, &o));
+	T_CHECK(t, S_ISDIR(o.stat.mode));
+	T_OK(t, statx(AT_FDCWD, t->share, 0, STATX_INO, &hx));
+	T_EQ(t, o.stat.ino, hx.stx_ino);
+
+	/* Forged node and handle: an error, never a reply about something else. */
+	int r = fe_statx(t->fe, bad, NULL, 0, want, &o);
+	T_CHECK(t, r < 0 && r != -ETIMEDOUT && r != -FE_EBADREPLY);
+	r = fe_statx(t->fe, node, &bad, 0, want, &o);
+	T_CHECK(t, r < 0 && r != -ETIMEDOUT && r != -FE_EBADREPLY);
 	T_OK(t, fe_release(t->fe, node, fh, O_RDWR));
 }
 
@@ -224,6 +298,7 @@ static void test_statfs(struct th *t)
 
 const struct th_test th_attr_tests[] = {
 	{"getattr", test_getattr},
+	{"statx", test_statx},
 	{"setattr", test_setattr},
 	{"setattr-kill-suidgid", test_setattr_kill_suidgid},
 	{"setattr-guest-decides", test_setattr_guest_decides},

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Files: CREATE, OPEN, READ, WRITE (incl. KILL_SUIDGID and large, split and indirect chains),
- * FLUSH, FSYNC, RELEASE, FALLOCATE, LSEEK, COPY_FILE_RANGE, TMPFILE, forged fh.
+ * FLUSH, FSYNC, RELEASE, FALLOCATE, LSEEK, COPY_FILE_RANGE(_64), TMPFILE, forged fh.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -178,24 +178,49 @@ static void test_lseek(struct th *t)
 	T_OK(t, fe_release(t->fe, node, fh, O_RDWR));
 }
 
-static void test_copy_file_range(struct th *t)
+/* COPY_FILE_RANGE, or with `wide` COPY_FILE_RANGE_64 (7.45; Linux 7.x tries it first): the same
+ * arguments, a 32- or 64-bit count back. The 64-bit op also takes a length beyond 32 bits (the
+ * old op's limit) and copies up to the end of the source. */
+static void check_copy_file_range(struct th *t, bool wide)
 {
-	const char *a = th_name(t, "cfr-a"), *b = th_name(t, "cfr-b");
+	const char *a = th_name(t, wide ? "cfr64-a" : "cfr-a"),
+		   *b = th_name(t, wide ? "cfr64-b" : "cfr-b");
+	int (*copy)(struct fe *, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
+		    uint64_t, uint64_t, uint64_t *) =
+		wide ? fe_copy_file_range_64 : fe_copy_file_range;
 	uint64_t na, fa, nb, fb, copied = 0;
 	char buf[32] = {0};
 
 	T_OK(t, th_create(t, FE_ROOT_ID, a, &na, &fa));
 	T_OK(t, th_create(t, FE_ROOT_ID, b, &nb, &fb));
 	T_EQ(t, fe_write(t->fe, na, fa, 0, "0123456789", 10, 0), 10);
-	T_OK(t, fe_copy_file_range(t->fe, na, fa, 2, nb, fb, 4, 5, 0, &copied));
+	T_OK(t, copy(t->fe, na, fa, 2, nb, fb, 4, 5, 0, &copied));
 	T_EQ(t, copied, 5);
-	T_EQ(t, host_read(t, b, buf, sizeof(buf), 0), 9);
+	if (wide) {
+		T_OK(t, copy(t->fe, na, fa, 3, nb, fb, 20, 1ull << 33, 0, &copied));
+		T_EQ(t, copied, 7);
+	}
+	T_EQ(t, host_read(t, b, buf, sizeof(buf), 0), wide ? 27 : 9);
 	T_CHECK(t, memcmp(buf,
 			  "\0\0\0\0"
 			  "23456",
 			  9) == 0);
+	T_CHECK(t, !wide || memcmp(buf + 20, "3456789", 7) == 0);
+	/* A forged handle is an error. */
+	int r = copy(t->fe, na, 0xdeadbeefull, 0, nb, fb, 0, 1, 0, &copied);
+	T_CHECK(t, r < 0 && r != -ETIMEDOUT && r != -FE_EBADREPLY);
 	T_OK(t, fe_release(t->fe, na, fa, O_RDWR));
 	T_OK(t, fe_release(t->fe, nb, fb, O_RDWR));
+}
+
+static void test_copy_file_range(struct th *t)
+{
+	check_copy_file_range(t, false);
+}
+
+static void test_copy_file_range_64(struct th *t)
+{
+	check_copy_file_range(t, true);
 }
 
 static unsigned count_entries(const char *path)
@@ -281,6 +306,7 @@ const struct th_test th_file_tests[] = {
 	{"fallocate", test_fallocate},
 	{"lseek", test_lseek},
 	{"copy-file-range", test_copy_file_range},
+	{"copy-file-range-64", test_copy_file_range_64},
 	{"tmpfile", test_tmpfile},
 	{"forged-fh", test_forged_fh},
 	TH_TESTS_END,

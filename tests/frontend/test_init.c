@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "fuse/fuse_internal.h" /* INIT flags of 7.39-7.45 on a 7.38 <linux/fuse.h> */
 #include "harness.h"
 
 static void check_root(struct th *t)
@@ -48,6 +49,26 @@ static void test_init_38(struct th *t)
 		T_CHECK(t, o->map_alignment <= 21);
 }
 
+/* Linux 7.x: 7.45 and every INIT flag up to 7.45. We answer 7.38 (the guest then keeps 7.38's
+ * layouts), accept none of the newer flags (op_init.c says why) and leave the 7.40+ reply
+ * fields (max_stack_depth, request_timeout) zero. */
+static void test_init_45(struct th *t)
+{
+	const uint64_t newer = FUSE_HAS_EXPIRE_ONLY | FUSE_DIRECT_IO_ALLOW_MMAP | FUSE_PASSTHROUGH |
+			       FUSE_NO_EXPORT_SUPPORT | FUSE_HAS_RESEND | FUSE_ALLOW_IDMAP |
+			       FUSE_OVER_IO_URING | FUSE_REQUEST_TIMEOUT;
+	struct fuse_init_out out;
+
+	T_OK(t, fe_init_sized(t->fe, FUSE_KERNEL_VERSION, 45, th_init_flags() | newer, 0, &out));
+	T_EQ(t, out.minor, FUSE_OUR_MINOR);
+	T_EQ(t, ((uint64_t)out.flags2 << 32) & newer, 0);
+	T_CHECK(t, out.flags & FUSE_ASYNC_READ);
+	for (size_t i = 0; i < sizeof(out.unused) / sizeof(out.unused[0]); i++)
+		T_EQ(t, out.unused[i], 0);
+	check_root(t);
+	restore(t);
+}
+
 static void test_init_37(struct th *t)
 {
 	init_minor(t, 37, th_init_flags(), 0);
@@ -86,6 +107,7 @@ static void test_init_26_refused(struct th *t)
 
 const struct th_test th_init_tests[] = {
 	{"init-7.38", test_init_38},
+	{"init-7.45", test_init_45},
 	{"init-7.37", test_init_37},
 	{"init-7.31-short", test_init_31_short},
 	{"init-7.27", test_init_27},

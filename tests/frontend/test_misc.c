@@ -80,6 +80,20 @@ static void test_unknown_opcode(struct th *t)
 	T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &at));
 }
 
+/* Opcodes a passthrough daemon does not serve get ENOSYS (the guest then stops sending them):
+ * BMAP (block maps of a device-backed fs), and the first number after 7.45's last opcode. */
+static void test_enosys_opcodes(struct th *t)
+{
+	static const uint32_t ops[] = {FUSE_BMAP, 54};
+	uint8_t arg[64] = {0};
+	struct iovec a = IOV(arg, sizeof(arg));
+	struct fuse_attr_out at;
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		T_EQ(t, fe_fuse_call(t->fe, ops[i], FE_ROOT_ID, &a, 1, NULL, 0, NULL), -ENOSYS);
+	T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &at));
+}
+
 static void test_forged_nodeid(struct th *t)
 {
 	uint64_t bad[] = {0, 0xdeadbeefull, 0x7fffffffffffffffull, UINT64_MAX};
@@ -154,6 +168,7 @@ const struct th_test th_misc_tests[] = {
 	{"ioctl", test_ioctl},
 	{"poll", test_poll},
 	{"unknown-opcode", test_unknown_opcode},
+	{"enosys-opcodes", test_enosys_opcodes},
 	{"forged-nodeid", test_forged_nodeid},
 	{"async-depth-32", test_async_depth},
 	TH_TESTS_END,

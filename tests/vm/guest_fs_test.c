@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -1110,6 +1111,28 @@ static int t_copy_file_range(void)
 	return res;
 }
 
+/* statx with STATX_BTIME: Linux >= 6.6 asks the daemon with FUSE_STATX (GETATTR has no birth
+ * time), older guests cannot. The host compares with its own birth time of the file
+ * (verify_share.py, "btime"): equal, or none where the guest kernel or the host has none. */
+static int t_statx_btime(void)
+{
+	struct statx sx;
+	struct utsname u;
+
+	SYS(write_text("verify/btime", "born\n"));
+	SYS(uname(&u));
+	SYS(statx(AT_FDCWD, "verify/btime", 0, STATX_BASIC_STATS | STATX_BTIME, &sx));
+	CHECK((sx.stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS, "statx mask %#x",
+	      sx.stx_mask);
+	CHECK(sx.stx_size == 5, "statx size %llu", (unsigned long long)sx.stx_size);
+	if (sx.stx_mask & STATX_BTIME)
+		note("btime verify/btime %s %lld %u", u.release, (long long)sx.stx_btime.tv_sec,
+		     sx.stx_btime.tv_nsec);
+	else
+		note("btime verify/btime %s none", u.release);
+	return 0;
+}
+
 static int t_statfs(void)
 {
 	struct statfs s;
@@ -1197,6 +1220,7 @@ int main(int argc, char **argv)
 	run("fallocate, KEEP_SIZE, PUNCH_HOLE", t_fallocate);
 	run("SEEK_DATA / SEEK_HOLE on a sparse file", t_seek_data_hole);
 	run("copy_file_range", t_copy_file_range);
+	run("statx STATX_BTIME (FUSE_STATX)", t_statx_btime);
 	run("statfs", t_statfs);
 	run("mkdir (nested), mkfifo", t_mkdir_nested);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -18,6 +18,12 @@
 #   VFSD_VM_APPEND    extra guest kernel command line
 #   VFSD_VM_QEMU      QEMU command (default qemu-system-x86_64, the host's); "sid": QEMU 11.1
 #                     from the Debian sid chroot of tests/tools/sid-qemu.sh (built if needed)
+#   VFSD_VM_QUEUES    request queues of vhost-user-fs-pci (num-request-queues; default: QEMU's
+#                     1). With 2 or more, a guest that spreads requests over them (Linux >= 6.11,
+#                     one queue per group of vCPUs) must be seen using more than one:
+#                     vm_queue_check reads the guest's /proc/interrupts (init saves it in
+#                     RESULTS/interrupts after the guest command). Not for the Rust virtiofsd
+#                     (VFSD_DAEMON_CMD=*rust-virtiofsd*), which serves one request queue
 #   VFSD_VM_FS_DEVICE the virtio-fs device: vhost-user-fs-pci (default; the tag is QEMU's
 #                     tag= property) or test-device: vhost-user-test-device-pci as virtio-fs
 #                     (QEMU >= 11.1; the only device with a DAX window), whose tag and queue
@@ -265,6 +271,8 @@ echo "init: running guest command"
 	HOME=/root TERM=dumb LANG=C.UTF-8 TMPDIR=/tmp /bin/sh $R/guest-cmd.sh
   echo $? >/newroot$R/exit-code ) 2>&1 | tee /newroot$R/guest.log
 echo "init: guest command exited with $(cat /newroot$R/exit-code)"
+# per-queue interrupt counts for vm_queue_check (the guest's use of its request queues)
+cat /proc/interrupts >/newroot$R/interrupts 2>/dev/null
 for mp in $mounted; do
 	umount "$mp" || echo "init: umount $mp failed"
 done
@@ -456,7 +464,11 @@ vm_qemu() {
 vm_dev_virtiofs() { # SOCKET TAG INDEX ($VFSD_VM_FS_DEVICE picks the device)
 	printf '%s\n' -chardev "socket,id=vfs$3,path=$1"
 	case "${VFSD_VM_FS_DEVICE:-vhost-user-fs-pci}" in
-	vhost-user-fs-pci) printf '%s\n' -device "vhost-user-fs-pci,queue-size=1024,chardev=vfs$3,tag=$2" ;;
+	vhost-user-fs-pci)
+		local q
+		q=$(vm_fs_queues)
+		printf '%s\n' -device "vhost-user-fs-pci,queue-size=1024,chardev=vfs$3,tag=$2${q:+,num-request-queues=$q}"
+		;;
 	# virtio-id 26 is virtio-fs; its config is tag[36] + le32 num_request_queues (40 bytes);
 	# num_vqs = the hiprio queue + VM_TEST_DEVICE_RQ request queues.
 	test-device)
@@ -474,6 +486,43 @@ vm_fs_daemon_flags() {
 	printf '%s\n' "--tag=$1"
 	[ -n "${VFSD_DAEMON_CMD:-}" ] || printf '%s\n' "--request-queues=$VM_TEST_DEVICE_RQ"
 }
+# vm_fs_queues: the request queues to ask of vhost-user-fs-pci: $VFSD_VM_QUEUES, or nothing (QEMU's
+# default, 1) for the Rust virtiofsd, which serves a single request queue (1.13: QEMU refuses more).
+vm_fs_queues() {
+	case "${VFSD_DAEMON_CMD:-}" in *rust-virtiofsd*) return 0 ;; esac
+	echo "${VFSD_VM_QUEUES:-}"
+}
+
+# vm_queue_irqs FILE: "Q:COUNT ..." for each request queue of the first virtio-fs device in a
+# copy of the guest's /proc/interrupts (a line per MSI-X vector, named "virtioN-requests.Q" by
+# Linux's virtio_fs; COUNT summed over the CPUs); empty when the queues share one vector.
+vm_queue_irqs() {
+	awk '$NF ~ /^virtio[0-9]+-requests\.[0-9]+$/ {
+		dev = $NF; sub(/-requests.*/, "", dev)
+		if (first == "") first = dev
+		if (dev != first) next
+		q = $NF; sub(/.*requests\./, "", q)
+		s = 0
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
+		printf "%s%s:%d", sep, q, s; sep = " "
+	} END { print "" }' "$1" 2>/dev/null
+}
+
+# vm_queue_check FILE [WHAT]: with VFSD_VM_QUEUES >= 2, a TAP check that the guest used more
+# than one request queue (at least two of them raised interrupts: the daemon answered on
+# them) according to FILE, a copy of the guest's /proc/interrupts; nothing otherwise.
+vm_queue_check() {
+	local want irqs used
+	want=$(vm_fs_queues)
+	want=${want:-1}
+	[ "$want" -ge 2 ] 2>/dev/null || return 0
+	irqs=$(vm_queue_irqs "$1")
+	used=$(tr ' ' '\n' <<<"$irqs" | awk -F: '$2 > 0 { n++ } END { print n + 0 }')
+	echo "# request queue interrupts${2:+ ($2)} (queue:count): ${irqs:-none found}"
+	check "guest used $used of $want request queues${2:+ ($2)}" \
+		"per-queue interrupts: ${irqs:-no virtioN-requests.Q lines in $1}" [ "$used" -ge 2 ]
+}
+
 # vm_dax_counts LOG: "SESSIONS MAPS UNMAPS REFUSED" summed over vfsd's "dax: N maps, M unmaps,
 # K refused by the frontend" lines in LOG (one per session that mapped anything; 0 0 0 0: none).
 vm_dax_counts() {

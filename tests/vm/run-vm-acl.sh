@@ -102,6 +102,8 @@ check "vfsd: all checks ran in the guest" "see $base/vfsd-results/serial.log" \
 check "vfsd: daemon exited 0 after QEMU disconnected" \
 	"status $(cat "$base/vfsd-results/daemon-status" 2>/dev/null || echo unknown)" \
 	grep -qx 0 "$base/vfsd-results/daemon-status"
+# with VFSD_VM_QUEUES >= 2 (vm-acl-sid): the guest used more than one request queue
+vm_queue_check "$base/vfsd-results/interrupts" "vfsd guest"
 
 # 3. Rust virtiofsd: the run must complete; differences are diagnostics.
 (

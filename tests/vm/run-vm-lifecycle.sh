@@ -289,6 +289,7 @@ EOF
 	check "the guest booted 3 times (reboot -f, sysrq-b)" "it booted $boots times" [ "$boots" = 3 ]
 	check "the guest finished its last boot" "no all-done (see $results/serial.log)" [ -f "$results/all-done" ]
 	guest_tap
+	vm_queue_check "$results/interrupts" "boot 3"
 
 	# fd counts
 	local idle l v
@@ -379,6 +380,7 @@ EOF
 	vm_qemu "$results/serial-second.log" "${QARGS[@]}" >&2
 	check "second QEMU exited normally" "status $VM_QEMU_RC" [ "$VM_QEMU_RC" = 0 ]
 	guest_tap
+	vm_queue_check "$results/interrupts" "second QEMU"
 	check "host: second.txt" "differs" cmp -s <(seq 1 20000) "$share/second.txt"
 	sleep 1
 	check "--keep-serving: daemon still running after the second QEMU quit" "it exited" kill -0 "$pid"
@@ -414,6 +416,8 @@ while :; do
 		# unsynced noise, in flight when QEMU dies; never checked
 		dd if=/dev/urandom of=$p/noise bs=64k count=4 2>/dev/null
 	done
+	# for vm_queue_check, before the host has seen its 24 lines (9p writes through)
+	[ $i = 3 ] && cat /proc/interrupts >$R/interrupts
 done
 EOF
 	} >"$results/guest-cmd.sh"
@@ -464,6 +468,7 @@ EOF
 		check "host: every fsynced byte is there, share $d ($how; $nf fsynced states)" \
 			"$bad bad:$detail" [ "$((nf >= 8 && bad == 0))" = 1 ]
 	done
+	vm_queue_check "$results/interrupts" "share a, after 3 rounds"
 }
 
 case "$mode" in

@@ -120,6 +120,8 @@ tap_from "$base/vfsd/results/tmpfs.tap" "guest tmpfs: "
 guest_tmpfs_summary="$from_total checks, $from_failed failed"
 [ "$from_total" -gt 0 ] || tap not-ok "guest tmpfs: the program ran" "no results (see $base/vfsd/results/serial.log)"
 vfsd_checks vfsd "vfsd: "
+# with VFSD_VM_QUEUES >= 2 (vm-perm-sid): the guest used more than one request queue
+vm_queue_check "$base/vfsd/results/interrupts" "vfsd guest"
 vfsd_summary="$from_total checks, $from_failed failed, $from_todo decided by the guest's FUSE client (TODO)"
 
 # 2b. vfsd again with --killpriv-v2: set-id clearing on write/truncate/open/fallocate/

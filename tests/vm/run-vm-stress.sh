@@ -170,6 +170,8 @@ check "the guest mounted the share and finished the workload" \
 	[ -f "$results/all-done" ]
 
 # ------------------------------------------------------------------ each tool
+vm_queue_check "$results/interrupts"
+
 tool_rc() { tr -dc '0-9' <"$results/$1.rc" 2>/dev/null || true; }
 show_tail() { # FILE: the end of a tool's log as TAP comments
 	[ -f "$1" ] && tail -n "${2:-15}" "$1" | sed 's/^/#   /'

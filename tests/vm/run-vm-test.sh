@@ -110,6 +110,7 @@ if [ "$daemon_status" = 0 ]; then
 else
 	tap not-ok "daemon exited 0 after QEMU disconnected" "status: $daemon_status (see $results/daemon.log)"
 fi
+vm_queue_check "$results/interrupts"
 [ "$run_rc" = 125 ] && say "vm-run.sh reported a setup failure (status 125)"
 
 # 4. host-side verification of what the guest wrote
@@ -146,7 +147,7 @@ echo "1..$n"
 	echo " daemon:      $daemon_desc"
 	echo " flags:       ${VFSD_VM_FLAGS:---xattr}"
 	echo " accelerator: $accel"
-	echo " kernel:      $VM_KVER ($VM_SUITE)"
+	echo " kernel:      $VM_KVER ($VM_SUITE), QEMU ${VFSD_VM_QEMU:-host}, ${VFSD_VM_QUEUES:-1} request queue(s)"
 	echo " guest:       $guest_ok/$guest_total checks passed, exit status ${guest_rc:-none}"
 	echo " daemon exit: $daemon_status"
 	echo " host:        $(grep -c '^ok ' <<<"${host_out:-}" || true) host checks passed, $host_failed failed"

@@ -23,7 +23,9 @@ Manifest lines (paths relative to SHARE_DIR, data in hex):
 """
 import errno
 import os
+import re
 import stat
+import subprocess
 import sys
 
 
@@ -159,6 +161,20 @@ class Checker:
                 "" if len(names) == int(words[2]) else f"{len(names)} entries"
         if kind == "absent":
             return "absent", "still exists" if os.path.lexists(p) else ""
+        if kind == "btime":
+            # btime REL SEC NSEC | btime REL none: the birth time a guest with kernel REL got
+            # from statx(STATX_BTIME); Linux >= 6.6 asks the daemon (FUSE_STATX), older cannot.
+            rel, got = words[2], " ".join(words[3:])
+            host = subprocess.run(["stat", "-c", "%W %.9W", p], capture_output=True, text=True,
+                                  check=True).stdout.split()
+            want = "none"
+            if host[0] != "0":  # 0: the host file system keeps no birth time
+                sec, nsec = host[1].split(".")
+                want = f"{sec} {int(nsec)}"
+            kver = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", rel).groups())
+            if kver < (6, 6):
+                want = "none"
+            return f"birth time {want} (guest {rel})", "" if got == want else f"guest got {got}"
         if kind == "fifo":
             return "a FIFO", "" if stat.S_ISFIFO(os.lstat(p).st_mode) else "not a FIFO"
         return f"unknown manifest line {kind}", "unknown kind"

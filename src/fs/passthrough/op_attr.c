@@ -18,44 +18,57 @@
 	(FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE | FS_SET_ATIME | FS_SET_MTIME | \
 	 FS_SET_ATIME_NOW | FS_SET_MTIME_NOW | FS_SET_CTIME | FS_SET_KILL_SUIDGID)
 
-int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		  struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
+/* The host's statx of a node, through the open handle when the guest names one: an inode
+ * held by file handle may no longer reopen (an unlinked file on some filesystems) while it is
+ * still open. `mask` and `sync` as for pt_statx_mask. */
+static int pt_attr(struct pt_fs *fs, uint64_t nodeid, bool has_fh, uint64_t fh, unsigned mask,
+		   unsigned sync, struct statx *stx, uint32_t *ret_attr_flags, double *ret_timeout)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
-	struct statx stx;
+	struct pt_inode *ino;
 	int r;
 
 	if (has_fh) {
 		r = pt_handle_get(fs, nodeid, fh, &h.h);
 		if (r < 0)
 			return r;
-		/* Through the open fd: an inode held by file handle may no longer reopen (an
-		 * unlinked file on some filesystems) while it is still open. */
-		r = pt_statx(h.h->fd, &stx);
+		ino = h.h->inode;
+		r = pt_statx_mask(h.h->fd, mask, sync, stx);
+	} else {
+		r = pt_inode_get(fs, nodeid, &g.ino);
 		if (r < 0)
 			return r;
-		pt_statx_to_stat(&stx, ret);
-		pt_dax_changed(fs, h.h->inode, (uint64_t)ret->st_size);
-		if (ret_attr_flags)
-			*ret_attr_flags = pt_dax_attr_flags(fs, h.h->inode, &stx);
-		*ret_timeout = pt_timeout(fs);
-		return 0;
+		ino = g.ino;
+		r = pt_statx_mask(ino->fd, mask, sync, stx);
 	}
-	r = pt_inode_get(fs, nodeid, &g.ino);
 	if (r < 0)
 		return r;
-	r = pt_statx_inode(g.ino, &stx);
+	/* A size or content change made on the host shows up here first. */
+	pt_dax_changed(fs, ino, stx->stx_size);
+	if (ret_attr_flags)
+		*ret_attr_flags = pt_dax_attr_flags(fs, ino, stx);
+	*ret_timeout = pt_timeout(fs);
+	return 0;
+}
+
+int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
+		  struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
+{
+	struct statx stx;
+	int r = pt_attr(fsp, nodeid, has_fh, fh, 0, 0, &stx, ret_attr_flags, ret_timeout);
+
 	if (r < 0)
 		return r;
 	pt_statx_to_stat(&stx, ret);
-	/* A size or content change made on the host shows up here first. */
-	pt_dax_changed(fs, g.ino, (uint64_t)ret->st_size);
-	if (ret_attr_flags)
-		*ret_attr_flags = pt_dax_attr_flags(fs, g.ino, &stx);
-	*ret_timeout = pt_timeout(fs);
 	return 0;
+}
+
+int pt_op_statx(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
+		unsigned mask, unsigned sync, struct statx *ret, uint32_t *ret_attr_flags,
+		double *ret_timeout)
+{
+	return pt_attr(fsp, nodeid, has_fh, fh, mask, sync, ret, ret_attr_flags, ret_timeout);
 }
 
 static int pt_set_mode(struct pt_fs *fs, const struct pt_inode *ino, const struct pt_handle *h,

@@ -55,8 +55,13 @@ void pt_fd_uncharge(struct pt_fs *fs)
 
 int pt_statx(int fd, struct statx *stx)
 {
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
-		  STATX_BASIC_STATS | STATX_MNT_ID, stx) < 0)
+	return pt_statx_mask(fd, 0, 0, stx);
+}
+
+int pt_statx_mask(int fd, unsigned mask, unsigned sync, struct statx *stx)
+{
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | (sync & AT_STATX_SYNC_TYPE),
+		  mask | STATX_BASIC_STATS | STATX_MNT_ID, stx) < 0)
 		return -errno;
 	return 0;
 }
@@ -177,6 +182,7 @@ static const struct fs_ops pt_ops = {
 	.lookup = pt_op_lookup,
 	.forget = pt_op_forget,
 	.getattr = pt_op_getattr,
+	.statx = pt_op_statx,
 	.setattr = pt_op_setattr,
 	.readlink = pt_op_readlink,
 	.symlink = pt_op_symlink,

@@ -150,6 +150,9 @@ int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags);
 int pt_fd_charge(struct pt_fs *fs);
 void pt_fd_uncharge(struct pt_fs *fs);
 int pt_statx(int fd, struct statx *stx);
+/* statx of fd itself with STATX_BASIC_STATS | STATX_MNT_ID | mask; sync: the AT_STATX_SYNC_TYPE
+ * bits (0: as stat). */
+int pt_statx_mask(int fd, unsigned mask, unsigned sync, struct statx *stx);
 void pt_statx_to_stat(const struct statx *stx, struct stat *st);
 uint64_t pt_statx_mnt_id(const struct statx *stx);
 int pt_stat_inode(const struct pt_inode *ino, struct stat *st);
@@ -277,6 +280,9 @@ int pt_op_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char
 void pt_op_forget(void *fs, uint64_t nodeid, uint64_t nlookup);
 int pt_op_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
 		  struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout);
+int pt_op_statx(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
+		unsigned mask, unsigned sync, struct statx *ret, uint32_t *ret_attr_flags,
+		double *ret_timeout);
 int pt_op_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		  double *ret_timeout);
