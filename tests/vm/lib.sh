@@ -18,6 +18,9 @@
 #   VFSD_VM_APPEND    extra guest kernel command line
 #   VFSD_VM_QEMU      QEMU command (default qemu-system-x86_64, the host's); "sid": QEMU 11.1
 #                     from the Debian sid chroot of tests/tools/sid-qemu.sh (built if needed)
+#   VFSD_VM_MODULES_OVERRIDE  a directory of .ko files that replace the kernel's modules of the
+#                     same name in the initramfs (e.g. the patched fuse.ko and virtiofs.ko of
+#                     guest/build-modules.sh); they load unsigned (taint O+E)
 #   VFSD_VM_FS_DEVICE the virtio-fs device: vhost-user-fs-pci (default; the tag is QEMU's
 #                     tag= property) or test-device: vhost-user-test-device-pci as virtio-fs
 #                     (QEMU >= 11.1; the only device with a DAX window), whose tag and queue
@@ -193,6 +196,12 @@ vm_build_initramfs() {
 	: >"$work/modules.list"
 	for f in $order; do
 		m="${f##*/}"
+		m0="${m%.xz}" && m0="${m0%.zst}" && m0="${m0%.gz}"
+		if [ -n "${VFSD_VM_MODULES_OVERRIDE:-}" ] && [ -f "$VFSD_VM_MODULES_OVERRIDE/$m0" ]; then
+			cp "$VFSD_VM_MODULES_OVERRIDE/$m0" "$work/lib/modules/$m0"
+			echo "$m0" >>"$work/modules.list"
+			continue
+		fi
 		case "$m" in
 		*.ko) cp "$VM_MODULES/$f" "$work/lib/modules/$m" ;;
 		*.ko.xz) m="${m%.xz}" && xz -dc "$VM_MODULES/$f" >"$work/lib/modules/$m" ;;
@@ -281,6 +290,7 @@ vm_hostroot_initramfs() {
 		cat "$init"
 		echo "$VM_KVER $VM_MODULES_WANTED"
 		sha256sum /bin/busybox
+		[ -z "${VFSD_VM_MODULES_OVERRIDE:-}" ] || sha256sum "$VFSD_VM_MODULES_OVERRIDE"/*.ko
 	} | sha256sum | cut -c1-16)
 	mkdir -p "$VM_CACHE/initramfs"
 	VM_INITRD="$VM_CACHE/initramfs/hostroot-$VM_KVER-$key.cpio.gz"
