@@ -111,13 +111,13 @@ void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags)
 	if (vt_header_ok(fc)) {
 		fc->vt.state = FUSE_VT_ON;
 		vt_count(VT_STAT_ON);
-		pr_info("fuse: vfsd version table on (%llu slots)\n", fc->vt.nslots);
+		pr_info("vfsd version table on (%llu slots)\n", fc->vt.nslots);
 	} else {
 		/* The daemon sends versions and long timeouts; without a table to check them
 		 * against, nothing cached can be trusted. */
 		fc->vt.state = FUSE_VT_BROKEN;
 		vt_count(VT_STAT_BROKEN);
-		pr_warn("fuse: vfsd version table acked but its header is invalid: not caching\n");
+		pr_warn("vfsd version table acked but its header is invalid: not caching\n");
 	}
 }
 
