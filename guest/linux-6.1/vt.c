@@ -277,7 +277,7 @@ static bool vt_result(bool fresh, bool time_expired)
 	return true;
 }
 
-bool fuse_vt_dentry_expired(struct dentry *entry, struct inode *inode, bool time_expired)
+bool fuse_vt_dentry_expired(const struct dentry *entry, struct inode *inode, bool time_expired)
 {
 	const struct fuse_conn *fc = get_fuse_conn_super(entry->d_sb);
 	const struct fuse_vt_dentry *fd = vt_dentry(entry);

@@ -99,10 +99,11 @@ void fuse_vt_dentry_set(struct dentry *entry, const struct vfsd_vt_ver *parent);
 void fuse_vt_dentry_forget(struct dentry *entry);
 
 /*
- * The checks. time_expired is Debian's answer; with the table on, a versioned item is expired
- * exactly when its version changed, whatever the timeout says. Lock-free; fine under RCU.
+ * The checks (dentry revalidation and d_delete, attribute refresh, permission). time_expired is
+ * Debian's answer; with the table on, a versioned item is expired exactly when its version
+ * changed, whatever the timeout says. Lock-free; fine under RCU and under d_lock.
  */
-bool fuse_vt_dentry_expired(struct dentry *entry, struct inode *inode, bool time_expired);
+bool fuse_vt_dentry_expired(const struct dentry *entry, struct inode *inode, bool time_expired);
 bool fuse_vt_attr_expired(struct inode *inode, bool time_expired);
 
 /* The readdir cache (fi->rdc.lock held): note the directory's version when a cache starts;
