@@ -140,6 +140,7 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 	case FUSE_SYMLINK:
 	case FUSE_LINK:
 	case FUSE_CREATE:
+	case FUSE_TMPFILE:
 		size = sizeof(args->vt.entry);
 		break;
 	case FUSE_GETATTR:

@@ -83,8 +83,8 @@ void fuse_vt_conn_init(struct fuse_conn *fc, const struct fuse_vt_region *r);
 u64 fuse_vt_init_flags(struct fuse_conn *fc);
 void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags);
 
-/* Requests: post the extension for LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, GETATTR and
- * SETATTR (by args->opcode) when acked; the versions of the reply, NULL if none. */
+/* Requests: post the extension for LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE,
+ * GETATTR and SETATTR (by args->opcode) when acked; the versions of the reply, NULL if none. */
 void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_node(const struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_parent(const struct fuse_args *args);

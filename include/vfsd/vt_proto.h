@@ -39,16 +39,16 @@
 /* VIRTIO shared memory region id of the table (region 0 is the DAX cache window). */
 #define VFSD_VT_SHMID 1
 
-#define VFSD_VT_MAGIC	   "VFSDVT01" /* 8 bytes, no NUL */
-#define VFSD_VT_LAYOUT	   1u
-#define VFSD_VT_HDR_SIZE   4096u /* slots start here; a page, so the header can be mapped alone */
+#define VFSD_VT_MAGIC	 "VFSDVT01" /* 8 bytes, no NUL */
+#define VFSD_VT_LAYOUT	 1u
+#define VFSD_VT_HDR_SIZE 4096u /* slots start here; a page, so the header can be mapped alone */
 
 struct vfsd_vt_header {
-	__u8 magic[8];	    /* VFSD_VT_MAGIC */
-	__u32 layout;	    /* VFSD_VT_LAYOUT */
-	__u32 header_size;  /* VFSD_VT_HDR_SIZE: offset of slots[0] */
-	__u64 nslots;	    /* counters after the header; the region holds them all */
-	__u64 epoch;	    /* bumped for "everything may have changed" (lost host events) */
+	__u8 magic[8];	   /* VFSD_VT_MAGIC */
+	__u32 layout;	   /* VFSD_VT_LAYOUT */
+	__u32 header_size; /* VFSD_VT_HDR_SIZE: offset of slots[0] */
+	__u64 nslots;	   /* counters after the header; the region holds them all */
+	__u64 epoch;	   /* bumped for "everything may have changed" (lost host events) */
 	__u64 reserved[4];
 };
 
