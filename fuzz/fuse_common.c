@@ -43,6 +43,8 @@ struct fuse_server *fz_fuse_server(const struct fs_backend *be, uint8_t mode)
 
 	fuse_server_config_default(&cfg);
 	cfg.xattr = !(mode & FZF_XATTR_OFF);
+	/* With xattrs, ACLs too: the umask and setgid paths only run once they are negotiated. */
+	cfg.posix_acl = cfg.xattr;
 	cfg.posix_locks = cfg.flock_locks = !(mode & FZF_NO_LOCKS);
 	cfg.writeback = cfg.killpriv_v2 = true;
 	return fuse_server_new(be, &cfg, fz_complete);

@@ -10,6 +10,9 @@
  * the inode and handle tables are emptied) and the share's contents are rebuilt. Files are
  * capped at 1 MiB (RLIMIT_FSIZE, SIGXFSZ ignored) so a WRITE or FALLOCATE at a large offset
  * cannot fill the disk. See fuse_common.h for the input format.
+ *
+ * The backend has a version table (docs/coherence.md) whose mirror the fake frontend "maps",
+ * so inputs whose INIT offers VFSD_VT_INIT_FLAG run versioned sessions.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -110,6 +113,14 @@ static uint64_t fake_window_size(void *opaque)
 static const struct dax_mapper fake_mapper = {fake_map, fake_unmap, fake_window_size};
 static struct dax_window *window;
 
+static int fake_attach(void *opaque, int fd, uint64_t offset, uint64_t len)
+{
+	return 0;
+}
+
+static struct vt_table *table;
+static char table_dir[PATH_MAX];
+
 static void cleanup(void)
 {
 	if (share_fd < 0)
@@ -118,6 +129,14 @@ static void cleanup(void)
 		fuse_server_free(servers[i]);
 	pt_free(&backend);
 	dax_window_free(window);
+	vt_close(table);
+	if (table_dir[0]) {
+		char path[PATH_MAX + 8];
+
+		snprintf(path, sizeof(path), "%s/table", table_dir);
+		(void)unlink(path);
+		(void)rmdir(table_dir);
+	}
 	(void)nftw(share, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	close(share_fd);
 	(void)rmdir(share);
@@ -140,7 +159,6 @@ static void setup_once(void)
 
 	log_set_level(LOG_LEVEL_OFF);
 	signal(SIGXFSZ, SIG_IGN);
-	FZ_CHECK(setrlimit(RLIMIT_FSIZE, &fsize) == 0);
 	/* tmpfs if there is one: FSYNC and SYNCFS then cost nothing. */
 	if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0)
 		tmp = "/dev/shm";
@@ -153,6 +171,20 @@ static void setup_once(void)
 	FZ_CHECK(dax_window_new(&fake_mapper, NULL, &window) == 0);
 	cfg.dax = window;
 	cfg.dax_min_size = 4096;
+	{
+		char path[PATH_MAX + 8];
+		struct vt_config vc = {.path = path, .nslots = 64};
+
+		snprintf(table_dir, sizeof(table_dir), "%s/vfsd-fuzz-vt.XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		FZ_CHECK(mkdtemp(table_dir));
+		snprintf(path, sizeof(path), "%s/table", table_dir);
+		FZ_CHECK(vt_open(&vc, share_fd, &table) == 0);
+		vt_set_attach(table, fake_attach, NULL);
+		cfg.vt = table;
+	}
+	/* After the table, which is a large sparse file. */
+	FZ_CHECK(setrlimit(RLIMIT_FSIZE, &fsize) == 0);
 	FZ_CHECK(pt_new(&cfg, &backend) == 0);
 	atexit(cleanup);
 }

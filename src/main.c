@@ -5,8 +5,8 @@
  * server (fuse/), the passthrough backend (fs/passthrough/) and the sandbox (sandbox/).
  *
  * Order matters: everything that needs the host's view (the socket path, the shared directory,
- * /proc) is set up before the sandbox hides it, and the seccomp filter is installed before the
- * first worker thread exists so every thread inherits it.
+ * /proc, the version table's file) is set up before the sandbox hides it, and the seccomp filter
+ * is installed before the first worker thread exists so every thread inherits it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "cli/opts.h"
+#include "coherence/vt.h"
 #include "dax/dax.h"
 #include "fs/passthrough/passthrough.h"
 #include "fuse/fuse_server.h"
@@ -34,14 +35,41 @@
 static struct vhu_dev *volatile running_dev;
 /* A stop asked for before the device serves (e.g. SIGTERM during start-up) must not be lost. */
 static volatile sig_atomic_t stop_requested;
+/* Which signal asked us to stop, for the last log line. */
+static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)
 {
 	struct vhu_dev *dev = running_dev;
 
 	stop_requested = 1;
+	stop_signal = sig;
 	if (dev)
 		vhu_dev_stop(dev);
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
+}
+
+/* Operators and supervisors want to see why the daemon went away. */
+static void log_exit_reason(int serve_result)
+{
+	int sig = stop_signal;
+
+	if (sig)
+		log_info("exiting on %s", signal_name(sig));
+	else if (serve_result == 0)
+		log_info("exiting: the frontend disconnected");
 }
 
 /* What the transport's callbacks and the DAX mapper reach. */
@@ -73,10 +101,12 @@ static void log_dax_stats(struct dax_window *dax)
 	if (!dax)
 		return;
 	dax_get_stats(dax, &st);
+	/* At every device reset, which the guest can repeat. */
 	if (st.maps || st.failures)
-		log_info("dax: %llu maps, %llu unmaps, %llu refused by the frontend",
-			 (unsigned long long)st.maps, (unsigned long long)st.unmaps,
-			 (unsigned long long)st.failures);
+		log_ratelimited(LOG_LEVEL_INFO,
+				"dax: %llu maps, %llu unmaps, %llu refused by the frontend",
+				(unsigned long long)st.maps, (unsigned long long)st.unmaps,
+				(unsigned long long)st.failures);
 }
 
 /* Device reset or disconnect: the frontend has dropped the window's maps itself. */
@@ -118,6 +148,14 @@ static const struct dax_mapper dax_mapper = {
 	.unmap = dax_unmap,
 	.window_size = dax_size,
 };
+
+/* The version table's mirror goes to the guest as shared memory region 1. */
+static int vt_attach(void *opaque, int fd, uint64_t offset, uint64_t len)
+{
+	struct daemon *d = opaque;
+
+	return d->dev ? vhu_shmem_attach(d->dev, fd, offset, len) : -ENODEV;
+}
 
 /* Threads per request queue without a pool: one per CPU we may run on, at most 4. */
 static unsigned default_queue_threads(void)
@@ -217,6 +255,7 @@ static void fill_fuse_config(const struct vfsd_opts *opts, struct fuse_server_co
 	cfg->killpriv_v2 = opts->killpriv_v2;
 	cfg->announce_submounts = opts->announce_submounts;
 	cfg->xattr = opts->xattr || opts->posix_acl;
+	cfg->posix_acl = opts->posix_acl;
 	cfg->allow_direct_io = opts->allow_direct_io;
 }
 
@@ -248,8 +287,41 @@ static enum pt_inode_fh to_pt_inode_fh(enum opts_inode_fh m)
 	return PT_INODE_FH_NEVER;
 }
 
+/*
+ * The shared memory regions: the DAX window (region 0) and the version table's mirror (region
+ * 1, only with a tag: the test device is the only frontend with regions). QEMU makes one PCI BAR
+ * of them, whose size must be a power of two: the window gives up the mirror's share of
+ * --dax-window (both are powers of two, the mirror at least 2 MiB, so the window stays a
+ * multiple of the guest's 2 MiB DAX ranges). 0 or -EINVAL (logged).
+ */
+static int plan_regions(const struct vfsd_opts *opts, struct vt_table *vt, uint64_t *ret_window,
+			uint64_t *ret_mirror)
+{
+	/* The frontend maps every file read-write: no window for a read-only share. */
+	bool dax = opts->dax != OPTS_DAX_NEVER && opts->tag && !opts->readonly;
+	int fd;
+	uint64_t off, len = 0;
+
+	if (vt && opts->tag)
+		vt_mirror(vt, &fd, &off, &len);
+	*ret_mirror = len;
+	*ret_window = dax ? opts->dax_window : 0;
+	if (dax && len) {
+		if (opts->dax_window < 2 * len) {
+			log_error("--dax-window=%llu: with --coherence=table it must be at least "
+				  "twice the table's %llu KiB",
+				  (unsigned long long)opts->dax_window,
+				  (unsigned long long)(len >> 10));
+			return -EINVAL;
+		}
+		*ret_window = opts->dax_window - len;
+	}
+	return 0;
+}
+
 /* Runs the daemon proper, inside the sandbox; returns the exit status. */
-static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, int listen_fd)
+static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, int listen_fd,
+		 struct vt_table *vt, uint64_t window, uint64_t mirror)
 {
 	struct pt_config pcfg = {
 		.shared_dir = sandbox_shared_dir(sb),
@@ -264,12 +336,13 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.preserve_noatime = opts->preserve_noatime,
 		.allow_direct_io = opts->allow_direct_io,
 		.inode_file_handles = to_pt_inode_fh(opts->inode_file_handles),
+		.vt = vt,
 	};
-	/* The frontend maps every file read-write: no window for a read-only share. */
-	bool dax = opts->dax != OPTS_DAX_NEVER && opts->tag && !opts->readonly;
+	bool dax = window != 0;
 	struct vhu_config vcfg = {
 		.tag = opts->tag,
-		.shm_size = dax ? opts->dax_window : 0,
+		.shm_size = window,
+		.shm1_size = mirror,
 		.config_request_queues = opts->request_queues_given ? opts->max_request_queues : 1,
 		.max_request_queues = opts->max_request_queues,
 		.thread_pool_size = opts->thread_pool_size,
@@ -284,6 +357,8 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 	struct daemon d = {NULL};
 	int r, status = EXIT_FAILURE;
 
+	if (vt && vcfg.shm1_size)
+		vt_set_attach(vt, vt_attach, &d);
 	if (dax) {
 		r = dax_window_new(&dax_mapper, &d, &d.dax);
 		if (r < 0) {
@@ -328,6 +403,7 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		log_error("vhost-user: %s", strerror(-r));
 	else
 		status = EXIT_SUCCESS;
+	log_exit_reason(r);
 out_dev:
 	vhu_dev_free(d.dev);
 out_server:
@@ -336,6 +412,29 @@ out_backend:
 	pt_free(&be);
 	dax_window_free(d.dax);
 	return status;
+}
+
+/* Before the sandbox: the table's file is outside the share. The table keeps its own fd (and
+ * the OFD lock on its mirror, for both processes of the namespace sandbox). */
+static int open_table(const struct vfsd_opts *opts, const char *shared_dir, struct vt_table **ret)
+{
+	struct vt_config cfg = {.path = opts->vt_table, .nslots = opts->vt_slots};
+	_cleanup_close_ int fd = open(shared_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0) {
+		r = -errno;
+		log_error("%s: %s", shared_dir, strerror(-r));
+		return r;
+	}
+	r = vt_open(&cfg, fd, ret);
+	if (r < 0)
+		log_error("--coherence=table: cannot open the version table %s: %s",
+			  opts->vt_table ? opts->vt_table : "(default)",
+			  r == -EINVAL	? "not a table of this layout, or other --vt-slots"
+			  : r == -EPERM ? "owned by another user, or writable by everyone"
+					: strerror(-r));
+	return r;
 }
 
 static enum sandbox_mode to_sandbox_mode(enum opts_sandbox s)
@@ -404,8 +503,10 @@ static int run(struct vfsd_opts *opts)
 	_cleanup_free_ char *shared_dir = NULL;
 	_cleanup_close_ int socket_dir_fd = -1, lock_fd = -1;
 	const char *socket_name = NULL;
+	struct vt_table *vt = NULL;
 	struct sandbox_config sb;
 	struct stat st;
+	uint64_t window, mirror;
 	int listen_fd, r, status;
 
 	shared_dir = realpath(opts->shared_dir, NULL);
@@ -424,9 +525,20 @@ static int run(struct vfsd_opts *opts)
 		log_error("signals: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
-	listen_fd = open_listener(opts, &lock_fd);
-	if (listen_fd < 0)
+	if (opts->coherence == OPTS_COHERENCE_TABLE) {
+		r = open_table(opts, shared_dir, &vt);
+		if (r < 0)
+			return EXIT_FAILURE;
+	}
+	if (plan_regions(opts, vt, &window, &mirror) < 0) {
+		vt_close(vt);
 		return EXIT_FAILURE;
+	}
+	listen_fd = open_listener(opts, &lock_fd);
+	if (listen_fd < 0) {
+		vt_close(vt);
+		return EXIT_FAILURE;
+	}
 	if (opts->socket_path) {
 		socket_dir_fd = open_socket_dir(opts->socket_path, &socket_name);
 		if (socket_dir_fd < 0)
@@ -452,16 +564,21 @@ static int run(struct vfsd_opts *opts)
 		status = EXIT_FAILURE;
 		goto out;
 	}
-	if (r > 0)
-		/* We are the supervisor outside the namespaces; the daemon ran in the child. */
+	if (r > 0) {
+		/* We are the supervisor outside the namespaces; the daemon ran in the child, which
+		 * gave up the table's mirror itself (and this filter allows no more than this). */
+		vt_release(TAKE_PTR(vt));
 		goto out;
-	status = serve(opts, &sb, listen_fd);
+	}
+	status = serve(opts, &sb, listen_fd, vt, window, mirror);
 	if (sb.mode == SANDBOX_NAMESPACE) {
 		/* The supervisor outside removes the socket. */
 		close(listen_fd);
+		vt_close(vt);
 		return status;
 	}
 out:
+	vt_close(vt);
 	close(listen_fd);
 	if (socket_dir_fd >= 0)
 		remove_socket_files(socket_dir_fd, socket_name);

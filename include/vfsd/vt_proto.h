@@ -17,8 +17,10 @@
  *   sends or expects anything below.
  * - Versioned replies: with the flag echoed, the daemon appends a struct vfsd_vt_entry_out to
  *   the reply of LOOKUP, MKNOD, MKDIR, SYMLINK and LINK (after fuse_entry_out) and of CREATE
- *   (after fuse_open_out), and a struct vfsd_vt_attr_out to GETATTR and SETATTR replies (after
- *   fuse_attr_out). The guest posts buffers large enough for them.
+ *   and TMPFILE (after fuse_open_out), and a struct vfsd_vt_attr_out to GETATTR and SETATTR
+ *   replies (after fuse_attr_out). The guest posts buffers large enough for them. A LOOKUP of
+ *   a missing name may be answered with a negative entry (nodeid 0, node not VALID) that
+ *   carries the directory's version instead of ENOENT.
  *
  * The rule that makes it coherent: a version is the counter of the slot plus the header's epoch,
  * read by the daemon before the stat or lookup whose result the reply carries; every change a

@@ -33,6 +33,7 @@
 #define OPTS_DAX_WINDOW_MAX	(1ull << 30)
 #define OPTS_DAX_WINDOW_DEFAULT (512ull << 20)
 #define OPTS_DAX_MIN_SIZE	(64ull << 10)
+#define OPTS_VT_SLOTS_MAX	(1u << 24) /* VT_SLOTS_MAX (coherence/vt.h) */
 
 enum {
 	OPT_SHARED_DIR = 256,
@@ -68,6 +69,9 @@ enum {
 	OPT_DAX,
 	OPT_DAX_WINDOW,
 	OPT_DAX_MIN_SIZE,
+	OPT_COHERENCE,
+	OPT_VT_TABLE,
+	OPT_VT_SLOTS,
 	OPT_PRINT_CAPABILITIES,
 	OPT_UNSUPPORTED,
 };
@@ -108,6 +112,9 @@ static const struct option long_options[] = {
 	{"queue-threads", required_argument, NULL, OPT_QUEUE_THREADS},
 	{"dax", required_argument, NULL, OPT_DAX},
 	{"dax-window", required_argument, NULL, OPT_DAX_WINDOW},
+	{"coherence", required_argument, NULL, OPT_COHERENCE},
+	{"vt-table", required_argument, NULL, OPT_VT_TABLE},
+	{"vt-slots", required_argument, NULL, OPT_VT_SLOTS},
 	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPABILITIES},
 	{"help", no_argument, NULL, 'h'},
@@ -160,6 +167,12 @@ static const struct opts_choice dax_choices[] = {
 	{"always", OPTS_DAX_ALWAYS},
 };
 static const char dax_expected[] = "never, inode, always";
+
+static const struct opts_choice coherence_choices[] = {
+	{"none", OPTS_COHERENCE_NONE},
+	{"table", OPTS_COHERENCE_TABLE},
+};
+static const char coherence_expected[] = "none, table";
 
 static const struct opts_choice sandbox_choices[] = {
 	{"namespace", OPTS_SANDBOX_NAMESPACE},
@@ -677,6 +690,15 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 		return opts_set_dax_window(ctx, dashed, value);
 	case OPT_DAX_MIN_SIZE:
 		return opts_size(ctx, dashed, value, UINT64_MAX, &o->dax_min_size);
+	case OPT_COHERENCE:
+		r = OPTS_CHOOSE(ctx, dashed, value, coherence_choices, coherence_expected, &v);
+		if (r == 0)
+			o->coherence = (enum opts_coherence)v;
+		return r;
+	case OPT_VT_TABLE:
+		return opts_string(ctx, dashed, value, &o->vt_table);
+	case OPT_VT_SLOTS:
+		return opts_unsigned(ctx, dashed, value, 1, OPTS_VT_SLOTS_MAX, &o->vt_slots);
 	case OPT_PRINT_CAPABILITIES:
 		ctx->capabilities = true;
 		return 0;
@@ -793,6 +815,8 @@ static int opts_finish(struct opts_ctx *ctx)
 		return opts_error(ctx, "missing --socket-path PATH or --fd N");
 	if (o->socket_group && !o->socket_path)
 		return opts_error(ctx, "--socket-group: only applies with --socket-path");
+	if ((o->vt_table || o->vt_slots) && o->coherence != OPTS_COHERENCE_TABLE)
+		return opts_error(ctx, "--vt-table, --vt-slots: only apply with --coherence=table");
 
 	/* As the Rust virtiofsd: no readdirplus when nothing may be cached. */
 	if (o->cache == OPTS_CACHE_NEVER)
@@ -889,4 +913,5 @@ void opts_free(struct vfsd_opts *opts)
 	free(TAKE_PTR(opts->socket_group));
 	free(TAKE_PTR(opts->tag));
 	free(TAKE_PTR(opts->modcaps));
+	free(TAKE_PTR(opts->vt_table));
 }

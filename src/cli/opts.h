@@ -43,6 +43,11 @@ enum opts_dax {
 	OPTS_DAX_ALWAYS, /* window; FUSE_ATTR_DAX on every regular file */
 };
 
+enum opts_coherence {
+	OPTS_COHERENCE_NONE,  /* timeouts only */
+	OPTS_COHERENCE_TABLE, /* the shared version table (docs/coherence.md) */
+};
+
 /* What main() should do after parsing. */
 enum opts_action {
 	OPTS_RUN,
@@ -80,13 +85,16 @@ struct vfsd_opts {
 	int log_level;		/* enum log_level from util/log.h; default LOG_LEVEL_INFO */
 	bool syslog;		/* --syslog */
 	bool keep_serving;	/* --keep-serving: accept a new frontend after a disconnect */
-	unsigned max_request_queues; /* --request-queues=N (default and max 16) */
-	bool request_queues_given;   /* --request-queues was on the command line */
-	unsigned queue_threads;	     /* --queue-threads=N; 0: not given (main picks) */
-	uint64_t poll_max_ns;	     /* --poll-max-ns=N: idle ring polling window, 0 off */
-	enum opts_dax dax;	     /* --dax (default inode; needs --tag to matter) */
-	uint64_t dax_window;	     /* --dax-window=SIZE, a power of two */
-	uint64_t dax_min_size;	     /* --dax-min-size=SIZE */
+	unsigned max_request_queues;   /* --request-queues=N (default and max 16) */
+	bool request_queues_given;     /* --request-queues was on the command line */
+	unsigned queue_threads;	       /* --queue-threads=N; 0: not given (main picks) */
+	uint64_t poll_max_ns;	       /* --poll-max-ns=N: idle ring polling window, 0 off */
+	enum opts_dax dax;	       /* --dax (default inode; needs --tag to matter) */
+	uint64_t dax_window;	       /* --dax-window=SIZE, a power of two */
+	uint64_t dax_min_size;	       /* --dax-min-size=SIZE */
+	enum opts_coherence coherence; /* --coherence (default none) */
+	char *vt_table;		       /* --vt-table=PATH; NULL: derived from the share */
+	unsigned vt_slots;	       /* --vt-slots=N; 0: the table's or the default */
 };
 
 /*

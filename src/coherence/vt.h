@@ -10,8 +10,34 @@
  * which only daemons write and which only grows (compare-and-swap max), so a guest scribbling
  * on its mirror cannot hide a change from anyone else.
  *
+ * The file (layout VT_FILE_LAYOUT, private to this module; the guest only ever sees one area):
+ *
+ *   area 0               master: struct vfsd_vt_header, the private struct vt_master at byte
+ *                        256 of the same page, counters from VFSD_VT_HDR_SIZE
+ *   area 1..max_mirrors  mirrors: struct vfsd_vt_header + counters, exactly what one guest maps
+ *
+ * Every area is area_len bytes, a power of two of at least 2 MiB (so that a DAX window shrunk
+ * by one area stays a multiple of the guest's 2 MiB DAX ranges) holding the header page and
+ * nslots counters. The file is created at its full size (sparse) under a temporary name,
+ * initialised and then linked into place without replacing anything: a daemon that loses the
+ * race opens the winner's file and validates it.
+ *
+ * Mirrors are never reused: a daemon claims the next unused area (an atomic counter in the
+ * master), holds an OFD write lock on the file byte of that index for its lifetime and sets the
+ * area's bit in the master's live bitmap. A mirror area may still be mapped into the guest of a
+ * daemon that died (QEMU keeps its mappings), so handing it to another guest would let the old
+ * guest scribble on the new one's table; a fresh area cannot be reached by anyone else. Areas
+ * whose lock nobody holds any more are dropped from the bitmap and their pages freed (punched)
+ * by the next daemon that claims an area. When all max_mirrors areas were used once, vt_open()
+ * fails with -ENOSPC: remove the table file while no vfsd uses it.
+ *
+ * Bumps: master counter += 1 (atomic), then every live mirror's counter is raised to the new
+ * value with a compare-and-swap max, all before the daemon replies. A newly claimed mirror is
+ * raised to the master's values before it is first mapped. Values a guest writes into its own
+ * mirror are never read back into the master or any other mirror.
+ *
  * Trust: slots are computed here from host data (file handles), never taken from a guest.
- * Thread-safe; vt_read/vt_bump are lock-free.
+ * Thread-safe; vt_read/vt_bump are lock-free and make no syscall.
  */
 #ifndef VFSD_COHERENCE_VT_H
 #define VFSD_COHERENCE_VT_H
@@ -21,21 +47,46 @@
 
 struct vt_table;
 
+#define VT_SLOTS_DEFAULT (1u << 17)
+#define VT_SLOTS_MAX	 (1u << 24)
+/* Smallest area: 2 MiB (see above). */
+#define VT_AREA_MIN (2u << 20)
+
 struct vt_config {
-	const char *path; /* master table file; NULL: derived from the share's filesystem */
-	uint64_t nslots;  /* counters per table (0: default); rounded as the layout needs */
+	const char *path; /* master table file; NULL: /dev/shm/vfsd-vt-<st_dev of the share> */
+	/* Counters per table, 1..VT_SLOTS_MAX; 0: the existing table's, or VT_SLOTS_DEFAULT for
+	 * a new one. A non-zero value that differs from an existing table's is -EINVAL. */
+	uint64_t nslots;
 };
 
+/* The size of one area (a mirror, as mapped into a guest) for nslots counters. */
+uint64_t vt_area_len(uint64_t nslots);
+
 /* Opens (creating race-free if it is the first) the master table for the filesystem of
- * share_fd, and claims a mirror for this daemon's guest. 0 or -errno. */
+ * share_fd, and claims a mirror for this daemon's guest. Call before the sandbox hides the
+ * table's directory: the table keeps its own fd. 0 or -errno (-EINVAL: a file that is not a
+ * valid table, or other nslots; -EPERM: the file belongs to another user or everyone may write
+ * it; -ENOSPC: no unused mirror area left). */
 int vt_open(const struct vt_config *cfg, int share_fd, struct vt_table **ret);
-void vt_close(struct vt_table *t); /* NULL-safe */
+/* Releases this daemon's mirror (its pages are freed) and the table. NULL-safe. */
+void vt_close(struct vt_table *t);
+/* Only this process's mapping and fd (munmap, close): for a process that shares the mirror with
+ * the one that owns it (the namespace sandbox's supervisor, whose child vt_close()s it).
+ * NULL-safe. */
+void vt_release(struct vt_table *t);
+
+uint64_t vt_nslots(const struct vt_table *t);
+/* This daemon's mirror area index (1..), for logs and tests. */
+unsigned vt_mirror_index(const struct vt_table *t);
 
 /* The slot of an inode, from its file handle (name_to_handle_at, AT_HANDLE_FID where the
  * kernel has it) or, for filesystems without handles, from (dev, ino). */
 uint32_t vt_slot_from_handle(const struct vt_table *t, int handle_type, const void *handle,
 			     size_t len);
 uint32_t vt_slot_from_ino(const struct vt_table *t, uint64_t dev, uint64_t ino);
+/* The slot of `name` in directory dirfd (not following a final symlink), or of dirfd itself
+ * when name is NULL or "". 0 or -errno (e.g. -ENOENT). */
+int vt_slot_at(struct vt_table *t, int dirfd, const char *name, uint32_t *ret);
 
 /* The version to report for slot: its master counter plus the epoch (acquire). */
 uint64_t vt_read(struct vt_table *t, uint32_t slot);
@@ -45,9 +96,19 @@ uint64_t vt_bump(struct vt_table *t, uint32_t slot);
 /* Everything may have changed (host events lost): bumps the epoch everywhere. */
 void vt_bump_epoch(struct vt_table *t);
 
+/*
+ * How the guest gets its mirror: main.c wires the transport in. attach(opaque, fd, offset, len)
+ * makes sure the range is mapped as shared memory region VFSD_VT_SHMID of this session's device
+ * (idempotent within a device session): 0 or -errno. vt_attach_guest() calls it with this
+ * daemon's mirror (-ENODEV without an attach function).
+ */
+typedef int (*vt_attach_fn)(void *opaque, int fd, uint64_t offset, uint64_t len);
+void vt_set_attach(struct vt_table *t, vt_attach_fn attach, void *opaque);
+int vt_attach_guest(struct vt_table *t);
+
 /* This guest's mirror, for the transport to map as shared memory region VFSD_VT_SHMID: a
  * regular-file fd (owned by the table), the offset of the mirror in it and its length (a
- * multiple of the page size). */
+ * power of two, vt_area_len()). */
 int vt_mirror(struct vt_table *t, int *ret_fd, uint64_t *ret_offset, uint64_t *ret_len);
 
 #endif

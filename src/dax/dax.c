@@ -98,8 +98,9 @@ static void front_unmap(struct dax_window *w, const struct dax_map *d, uint64_t 
 	int r = w->m->unmap(w->opaque, d->moffset + off, len);
 
 	if (r < 0)
-		log_debug("dax: unmap of %#llx+%#llx: %s", (unsigned long long)(d->moffset + off),
-			  (unsigned long long)len, strerror(-r));
+		log_ratelimited(LOG_LEVEL_DEBUG, "dax: unmap of %#llx+%#llx: %s",
+				(unsigned long long)(d->moffset + off), (unsigned long long)len,
+				strerror(-r));
 	w->st.live--;
 	w->st.unmaps++;
 }
@@ -348,8 +349,9 @@ void dax_changed(struct dax_window *w, uint64_t key, uint64_t new_size)
 			continue;
 		r = apply(w, &w->maps[i], new_size);
 		if (r < 0 && r != -EIO)
-			log_warn("dax: cannot follow a size change of a mapped file: %s",
-				 strerror(-r));
+			log_ratelimited(LOG_LEVEL_WARN,
+					"dax: cannot follow a size change of a mapped file: %s",
+					strerror(-r));
 	}
 	pthread_mutex_unlock(&w->lock);
 }
@@ -361,8 +363,9 @@ void dax_sync(struct dax_window *w, uint64_t key)
 		int r = w->maps[i].key == key ? sync_tail(&w->maps[i]) : 0;
 
 		if (r < 0)
-			log_warn("dax: cannot write a mapped file's last page back: %s",
-				 strerror(-r));
+			log_ratelimited(LOG_LEVEL_WARN,
+					"dax: cannot write a mapped file's last page back: %s",
+					strerror(-r));
 	}
 	pthread_mutex_unlock(&w->lock);
 }

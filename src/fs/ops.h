@@ -48,6 +48,20 @@ struct fs_ctx {
 #define FS_ATTR_SUBMOUNT (1u << 0) /* directory is the root of another host mount */
 #define FS_ATTR_DAX	 (1u << 1) /* the guest should use DAX for this file (dax=inode) */
 
+/*
+ * Coherence (docs/coherence.md): the version of a node's metadata in a table that guests can
+ * watch. Filled only by a backend that has a table; fuse/ puts it on the wire only in sessions
+ * that negotiated it. The version is read before the stat whose result goes with it, or, with
+ * FS_VER_BUMPED, it is the value this request's own change produced.
+ */
+struct fs_version {
+	uint64_t version;
+	uint32_t slot;
+	uint32_t flags; /* FS_VER_* */
+};
+#define FS_VER_VALID  (1u << 0)
+#define FS_VER_BUMPED (1u << 1)
+
 struct fs_entry {
 	uint64_t nodeid; /* 0: negative entry (cacheable ENOENT), only from lookup */
 	uint64_t generation;
@@ -56,6 +70,9 @@ struct fs_entry {
 	/* How long the guest may cache the entry (name -> node) and the attributes, in seconds. */
 	double entry_timeout;
 	double attr_timeout;
+	/* The node's version, and that of the directory the name is in (lookup and the
+	 * creating ops; for those the directory's is FS_VER_BUMPED). */
+	struct fs_version ver, parent_ver;
 };
 
 /* Flags in the open/create/opendir ret_open_flags output; fuse/ maps them to FOPEN_*. */
@@ -91,6 +108,11 @@ struct fs_setattr {
 
 /* Write flags. */
 #define FS_WRITE_KILL_SUIDGID (1u << 0)
+
+/* setxattr flag beside XATTR_CREATE/XATTR_REPLACE: the caller is neither in the file's group nor
+ * holds CAP_FSETID, so setting system.posix_acl_access must clear setgid (as the kernel's
+ * posix_acl_update_mode does for a local caller). */
+#define FS_XATTR_ACL_KILL_SGID (1 << 16)
 
 /* Values negotiated by FUSE_INIT that change backend behaviour. */
 struct fs_init_info {
@@ -196,7 +218,7 @@ struct fs_ops {
 	int (*fsyncdir)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 			bool datasync);
 
-	/* xattr flags: XATTR_CREATE / XATTR_REPLACE. */
+	/* xattr flags: XATTR_CREATE / XATTR_REPLACE, and FS_XATTR_ACL_KILL_SGID. */
 	int (*setxattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 			const void *value, size_t size, int flags);
 	/* size 0: return the value's size. Else copy it and return its size, -ERANGE if larger. */
@@ -244,6 +266,16 @@ struct fs_ops {
 	int (*setupmapping)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t foffset,
 			    uint64_t len, uint64_t moffset, bool writable);
 	int (*removemapping)(void *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len);
+
+	/*
+	 * Coherence (NULL: no version table). vt_available: whether this session's guest can see
+	 * the table (asked at INIT when the guest offers the extension; it may map the guest's
+	 * copy then). version: the node's current version, for fuse/ to read before a getattr or
+	 * setattr (or before a lookup that may fail) whose reply carries it; ret->flags 0 when the
+	 * node has none.
+	 */
+	bool (*vt_available)(void *fs);
+	int (*version)(void *fs, uint64_t nodeid, struct fs_version *ret);
 };
 
 /* A backend instance: its ops and its state. */

@@ -18,6 +18,7 @@
 #include "fuse/cursor.h"
 #include "fuse/fuse_server.h"
 #include "util/log.h"
+#include "vfsd/vt_proto.h"
 
 /* Protocol pieces newer than the installed <linux/fuse.h> (7.38 without the groups extension). */
 #ifndef FUSE_CREATE_SUPP_GROUP
@@ -111,7 +112,23 @@ int fuse_read_name(struct fuse_req *req, char buf[static 256]);
 int fuse_reply(struct fuse_req *req, const void *p, size_t n);
 void fuse_fill_attr(struct fuse_attr *a, const struct stat *st, uint32_t attr_flags);
 void fuse_split_timeout(double t, uint64_t *ret_sec, uint32_t *ret_nsec);
+/* fuse_entry_out, then (in a version-table session) the vfsd_vt_entry_out. */
 int fuse_reply_entry(struct fuse_req *req, const struct fs_entry *e);
+
+/*
+ * The version table (include/vfsd/vt_proto.h), in sessions that negotiated VFSD_VT_INIT_FLAG:
+ * versioned entries and attributes get FUSE_VT_TIMEOUT instead of the backend's timeouts (the
+ * guest revalidates when the version moves). fuse_vt_version() reads a node's version (flags
+ * 0 when there is none) and must be called before the op whose reply carries it.
+ */
+#define FUSE_VT_TIMEOUT 86400.0
+bool fuse_vt_session(const struct fuse_req *req);
+void fuse_vt_version(struct fuse_req *req, uint64_t nodeid, struct fs_version *ret);
+/* fuse_entry_out only (timeouts as above); CREATE puts fuse_open_out in between. */
+int fuse_reply_entry_part(struct fuse_req *req, const struct fs_entry *e);
+int fuse_reply_vt_entry(struct fuse_req *req, const struct fs_entry *e);
+/* The vfsd_vt_attr_out after fuse_attr_out (nothing outside a version-table session). */
+int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v);
 void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e);
 uint32_t fuse_open_flags_out(uint32_t fs_flags);
 int fuse_guest_open_flags(const struct fuse_req *req, uint32_t guest_flags);

@@ -110,12 +110,76 @@ void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e)
 	fuse_fill_attr(&o->attr, &e->attr, e->attr_flags);
 }
 
-int fuse_reply_entry(struct fuse_req *req, const struct fs_entry *e)
+bool fuse_vt_session(const struct fuse_req *req)
+{
+	return fuse_has_flag(req, VFSD_VT_INIT_FLAG);
+}
+
+void fuse_vt_version(struct fuse_req *req, uint64_t nodeid, struct fs_version *ret)
+{
+	*ret = (struct fs_version){0};
+	if (fuse_vt_session(req) && FUSE_BE_OP(req, version) &&
+	    FUSE_BE_OP(req, version)(FUSE_BE_FS(req), nodeid, ret) < 0)
+		*ret = (struct fs_version){0};
+}
+
+static bool ver_valid(const struct fs_version *v)
+{
+	return (v->flags & FS_VER_VALID) != 0;
+}
+
+static void vt_ver_out(struct vfsd_vt_ver *o, const struct fs_version *v)
+{
+	*o = (struct vfsd_vt_ver){0};
+	if (!ver_valid(v))
+		return;
+	o->slot = v->slot;
+	o->version = v->version;
+	o->flags = VFSD_VT_VALID | ((v->flags & FS_VER_BUMPED) ? VFSD_VT_BUMPED : 0);
+}
+
+int fuse_reply_entry_part(struct fuse_req *req, const struct fs_entry *e)
 {
 	struct fuse_entry_out o;
 
 	fuse_entry_out_fill(&o, e);
+	if (fuse_vt_session(req)) {
+		/* The name stays valid while the directory's version holds (and, for a positive
+		 * entry, the node's); the attributes while the node's does. */
+		if (ver_valid(&e->parent_ver) && (e->nodeid == 0 || ver_valid(&e->ver)))
+			fuse_split_timeout(FUSE_VT_TIMEOUT, &o.entry_valid, &o.entry_valid_nsec);
+		if (e->nodeid != 0 && ver_valid(&e->ver))
+			fuse_split_timeout(FUSE_VT_TIMEOUT, &o.attr_valid, &o.attr_valid_nsec);
+	}
 	return fuse_reply(req, &o, sizeof(o));
+}
+
+int fuse_reply_vt_entry(struct fuse_req *req, const struct fs_entry *e)
+{
+	struct vfsd_vt_entry_out x;
+
+	if (!fuse_vt_session(req))
+		return 0;
+	vt_ver_out(&x.node, e->nodeid ? &e->ver : &(struct fs_version){0});
+	vt_ver_out(&x.parent, &e->parent_ver);
+	return fuse_reply(req, &x, sizeof(x));
+}
+
+int fuse_reply_entry(struct fuse_req *req, const struct fs_entry *e)
+{
+	int r = fuse_reply_entry_part(req, e);
+
+	return r < 0 ? r : fuse_reply_vt_entry(req, e);
+}
+
+int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v)
+{
+	struct vfsd_vt_attr_out x;
+
+	if (!fuse_vt_session(req))
+		return 0;
+	vt_ver_out(&x.node, v);
+	return fuse_reply(req, &x, sizeof(x));
 }
 
 uint32_t fuse_open_flags_out(uint32_t fs_flags)

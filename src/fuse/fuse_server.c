@@ -16,6 +16,9 @@ enum {
 	OPF_NO_REPLY = 1u << 0,	 /* the guest expects no reply at all */
 	OPF_EXCLUSIVE = 1u << 1, /* runs with session_lock write-held (session start/end) */
 	OPF_XATTR = 1u << 2,	 /* served only when cfg.xattr is set, else ENOSYS */
+	/* With the version table negotiated the reply carries an extension (vt_proto.h). */
+	OPF_VT_ENTRY = 1u << 3,
+	OPF_VT_ATTR = 1u << 4,
 };
 
 struct fuse_op_desc {
@@ -50,22 +53,23 @@ static int op_no_reply(struct fuse_req *req)
 		  .flags = (flags_)}
 
 static const struct fuse_op_desc fuse_ops[] = {
-	OP(FUSE_LOOKUP, fuse_op_lookup, 0, sizeof(struct fuse_entry_out), 0),
+	OP(FUSE_LOOKUP, fuse_op_lookup, 0, sizeof(struct fuse_entry_out), OPF_VT_ENTRY),
 	OP(FUSE_FORGET, fuse_op_forget, sizeof(struct fuse_forget_in), 0, OPF_NO_REPLY),
 	OP(FUSE_GETATTR, fuse_op_getattr, sizeof(struct fuse_getattr_in),
-	   sizeof(struct fuse_attr_out), 0),
+	   sizeof(struct fuse_attr_out), OPF_VT_ATTR),
 	OP(FUSE_SETATTR, fuse_op_setattr, sizeof(struct fuse_setattr_in),
-	   sizeof(struct fuse_attr_out), 0),
+	   sizeof(struct fuse_attr_out), OPF_VT_ATTR),
 	OP(FUSE_READLINK, fuse_op_readlink, 0, 0, 0),
-	OP(FUSE_SYMLINK, fuse_op_symlink, 0, sizeof(struct fuse_entry_out), 0),
+	OP(FUSE_SYMLINK, fuse_op_symlink, 0, sizeof(struct fuse_entry_out), OPF_VT_ENTRY),
 	OP(FUSE_MKNOD, fuse_op_mknod, sizeof(struct fuse_mknod_in), sizeof(struct fuse_entry_out),
-	   0),
+	   OPF_VT_ENTRY),
 	OP(FUSE_MKDIR, fuse_op_mkdir, sizeof(struct fuse_mkdir_in), sizeof(struct fuse_entry_out),
-	   0),
+	   OPF_VT_ENTRY),
 	OP(FUSE_UNLINK, fuse_op_unlink, 0, 0, 0),
 	OP(FUSE_RMDIR, fuse_op_rmdir, 0, 0, 0),
 	OP(FUSE_RENAME, fuse_op_rename, sizeof(struct fuse_rename_in), 0, 0),
-	OP(FUSE_LINK, fuse_op_link, sizeof(struct fuse_link_in), sizeof(struct fuse_entry_out), 0),
+	OP(FUSE_LINK, fuse_op_link, sizeof(struct fuse_link_in), sizeof(struct fuse_entry_out),
+	   OPF_VT_ENTRY),
 	OP(FUSE_OPEN, fuse_op_open, sizeof(struct fuse_open_in), sizeof(struct fuse_open_out), 0),
 	OP(FUSE_READ, fuse_op_read, sizeof(struct fuse_read_in), 0, 0),
 	OP(FUSE_WRITE, fuse_op_write, sizeof(struct fuse_write_in), sizeof(struct fuse_write_out),
@@ -89,7 +93,7 @@ static const struct fuse_op_desc fuse_ops[] = {
 	OP(FUSE_SETLKW, fuse_op_setlk, sizeof(struct fuse_lk_in), 0, 0),
 	OP(FUSE_ACCESS, fuse_op_access, sizeof(struct fuse_access_in), 0, 0),
 	OP(FUSE_CREATE, fuse_op_create, sizeof(struct fuse_create_in),
-	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), 0),
+	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), OPF_VT_ENTRY),
 	OP(FUSE_INTERRUPT, fuse_op_interrupt, sizeof(struct fuse_interrupt_in), 0, OPF_NO_REPLY),
 	OP(FUSE_BMAP, op_enosys, 0, 0, 0),
 	OP(FUSE_DESTROY, fuse_op_destroy, 0, 0, OPF_EXCLUSIVE),
@@ -110,7 +114,7 @@ static const struct fuse_op_desc fuse_ops[] = {
 	OP(FUSE_REMOVEMAPPING, fuse_op_removemapping, 0, 0, 0),
 	OP(FUSE_SYNCFS, fuse_op_syncfs, sizeof(struct fuse_syncfs_in), 0, 0),
 	OP(FUSE_TMPFILE, fuse_op_tmpfile, sizeof(struct fuse_create_in),
-	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), 0),
+	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), OPF_VT_ENTRY),
 	OP(FUSE_OPCODE_STATX, op_enosys, 0, 0, 0),
 };
 
@@ -271,6 +275,7 @@ static int parse_extensions(struct fuse_req *req, uint16_t guest_extlen)
 /* Called with session_lock held (read or write as the op requires). */
 static int dispatch(struct fuse_req *req, const struct fuse_op_desc *d, uint16_t guest_extlen)
 {
+	size_t need;
 	int r;
 
 	if (!req->srv->initialized && req->opcode != FUSE_INIT) {
@@ -289,8 +294,13 @@ static int dispatch(struct fuse_req *req, const struct fuse_op_desc *d, uint16_t
 		return -ENOSYS;
 	/* Checked before the backend runs: a reply that cannot be delivered must not leave a
 	 * lookup reference or an open handle behind. */
-	if (!(d->flags & OPF_NO_REPLY) && fuse_writer_room(&req->w) < d->out_size) {
-		fuse_log_guest(req, "reply room %zu < %u", fuse_writer_room(&req->w), d->out_size);
+	need = d->out_size;
+	if (fuse_vt_session(req) && (d->flags & OPF_VT_ENTRY))
+		need += sizeof(struct vfsd_vt_entry_out);
+	if (fuse_vt_session(req) && (d->flags & OPF_VT_ATTR))
+		need += sizeof(struct vfsd_vt_attr_out);
+	if (!(d->flags & OPF_NO_REPLY) && fuse_writer_room(&req->w) < need) {
+		fuse_log_guest(req, "reply room %zu < %zu", fuse_writer_room(&req->w), need);
 		return -EIO;
 	}
 	return d->fn(req);

@@ -32,6 +32,7 @@ struct fuse_server_config {
 	bool killpriv_v2;	 /* offer FUSE_HANDLE_KILLPRIV_V2 */
 	bool announce_submounts; /* offer FUSE_SUBMOUNTS */
 	bool xattr;		 /* serve *XATTR; without it they get ENOSYS */
+	bool posix_acl;		 /* offer FUSE_POSIX_ACL | FUSE_DONT_MASK (needs xattr) */
 	bool allow_direct_io;	 /* keep the guest's O_DIRECT; default strips it */
 };
 

@@ -7,19 +7,24 @@
 #include "fuse/fuse_internal.h"
 
 static int reply_attr(struct fuse_req *req, const struct stat *st, uint32_t attr_flags,
-		      double timeout)
+		      double timeout, const struct fs_version *ver)
 {
 	struct fuse_attr_out o = {0};
+	int r;
 
+	if (ver->flags & FS_VER_VALID)
+		timeout = FUSE_VT_TIMEOUT;
 	fuse_split_timeout(timeout, &o.attr_valid, &o.attr_valid_nsec);
 	/* Submount marks are for entries (lookup, readdirplus); a getattr never changes them. */
 	fuse_fill_attr(&o.attr, st, attr_flags & ~FS_ATTR_SUBMOUNT);
-	return fuse_reply(req, &o, sizeof(o));
+	r = fuse_reply(req, &o, sizeof(o));
+	return r < 0 ? r : fuse_reply_attr_ver(req, ver);
 }
 
 int fuse_op_getattr(struct fuse_req *req)
 {
 	struct fuse_getattr_in in;
+	struct fs_version ver;
 	struct stat st;
 	uint32_t attr_flags = 0;
 	double timeout = 0;
@@ -32,11 +37,12 @@ int fuse_op_getattr(struct fuse_req *req)
 	if (!FUSE_BE_OP(req, getattr))
 		return -ENOSYS;
 	has_fh = (in.getattr_flags & FUSE_GETATTR_FH) != 0;
+	fuse_vt_version(req, req->nodeid, &ver); /* before the stat */
 	r = FUSE_BE_OP(req, getattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, has_fh,
 				     has_fh ? in.fh : 0, &st, &attr_flags, &timeout);
 	if (r < 0)
 		return r;
-	return reply_attr(req, &st, attr_flags, timeout);
+	return reply_attr(req, &st, attr_flags, timeout, &ver);
 }
 
 static int guest_time(uint64_t guest_sec, uint32_t guest_nsec, struct timespec *ret)
@@ -93,6 +99,7 @@ static int decode_setattr(const struct fuse_setattr_in *in, struct fs_setattr *a
 int fuse_op_setattr(struct fuse_req *req)
 {
 	struct fuse_setattr_in in;
+	struct fs_version ver;
 	struct fs_setattr a;
 	struct stat st;
 	uint32_t attr_flags = 0;
@@ -109,11 +116,14 @@ int fuse_op_setattr(struct fuse_req *req)
 	}
 	if (!FUSE_BE_OP(req, setattr))
 		return -ENOSYS;
+	/* Read before the change, so before the stat that follows it: the guest sees its own
+	 * change as one (one GETATTR more), never a change as none. */
+	fuse_vt_version(req, req->nodeid, &ver);
 	r = FUSE_BE_OP(req, setattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, &a, &st, &attr_flags,
 				     &timeout);
 	if (r < 0)
 		return r;
-	return reply_attr(req, &st, attr_flags, timeout);
+	return reply_attr(req, &st, attr_flags, timeout, &ver);
 }
 
 static uint32_t clamp_u32(unsigned long v)

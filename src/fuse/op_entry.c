@@ -15,6 +15,7 @@ int fuse_op_lookup(struct fuse_req *req)
 {
 	char name[NAME_MAX + 1];
 	struct fs_entry e = {0};
+	struct fs_version dir;
 	int r;
 
 	r = fuse_read_name(req, name);
@@ -22,7 +23,14 @@ int fuse_op_lookup(struct fuse_req *req)
 		return r;
 	if (!FUSE_BE_OP(req, lookup))
 		return -ENOSYS;
+	/* Before the name is resolved: a negative entry is valid while the directory's version
+	 * holds (only asked for in a version-table session). */
+	fuse_vt_version(req, req->nodeid, &dir);
 	r = FUSE_BE_OP(req, lookup)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, &e);
+	if (r == -ENOENT && (dir.flags & FS_VER_VALID)) {
+		e = (struct fs_entry){.nodeid = 0, .parent_ver = dir};
+		return fuse_reply_entry(req, &e);
+	}
 	if (r < 0)
 		return r;
 	/* nodeid 0 is a negative entry: the guest caches the ENOENT for entry_timeout. */

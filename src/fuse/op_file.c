@@ -63,9 +63,11 @@ int fuse_op_open(struct fuse_req *req)
 static int reply_create(struct fuse_req *req, const struct fs_entry *e, uint64_t fh,
 			uint32_t oflags)
 {
-	int r = fuse_reply_entry(req, e);
+	int r = fuse_reply_entry_part(req, e);
 
-	return r < 0 ? r : reply_open(req, fh, oflags);
+	if (r == 0)
+		r = reply_open(req, fh, oflags);
+	return r < 0 ? r : fuse_reply_vt_entry(req, e);
 }
 
 int fuse_op_create(struct fuse_req *req)

@@ -38,7 +38,25 @@ static uint64_t offered_flags(const struct fuse_server *srv)
 		f |= FUSE_SUBMOUNTS;
 	if (cfg->xattr)
 		f |= FUSE_SETXATTR_EXT;
+	/* ACLs live in xattrs. DONT_MASK goes with them: the guest then sends the mode unmasked
+	 * with its umask, and the backend applies the umask only where no default ACL does. */
+	if (cfg->xattr && cfg->posix_acl)
+		f |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
 	return f;
+}
+
+/* Of POSIX_ACL and DONT_MASK, one without the other is wrong either way (a guest-side umask
+ * defeating default ACLs, or no umask at all): keep the pair or neither. */
+static uint64_t acl_flags_paired(const struct fuse_server *srv, uint64_t f)
+{
+	const uint64_t pair = FUSE_POSIX_ACL | FUSE_DONT_MASK;
+
+	if ((f & pair) == pair)
+		return f;
+	if (srv->cfg.posix_acl && srv->cfg.xattr)
+		log_ratelimited(LOG_LEVEL_WARN, "fuse: the guest does not offer POSIX_ACL and "
+						"DONT_MASK: serving without ACLs");
+	return f & ~pair;
 }
 
 static void fill_init_out(struct fuse_init_out *o, const struct fuse_server *srv,
@@ -101,13 +119,20 @@ int fuse_op_init(struct fuse_req *req)
 	guest_flags = in.flags;
 	if ((in.flags & FUSE_INIT_EXT) && n >= offsetof(struct fuse_init_in, flags2) + 4)
 		guest_flags |= (uint64_t)in.flags2 << 32;
-	srv->flags = guest_flags & offered_flags(srv);
+	srv->flags = acl_flags_paired(srv, guest_flags & offered_flags(srv));
 	srv->minor = MIN(in.minor, FUSE_OUR_MINOR);
+	/* The version table only for a guest that asked (with INIT_EXT: the flag is in flags2)
+	 * and can see its copy; readdirplus entries have no room for versions, so it goes. */
+	if ((srv->flags & FUSE_INIT_EXT) && (guest_flags & VFSD_VT_INIT_FLAG) &&
+	    ops->vt_available && ops->vt_available(srv->be->fs)) {
+		srv->flags |= VFSD_VT_INIT_FLAG;
+		srv->flags &= ~(uint64_t)(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
+	}
 
 	info = (struct fs_init_info){
 		.writeback = (srv->flags & FUSE_WRITEBACK_CACHE) != 0,
 		.killpriv_v2 = (srv->flags & FUSE_HANDLE_KILLPRIV_V2) != 0,
-		.posix_acl = false,
+		.posix_acl = (srv->flags & FUSE_POSIX_ACL) != 0,
 	};
 	r = ops->init ? ops->init(srv->be->fs, &info) : 0;
 	if (r < 0) {
@@ -116,7 +141,8 @@ int fuse_op_init(struct fuse_req *req)
 		return r;
 	}
 	srv->initialized = true;
-	log_info("fuse: session 7.%u, flags %#llx", srv->minor, (unsigned long long)srv->flags);
+	log_ratelimited(LOG_LEVEL_INFO, "fuse: session 7.%u, flags %#llx", srv->minor,
+			(unsigned long long)srv->flags);
 
 	fill_init_out(&o, srv, in.max_readahead);
 	return fuse_reply(req, &o, sizeof(o));

@@ -28,6 +28,7 @@ int fuse_op_setxattr(struct fuse_req *req)
 	struct fuse_setxattr_in in = {0};
 	char name[FUSE_XATTR_NAME_MAX + 1];
 	_cleanup_free_ void *value = NULL;
+	int flags;
 	/* The 16-byte layout only once SETXATTR_EXT was agreed; before, the guest sends 8. */
 	size_t insz =
 		fuse_has_flag(req, FUSE_SETXATTR_EXT) ? sizeof(in) : FUSE_COMPAT_SETXATTR_IN_SIZE;
@@ -56,8 +57,12 @@ int fuse_op_setxattr(struct fuse_req *req)
 	if (!value)
 		return -ENOMEM;
 	fuse_reader_read(&req->r, value, in.size);
+	flags = (int)in.flags;
+	/* Other setxattr_flags bits are not defined: ignored, as Linux sends none. */
+	if (in.setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID)
+		flags |= FS_XATTR_ACL_KILL_SGID;
 	return FUSE_BE_OP(req, setxattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, value,
-					 in.size, (int)in.flags);
+					 in.size, flags);
 }
 
 /* The size protocol GETXATTR and LISTXATTR share; name is NULL for LISTXATTR. */

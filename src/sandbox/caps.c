@@ -104,13 +104,13 @@ int sandbox_caps_drop(const struct sandbox_config *cfg)
 	int r;
 
 	/*
-	 * Not root (in our user namespace): we hold no capabilities to drop, and guest requests
-	 * run with our own ids anyway.
+	 * Not root (in our user namespace): guest requests run with our own ids, so no capability
+	 * is of use; drop whatever we were started with (ambient capabilities, say).
 	 */
 	if (geteuid() != 0) {
 		if (cfg->modcaps && *cfg->modcaps)
 			log_warn("sandbox: not running as root, --modcaps ignored");
-		return 0;
+		return sandbox_caps_drop_all();
 	}
 
 	capng_clear(CAPNG_SELECT_ALL);
@@ -128,6 +128,30 @@ int sandbox_caps_drop(const struct sandbox_config *cfg)
 		/* capset cannot add what we do not have: usually a --modcaps '+' of that kind. */
 		log_error("sandbox: cannot apply the capability set (libcap-ng error %d)%s", r,
 			  cfg->modcaps ? "; check --modcaps" : "");
+		return -EPERM;
+	}
+	return 0;
+}
+
+int sandbox_caps_drop_all(void)
+{
+	int r;
+
+	capng_get_caps_process();
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE &&
+	    capng_have_capabilities(CAPNG_SELECT_BOUNDS) == CAPNG_NONE)
+		return 0;
+	capng_clear(CAPNG_SELECT_ALL);
+	r = capng_apply(CAPNG_SELECT_ALL);
+	/*
+	 * Emptying the bounding set takes CAP_SETPCAP, which an unprivileged process started with
+	 * a few ambient capabilities lacks; with no_new_privs and no exec the bounding set can
+	 * never grant anything, so the permitted, effective and ambient sets are what matter.
+	 */
+	if (r < 0)
+		r = capng_apply(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
+	if (r < 0) {
+		log_error("sandbox: cannot drop all capabilities (libcap-ng error %d)", r);
 		return -EPERM;
 	}
 	return 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "sandbox/sandbox-internal.h"
@@ -64,6 +65,19 @@ int sandbox_rlimit_raise(uint64_t want)
 	return 0;
 }
 
+/*
+ * No exec can ever grant privileges again (setuid bits, file capabilities). libseccomp sets it
+ * too, but --seccomp=none must not lose it.
+ */
+int sandbox_no_new_privs(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_error("sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int sandbox_lock_down(const struct sandbox_config *cfg)
 {
 	int r;
@@ -74,5 +88,8 @@ int sandbox_lock_down(const struct sandbox_config *cfg)
 	r = sandbox_caps_drop(cfg);
 	if (r < 0)
 		return r;
-	return sandbox_seccomp_install(cfg->seccomp);
+	r = sandbox_no_new_privs();
+	if (r < 0)
+		return r;
+	return sandbox_seccomp_install(cfg->seccomp, &sandbox_daemon_allowlist, NULL, 0);
 }

@@ -3,7 +3,8 @@
  * Namespace mode. unshare(CLONE_NEWPID) only moves the *children* of the caller into the new pid
  * namespace, so we fork once: the outer parent stays on the host (to forward signals and to
  * unlink the socket, whose path the child can no longer see) and the child, pid 1 of the new
- * namespace, also gets new mount and net namespaces and pivot_roots into the shared dir.
+ * namespace, also gets new mount and net namespaces and pivot_roots into the shared dir. The outer
+ * parent drops every capability and installs its own tiny seccomp filter right after the fork.
  *
  * Unprivileged callers first enter a user namespace where they are root (their own uid and gid
  * mapped to 0); guest requests for other uids then fail, as with any unprivileged daemon.
@@ -18,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox/sandbox-internal.h"
@@ -203,6 +205,37 @@ static int child_setup(const struct sandbox_config *cfg, const sigset_t *oldmask
 	return pivot_into(cfg->shared_dir);
 }
 
+/*
+ * The outer process stays on the host, outside every namespace, so it keeps nothing: no
+ * capability in any set (signalling the daemon needs none, it runs with our uid) and only the
+ * syscalls of waiting, forwarding, logging and removing the socket. If that fails, the daemon is
+ * stopped rather than leave a privileged process on the host.
+ */
+static int supervisor_lock_down(const struct sandbox_config *cfg, pid_t child)
+{
+	/* Signals and waits only for the daemon: seccomp compares the pid argument. */
+	const struct sandbox_syscall_if only_child[] = {
+		{"kill", 0, (uint64_t)child},
+		{"wait4", 0, (uint64_t)child},
+	};
+	int r;
+
+	/* syslog() formats local time: read the zone file now, while open() is allowed. */
+	tzset();
+	r = sandbox_caps_drop_all();
+	if (r == 0)
+		r = sandbox_no_new_privs();
+	if (r == 0)
+		r = sandbox_seccomp_install(cfg->seccomp, &sandbox_supervisor_allowlist, only_child,
+					    ARRAY_SIZE(only_child));
+	if (r < 0) {
+		kill(child, SIGKILL);
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	return r;
+}
+
 static int parent_wait(const struct sandbox_config *cfg, pid_t child, const sigset_t *oldmask,
 		       int *ret_exit_status)
 {
@@ -210,6 +243,11 @@ static int parent_wait(const struct sandbox_config *cfg, pid_t child, const sigs
 	int status = 0, r;
 	pid_t w;
 
+	r = supervisor_lock_down(cfg, child);
+	if (r < 0) {
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		return r;
+	}
 	forward_pid = child;
 	r = set_handlers(forward_signal, old);
 	/* Signals that arrived since the fork were held back; they reach the child now. */
@@ -233,6 +271,10 @@ static int parent_wait(const struct sandbox_config *cfg, pid_t child, const sigs
 	    errno != ENOENT)
 		log_warn("sandbox: cannot remove %s: %s", cfg->socket_path, strerror(errno));
 
+	if (WIFSIGNALED(status))
+		log_error("sandbox: the daemon was killed by signal %d%s", WTERMSIG(status),
+			  WTERMSIG(status) == SIGSYS ? " (a syscall outside the seccomp allowlist)"
+						     : "");
 	*ret_exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return 1;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Installs the allowlist of seccomp_allow.c with libseccomp. Syscalls are named, not numbered, so
+ * Installs an allowlist of seccomp_allow.c with libseccomp: the daemon's, or the supervisor's tiny
+ * one (namespace mode's outer process, which only waits). Syscalls are named, not numbered, so
  * one table serves every architecture: a name this architecture lacks (epoll_wait on arm64,
  * mmap2 on x86_64) is skipped. The filter is synchronised to all threads (TSYNC) in case one
  * already exists, and no_new_privs is set (libseccomp's default) so it can be loaded after
@@ -74,27 +75,56 @@ static int allow_by_name(scmp_filter_ctx ctx, const char *name, int fallback_nr,
 	return r;
 }
 
-static int build_allowlist(scmp_filter_ctx ctx)
+const struct sandbox_allowlist sandbox_daemon_allowlist = {
+	.names = sandbox_syscall_allow,
+	.names_count = &sandbox_syscall_allow_count,
+	.by_nr = sandbox_syscall_allow_new,
+	.by_nr_count = &sandbox_syscall_allow_new_count,
+	.cond = sandbox_syscall_allow_if,
+	.cond_count = &sandbox_syscall_allow_if_count,
+};
+
+const struct sandbox_allowlist sandbox_supervisor_allowlist = {
+	.names = sandbox_supervisor_allow,
+	.names_count = &sandbox_supervisor_allow_count,
+	.cond = sandbox_supervisor_allow_if,
+	.cond_count = &sandbox_supervisor_allow_if_count,
+};
+
+static int allow_if(scmp_filter_ctx ctx, const struct sandbox_syscall_if *c)
 {
+	struct scmp_arg_cmp cmp = SCMP_CMP(c->arg, SCMP_CMP_EQ, c->value);
+
+	return allow_by_name(ctx, c->name, 0, 1, &cmp);
+}
+
+static int build_allowlist(scmp_filter_ctx ctx, const struct sandbox_allowlist *list,
+			   const struct sandbox_syscall_if *extra, size_t extra_count)
+{
+	size_t n;
 	int r;
 
-	for (size_t i = 0; i < sandbox_syscall_allow_count; i++) {
-		r = allow_by_name(ctx, sandbox_syscall_allow[i], 0, 0, NULL);
+	for (size_t i = 0; i < *list->names_count; i++) {
+		r = allow_by_name(ctx, list->names[i], 0, 0, NULL);
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < sandbox_syscall_allow_new_count; i++) {
-		const struct sandbox_syscall_nr *n = &sandbox_syscall_allow_new[i];
+	n = list->by_nr ? *list->by_nr_count : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct sandbox_syscall_nr *nr = &list->by_nr[i];
 
-		r = allow_by_name(ctx, n->name, n->nr, 0, NULL);
+		r = allow_by_name(ctx, nr->name, nr->nr, 0, NULL);
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < sandbox_syscall_allow_if_count; i++) {
-		const struct sandbox_syscall_if *c = &sandbox_syscall_allow_if[i];
-		struct scmp_arg_cmp cmp = SCMP_CMP(c->arg, SCMP_CMP_EQ, c->value);
-
-		r = allow_by_name(ctx, c->name, 0, 1, &cmp);
+	n = list->cond ? *list->cond_count : 0;
+	for (size_t i = 0; i < n; i++) {
+		r = allow_if(ctx, &list->cond[i]);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < extra_count; i++) {
+		r = allow_if(ctx, &extra[i]);
 		if (r < 0)
 			return r;
 	}
@@ -115,7 +145,8 @@ static uint32_t default_action(enum sandbox_seccomp mode)
 	return SCMP_ACT_KILL_PROCESS;
 }
 
-int sandbox_seccomp_install(enum sandbox_seccomp mode)
+int sandbox_seccomp_install(enum sandbox_seccomp mode, const struct sandbox_allowlist *list,
+			    const struct sandbox_syscall_if *extra, size_t extra_count)
 {
 	scmp_filter_ctx ctx;
 	int r;
@@ -132,7 +163,7 @@ int sandbox_seccomp_install(enum sandbox_seccomp mode)
 		log_error("sandbox: seccomp_init failed");
 		return -ENOMEM;
 	}
-	r = build_allowlist(ctx);
+	r = build_allowlist(ctx, list, extra, extra_count);
 	if (r == 0)
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r == 0) {

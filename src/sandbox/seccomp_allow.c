@@ -247,3 +247,54 @@ const struct sandbox_syscall_nr sandbox_syscall_allow_new[] = {
 	{NULL, 0},
 };
 const size_t sandbox_syscall_allow_new_count = ARRAY_SIZE(sandbox_syscall_allow_new) - 1;
+
+/*
+ * THE supervisor's allowlist: namespace mode's outer process, once it has forked the daemon. It
+ * holds no capability and only waits for the daemon, forwards termination signals to it, logs its
+ * exit and removes the socket; nothing here touches the share or a guest. Kept apart from the
+ * daemon's list above so that neither grows the other.
+ */
+const char *const sandbox_supervisor_allow[] = {
+	/*
+	 * forwarding SIGTERM/SIGINT/SIGHUP to the daemon; kill and wait4 are allowed only with the
+	 * daemon's pid (added at run time, namespace.c)
+	 */
+	"rt_sigaction",
+	"rt_sigprocmask",
+	"rt_sigreturn",
+	"sigreturn",
+	"restart_syscall",
+	"sigaltstack", /* sanitizer runtimes, around signal handlers */
+
+	/* --seccomp=trap's SIGSYS report re-raising the signal */
+	"getpid",
+	"gettid",
+	"tgkill",
+
+	/* log lines: stderr, or syslog() (which may reconnect, see the conditional list) */
+	"write",
+	"writev",
+	"clock_gettime",
+	"clock_gettime64",
+	"gettimeofday",
+	"sendto",
+	"connect",
+
+	/* main after the daemon exited: removing the socket and its pid file, closing, exiting */
+	"close",
+	"unlink",
+	"unlinkat",
+	"brk", /* free() trimming the heap */
+	"mmap",
+	"mmap2",
+	"munmap",
+	"exit",
+	"exit_group",
+};
+const size_t sandbox_supervisor_allow_count = ARRAY_SIZE(sandbox_supervisor_allow);
+
+const struct sandbox_syscall_if sandbox_supervisor_allow_if[] = {
+	/* syslog() reconnecting to /dev/log */
+	{"socket", 0, AF_UNIX},
+};
+const size_t sandbox_supervisor_allow_if_count = ARRAY_SIZE(sandbox_supervisor_allow_if);

@@ -145,7 +145,7 @@ static int collect_fds(struct msghdr *mh, struct vhu_msg *msg)
 		}
 	}
 	if (mh->msg_flags & MSG_CTRUNC) {
-		log_error("vhost-user: too many fds with one message");
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: too many fds with one message");
 		return VHU_EPROTO;
 	}
 	return 0;
@@ -183,11 +183,13 @@ static int recv_msg(int fd, struct vhu_msg *msg)
 	if (err < 0)
 		return err;
 	if ((msg->hdr.flags & VHU_FLAG_VERSION_MASK) != VHU_FLAG_VERSION) {
-		log_error("vhost-user: bad message version flags %#x", msg->hdr.flags);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: bad message version flags %#x",
+				msg->hdr.flags);
 		return VHU_EPROTO;
 	}
 	if (msg->hdr.size > VHU_MAX_PAYLOAD) {
-		log_error("vhost-user: payload of %u bytes too large", msg->hdr.size);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: payload of %u bytes too large",
+				msg->hdr.size);
 		return VHU_EPROTO;
 	}
 	memset(&msg->payload, 0, sizeof(msg->payload));
@@ -270,7 +272,9 @@ static int serve_conn(struct vhu_dev *dev)
 		if (r == 0 && msg->has_reply)
 			r = send_reply(dev->conn_fd, msg);
 		if (r < 0) {
-			log_error("vhost-user: dropping the frontend connection: %s", strerror(-r));
+			log_ratelimited(LOG_LEVEL_ERROR,
+					"vhost-user: dropping the frontend connection: %s",
+					strerror(-r));
 			return r;
 		}
 	}
@@ -325,6 +329,16 @@ void vhu_dev_stop(struct vhu_dev *dev)
 	errno = saved;
 }
 
+/* QEMU turns all regions into one PCI BAR: page multiples summing to a power of two. */
+static bool vhu_shm_sizes_valid(uint64_t s0, uint64_t s1)
+{
+	uint64_t sum = s0 + s1;
+
+	if (!sum)
+		return true;
+	return s0 % 4096 == 0 && s1 % 4096 == 0 && sum >= s0 && !(sum & (sum - 1));
+}
+
 int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, void *opaque,
 		struct vhu_dev **ret)
 {
@@ -334,7 +348,7 @@ int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, vo
 
 	if (!cb->handle || !cb->reset || nreq >= VHU_MAX_QUEUES ||
 	    cfg->thread_pool_size > VHU_MAX_THREADS ||
-	    (cfg->shm_size && (cfg->shm_size & (cfg->shm_size - 1) || cfg->shm_size < 4096)))
+	    !vhu_shm_sizes_valid(cfg->shm_size, cfg->shm1_size))
 		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)

@@ -49,8 +49,12 @@ struct vhu_callbacks {
 };
 
 struct vhu_config {
-	const char *tag;	     /* virtio-fs tag: offer CONFIG and answer GET_CONFIG */
-	uint64_t shm_size;	     /* DAX window size: offer SHMEM (needs tag); 0: none */
+	const char *tag;   /* virtio-fs tag: offer CONFIG and answer GET_CONFIG */
+	uint64_t shm_size; /* DAX window size: offer SHMEM (needs tag); 0: none */
+	/* Shared memory region 1 (the version table's mirror, docs/coherence.md): a file range
+	 * mapped whole by vhu_shmem_attach(); 0: none. Offers SHMEM too. Both sizes are
+	 * multiples of 4096 and their sum is a power of two (QEMU makes one PCI BAR of them). */
+	uint64_t shm1_size;
 	unsigned max_request_queues; /* GET_QUEUE_NUM answers 1 + this */
 	/* num_request_queues in GET_CONFIG: it must not exceed the frontend's own queue count
 	 * (QEMU's test device has num_vqs of them), which GET_CONFIG cannot know; 0 means 1. */
@@ -105,6 +109,14 @@ uint64_t vhu_shmem_size(struct vhu_dev *dev);
 int vhu_shmem_map(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len, int fd,
 		  uint64_t fd_offset, bool writable);
 int vhu_shmem_unmap(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len);
+
+/*
+ * Shared memory region 1 (cfg.shm1_size): maps [fd_offset, fd_offset + len) of fd, a regular
+ * file, over the whole region (len must be shm1_size), unless the frontend already has it
+ * this device session (it drops it on a reset or disconnect: call again at session start).
+ * Same threads and errors as vhu_shmem_map(); -ENODEV when the frontend made no region 1.
+ */
+int vhu_shmem_attach(struct vhu_dev *dev, int fd, uint64_t fd_offset, uint64_t len);
 
 /* Asks vhu_dev_serve() to return. Async-signal-safe. */
 void vhu_dev_stop(struct vhu_dev *dev);

@@ -30,7 +30,7 @@ uint64_t vhu_offered_protocol_features(const struct vhu_dev *dev)
 
 	if (dev->cfg.tag)
 		f |= 1ull << VHU_PROTOCOL_F_CONFIG;
-	if (dev->cfg.tag && dev->cfg.shm_size)
+	if (dev->cfg.tag && (dev->cfg.shm_size || dev->cfg.shm1_size))
 		f |= 1ull << VHU_PROTOCOL_F_SHMEM;
 	return f;
 }
@@ -45,8 +45,9 @@ static void reply_u64(struct vhu_msg *msg, uint64_t v)
 struct vhu_queue *vhu_get_queue(struct vhu_dev *dev, uint32_t index)
 {
 	if (index >= dev->nqueues) {
-		log_error("vhost-user: queue index %u out of range (%u queues)", index,
-			  dev->nqueues);
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: queue index %u out of range (%u queues)", index,
+				dev->nqueues);
 		return NULL;
 	}
 	return &dev->queues[index];
@@ -77,8 +78,9 @@ static int h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 	uint64_t v = msg->payload.u64;
 
 	if (v & ~vhu_offered_features()) {
-		log_error("vhost-user: frontend acked features %#llx we did not offer",
-			  (unsigned long long)(v & ~vhu_offered_features()));
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: frontend acked features %#llx we did not offer",
+				(unsigned long long)(v & ~vhu_offered_features()));
 		return VHU_EPROTO;
 	}
 	dev->features = v;
@@ -115,8 +117,10 @@ static int h_set_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
 	uint64_t v = msg->payload.u64;
 
 	if (v & ~vhu_offered_protocol_features(dev)) {
-		log_error("vhost-user: frontend acked protocol features %#llx we did not offer",
-			  (unsigned long long)(v & ~vhu_offered_protocol_features(dev)));
+		log_ratelimited(
+			LOG_LEVEL_ERROR,
+			"vhost-user: frontend acked protocol features %#llx we did not offer",
+			(unsigned long long)(v & ~vhu_offered_protocol_features(dev)));
 		return VHU_EPROTO;
 	}
 	dev->protocol_features = v;
@@ -217,9 +221,10 @@ static int map_region(const struct vhu_mem_region *wire, int fd, struct gmem_reg
 	int err = gmem_region_map(&d, fd, ret);
 
 	if (err < 0)
-		log_error("vhost-user: cannot map region gpa %#llx size %#llx: %s",
-			  (unsigned long long)d.guest_addr, (unsigned long long)d.size,
-			  strerror(-err));
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: cannot map region gpa %#llx size %#llx: %s",
+				(unsigned long long)d.guest_addr, (unsigned long long)d.size,
+				strerror(-err));
 	return err == -EINVAL ? VHU_EPROTO : err;
 }
 
@@ -233,7 +238,9 @@ static int h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 
 	if (n > VHU_MAX_MEM_TABLE || msg->hdr.size != 8 + n * sizeof(m->regions[0]) ||
 	    msg->nfds != n) {
-		log_error("vhost-user: malformed memory table (%u regions, %u fds)", n, msg->nfds);
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: malformed memory table (%u regions, %u fds)", n,
+				msg->nfds);
 		return VHU_EPROTO;
 	}
 	dev->nskipped = 0;
@@ -246,7 +253,7 @@ static int h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (err == 0) {
 		err = gmem_table_new(regions, nmapped, &t);
 		if (err == -EINVAL) {
-			log_error("vhost-user: overlapping memory regions");
+			log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: overlapping memory regions");
 			err = VHU_EPROTO;
 		}
 	}
@@ -266,7 +273,7 @@ static int h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	int err;
 
 	if (msg->nfds != 1) {
-		log_error("vhost-user: ADD_MEM_REG with %u fds", msg->nfds);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: ADD_MEM_REG with %u fds", msg->nfds);
 		return VHU_EPROTO;
 	}
 	/* A DAX window map: the guest sees the file there, we never touch it. */
@@ -277,7 +284,8 @@ static int h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 		return err;
 	err = gmem_table_add(cur, r, &t);
 	if (err == -EINVAL) {
-		log_error("vhost-user: added memory region overlaps another");
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: added memory region overlaps another");
 		return VHU_EPROTO;
 	}
 	if (err < 0)
@@ -298,8 +306,9 @@ static int h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 		return 0;
 	err = gmem_table_remove(cur, w->guest_addr, w->size, &t);
 	if (err < 0) {
-		log_warn("vhost-user: no memory region at gpa %#llx size %#llx to remove",
-			 (unsigned long long)w->guest_addr, (unsigned long long)w->size);
+		log_ratelimited(LOG_LEVEL_WARN,
+				"vhost-user: no memory region at gpa %#llx size %#llx to remove",
+				(unsigned long long)w->guest_addr, (unsigned long long)w->size);
 		return err;
 	}
 	mem_replace(dev, t);
@@ -309,7 +318,7 @@ static int h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 /* Dirty logging is only for migration, which we do not offer (no LOG_ALL, no LOG_SHMFD). */
 static int h_unsupported(struct vhu_dev *dev, struct vhu_msg *msg)
 {
-	log_warn("vhost-user: message %u not supported", msg->hdr.request);
+	log_ratelimited(LOG_LEVEL_WARN, "vhost-user: message %u not supported", msg->hdr.request);
 	return -EOPNOTSUPP;
 }
 
@@ -367,17 +376,19 @@ int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg)
 
 	msg->has_reply = false;
 	if (!h || !h->fn) {
-		log_warn("vhost-user: unknown message %u ignored", req);
+		log_ratelimited(LOG_LEVEL_WARN, "vhost-user: unknown message %u ignored", req);
 		if (ack)
 			reply_u64(msg, 1);
 		return 0;
 	}
 	if (msg->hdr.size < h->min_size || msg->hdr.size > h->max_size) {
-		log_error("vhost-user: message %u has size %u, expected %u..%u", req, msg->hdr.size,
-			  h->min_size, h->max_size);
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: message %u has size %u, expected %u..%u", req,
+				msg->hdr.size, h->min_size, h->max_size);
 		return VHU_EPROTO;
 	}
-	log_debug("vhost-user: message %u size %u fds %u", req, msg->hdr.size, msg->nfds);
+	log_ratelimited(LOG_LEVEL_DEBUG, "vhost-user: message %u size %u fds %u", req,
+			msg->hdr.size, msg->nfds);
 	err = h->fn(dev, msg);
 	if (err == VHU_EPROTO)
 		return err;

@@ -118,8 +118,9 @@ struct vhu_queue {
 
 struct vhu_pool;
 
-/* A map the frontend made for us in the DAX window (vhu_shmem.c). */
+/* A map the frontend made for us in a shared memory region (vhu_shmem.c). */
 struct vhu_shm_map {
+	uint8_t shmid;
 	uint64_t shm_offset, len, fd_offset;
 	dev_t st_dev;
 	ino_t st_ino;
@@ -128,6 +129,7 @@ struct vhu_shm_map {
 /* A backend-channel request whose answer we stopped waiting for (vhu_shmem.c). */
 struct vhu_owed {
 	uint32_t request;
+	uint8_t shmid;
 	uint64_t shm_offset, len;
 };
 #define VHU_MAX_OWED 64
@@ -161,6 +163,7 @@ struct vhu_dev {
 	/* DAX window (vhu_shmem.c): size set by GET_SHMEM_CONFIG [ctl writes, atomic reads];
 	 * live maps under shm_lock; skipped regions [ctl]. */
 	uint64_t shm_size;
+	uint64_t shm1_size; /* region 1 (the fixed map), likewise */
 	pthread_mutex_t shm_lock;
 	struct vhu_shm_map *shm_maps;
 	unsigned shm_nmaps;

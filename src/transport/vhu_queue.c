@@ -471,7 +471,7 @@ static void *helper_main(void *arg)
 	_cleanup_free_ struct vq_chain *c = malloc(sizeof(*c));
 
 	if (!c) {
-		log_error("queue %u: out of memory for a helper", q->index);
+		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: out of memory for a helper", q->index);
 		return NULL;
 	}
 	my_slot = &q->slots[1 + __atomic_fetch_add(&q->slots_taken, 1, __ATOMIC_RELAXED)];
@@ -612,7 +612,8 @@ static void *worker_main(void *arg)
 		qp.max_ns = qp.window_ns = dev->cfg.poll_max_ns;
 	my_slot = q->slots;
 	if (!c) {
-		log_error("queue %u: out of memory for the worker", q->index);
+		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: out of memory for the worker",
+				q->index);
 		return NULL;
 	}
 	/* Buffers may have been queued while we were stopped. */
@@ -631,7 +632,7 @@ static void *worker_main(void *arg)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			log_error("queue %u: poll: %m", q->index);
+			log_ratelimited(LOG_LEVEL_ERROR, "queue %u: poll: %m", q->index);
 			break;
 		}
 		if (pfd[0].revents)
@@ -685,13 +686,15 @@ void vhu_queue_try_run(struct vhu_queue *q)
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (err < 0) {
-		log_error("queue %u: ring addresses not in guest memory (%s)", q->index,
-			  strerror(-err));
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"queue %u: ring addresses not in guest memory (%s)", q->index,
+				strerror(-err));
 		return;
 	}
 	err = start_thread(&q->thread, worker_main, q);
 	if (err < 0) {
-		log_error("queue %u: cannot start worker: %s", q->index, strerror(-err));
+		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: cannot start worker: %s", q->index,
+				strerror(-err));
 		return;
 	}
 	q->running = true;
@@ -700,7 +703,8 @@ void vhu_queue_try_run(struct vhu_queue *q)
 		err = start_thread(&q->helpers[i], helper_main, q);
 		if (err < 0) {
 			/* Fewer helpers serve as well; the ones that exist are needed by pause. */
-			log_warn("queue %u: cannot start helper: %s", q->index, strerror(-err));
+			log_ratelimited(LOG_LEVEL_WARN, "queue %u: cannot start helper: %s",
+					q->index, strerror(-err));
 			q->nhelpers_running = i;
 			break;
 		}
@@ -708,8 +712,9 @@ void vhu_queue_try_run(struct vhu_queue *q)
 	if (q->nhelpers_running) {
 		err = start_thread(&q->watchdog, watchdog_main, q);
 		if (err < 0)
-			log_warn("queue %u: cannot start the stall watch: %s", q->index,
-				 strerror(-err));
+			log_ratelimited(LOG_LEVEL_WARN,
+					"queue %u: cannot start the stall watch: %s", q->index,
+					strerror(-err));
 		q->watchdog_running = err == 0;
 	}
 }

@@ -58,15 +58,23 @@ int vhu_h_get_shmem_config(struct vhu_dev *dev, struct vhu_msg *msg)
 	struct vhu_shmem_config *c = &msg->reply.shmem;
 
 	memset(c, 0, sizeof(*c));
-	if (dev->cfg.shm_size && (dev->protocol_features & need) == need) {
-		c->nregions = 1;
+	if ((dev->cfg.shm_size || dev->cfg.shm1_size) && (dev->protocol_features & need) == need) {
 		c->memory_sizes[0] = dev->cfg.shm_size;
+		c->memory_sizes[1] = dev->cfg.shm1_size;
+		c->nregions = (dev->cfg.shm_size != 0) + (dev->cfg.shm1_size != 0);
 		__atomic_store_n(&dev->shm_size, dev->cfg.shm_size, __ATOMIC_RELEASE);
-		log_info("vhost-user: DAX window of %llu MiB",
-			 (unsigned long long)(dev->cfg.shm_size >> 20));
-	} else if (dev->cfg.shm_size) {
-		log_warn("vhost-user: no DAX window: the frontend did not ack SHMEM, BACKEND_REQ, "
-			 "REPLY_ACK and CONFIGURE_MEM_SLOTS");
+		__atomic_store_n(&dev->shm1_size, dev->cfg.shm1_size, __ATOMIC_RELEASE);
+		if (dev->cfg.shm_size)
+			log_ratelimited(LOG_LEVEL_INFO, "vhost-user: DAX window of %llu MiB",
+					(unsigned long long)(dev->cfg.shm_size >> 20));
+		if (dev->cfg.shm1_size)
+			log_ratelimited(LOG_LEVEL_INFO,
+					"vhost-user: shared memory region 1 of %llu KiB",
+					(unsigned long long)(dev->cfg.shm1_size >> 10));
+	} else if (dev->cfg.shm_size || dev->cfg.shm1_size) {
+		log_ratelimited(LOG_LEVEL_WARN,
+				"vhost-user: no shared memory: the frontend did not ack SHMEM, "
+				"BACKEND_REQ, REPLY_ACK and CONFIGURE_MEM_SLOTS");
 	}
 	msg->has_reply = true;
 	msg->reply_size = sizeof(*c);
@@ -76,7 +84,8 @@ int vhu_h_get_shmem_config(struct vhu_dev *dev, struct vhu_msg *msg)
 int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	if (msg->nfds != 1) {
-		log_error("vhost-user: SET_BACKEND_REQ_FD with %u fds", msg->nfds);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: SET_BACKEND_REQ_FD with %u fds",
+				msg->nfds);
 		return VHU_EPROTO;
 	}
 	vhu_backend_cancel(dev);
@@ -204,11 +213,11 @@ static int owe(struct vhu_dev *dev, uint32_t request, const struct vhu_shmem_map
 {
 	if (dev->nowed == VHU_MAX_OWED)
 		return -EPIPE;
-	dev->owed[dev->nowed++] = (struct vhu_owed){request, m->shm_offset, m->len};
+	dev->owed[dev->nowed++] = (struct vhu_owed){request, m->shmid, m->shm_offset, m->len};
 	return 0;
 }
 
-static void shm_map_del(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len);
+static void shm_map_del(struct vhu_dev *dev, uint8_t shmid, uint64_t shm_offset, uint64_t len);
 
 /*
  * Reads the answers still owed, in order. A map answered "done" that nobody waits for any
@@ -229,11 +238,12 @@ static int backend_settle(struct vhu_dev *dev)
 		if (o.request == VHU_BACKEND_SHMEM_MAP && r == 0 && dev->norphans < VHU_MAX_OWED)
 			dev->orphans[dev->norphans++] = o;
 		else
-			shm_map_del(dev, o.shm_offset, o.len);
+			shm_map_del(dev, o.shmid, o.shm_offset, o.len);
 	}
 	while (dev->norphans > 0) {
 		struct vhu_owed o = dev->orphans[dev->norphans - 1];
-		struct vhu_shmem_map m = {.shm_offset = o.shm_offset, .len = o.len};
+		struct vhu_shmem_map m = {
+			.shmid = o.shmid, .shm_offset = o.shm_offset, .len = o.len};
 
 		r = backend_send(dev, VHU_BACKEND_SHMEM_UNMAP, &m, -1);
 		if (r == 0)
@@ -243,7 +253,7 @@ static int backend_settle(struct vhu_dev *dev)
 			return owe(dev, VHU_BACKEND_SHMEM_UNMAP, &m) < 0 ? -EPIPE : r;
 		if (r < 0 && r != -EIO)
 			return r;
-		shm_map_del(dev, o.shm_offset, o.len);
+		shm_map_del(dev, o.shmid, o.shm_offset, o.len);
 	}
 	return 0;
 }
@@ -287,13 +297,13 @@ static int shm_map_add(struct vhu_dev *dev, const struct vhu_shm_map *m)
 	return r;
 }
 
-static void shm_map_del(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
+static void shm_map_del(struct vhu_dev *dev, uint8_t shmid, uint64_t shm_offset, uint64_t len)
 {
 	pthread_mutex_lock(&dev->shm_lock);
 	for (unsigned i = 0; i < dev->shm_nmaps; i++) {
 		struct vhu_shm_map *m = &dev->shm_maps[i];
 
-		if (m->shm_offset == shm_offset && m->len == len) {
+		if (m->shmid == shmid && m->shm_offset == shm_offset && m->len == len) {
 			*m = dev->shm_maps[--dev->shm_nmaps];
 			break;
 		}
@@ -301,9 +311,10 @@ static void shm_map_del(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
 	pthread_mutex_unlock(&dev->shm_lock);
 }
 
-static int shmem_check(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
+static int shmem_check(struct vhu_dev *dev, uint8_t shmid, uint64_t shm_offset, uint64_t len)
 {
-	uint64_t size = vhu_shmem_size(dev);
+	uint64_t size =
+		shmid ? __atomic_load_n(&dev->shm1_size, __ATOMIC_ACQUIRE) : vhu_shmem_size(dev);
 
 	if (!size)
 		return -ENODEV;
@@ -312,18 +323,20 @@ static int shmem_check(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
 	return 0;
 }
 
-int vhu_shmem_map(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len, int fd,
-		  uint64_t fd_offset, bool writable)
+static int shmem_map(struct vhu_dev *dev, uint8_t shmid, uint64_t shm_offset, uint64_t len, int fd,
+		     uint64_t fd_offset, bool writable)
 {
 	struct vhu_shmem_map req = {
+		.shmid = shmid,
 		.fd_offset = fd_offset,
 		.shm_offset = shm_offset,
 		.len = len,
 		.flags = writable ? VHU_SHMEM_MAP_RW : 0,
 	};
-	struct vhu_shm_map m = {.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset};
+	struct vhu_shm_map m = {
+		.shmid = shmid, .shm_offset = shm_offset, .len = len, .fd_offset = fd_offset};
 	struct stat st;
-	int r = shmem_check(dev, shm_offset, len);
+	int r = shmem_check(dev, shmid, shm_offset, len);
 
 	if (r < 0)
 		return r;
@@ -343,14 +356,37 @@ int vhu_shmem_map(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len, int fd
 	/* After a cancel the map may yet be made: it stays known until its answer is read (and
 	 * then it is unmapped again, see backend_settle()). */
 	if (r < 0 && !waited_out(r))
-		shm_map_del(dev, shm_offset, len);
+		shm_map_del(dev, shmid, shm_offset, len);
 	return r;
+}
+
+int vhu_shmem_map(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len, int fd,
+		  uint64_t fd_offset, bool writable)
+{
+	return shmem_map(dev, 0, shm_offset, len, fd, fd_offset, writable);
+}
+
+int vhu_shmem_attach(struct vhu_dev *dev, int fd, uint64_t fd_offset, uint64_t len)
+{
+	uint64_t size = __atomic_load_n(&dev->shm1_size, __ATOMIC_ACQUIRE);
+	bool have = false;
+
+	if (!size)
+		return -ENODEV;
+	if (len != size)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->shm_lock);
+	for (unsigned i = 0; i < dev->shm_nmaps && !have; i++)
+		have = dev->shm_maps[i].shmid == 1;
+	pthread_mutex_unlock(&dev->shm_lock);
+	/* The guest writes there whatever the flag says (QEMU maps read-write anyway). */
+	return have ? 0 : shmem_map(dev, 1, 0, len, fd, fd_offset, true);
 }
 
 int vhu_shmem_unmap(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
 {
 	struct vhu_shmem_map req = {.shm_offset = shm_offset, .len = len};
-	int r = shmem_check(dev, shm_offset, len);
+	int r = shmem_check(dev, 0, shm_offset, len);
 
 	if (r < 0)
 		return r;
@@ -358,7 +394,7 @@ int vhu_shmem_unmap(struct vhu_dev *dev, uint64_t shm_offset, uint64_t len)
 	r = backend_call(dev, VHU_BACKEND_SHMEM_UNMAP, &req, -1);
 	pthread_mutex_unlock(&dev->backend_lock);
 	if (!waited_out(r))
-		shm_map_del(dev, shm_offset, len);
+		shm_map_del(dev, 0, shm_offset, len);
 	return r;
 }
 
@@ -367,7 +403,8 @@ bool vhu_region_is_window_map(struct vhu_dev *dev, const struct vhu_mem_region *
 	struct stat st;
 	bool found = false;
 
-	if (!vhu_shmem_size(dev) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if ((!vhu_shmem_size(dev) && !__atomic_load_n(&dev->shm1_size, __ATOMIC_ACQUIRE)) ||
+	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return false;
 	pthread_mutex_lock(&dev->shm_lock);
 	for (unsigned i = 0; i < dev->shm_nmaps && !found; i++) {
@@ -408,7 +445,8 @@ bool vhu_unskip_region(struct vhu_dev *dev, uint64_t guest_addr, uint64_t size)
 static bool owed_map(const struct vhu_dev *dev, const struct vhu_shm_map *m)
 {
 	for (unsigned i = 0; i < dev->nowed; i++) {
-		if (dev->owed[i].shm_offset == m->shm_offset && dev->owed[i].len == m->len)
+		if (dev->owed[i].shmid == m->shmid && dev->owed[i].shm_offset == m->shm_offset &&
+		    dev->owed[i].len == m->len)
 			return true;
 	}
 	return false;
@@ -448,6 +486,7 @@ void vhu_shmem_session_end(struct vhu_dev *dev)
 	pthread_mutex_unlock(&dev->backend_lock);
 	vhu_backend_resume(dev);
 	__atomic_store_n(&dev->shm_size, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&dev->shm1_size, 0, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&dev->shm_lock);
 	dev->shm_nmaps = 0;
 	pthread_mutex_unlock(&dev->shm_lock);

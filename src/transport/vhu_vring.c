@@ -15,7 +15,7 @@ static int ring_stopped(struct vhu_queue *q, const char *what)
 {
 	if (!q->started)
 		return 0;
-	log_error("vhost-user: %s on running queue %u", what, q->index);
+	log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: %s on running queue %u", what, q->index);
 	return VHU_EPROTO;
 }
 
@@ -27,7 +27,8 @@ int vhu_h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (!q || ring_stopped(q, "SET_VRING_NUM") < 0)
 		return VHU_EPROTO;
 	if (!vq_size_valid(num)) {
-		log_error("vhost-user: queue %u: bad size %u", q->index, num);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: queue %u: bad size %u", q->index,
+				num);
 		return VHU_EPROTO;
 	}
 	pthread_mutex_lock(&q->lock);
@@ -66,7 +67,8 @@ int vhu_h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 		return VHU_EPROTO;
 	/* Split rings only: the base is a 16-bit free-running index. */
 	if (base > UINT16_MAX) {
-		log_error("vhost-user: queue %u: bad base %u", q->index, base);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: queue %u: bad base %u", q->index,
+				base);
 		return VHU_EPROTO;
 	}
 	q->vq.last_avail_idx = (uint16_t)base;
@@ -101,15 +103,18 @@ static int vring_file(struct vhu_dev *dev, struct vhu_msg *msg, struct vhu_queue
 	struct vhu_queue *q;
 
 	if (v & ~(uint64_t)(VHU_VRING_IDX_MASK | VHU_VRING_NOFD_MASK)) {
-		log_error("vhost-user: reserved bits set in vring fd message %u", msg->hdr.request);
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: reserved bits set in vring fd message %u",
+				msg->hdr.request);
 		return VHU_EPROTO;
 	}
 	q = vhu_get_queue(dev, (uint32_t)(v & VHU_VRING_IDX_MASK));
 	if (!q)
 		return VHU_EPROTO;
 	if (msg->nfds != (nofd ? 0u : 1u)) {
-		log_error("vhost-user: vring fd message %u: %u fds, no-fd flag %d",
-			  msg->hdr.request, msg->nfds, nofd);
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: vring fd message %u: %u fds, no-fd flag %d",
+				msg->hdr.request, msg->nfds, nofd);
 		return VHU_EPROTO;
 	}
 	*ret_q = q;
@@ -130,7 +135,9 @@ int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (fd >= 0) {
 		int fl = fcntl(fd, F_GETFL);
 		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-			log_warn("queue %u: kick fd: cannot make it non-blocking: %m", q->index);
+			log_ratelimited(LOG_LEVEL_WARN,
+					"queue %u: kick fd: cannot make it non-blocking: %m",
+					q->index);
 	}
 	safe_close(q->kick_fd);
 	q->kick_fd = fd;
@@ -186,7 +193,8 @@ int vhu_h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (!q)
 		return VHU_EPROTO;
 	if (on > 1) {
-		log_error("vhost-user: queue %u: bad enable value %u", q->index, on);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: queue %u: bad enable value %u",
+				q->index, on);
 		return VHU_EPROTO;
 	}
 	q->enabled = on;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Logging to stderr or syslog with a level. Guest-triggered messages go through
- * log_ratelimited() so a hostile guest cannot flood the host log.
+ * Logging to stderr or syslog with a level. On stderr each line is one write(2) of
+ * "[2026-12-06T15:00:00.123Z INFO  vfsd] message": an ISO-8601 UTC timestamp (milliseconds) and
+ * the level, so lines of the supervisor and the sandboxed daemon interleave whole. Every message
+ * a guest can trigger goes through log_ratelimited() so a hostile guest cannot flood the host log.
  */
 #ifndef VFSD_UTIL_LOG_H
 #define VFSD_UTIL_LOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -44,21 +47,39 @@ static inline bool log_enabled(enum log_level level)
 	} while (0)
 
 /*
- * A token bucket per call site: at most `burst` messages, refilled at one per second.
- * Use for anything a guest can trigger.
+ * A token bucket per call site, for every line a guest can trigger: at most `burst` lines at once,
+ * refilled at one line per LOG_RATELIMIT_INTERVAL_MS. The bucket is one atomic word (the time of
+ * the last refill in ms and the tokens left), changed only by compare-and-swap, so concurrent
+ * callers can neither take the same token twice nor wrap the count; refused lines are counted and
+ * the next line that goes out says how many ("... (N similar messages suppressed)").
  */
-struct log_ratelimit {
-	uint64_t last_ns;
-	unsigned tokens;
-	unsigned suppressed;
-};
-bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst);
+#define LOG_RATELIMIT_BURST	  10
+#define LOG_RATELIMIT_INTERVAL_MS 1000
 
-#define log_ratelimited(level, ...)                                    \
-	do {                                                           \
-		static struct log_ratelimit _rl_;                      \
-		if (log_enabled(level) && log_ratelimit_ok(&_rl_, 10)) \
-			log_msg(level, __VA_ARGS__);                   \
+struct log_ratelimit {
+	_Atomic uint64_t state;	     /* refill time (ms, +1) << 16 | tokens; 0: never used */
+	_Atomic uint64_t suppressed; /* lines refused since the last one that went out */
+};
+
+/*
+ * True if a line may go out now; then *ret_suppressed is the number refused before it (to be
+ * reported with it, and reset). burst is at most 65535. Safe from any number of threads.
+ */
+bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst, uint64_t *ret_suppressed);
+/* The same with the clock given (monotonic milliseconds), for tests. */
+bool log_ratelimit_ok_at(struct log_ratelimit *rl, unsigned burst, uint64_t now_ms,
+			 uint64_t *ret_suppressed);
+
+/* log_msg() with " (N similar messages suppressed)" appended when suppressed is not 0. */
+void log_msg_limited(enum log_level level, uint64_t suppressed, const char *fmt, ...)
+	_printf_(3, 4);
+
+#define log_ratelimited(level, ...)                                                             \
+	do {                                                                                    \
+		static struct log_ratelimit _rl_;                                               \
+		uint64_t _sup_;                                                                 \
+		if (log_enabled(level) && log_ratelimit_ok(&_rl_, LOG_RATELIMIT_BURST, &_sup_)) \
+			log_msg_limited(level, _sup_, __VA_ARGS__);                             \
 	} while (0)
 
 #endif

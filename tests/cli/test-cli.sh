@@ -166,13 +166,64 @@ sleep 0.5
 kill -TERM "$d5"
 wait "$d5"
 rc=$?
+# The namespace sandbox's supervisor, under its own seccomp filter, still reaches syslog: it
+# reports a daemon killed by a signal, and passes the status on.
+unshare -m bash -c '
+	mount --make-rprivate / && mount -t tmpfs vfsd-test /dev && mknod -m 666 /dev/null c 1 3 &&
+	touch /dev/log && mount --bind "$1/log" /dev/log &&
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	exec "$2" --syslog --socket-path="$1/s6" --shared-dir="$1/share"' \
+	sh "$T" "$VFSD" 2>"$T/syslog6.err" &
+d6=$!
+pids+=("$d6")
+wait_socket "$T/s6"
+sleep 0.3
+d6child=$(pgrep -P "$d6" | head -n 1)
+[ -n "$d6child" ] && kill -KILL "$d6child"
+wait "$d6"
+rc6=$?
 sleep 0.3
 kill "$listener" 2>/dev/null
 wait "$listener" 2>/dev/null
+check "--syslog, namespace sandbox: a killed daemon gives status 137" "[ -n '$d6child' ] && [ $rc6 -eq 137 ]"
+check "--syslog, namespace sandbox: the supervisor logs it to syslog" \
+	"grep -q 'the daemon was killed by signal 9' '$T/syslog.out'"
 check "--syslog: status 0 on SIGTERM" "[ $rc -eq 0 ]"
 check "--syslog: messages reach syslog, tagged vfsd" \
 	"grep -q 'vfsd\[[0-9]*\]: waiting for a vhost-user frontend' '$T/syslog.out'"
 check "--syslog: nothing on stderr" "[ ! -s '$T/syslog.err' ]"
+
+# --coherence=table: a file that is not a table is refused before anything is created; a
+# daemon creates the table, a second one shares it; the daemon's mirror is freed at exit.
+head -c 8192 /dev/zero >"$T/junk-table"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+"$VFSD" --socket-path="$T/s5" --shared-dir="$T/share" --coherence=table \
+	--vt-table="$T/junk-table" 2>"$T/err"
+check "--vt-table=junk: status 1, nothing created" \
+	"[ $? -eq 1 ] && grep -q 'version table' '$T/err' && [ ! -e '$T/s5' ]"
+"$VFSD" --socket-path="$T/s5" --shared-dir="$T/share" --tag=t --dax-window=2M \
+	--coherence=table --vt-table=/dev/shm/vfsd-cli-$$ 2>"$T/err"
+check "--dax-window smaller than twice the table: status 1" \
+	"[ $? -eq 1 ] && grep -q 'twice the table' '$T/err'"
+rm -f "/dev/shm/vfsd-cli-$$"
+for i in 6 7; do
+	"$VFSD" --socket-path="$T/s$i" --shared-dir="$T/share" --coherence=table \
+		--vt-table="$T/table" --vt-slots=64 2>"$T/d$i.err" &
+	eval "d$i=\$!"
+	pids+=("$!")
+	wait_socket "$T/s$i"
+done
+check "--coherence=table: two daemons share one table" \
+	"kill -0 $d6 && kill -0 $d7 && [ -f '$T/table' ] && grep -q 'mirror 1 of' '$T/d6.err' && \
+	grep -q 'mirror 2 of' '$T/d7.err'"
+"$VFSD" --socket-path="$T/s8" --shared-dir="$T/share" --coherence=table --vt-table="$T/table" \
+	--vt-slots=128 2>"$T/err"
+check "--vt-slots other than the table's: status 1" "[ $? -eq 1 ]"
+kill -TERM "$d6" "$d7"
+wait "$d6"
+r6=$?
+wait "$d7"
+check "--coherence=table: SIGTERM gives status 0" "[ $r6 -eq 0 ] && [ $? -eq 0 ]"
 
 echo "1..$n"
 exit $((fails > 0))

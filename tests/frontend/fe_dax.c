@@ -4,7 +4,11 @@
  * SHMEM, see shared/research/qemu-dax.md): GET_CONFIG and GET_SHMEM_CONFIG at realize, a window
  * reserved PROT_NONE in our address space, and a thread that serves the backend channel:
  *
- * - SHMEM_MAP is refused (answer 1) without exactly one fd, for a shmid other than 0, a length
+ * Region 1 (vfsd's version table, docs/coherence.md) is supported beside the window: QEMU lays
+ * the regions out one after the other in one BAR, so `window` spans both, region 1 at offset
+ * `size`; the total must be a power of two.
+ *
+ * - SHMEM_MAP is refused (answer 1) without exactly one fd, for a shmid other than 0 or 1, a length
  *   of 0, a range outside the window, an overlap with a live map, an fd_offset that is not a
  *   page multiple, or a file shorter than fd_offset + len. QEMU would extend an empty file
  *   instead: that is refused here and counted (the daemon must never ask). Otherwise the range
@@ -42,8 +46,9 @@ struct fe_dax {
 	struct vhu_shmem_config shm; /* the GET_SHMEM_CONFIG answer */
 	uint8_t config[FE_CONFIG_SIZE];
 	uint32_t config_size;
-	uint8_t *window;
-	uint64_t size;
+	uint8_t *window; /* the whole BAR: region 0, then region 1 */
+	uint64_t size;	 /* region 0 */
+	uint64_t size1;	 /* region 1 */
 
 	pthread_t thread;
 	bool running;
@@ -62,6 +67,17 @@ struct fe_dax {
 static bool page_aligned(uint64_t v)
 {
 	return (v & (FE_DAX_PAGE - 1)) == 0;
+}
+
+/* Where a region's offset lies in the BAR. */
+static uint64_t bar_off(const struct fe_dax *d, uint8_t shmid, uint64_t off)
+{
+	return (shmid ? d->size : 0) + off;
+}
+
+static uint64_t region_size(const struct fe_dax *d, uint8_t shmid)
+{
+	return shmid == 0 ? d->size : shmid == 1 ? d->size1 : 0;
 }
 
 static int get_config(struct fe *fe, struct fe_dax *d)
@@ -94,6 +110,7 @@ static int get_shmem_config(struct fe *fe, struct fe_dax *d)
 {
 	uint32_t size;
 	unsigned nonzero = 0;
+	uint64_t total;
 	int r = fe_vhu_query(fe, VHU_GET_SHMEM_CONFIG, NULL, 0, &d->shm, sizeof(d->shm), &size);
 
 	if (r < 0)
@@ -105,16 +122,18 @@ static int get_shmem_config(struct fe *fe, struct fe_dax *d)
 	for (unsigned i = 0; i < VHU_MAX_SHMEM_REGIONS; i++)
 		nonzero += d->shm.memory_sizes[i] != 0;
 	d->size = d->shm.memory_sizes[0];
-	if (nonzero != d->shm.nregions || nonzero > 1 || (nonzero && !d->size) ||
-	    (d->size && (!page_aligned(d->size) || (d->size & (d->size - 1))))) {
-		fprintf(stderr, "fe: GET_SHMEM_CONFIG: %u regions, cache %#llx\n", d->shm.nregions,
-			(unsigned long long)d->size);
+	d->size1 = d->shm.memory_sizes[1];
+	total = d->size + d->size1;
+	if (nonzero != d->shm.nregions || nonzero != (unsigned)((d->size != 0) + (d->size1 != 0)) ||
+	    !page_aligned(d->size | d->size1) || (total & (total - 1))) {
+		fprintf(stderr, "fe: GET_SHMEM_CONFIG: %u regions, cache %#llx, region 1 %#llx\n",
+			d->shm.nregions, (unsigned long long)d->size, (unsigned long long)d->size1);
 		return -EPROTO;
 	}
-	if (!d->size)
+	if (!total)
 		return 0;
 	d->window =
-		mmap(NULL, d->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (d->window == MAP_FAILED) {
 		d->window = NULL;
 		return -errno;
@@ -142,18 +161,19 @@ int fe_dax_negotiate(struct fe *fe)
 }
 
 /* The map list is kept ordered by shm_offset. */
-static struct fe_dax_map *find_map(struct fe_dax *d, uint64_t off, uint64_t len)
+static struct fe_dax_map *find_map(struct fe_dax *d, uint8_t shmid, uint64_t off, uint64_t len)
 {
 	for (unsigned i = 0; i < d->nmaps; i++)
-		if (d->maps[i].shm_offset == off && d->maps[i].len == len)
+		if (d->maps[i].shmid == shmid && d->maps[i].shm_offset == off &&
+		    d->maps[i].len == len)
 			return &d->maps[i];
 	return NULL;
 }
 
-static bool overlaps_live(const struct fe_dax *d, uint64_t off, uint64_t len)
+static bool overlaps_live(const struct fe_dax *d, uint8_t shmid, uint64_t off, uint64_t len)
 {
 	for (unsigned i = 0; i < d->nmaps; i++)
-		if (d->maps[i].shm_offset < off + len &&
+		if (d->maps[i].shmid == shmid && d->maps[i].shm_offset < off + len &&
 		    off < d->maps[i].shm_offset + d->maps[i].len)
 			return true;
 	return false;
@@ -163,7 +183,8 @@ static void insert_map(struct fe_dax *d, const struct fe_dax_map *m)
 {
 	unsigned i = d->nmaps;
 
-	while (i > 0 && d->maps[i - 1].shm_offset > m->shm_offset) {
+	while (i > 0 && bar_off(d, d->maps[i - 1].shmid, d->maps[i - 1].shm_offset) >
+				bar_off(d, m->shmid, m->shm_offset)) {
 		d->maps[i] = d->maps[i - 1];
 		i--;
 	}
@@ -183,9 +204,9 @@ static void remove_map(struct fe_dax *d, struct fe_dax_map *m)
 	d->st.live = d->nmaps;
 }
 
-static void *window_hole(struct fe_dax *d, uint64_t off, uint64_t len)
+static void *window_hole(struct fe_dax *d, const struct fe_dax_map *m)
 {
-	return mmap(d->window + off, len, PROT_NONE,
+	return mmap(d->window + bar_off(d, m->shmid, m->shm_offset), m->len, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 }
 
@@ -193,9 +214,10 @@ static struct vhu_mem_reg_one window_region(struct fe_dax *d, const struct fe_da
 {
 	return (struct vhu_mem_reg_one){
 		.region = {
-			.guest_phys_addr = FE_DAX_WINDOW_GPA + m->shm_offset,
+			.guest_phys_addr = FE_DAX_WINDOW_GPA + bar_off(d, m->shmid, m->shm_offset),
 			.memory_size = m->len,
-			.userspace_addr = (uint64_t)(uintptr_t)(d->window + m->shm_offset),
+			.userspace_addr = (uint64_t)(uintptr_t)(d->window + bar_off(d, m->shmid,
+										    m->shm_offset)),
 			.mmap_offset = m->fd_offset,
 		}};
 }
@@ -204,10 +226,12 @@ static struct vhu_mem_reg_one window_region(struct fe_dax *d, const struct fe_da
 static unsigned *map_refusal(struct fe_dax *d, const struct vhu_shmem_map *req, int fd,
 			     const struct stat *st)
 {
-	if (fd < 0 || req->shmid != 0 || req->len == 0 || !d->size || req->len > d->size ||
-	    req->shm_offset > d->size - req->len)
+	uint64_t size = region_size(d, req->shmid);
+
+	if (fd < 0 || req->len == 0 || !size || req->len > size ||
+	    req->shm_offset > size - req->len)
 		return &d->st.bad;
-	if (overlaps_live(d, req->shm_offset, req->len))
+	if (overlaps_live(d, req->shmid, req->shm_offset, req->len))
 		return &d->st.overlaps;
 	/* QEMU refuses an unaligned fd_offset; shm_offset and len it takes as they come, but a
 	 * map there would be a misaligned memslot: a correct daemon never asks. */
@@ -242,15 +266,19 @@ static int do_map(struct fe_dax *d, const struct vhu_shmem_map *req, int fd, str
 	pthread_mutex_lock(&d->lock);
 	why = map_refusal(d, req, fd, &st);
 	if (!why) {
-		p = mmap(d->window + req->shm_offset, req->len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, fd, (off_t)req->fd_offset);
+		p = mmap(d->window + bar_off(d, req->shmid, req->shm_offset), req->len,
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, (off_t)req->fd_offset);
 		if (p == MAP_FAILED) {
 			/* QEMU too: an O_RDONLY fd cannot be mapped shared read-write. */
 			fprintf(stderr, "fe: SHMEM_MAP: mmap: %s\n", strerror(errno));
 			why = &d->st.bad;
 		} else if ((own = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			struct fe_dax_map hole = {.shmid = req->shmid,
+						  .shm_offset = req->shm_offset,
+						  .len = req->len};
+
 			why = &d->st.bad;
-			window_hole(d, req->shm_offset, req->len);
+			window_hole(d, &hole);
 		}
 	}
 	if (why) {
@@ -259,7 +287,8 @@ static int do_map(struct fe_dax *d, const struct vhu_shmem_map *req, int fd, str
 		pthread_mutex_unlock(&d->lock);
 		return -1;
 	}
-	*ret = (struct fe_dax_map){.shm_offset = req->shm_offset,
+	*ret = (struct fe_dax_map){.shmid = req->shmid,
+				   .shm_offset = req->shm_offset,
 				   .len = req->len,
 				   .fd_offset = req->fd_offset,
 				   .flags = req->flags,
@@ -286,10 +315,10 @@ static int do_unmap(struct fe_dax *d, const struct vhu_shmem_map *req, struct fe
 	int r = -1;
 
 	pthread_mutex_lock(&d->lock);
-	m = find_map(d, req->shm_offset, req->len);
+	m = find_map(d, req->shmid, req->shm_offset, req->len);
 	if (m && past_eof(m))
 		d->st.stale++;
-	if (m && window_hole(d, m->shm_offset, m->len) != MAP_FAILED) {
+	if (m && window_hole(d, m) != MAP_FAILED) {
 		*ret = *m;
 		remove_map(d, m);
 		d->st.unmaps++;
@@ -520,7 +549,7 @@ int fe_dax_reset(struct fe *fe)
 			return r;
 		}
 		m = d->maps[d->nmaps - 1];
-		if (window_hole(d, m.shm_offset, m.len) == MAP_FAILED)
+		if (window_hole(d, &m) == MAP_FAILED)
 			r = -errno;
 		remove_map(d, &d->maps[d->nmaps - 1]);
 		pthread_mutex_unlock(&d->lock);
@@ -546,7 +575,7 @@ void fe_dax_free(struct fe *fe)
 	while (d->nmaps > 0)
 		remove_map(d, &d->maps[d->nmaps - 1]);
 	if (d->window)
-		munmap(d->window, d->size);
+		munmap(d->window, d->size + d->size1);
 	pthread_cond_destroy(&d->released);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -637,7 +666,7 @@ static bool covered(struct fe_dax *d, uint64_t off, uint64_t len)
 		ok = false;
 		for (unsigned i = 0; i < d->nmaps; i++) {
 			const struct fe_dax_map *m = &d->maps[i];
-			if (m->shm_offset <= off && off < m->shm_offset + m->len) {
+			if (m->shmid == 0 && m->shm_offset <= off && off < m->shm_offset + m->len) {
 				off = m->shm_offset + m->len;
 				ok = true;
 				break;
@@ -692,4 +721,23 @@ int fe_dax_read(struct fe *fe, uint64_t off, void *buf, size_t len)
 int fe_dax_write(struct fe *fe, uint64_t off, const void *buf, size_t len)
 {
 	return window_copy(fe, off, (void *)buf, len, true);
+}
+
+const volatile uint8_t *fe_shm_region1(struct fe *fe, uint64_t *ret_size)
+{
+	struct fe_dax *d = fe->dax;
+	bool whole = false;
+
+	*ret_size = 0;
+	if (!d || !d->window || !d->size1)
+		return NULL;
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < d->nmaps && !whole; i++)
+		whole = d->maps[i].shmid == 1 && d->maps[i].shm_offset == 0 &&
+			d->maps[i].len == d->size1;
+	pthread_mutex_unlock(&d->lock);
+	if (!whole)
+		return NULL;
+	*ret_size = d->size1;
+	return d->window + d->size;
 }

@@ -179,6 +179,7 @@ int fe_reset_device(struct fe *fe);
 
 /* One live map of the window, as the daemon asked for it. */
 struct fe_dax_map {
+	uint8_t shmid; /* 0: the window; 1: region 1 (the version table) */
 	uint64_t shm_offset, len, fd_offset, flags;
 	uint64_t dev, ino; /* of the mapped file */
 	int fd;		   /* our own duplicate of it, as QEMU keeps one */
@@ -229,5 +230,7 @@ void fe_dax_hold(struct fe *fe, bool hold);
  */
 int fe_dax_read(struct fe *fe, uint64_t off, void *buf, size_t len);
 int fe_dax_write(struct fe *fe, uint64_t off, const void *buf, size_t len);
+/* Shared memory region 1 as the guest sees it, when one map covers all of it (else NULL). */
+const volatile uint8_t *fe_shm_region1(struct fe *fe, uint64_t *ret_size);
 
 #endif

@@ -226,6 +226,29 @@ int th_host_write(struct th *t, const char *name, const void *buf, size_t len)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+long th_log_size(struct th *t)
+{
+	struct stat st;
+
+	return stat(t->log, &st) == 0 ? (long)st.st_size : 0;
+}
+
+int th_log_count(struct th *t, long offset, const char *a, const char *b)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen(t->log, "re");
+
+	if (!f)
+		return -1;
+	if (fseek(f, offset, SEEK_SET) == 0)
+		while (fgets(line, sizeof(line), f))
+			if (strstr(line, a) && (!b || strstr(line, b)))
+				n++;
+	fclose(f);
+	return n;
+}
+
 bool th_log_scan(struct th *t, long *offset)
 {
 	static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",

@@ -95,6 +95,11 @@ int th_daemon_wait(struct th *t, int timeout_ms);
  */
 bool th_log_scan(struct th *t, long *offset);
 
+/* With th_capture_log: the size of t->log, and the lines past offset containing a (and b, unless
+ * NULL); -1 if the log cannot be read. */
+long th_log_size(struct th *t);
+int th_log_count(struct th *t, long offset, const char *a, const char *b);
+
 /* Host path of name inside the share (static buffer rotated over 4 calls). */
 const char *th_host(struct th *t, const char *name);
 /* A name unique to this run, prefix-N. */

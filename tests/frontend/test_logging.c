@@ -3,7 +3,10 @@
  * frontend-logging: what the daemon logs about guest-caused errors, and how it stops.
  * A guest-caused error is logged at debug level with the opcode and node id, nothing at the
  * default level, and a guest cannot flood the log (rate limit per message site). SIGINT ends the
- * daemon cleanly. Usage: test_logging DAEMON. TAP on stdout; the daemon's stderr is captured.
+ * daemon cleanly. A guest looping FUSE_INIT (an info line each) or malformed requests cannot flood
+ * it either, and every suppressed line is accounted for: the next line that gets out says how many
+ * were suppressed before it. Usage: test_logging DAEMON. TAP on stdout; the daemon's stderr is
+ * captured.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,30 +21,9 @@
 
 #define BAD_OPCODE 9999
 #define BAD_NODE   12345
-
-static long log_size(struct th *t)
-{
-	struct stat st;
-
-	return stat(t->log, &st) == 0 ? (long)st.st_size : 0;
-}
-
-/* Lines containing every one of the needles, in the log from offset on. */
-static int count_lines(struct th *t, long offset, const char *a, const char *b)
-{
-	char line[4096];
-	int n = 0;
-	FILE *f = fopen(t->log, "re");
-
-	if (!f)
-		return -1;
-	if (fseek(f, offset, SEEK_SET) == 0)
-		while (fgets(line, sizeof(line), f))
-			if (strstr(line, a) && (!b || strstr(line, b)))
-				n++;
-	fclose(f);
-	return n;
-}
+#define FLOOD	   10000
+/* util/log.h: 10 lines at once, then one a second. */
+#define BURST 10
 
 static int send_bad(struct th *t, unsigned count)
 {
@@ -56,6 +38,118 @@ static int send_bad(struct th *t, unsigned count)
 	return 0;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Lines past offset containing needle; *ret_suppressed: the sum of the "(N similar messages
+ * suppressed)" they report, *ret_reports: how many report one.
+ */
+static int count_flood(struct th *t, long offset, const char *needle,
+		       unsigned long long *ret_suppressed, int *ret_reports)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen(t->log, "re");
+
+	*ret_suppressed = 0;
+	*ret_reports = 0;
+	if (!f)
+		return -1;
+	if (fseek(f, offset, SEEK_SET) == 0)
+		while (fgets(line, sizeof(line), f)) {
+			const char *p;
+			unsigned long long sup;
+
+			if (!strstr(line, needle))
+				continue;
+			n++;
+			p = strrchr(line, '(');
+			if (p && sscanf(p, "(%llu similar messages suppressed)", &sup) == 1) {
+				*ret_suppressed += sup;
+				(*ret_reports)++;
+			}
+		}
+	fclose(f);
+	return n;
+}
+
+/*
+ * `sent` guest-triggered lines of one call site went to a daemon in `elapsed_ms`, then one more
+ * after the bucket refilled: few lines got out, and they account for every one of them.
+ */
+static void check_flood(struct th *t, long off, const char *needle, int sent, int64_t elapsed_ms)
+{
+	unsigned long long sup;
+	int reports, lines = count_flood(t, off, needle, &sup, &reports);
+
+	fprintf(stderr, "# %s: %d sent in %lld ms, %d lines, %llu reported suppressed\n", needle,
+		sent, (long long)elapsed_ms, lines, sup);
+	T_CHECK(t, lines >= BURST);
+	T_CHECK(t, lines <= BURST + (int)(elapsed_ms / 1000) + 2);
+	T_CHECK(t, reports >= 1);
+	T_EQ(t, (unsigned long long)lines + sup, (unsigned long long)sent);
+}
+
+static void test_init_loop_rate_limited(struct th *t)
+{
+	int64_t start;
+	long off;
+	int i;
+
+	t->extra_flags = NULL;
+	T_OK(t, th_reconnect(t, NULL));
+	off = th_log_size(t);
+	start = now_ms();
+	for (i = 0; i < FLOOD; i++)
+		if (fe_init(t->fe, 38, th_init_flags()) < 0)
+			break;
+	T_EQ(t, i, FLOOD);
+	/* Past the refill: this line goes out and reports the suppressed ones. */
+	usleep(1100 * 1000);
+	T_OK(t, fe_init(t->fe, 38, th_init_flags()));
+	check_flood(t, off, "INFO  vfsd] fuse: session 7.", FLOOD + 1, now_ms() - start);
+}
+
+static int send_bad_name(struct th *t)
+{
+	struct iovec a = IOV("..", 3);
+	struct fuse_entry_out e;
+	int r = fe_fuse_call(t->fe, FUSE_LOOKUP, 1, &a, 1, &e, sizeof(e), NULL);
+
+	return r == -EINVAL ? 0 : r < 0 ? r : -EPROTO;
+}
+
+static void test_malformed_loop_rate_limited(struct th *t)
+{
+	static const char *const flags[] = {"--log-level=debug", NULL};
+	struct fuse_entry_out e;
+	int64_t start;
+	long off;
+	int i;
+
+	t->extra_flags = flags;
+	T_OK(t, th_reconnect(t, NULL));
+	off = th_log_size(t);
+	start = now_ms();
+	for (i = 0; i < FLOOD / 2; i++)
+		if (send_bad(t, 1) < 0 || send_bad_name(t) < 0)
+			break;
+	T_EQ(t, i, FLOOD / 2);
+	usleep(1100 * 1000);
+	T_OK(t, send_bad(t, 1));
+	T_OK(t, send_bad_name(t));
+	check_flood(t, off, "unknown opcode 9999", FLOOD / 2 + 1, now_ms() - start);
+	check_flood(t, off, "LOOKUP nodeid 1: invalid name", FLOOD / 2 + 1, now_ms() - start);
+	/* The daemon still serves. */
+	T_EQ(t, fe_lookup(t->fe, 1, "no-such-file", &e), -ENOENT);
+}
+
 static void test_debug_names_opcode_and_node(struct th *t)
 {
 	static const char *const flags[] = {"--log-level=debug", NULL};
@@ -63,22 +157,22 @@ static void test_debug_names_opcode_and_node(struct th *t)
 
 	t->extra_flags = flags;
 	T_OK(t, th_reconnect(t, NULL));
-	off = log_size(t);
+	off = th_log_size(t);
 	T_OK(t, send_bad(t, 1));
-	T_EQ(t, count_lines(t, off, "[debug]", "unknown opcode 9999"), 1);
-	T_EQ(t, count_lines(t, off, "unknown opcode 9999", "nodeid 12345"), 1);
+	T_EQ(t, th_log_count(t, off, "DEBUG vfsd] ", "unknown opcode 9999"), 1);
+	T_EQ(t, th_log_count(t, off, "unknown opcode 9999", "nodeid 12345"), 1);
 }
 
 static void test_rate_limited(struct th *t)
 {
 	struct timespec a, b;
-	long off = log_size(t);
+	long off = th_log_size(t);
 	int lines;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	T_OK(t, send_bad(t, 300));
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	lines = count_lines(t, off, "unknown opcode", NULL);
+	lines = th_log_count(t, off, "unknown opcode", NULL);
 	/* A burst of 10, then one a second: 300 errors make a handful of lines, not 300. */
 	T_CHECK(t, lines >= 1);
 	T_CHECK(t, lines <= 10 + (int)(b.tv_sec - a.tv_sec) + 1);
@@ -92,9 +186,9 @@ static void test_quiet_at_default_level(struct th *t)
 
 	t->extra_flags = NULL;
 	T_OK(t, th_reconnect(t, NULL));
-	off = log_size(t);
+	off = th_log_size(t);
 	T_OK(t, send_bad(t, 5));
-	T_EQ(t, count_lines(t, off, "unknown opcode", NULL), 0);
+	T_EQ(t, th_log_count(t, off, "unknown opcode", NULL), 0);
 }
 
 static void test_sigint_clean_exit(struct th *t)
@@ -113,6 +207,8 @@ static const struct th_test logging_tests[] = {
 	{"guest-error-logged-at-debug-with-opcode-and-node", test_debug_names_opcode_and_node},
 	{"guest-errors-rate-limited", test_rate_limited},
 	{"guest-errors-quiet-at-default-level", test_quiet_at_default_level},
+	{"init-loop-rate-limited-and-accounted", test_init_loop_rate_limited},
+	{"malformed-loop-rate-limited-and-accounted", test_malformed_loop_rate_limited},
 	{"sigint-clean-exit", test_sigint_clean_exit},
 	TH_TESTS_END,
 };

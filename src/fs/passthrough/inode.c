@@ -105,6 +105,11 @@ int pt_inode_table_init(struct pt_fs *fs, int root_fd)
 	fs->root = pt_inode_alloc(&stx, root_fd);
 	if (!fs->root)
 		goto out_nomem;
+	if (fs->cfg.vt) {
+		struct fs_version ver;
+
+		fs->root->vt_slot = pt_vt_fd_slot(fs, root_fd, false, &ver);
+	}
 	fs->root->nodeid = FS_ROOT_ID;
 	fs->root->nlookup = 1;
 	fs->next_nodeid = FS_ROOT_ID + 1;
@@ -232,7 +237,8 @@ static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint6
 /* Finds or inserts the inode for (stx, *fd), taking one lookup reference on it. A new inode
  * takes *fh and *mnt when given (and then caches *fd), else holds *fd. */
 static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
-			   struct file_handle **fh, struct pt_mount **mnt, uint64_t *ret_nodeid)
+			   struct file_handle **fh, struct pt_mount **mnt, uint32_t vt_slot,
+			   uint64_t *ret_nodeid)
 {
 	_cleanup_free_ struct pt_inode *fresh = pt_inode_alloc(stx, -1);
 	struct pt_inode *ino;
@@ -240,6 +246,7 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
 
 	if (!fresh)
 		return -ENOMEM;
+	fresh->vt_slot = vt_slot;
 	pthread_rwlock_wrlock(&fs->inodes_lock);
 	ino = pt_find_by_key(fs, fresh->dev, fresh->ino, fresh->mnt_id);
 	if (ino) {
@@ -272,29 +279,46 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
 	return 0;
 }
 
-int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, struct fs_entry *ret)
+static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, int *fd, bool changed,
+			     struct fs_entry *ret)
 {
 	_cleanup_close_ int owned = TAKE_FD(*fd);
 	struct file_handle *fh = NULL;
 	struct pt_mount *mnt = NULL;
+	struct fs_version ver;
 	struct statx stx;
 	uint64_t nodeid;
+	uint32_t slot;
 	int r;
 
+	/* The version is taken before the stat (or bumped, after a change and before it). */
+	slot = pt_vt_fd_slot(fs, owned, changed, &ver);
 	r = pt_statx(owned, &stx);
 	if (r < 0)
 		return r;
 	r = pt_fh_make(fs, owned, parent, &stx, &fh, &mnt);
 	if (r < 0)
 		return r;
-	r = pt_inode_intern(fs, &owned, &stx, &fh, &mnt, &nodeid);
+	r = pt_inode_intern(fs, &owned, &stx, &fh, &mnt, slot, &nodeid);
 	/* Not taken: the inode existed already (or the lookup failed). */
 	free(fh);
 	pt_mount_unref(fs, mnt);
 	if (r < 0)
 		return r;
 	pt_fill_entry(fs, parent, nodeid, &stx, ret);
+	ret->ver = ver;
 	return 0;
+}
+
+int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, struct fs_entry *ret)
+{
+	return pt_inode_entry_vt(fs, parent, fd, false, ret);
+}
+
+int pt_inode_entry_changed(struct pt_fs *fs, const struct pt_inode *parent, int *fd,
+			   struct fs_entry *ret)
+{
+	return pt_inode_entry_vt(fs, parent, fd, true, ret);
 }
 
 int pt_open_child_path(int dirfd, const char *name)
@@ -328,9 +352,10 @@ int pt_open_child_path(int dirfd, const char *name)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
-		 struct fs_entry *ret)
+static int pt_do_lookup_vt(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+			   bool changed, struct fs_entry *ret)
 {
+	struct fs_version pver;
 	int fd, r;
 
 	if (!S_ISDIR(parent->type))
@@ -338,8 +363,23 @@ int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *na
 	r = pt_inode_pin(fs, parent);
 	if (r < 0)
 		return r;
+	pt_vt_read(fs, parent, &pver); /* before the name is resolved */
 	fd = pt_open_child_path(parent->fd, name);
-	r = fd < 0 ? fd : pt_inode_entry(fs, parent, &fd, ret);
+	r = fd < 0 ? fd : pt_inode_entry_vt(fs, parent, &fd, changed, ret);
 	pt_inode_unpin(fs, parent);
+	if (r == 0)
+		ret->parent_ver = pver;
 	return r;
+}
+
+int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+		 struct fs_entry *ret)
+{
+	return pt_do_lookup_vt(fs, parent, name, false, ret);
+}
+
+int pt_do_lookup_changed(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+			 struct fs_entry *ret)
+{
+	return pt_do_lookup_vt(fs, parent, name, true, ret);
 }

@@ -206,6 +206,8 @@ int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 		if (r < 0)
 			return r;
 	}
+	if (attr->valid & (PT_SET_ANY | FS_SET_KILL_SUIDGID))
+		pt_vt_changed(fs, g.ino, NULL);
 	r = pt_statx_inode(g.ino, &stx);
 	if (r < 0)
 		return r;

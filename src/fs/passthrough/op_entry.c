@@ -129,6 +129,7 @@ static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
 		   const struct pt_make_args *a, struct fs_entry *ret)
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
+	struct fs_version pver = {0};
 	mode_t mode;
 	int r;
 
@@ -151,7 +152,11 @@ static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
 	}
 	if (r < 0)
 		return r;
-	return pt_do_lookup(fs, p.ino, a->name, ret);
+	pt_vt_changed(fs, p.ino, &pver);
+	r = pt_do_lookup_changed(fs, p.ino, a->name, ret);
+	if (r == 0)
+		ret->parent_ver = pver;
+	return r;
 }
 
 int pt_op_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
@@ -200,6 +205,8 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	_cleanup_cred_ struct pt_cred cred = {false};
+	uint32_t victim;
+	bool has_victim;
 	int r;
 
 	if (fs->cfg.readonly)
@@ -210,11 +217,17 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 	r = pt_inode_get(fs, parent, &p.ino);
 	if (r < 0)
 		return r;
+	has_victim = pt_vt_child_slot(fs, p.ino, name, &victim) == 0;
 	r = pt_cred_enter(&cred, ctx);
 	if (r < 0)
 		return r;
 	/* The node itself stays in the table (and valid) until the guest forgets it. */
-	return unlinkat(p.ino->fd, name, flags) < 0 ? -errno : 0;
+	if (unlinkat(p.ino->fd, name, flags) < 0)
+		return -errno;
+	pt_vt_changed(fs, p.ino, NULL);
+	if (has_victim)
+		pt_vt_bump_slot(fs, victim);
+	return 0;
 }
 
 int pt_op_unlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
@@ -234,6 +247,8 @@ int pt_op_rename(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
 	_cleanup_cred_ struct pt_cred cred = {false};
+	uint32_t src, dst;
+	bool has_src, has_dst;
 	int r;
 
 	if (fs->cfg.readonly)
@@ -248,10 +263,22 @@ int pt_op_rename(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	r = pt_inode_get(fs, newparent, &np.ino);
 	if (r < 0)
 		return r;
+	/* Both names' inodes, before the rename moves or replaces them. */
+	has_src = pt_vt_child_slot(fs, p.ino, name, &src) == 0;
+	has_dst = pt_vt_child_slot(fs, np.ino, newname, &dst) == 0;
 	r = pt_cred_enter(&cred, ctx);
 	if (r < 0)
 		return r;
-	return renameat2(p.ino->fd, name, np.ino->fd, newname, flags) < 0 ? -errno : 0;
+	if (renameat2(p.ino->fd, name, np.ino->fd, newname, flags) < 0)
+		return -errno;
+	pt_vt_changed(fs, p.ino, NULL);
+	if (np.ino != p.ino)
+		pt_vt_changed(fs, np.ino, NULL);
+	if (has_src)
+		pt_vt_bump_slot(fs, src);
+	if (has_dst)
+		pt_vt_bump_slot(fs, dst);
+	return 0;
 }
 
 int pt_op_link(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
@@ -260,6 +287,7 @@ int pt_op_link(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t ne
 	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
+	struct fs_version pver = {0};
 	char procname[24];
 	int r;
 
@@ -287,7 +315,12 @@ int pt_op_link(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t ne
 		if (r < 0)
 			return -errno;
 	}
-	return pt_do_lookup(fs, np.ino, newname, ret);
+	pt_vt_changed(fs, np.ino, &pver);
+	/* Bumps the linked inode too (its link count changed). */
+	r = pt_do_lookup_changed(fs, np.ino, newname, ret);
+	if (r == 0)
+		ret->parent_ver = pver;
+	return r;
 }
 
 int pt_op_access(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int mask)

@@ -100,6 +100,8 @@ int pt_op_open(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int flags, 
 	r = pt_handle_new(fs, g.ino, &fd, hflags, ret_fh);
 	if (r < 0)
 		return r;
+	if (flags & O_TRUNC)
+		pt_vt_changed(fs, g.ino, NULL);
 	*ret_open_flags = pt_file_open_flags(fs);
 	return 0;
 }
@@ -121,7 +123,7 @@ static int pt_new_file_entry(struct pt_fs *fs, const struct pt_inode *parent, in
 	path_fd = openat(fs->proc_fd, name, O_PATH | O_CLOEXEC);
 	if (path_fd < 0)
 		return -errno;
-	r = pt_inode_entry(fs, parent, &path_fd, &e);
+	r = pt_inode_entry_changed(fs, parent, &path_fd, &e);
 	if (r < 0)
 		return r;
 	r = pt_inode_get(fs, e.nodeid, &g.ino);
@@ -157,8 +159,10 @@ static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
 		pt_inode_forget(fs, e.nodeid, 1);
 		return r;
 	}
-	if (flags & O_TRUNC)
+	if (flags & O_TRUNC) {
+		pt_vt_changed(fs, g.ino, &e.ver);
 		pt_stat_inode(g.ino, &e.attr);
+	}
 	*ret_entry = e;
 	return 0;
 }
@@ -191,12 +195,18 @@ int pt_op_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 			    mode);
 		fd = fd < 0 ? -errno : fd;
 	}
-	if (fd == -EEXIST && !(flags & O_EXCL))
+	if (fd == -EEXIST && !(flags & O_EXCL)) {
 		r = pt_create_existing(fs, ctx, p.ino, name, flags, ret_entry, ret_fh);
-	else if (fd < 0)
+	} else if (fd < 0) {
 		r = fd;
-	else
+	} else {
+		struct fs_version pver = {0};
+
+		pt_vt_changed(fs, p.ino, &pver);
 		r = pt_new_file_entry(fs, p.ino, &fd, hflags, ret_entry, ret_fh);
+		if (r == 0)
+			ret_entry->parent_ver = pver;
+	}
 	if (r < 0)
 		return r;
 	*ret_open_flags = pt_file_open_flags(fs);
@@ -210,6 +220,7 @@ int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t m
 	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	int hflags = pt_open_flags(fs, flags) & ~O_DIRECTORY, fd, r;
+	struct fs_version pver = {0};
 
 	r = pt_create_begin(fs, parent, &p.ino, &mode, umask);
 	if (r < 0)
@@ -225,9 +236,11 @@ int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t m
 		if (fd < 0)
 			return -errno;
 	}
+	pt_vt_changed(fs, p.ino, &pver);
 	r = pt_new_file_entry(fs, p.ino, &fd, hflags, ret_entry, ret_fh);
 	if (r < 0)
 		return r;
+	ret_entry->parent_ver = pver;
 	*ret_open_flags = pt_file_open_flags(fs);
 	return 0;
 }
@@ -278,6 +291,7 @@ ssize_t pt_op_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (n < 0)
 		return -errno;
 	pt_dax_after_write(fs, h.h->inode, h.h->fd);
+	pt_vt_changed(fs, h.h->inode, NULL);
 	return n;
 }
 
@@ -317,6 +331,7 @@ int pt_op_fallocate(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (fallocate(h.h->fd, mode, off, len) < 0)
 		return -errno;
 	pt_dax_after_write(fs, h.h->inode, h.h->fd);
+	pt_vt_changed(fs, h.h->inode, NULL);
 	return 0;
 }
 
@@ -379,5 +394,6 @@ ssize_t pt_op_copy_file_range(void *fsp, const struct fs_ctx *ctx, uint64_t node
 	if (n < 0)
 		return -errno;
 	pt_dax_after_write(fs, out.h->inode, out.h->fd);
+	pt_vt_changed(fs, out.h->inode, NULL);
 	return n;
 }

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 
+#include "coherence/vt.h"
 #include "dax/dax.h"
 #include "fs/ops.h"
 
@@ -69,6 +70,10 @@ struct pt_config {
 	struct dax_window *dax;
 	enum pt_dax dax_policy;
 	uint64_t dax_min_size;
+	/* Coherence: the version table service (NULL: none). Every inode gets its slot at lookup;
+	 * every successful change bumps the slots of the inodes it touched before the op
+	 * returns (docs/coherence.md lists them). */
+	struct vt_table *vt;
 };
 
 /*

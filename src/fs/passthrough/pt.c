@@ -213,6 +213,8 @@ static const struct fs_ops pt_ops = {
 	.dax_available = pt_op_dax_available,
 	.setupmapping = pt_op_setupmapping,
 	.removemapping = pt_op_removemapping,
+	.vt_available = pt_op_vt_available,
+	.version = pt_op_version,
 };
 
 static unsigned long pt_default_fd_budget(void)

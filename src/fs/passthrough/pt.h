@@ -80,6 +80,7 @@ struct pt_inode {
 	atomic_ulong refs;
 	atomic_bool dax_mapped; /* has been DAX-mapped: size changes must reach the window */
 	atomic_bool dax_denied; /* could not be opened for a DAX map: no FS_ATTR_DAX any more */
+	uint32_t vt_slot;	/* with a version table: set before the inode is published */
 	pthread_mutex_t locks_mu;
 	struct pt_lock_owner *owners; /* guarded by locks_mu */
 	unsigned nowners;	      /* guarded by locks_mu */
@@ -165,6 +166,12 @@ int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, str
 /* Looks `name` up under `parent` and returns the entry (one lookup reference). */
 int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
 		 struct fs_entry *ret);
+/* The same for a node this request just created or changed: its version slot is bumped before
+ * the stat and ret->ver is the bumped version (pt_vt.c). */
+int pt_inode_entry_changed(struct pt_fs *fs, const struct pt_inode *parent, int *fd,
+			   struct fs_entry *ret);
+int pt_do_lookup_changed(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+			 struct fs_entry *ret);
 /* Opens `name` under dirfd as O_PATH without following any symlink or leaving the dir. */
 int pt_open_child_path(int dirfd, const char *name);
 
@@ -339,6 +346,20 @@ int pt_create_begin(struct pt_fs *fs, uint64_t parent, struct pt_inode **parent_
 
 /* op_attr.c: clear setuid/setgid as an unprivileged write would (fd may be -1). */
 int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd);
+
+/* pt_vt.c: the version table hooks; all no-ops without a table. */
+/* The version of an inode now (read before a stat). */
+void pt_vt_read(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret);
+/* After a successful change to ino, before the op returns; ret (may be NULL) gets the version
+ * the change produced, flagged FS_VER_BUMPED. */
+void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret);
+/* The slot of `name` in dir, taken before a removal or rename replaces it: 0 or -errno. */
+int pt_vt_child_slot(struct pt_fs *fs, const struct pt_inode *dir, const char *name, uint32_t *ret);
+void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot);
+/* The slot of a fresh O_PATH fd (before its stat), with its version (bumped if `changed`). */
+uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version *ret);
+bool pt_op_vt_available(void *fs);
+int pt_op_version(void *fs, uint64_t nodeid, struct fs_version *ret);
 
 /* xattr helper also used by create paths (default ACL probe). */
 ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const char *name, void *buf,

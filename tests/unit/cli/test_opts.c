@@ -400,6 +400,9 @@ static void test_usage(void)
 		"--syslog",
 		"--keep-serving",
 		"--request-queues",
+		"--coherence",
+		"--vt-table",
+		"--vt-slots",
 		"--print-capabilities",
 		"--help",
 		"--version",
@@ -538,6 +541,32 @@ static void test_errors(void)
 }
 
 /* Parsing again after an error must start from a clean getopt state and clean defaults. */
+static void test_coherence(void)
+{
+	struct vfsd_opts o;
+
+	CHECK_EQ(PARSE(&o, BASE), 0);
+	CHECK_EQ(o.coherence, OPTS_COHERENCE_NONE);
+	CHECK(o.vt_table == NULL && o.vt_slots == 0);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--vt-table", "/dev/shm/t", "--vt-slots=16"),
+		 0);
+	CHECK_EQ(o.coherence, OPTS_COHERENCE_TABLE);
+	CHECK_STREQ(o.vt_table, "/dev/shm/t");
+	CHECK_EQ(o.vt_slots, 16);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--vt-slots=1"), 0);
+	CHECK_EQ(o.vt_slots, 1);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--vt-slots=16777216"), 0);
+	opts_free(&o);
+	EXPECT_FAIL("--coherence", BASE, "--coherence=shared");
+	EXPECT_FAIL("--vt-slots", BASE, "--coherence=table", "--vt-slots=0");
+	EXPECT_FAIL("--vt-slots", BASE, "--coherence=table", "--vt-slots=16777217");
+	EXPECT_FAIL("only apply with --coherence=table", BASE, "--vt-table=/x");
+	EXPECT_FAIL("only apply with --coherence=table", BASE, "--coherence=none", "--vt-slots=4");
+}
+
 static void test_reentry(void)
 {
 	struct vfsd_opts o;
@@ -563,6 +592,7 @@ int main(void)
 	test_actions();
 	test_usage();
 	test_errors();
+	test_coherence();
 	test_reentry();
 	free(last_err);
 	return check_report("cli-opts");

@@ -155,6 +155,18 @@ static void test_xattr(bool ext)
 	CHECK_EQ(mock.flags, XATTR_CREATE);
 	CHECK_EQ(rep.written, HDR);
 
+	/* FUSE_SETXATTR_ACL_KILL_SGID reaches the backend as FS_XATTR_ACL_KILL_SGID; before
+	 * SETXATTR_EXT there is no field to carry it. Unknown setxattr_flags bits are ignored. */
+	si.setxattr_flags = FUSE_SETXATTR_ACL_KILL_SGID | 0x80000000u;
+	rq_init(&rq, FUSE_SETXATTR, 3, 224);
+	rq_add(&rq, &si, ext ? sizeof(si) : 8);
+	rq_str(&rq, "system.posix_acl_access");
+	rq_add(&rq, "vwxyz", 5);
+	send_rq(srv, &rq, 4096, &rep);
+	CHECK_EQ(rep.oh.error, 0);
+	CHECK_EQ(mock.flags, XATTR_CREATE | (ext ? FS_XATTR_ACL_KILL_SGID : 0));
+	si.setxattr_flags = 0;
+
 	/* Value size larger than what is present, or than XATTR_SIZE_MAX. */
 	si.size = 6;
 	rq_init(&rq, FUSE_SETXATTR, 3, 221);

@@ -197,6 +197,43 @@ static void test_config(void)
 	CHECK(fuse_server_new(&mock_backend, NULL, test_complete) == NULL);
 }
 
+/* --posix-acl offers POSIX_ACL with DONT_MASK, only as a pair, and tells the backend. */
+static void test_posix_acl(void)
+{
+	const uint64_t pair = FUSE_POSIX_ACL | FUSE_DONT_MASK;
+	struct fuse_server_config cfg;
+	struct fuse_server *srv;
+	struct fuse_init_out o;
+
+	fuse_server_config_default(&cfg);
+	cfg.xattr = true;
+	srv = new_server(&cfg);
+	CHECK_EQ(do_init(srv, 38, ALL_FLAGS, true, &o), 0);
+	CHECK(!(o.flags & pair));
+	CHECK(!mock.init_info.posix_acl);
+	fuse_server_free(srv);
+
+	cfg.posix_acl = true;
+	srv = new_server(&cfg);
+	CHECK_EQ(do_init(srv, 38, ALL_FLAGS, true, &o), 0);
+	CHECK_EQ(o.flags & pair, pair);
+	CHECK(mock.init_info.posix_acl);
+	/* A guest offering one of the two gets neither. */
+	CHECK_EQ(do_init(srv, 38, ALL_FLAGS & ~(uint64_t)FUSE_DONT_MASK, true, &o), 0);
+	CHECK(!(o.flags & pair));
+	CHECK(!mock.init_info.posix_acl);
+	CHECK_EQ(do_init(srv, 38, ALL_FLAGS & ~(uint64_t)FUSE_POSIX_ACL, true, &o), 0);
+	CHECK(!(o.flags & pair));
+	fuse_server_free(srv);
+
+	/* ACLs without the xattr ops make no sense: nothing offered. */
+	cfg.xattr = false;
+	srv = new_server(&cfg);
+	CHECK_EQ(do_init(srv, 38, ALL_FLAGS, true, &o), 0);
+	CHECK(!(o.flags & pair));
+	fuse_server_free(srv);
+}
+
 static void test_null_backend(void)
 {
 	struct fuse_server_config cfg;
@@ -220,6 +257,7 @@ int main(void)
 	test_init_old();
 	test_init_major();
 	test_config();
+	test_posix_acl();
 	test_null_backend();
 	return check_report("fuse-init");
 }

@@ -343,16 +343,24 @@ static bool resolves_somewhere(const char *name)
  * Names the loader cannot resolve are skipped silently (they are another architecture's), so a
  * misspelt name would silently be missing from the filter: every name must exist somewhere.
  */
-static void test_allowlist_names(void)
+static void check_names(const char *const *names, size_t count)
 {
-	for (size_t i = 0; i < sandbox_syscall_allow_count; i++) {
-		const char *name = sandbox_syscall_allow[i];
-		bool ok = resolves_somewhere(name);
+	for (size_t i = 0; i < count; i++) {
+		bool ok = resolves_somewhere(names[i]);
 
 		if (!ok)
-			fprintf(stderr, "allowlist: no architecture has a syscall '%s'\n", name);
+			fprintf(stderr, "allowlist: no architecture has a syscall '%s'\n",
+				names[i]);
 		CHECK(ok);
 	}
+}
+
+static void test_allowlist_names(void)
+{
+	check_names(sandbox_syscall_allow, sandbox_syscall_allow_count);
+	check_names(sandbox_supervisor_allow, sandbox_supervisor_allow_count);
+	for (size_t i = 0; i < sandbox_supervisor_allow_if_count; i++)
+		CHECK(seccomp_syscall_resolve_name(sandbox_supervisor_allow_if[i].name) >= 0);
 	for (size_t i = 0; i < sandbox_syscall_allow_if_count; i++)
 		CHECK(seccomp_syscall_resolve_name(sandbox_syscall_allow_if[i].name) >= 0);
 	/* Newer syscalls: known to libseccomp by name, or given by number. */

@@ -36,6 +36,7 @@ struct ns_case {
 	enum sandbox_seccomp seccomp;
 	bool unlink_socket;
 	bool own_handler; /* the caller installed a SIGTERM handler before sandbox_enter() */
+	bool probe_kill;  /* the outer parent then signals a process other than the daemon */
 	int ready_fd;
 	/* What the outer parent saw, checked by the parent itself. */
 	int want_status;
@@ -163,7 +164,11 @@ static int ns_inner(const struct ns_case *c)
 	return 3;
 }
 
-/* Runs in a forked test child: this process becomes the outer parent. */
+/*
+ * Runs in a forked test child: this process becomes the outer parent. Once sandbox_enter()
+ * returns there it is under the supervisor's seccomp filter, so the socket is checked by the
+ * test's own process afterwards (check_outer_result).
+ */
 static int ns_outer(void *arg)
 {
 	const struct ns_case *c = arg;
@@ -180,8 +185,62 @@ static int ns_outer(void *arg)
 	}
 	CHECK_EQ(r, 1);
 	CHECK_EQ(status, c->want_status);
-	CHECK_EQ(access(sock_path, F_OK) < 0, c->want_socket_gone);
+	if (c->probe_kill) {
+		/* The supervisor's filter lets it signal only the daemon: this must kill it. */
+		fflush(NULL);
+		kill(1, 0);
+		return 4;
+	}
 	return 0;
+}
+
+static void check_outer_result(const struct ns_case *c, int outer_exit)
+{
+	CHECK_EQ(outer_exit, 0);
+	CHECK_EQ(access(sock_path, F_OK) < 0, c->want_socket_gone);
+}
+
+/* A /proc/<pid>/status field of another process, as a number in `base`. */
+static bool proc_status_field(pid_t pid, const char *field, int base, uint64_t *ret)
+{
+	char path[64], line[256];
+	size_t len = strlen(field);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (strncmp(line, field, len) == 0 && line[len] == ':') {
+			*ret = strtoull(line + len + 1, NULL, base);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/* The outer parent, waiting: no capability in any set, no_new_privs, a seccomp filter. */
+static void check_supervisor_confined(pid_t outer, enum sandbox_seccomp mode)
+{
+	static const char *const caps[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
+	uint64_t v, want_seccomp = mode == SANDBOX_SECCOMP_NONE ? 0 : 2;
+
+	/* The child may report ready before the parent has finished locking itself down. */
+	for (int i = 0; i < 200; i++) {
+		if (proc_status_field(outer, "NoNewPrivs", 10, &v) && v == 1 &&
+		    proc_status_field(outer, "Seccomp", 10, &v) && v == want_seccomp)
+			break;
+		usleep(10000);
+	}
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		CHECK(proc_status_field(outer, caps[i], 16, &v));
+		CHECK_EQ(v, 0);
+	}
+	CHECK(proc_status_field(outer, "NoNewPrivs", 10, &v) && v == 1);
+	CHECK(proc_status_field(outer, "Seccomp", 10, &v));
+	CHECK_EQ(v, want_seccomp);
 }
 
 static long count_host_mounts(void)
@@ -218,9 +277,9 @@ static void test_namespace_lockdown(void)
 	long mounts_before = count_host_mounts();
 
 	make_socket_file();
-	CHECK_EQ(sbt_run(ns_outer, &c), 0);
+	check_outer_result(&c, sbt_run(ns_outer, &c));
 	make_socket_file();
-	CHECK_EQ(sbt_run(ns_outer, &no_filter), 0);
+	check_outer_result(&no_filter, sbt_run(ns_outer, &no_filter));
 	/* Nothing the sandbox mounted or detached propagated back to the host. */
 	CHECK_EQ(count_host_mounts(), mounts_before);
 }
@@ -228,10 +287,11 @@ static void test_namespace_lockdown(void)
 static void test_namespace_exit_status(void)
 {
 	struct ns_case c = {.action = NS_EXIT_7, .want_status = 7, .want_socket_gone = false};
+	struct ns_case probe = {.action = NS_EXIT_7, .want_status = 7, .probe_kill = true};
 
 	make_socket_file();
-	CHECK_EQ(sbt_run(ns_outer, &c), 0);
-	CHECK(access(sock_path, F_OK) == 0);
+	check_outer_result(&c, sbt_run(ns_outer, &c));
+	CHECK_EQ(sbt_run(ns_outer, &probe), 128 + SIGSYS);
 }
 
 /*
@@ -264,8 +324,9 @@ static void test_namespace_signal_forwarding(bool own_handler)
 	close(pipefd[1]);
 	CHECK(read(pipefd[0], &ready, 1) == 1 && ready == 'r');
 	close(pipefd[0]);
+	check_supervisor_confined(pid, c.seccomp);
 	kill(pid, SIGTERM);
-	CHECK_EQ(sbt_wait(pid, 10), 0);
+	check_outer_result(&c, sbt_wait(pid, 10));
 }
 
 /* Unprivileged: a user namespace where we are root, same layout otherwise. */

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The shared version table (vt.h has the layout and the rules). All counter accesses are
+ * __atomic builtins on the shared mapping: other daemons (other processes) and, for the mirror
+ * areas, guests access the same memory concurrently.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coherence/vt.h"
+#include "util/log.h"
+#include "util/macros.h"
+#include "vfsd/vt_proto.h"
+
+/* Linux 6.5; <fcntl.h> of bookworm's glibc does not have it. */
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID 0x200
+#endif
+
+#define VT_MASTER_MAGIC	 "VFSDVTMA"
+#define VT_FILE_LAYOUT	 1u
+#define VT_MASTER_OFFSET 256u
+#define VT_MAX_MIRRORS	 4096u
+/* The whole file stays below this (it is sparse: only touched pages cost memory). */
+#define VT_FILE_BUDGET (8ull << 30)
+
+/* Private part of area 0, after the public header. */
+struct vt_master {
+	uint8_t magic[8]; /* VT_MASTER_MAGIC */
+	uint32_t layout;  /* VT_FILE_LAYOUT */
+	uint32_t max_mirrors;
+	uint64_t area_len;
+	uint64_t next_mirror; /* areas handed out so far (atomic) */
+	uint64_t live[VT_MAX_MIRRORS / 64];
+};
+
+_Static_assert(sizeof(struct vfsd_vt_header) <= VT_MASTER_OFFSET, "header fits before master");
+_Static_assert(VT_MASTER_OFFSET + sizeof(struct vt_master) <= VFSD_VT_HDR_SIZE, "master fits");
+
+struct vt_table {
+	int fd;
+	uint8_t *base; /* the whole file */
+	uint64_t map_len, area_len, nslots;
+	unsigned max_mirrors;
+	unsigned mine; /* our mirror's area index */
+	bool no_fid;   /* AT_HANDLE_FID refused: plain handles (same bytes where both work) */
+	vt_attach_fn attach;
+	void *attach_opaque;
+};
+
+static struct vfsd_vt_header *area_hdr(const struct vt_table *t, unsigned i)
+{
+	return (struct vfsd_vt_header *)(t->base + (uint64_t)i * t->area_len);
+}
+
+static uint64_t *area_slots(const struct vt_table *t, unsigned i)
+{
+	return (uint64_t *)(t->base + (uint64_t)i * t->area_len + VFSD_VT_HDR_SIZE);
+}
+
+static struct vt_master *master(const struct vt_table *t)
+{
+	return (struct vt_master *)(t->base + VT_MASTER_OFFSET);
+}
+
+uint64_t vt_area_len(uint64_t nslots)
+{
+	uint64_t need = VFSD_VT_HDR_SIZE + nslots * sizeof(uint64_t), len = VT_AREA_MIN;
+
+	while (len < need)
+		len <<= 1;
+	return len;
+}
+
+static unsigned max_mirrors_for(uint64_t area_len)
+{
+	return (unsigned)MIN((uint64_t)VT_MAX_MIRRORS, VT_FILE_BUDGET / area_len - 1);
+}
+
+/* Raises *p to v unless it is already at least v; never lowers it. */
+static void cas_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (cur < v &&
+	       !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
+static void fill_header(struct vfsd_vt_header *h, uint64_t nslots)
+{
+	memcpy(h->magic, VFSD_VT_MAGIC, sizeof(h->magic));
+	h->layout = VFSD_VT_LAYOUT;
+	h->header_size = VFSD_VT_HDR_SIZE;
+	h->nslots = nslots;
+}
+
+/* A new table file under a temporary name in dirfd, linked to `name` unless one exists. */
+static int create_table(int dirfd, const char *name, uint64_t nslots)
+{
+	char tmp[64];
+	uint64_t area_len = vt_area_len(nslots);
+	unsigned maxm = max_mirrors_for(area_len);
+	uint64_t size = (uint64_t)(maxm + 1) * area_len;
+	struct vt_master *m;
+	void *p;
+	int fd, r = 0;
+
+	for (unsigned tries = 0;; tries++) {
+		snprintf(tmp, sizeof(tmp), ".vfsd-vt-%d-%u-%u", getpid(), tries,
+			 (unsigned)random());
+		fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST || tries > 100)
+			return -errno;
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		r = -errno;
+		goto out;
+	}
+	p = mmap(NULL, VFSD_VT_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		r = -errno;
+		goto out;
+	}
+	fill_header(p, nslots);
+	m = (struct vt_master *)((uint8_t *)p + VT_MASTER_OFFSET);
+	memcpy(m->magic, VT_MASTER_MAGIC, sizeof(m->magic));
+	m->layout = VT_FILE_LAYOUT;
+	m->max_mirrors = maxm;
+	m->area_len = area_len;
+	munmap(p, VFSD_VT_HDR_SIZE);
+	/* link() never replaces: whoever linked first won, the others open its file. */
+	if (linkat(dirfd, tmp, dirfd, name, 0) < 0 && errno != EEXIST)
+		r = -errno;
+out:
+	unlinkat(dirfd, tmp, 0);
+	close(fd);
+	return r;
+}
+
+static int validate(struct vt_table *t, const struct stat *st, uint64_t want_nslots)
+{
+	struct vfsd_vt_header h;
+	struct vt_master m;
+	uint8_t page[VFSD_VT_HDR_SIZE];
+
+	if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size < VFSD_VT_HDR_SIZE)
+		return -EINVAL;
+	if (pread(t->fd, page, sizeof(page), 0) != (ssize_t)sizeof(page))
+		return -EINVAL;
+	memcpy(&h, page, sizeof(h));
+	memcpy(&m, page + VT_MASTER_OFFSET, sizeof(m));
+	if (memcmp(h.magic, VFSD_VT_MAGIC, 8) || h.layout != VFSD_VT_LAYOUT ||
+	    h.header_size != VFSD_VT_HDR_SIZE || memcmp(m.magic, VT_MASTER_MAGIC, 8) ||
+	    m.layout != VT_FILE_LAYOUT || h.nslots < 1 || h.nslots > VT_SLOTS_MAX ||
+	    m.area_len != vt_area_len(h.nslots) || m.max_mirrors != max_mirrors_for(m.area_len) ||
+	    (uint64_t)st->st_size != (uint64_t)(m.max_mirrors + 1) * m.area_len)
+		return -EINVAL;
+	if (want_nslots && want_nslots != h.nslots)
+		return -EINVAL;
+	t->nslots = h.nslots;
+	t->area_len = m.area_len;
+	t->max_mirrors = m.max_mirrors;
+	t->map_len = (uint64_t)st->st_size;
+	return 0;
+}
+
+static bool mirror_is_live(const struct vt_table *t, unsigned i)
+{
+	return __atomic_load_n(&master(t)->live[i / 64], __ATOMIC_SEQ_CST) & (1ull << (i % 64));
+}
+
+static void set_live(struct vt_table *t, unsigned i, bool on)
+{
+	uint64_t bit = 1ull << (i % 64);
+
+	if (on)
+		__atomic_fetch_or(&master(t)->live[i / 64], bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(&master(t)->live[i / 64], ~bit, __ATOMIC_SEQ_CST);
+}
+
+static void drop_area(struct vt_table *t, unsigned i)
+{
+	set_live(t, i, false);
+	/* Nobody maps it into a new guest again; an old guest's refaults get fresh zero pages. */
+	(void)fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			(off_t)((uint64_t)i * t->area_len), (off_t)t->area_len);
+}
+
+/* Live areas whose daemon died (its lock is gone) are dropped. */
+static void reap_dead(struct vt_table *t)
+{
+	for (unsigned i = 1; i <= t->max_mirrors; i++) {
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = i, .l_len = 1};
+
+		if (i == t->mine || !mirror_is_live(t, i))
+			continue;
+		if (fcntl(t->fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK) {
+			log_info("coherence: mirror %u: its daemon is gone, area freed", i);
+			drop_area(t, i);
+		}
+	}
+}
+
+static int claim_mirror(struct vt_table *t)
+{
+	struct vfsd_vt_header *mh = area_hdr(t, 0), *h;
+	uint64_t *ms = area_slots(t, 0), *s;
+
+	for (;;) {
+		uint64_t n = __atomic_fetch_add(&master(t)->next_mirror, 1, __ATOMIC_SEQ_CST) + 1;
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1};
+
+		if (n > t->max_mirrors)
+			return -ENOSPC;
+		fl.l_start = (off_t)n;
+		if (fcntl(t->fd, F_OFD_SETLK, &fl) == 0) {
+			t->mine = (unsigned)n;
+			break;
+		}
+		if (errno != EAGAIN && errno != EACCES)
+			return -errno;
+	}
+	h = area_hdr(t, t->mine);
+	s = area_slots(t, t->mine);
+	fill_header(h, t->nslots);
+	/* Live first, so that bumps from now on reach this area; then catch up with the master:
+	 * a bump that this copy misses was made after the bit was visible and raises it itself. */
+	set_live(t, t->mine, true);
+	cas_max((uint64_t *)&h->epoch, __atomic_load_n(&mh->epoch, __ATOMIC_SEQ_CST));
+	for (uint64_t i = 0; i < t->nslots; i++)
+		cas_max(&s[i], __atomic_load_n(&ms[i], __ATOMIC_SEQ_CST));
+	reap_dead(t);
+	return 0;
+}
+
+static int default_path(int share_fd, char *buf, size_t size)
+{
+	struct stat st;
+
+	if (fstat(share_fd, &st) < 0)
+		return -errno;
+	if ((size_t)snprintf(buf, size, "/dev/shm/vfsd-vt-%llx", (unsigned long long)st.st_dev) >=
+	    size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int open_file(struct vt_table *t, const char *path, uint64_t nslots)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dirfd = -1;
+	const char *slash = strrchr(path, '/'), *name;
+	struct stat st;
+	int r;
+
+	if (slash) {
+		dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+		if (!dir)
+			return -ENOMEM;
+		name = slash + 1;
+	} else {
+		dir = strdup(".");
+		if (!dir)
+			return -ENOMEM;
+		name = path;
+	}
+	if (!*name)
+		return -EINVAL;
+	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	for (int tries = 0; tries < 3; tries++) {
+		t->fd = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (t->fd >= 0)
+			break;
+		if (errno != ENOENT)
+			return -errno;
+		r = create_table(dirfd, name, nslots ? nslots : VT_SLOTS_DEFAULT);
+		if (r < 0)
+			return r;
+	}
+	if (t->fd < 0)
+		return -ENOENT;
+	if (fstat(t->fd, &st) < 0)
+		return -errno;
+	/* /dev/shm is world-writable: a table someone else made could be prepared to hide
+	 * changes. Only our own user's, and not writable by everyone. */
+	if (st.st_uid != geteuid() || (st.st_mode & S_IWOTH))
+		return -EPERM;
+	return validate(t, &st, nslots);
+}
+
+int vt_open(const struct vt_config *cfg, int share_fd, struct vt_table **ret)
+{
+	char path[PATH_MAX];
+	struct vt_table *t;
+	int r;
+
+	if (cfg->nslots > VT_SLOTS_MAX)
+		return -EINVAL;
+	if (!cfg->path) {
+		r = default_path(share_fd, path, sizeof(path));
+		if (r < 0)
+			return r;
+	} else if ((size_t)snprintf(path, sizeof(path), "%s", cfg->path) >= sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->fd = -1;
+	r = open_file(t, path, cfg->nslots);
+	if (r < 0)
+		goto fail;
+	t->base = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, t->fd,
+		       0);
+	if (t->base == MAP_FAILED) {
+		t->base = NULL;
+		r = -errno;
+		goto fail;
+	}
+	r = claim_mirror(t);
+	if (r < 0)
+		goto fail;
+	log_info("coherence: table %s, %llu slots, mirror %u of %u", path,
+		 (unsigned long long)t->nslots, t->mine, t->max_mirrors);
+	*ret = t;
+	return 0;
+fail:
+	if (t->base)
+		munmap(t->base, t->map_len);
+	safe_close(t->fd);
+	free(t);
+	return r;
+}
+
+void vt_release(struct vt_table *t)
+{
+	if (!t)
+		return;
+	munmap(t->base, t->map_len);
+	close(t->fd);
+	free(t);
+}
+
+void vt_close(struct vt_table *t)
+{
+	if (t && t->mine)
+		drop_area(t, t->mine);
+	vt_release(t);
+}
+
+uint64_t vt_nslots(const struct vt_table *t)
+{
+	return t->nslots;
+}
+
+unsigned vt_mirror_index(const struct vt_table *t)
+{
+	return t->mine;
+}
+
+/* FNV-1a, then a final avalanche so that the low bits depend on every byte. */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static uint32_t to_slot(const struct vt_table *t, uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)(h % t->nslots);
+}
+
+uint32_t vt_slot_from_handle(const struct vt_table *t, int handle_type, const void *handle,
+			     size_t len)
+{
+	uint32_t type = (uint32_t)handle_type;
+	uint64_t h = hash_bytes(0xcbf29ce484222325ull, "H", 1);
+
+	h = hash_bytes(h, &type, sizeof(type));
+	return to_slot(t, hash_bytes(h, handle, len));
+}
+
+uint32_t vt_slot_from_ino(const struct vt_table *t, uint64_t dev, uint64_t ino)
+{
+	uint64_t h = hash_bytes(0xcbf29ce484222325ull, "I", 1);
+
+	h = hash_bytes(h, &dev, sizeof(dev));
+	return to_slot(t, hash_bytes(h, &ino, sizeof(ino)));
+}
+
+int vt_slot_at(struct vt_table *t, int dirfd, const char *name, uint32_t *ret)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} h;
+	const char *n = name ? name : "";
+	int flags = *n ? 0 : AT_EMPTY_PATH, mnt, r;
+	struct stat st;
+
+	for (;;) {
+		bool fid = !__atomic_load_n(&t->no_fid, __ATOMIC_RELAXED);
+
+		h.fh.handle_bytes = MAX_HANDLE_SZ;
+		r = name_to_handle_at(dirfd, n, &h.fh, &mnt, flags | (fid ? AT_HANDLE_FID : 0));
+		if (r == 0) {
+			*ret = vt_slot_from_handle(t, h.fh.handle_type, h.fh.f_handle,
+						   MIN(h.fh.handle_bytes, (unsigned)MAX_HANDLE_SZ));
+			return 0;
+		}
+		if (errno == EINVAL && fid) {
+			__atomic_store_n(&t->no_fid, true, __ATOMIC_RELAXED);
+			continue;
+		}
+		break;
+	}
+	if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EOVERFLOW)
+		return -errno;
+	if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW | (*n ? 0 : AT_EMPTY_PATH)) < 0)
+		return -errno;
+	*ret = vt_slot_from_ino(t, st.st_dev, st.st_ino);
+	return 0;
+}
+
+uint64_t vt_read(struct vt_table *t, uint32_t slot)
+{
+	uint32_t s = (uint32_t)(slot % t->nslots);
+
+	return __atomic_load_n(&area_slots(t, 0)[s], __ATOMIC_ACQUIRE) +
+	       __atomic_load_n(&area_hdr(t, 0)->epoch, __ATOMIC_ACQUIRE);
+}
+
+/* Raises the u64 at byte `off` of every live mirror area (ours included) to v. */
+static void raise_mirrors(struct vt_table *t, uint64_t off, uint64_t v)
+{
+	for (unsigned w = 0; w < ARRAY_SIZE(master(t)->live); w++) {
+		uint64_t bits = __atomic_load_n(&master(t)->live[w], __ATOMIC_SEQ_CST);
+
+		while (bits) {
+			unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (i >= 1 && i <= t->max_mirrors)
+				cas_max((uint64_t *)(t->base + (uint64_t)i * t->area_len + off), v);
+		}
+	}
+}
+
+uint64_t vt_bump(struct vt_table *t, uint32_t slot)
+{
+	uint32_t s = (uint32_t)(slot % t->nslots);
+	uint64_t v = __atomic_add_fetch(&area_slots(t, 0)[s], 1, __ATOMIC_SEQ_CST);
+
+	raise_mirrors(t, VFSD_VT_HDR_SIZE + (uint64_t)s * sizeof(uint64_t), v);
+	return v + __atomic_load_n(&area_hdr(t, 0)->epoch, __ATOMIC_ACQUIRE);
+}
+
+void vt_bump_epoch(struct vt_table *t)
+{
+	uint64_t e = __atomic_add_fetch(&area_hdr(t, 0)->epoch, 1, __ATOMIC_SEQ_CST);
+
+	raise_mirrors(t, offsetof(struct vfsd_vt_header, epoch), e);
+}
+
+int vt_mirror(struct vt_table *t, int *ret_fd, uint64_t *ret_offset, uint64_t *ret_len)
+{
+	*ret_fd = t->fd;
+	*ret_offset = (uint64_t)t->mine * t->area_len;
+	*ret_len = t->area_len;
+	return 0;
+}
+
+void vt_set_attach(struct vt_table *t, vt_attach_fn attach, void *opaque)
+{
+	t->attach = attach;
+	t->attach_opaque = opaque;
+}
+
+int vt_attach_guest(struct vt_table *t)
+{
+	int fd;
+	uint64_t off, len;
+
+	if (!t->attach)
+		return -ENODEV;
+	vt_mirror(t, &fd, &off, &len);
+	return t->attach(t->attach_opaque, fd, off, len);
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The shared version table through its real interface: several vt_open()s of one file play
+ * several daemons (OFD locks and the shared mapping behave the same within one process), a
+ * child process plays a daemon that dies, and the mirrors are read (and scribbled on, as a
+ * hostile guest would) through their own mmap of the (fd, offset, len) the transport gets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "coherence/vt.h"
+#include "vfsd/vt_proto.h"
+
+static char dir[64], path[128];
+static int share_fd;
+
+/* A guest's view of a daemon's mirror. */
+struct view {
+	uint8_t *p;
+	uint64_t len;
+};
+
+static struct view map_mirror(struct vt_table *t)
+{
+	struct view v = {0};
+	uint64_t off;
+	int fd;
+
+	CHECK_EQ(vt_mirror(t, &fd, &off, &v.len), 0);
+	v.p = mmap(NULL, v.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	CHECK(v.p != MAP_FAILED);
+	return v;
+}
+
+static volatile uint64_t *slots(struct view v)
+{
+	return (volatile uint64_t *)(v.p + VFSD_VT_HDR_SIZE);
+}
+
+static uint64_t guest_version(struct view v, uint32_t slot)
+{
+	const volatile struct vfsd_vt_header *h = (const void *)v.p;
+
+	return slots(v)[slot] + h->epoch;
+}
+
+static struct vt_table *open_table(uint64_t nslots)
+{
+	struct vt_config cfg = {.path = path, .nslots = nslots};
+	struct vt_table *t = NULL;
+
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+	return t;
+}
+
+static void test_layout(void)
+{
+	char p1[160];
+	struct vt_config cfg = {.path = p1, .nslots = 100};
+	struct vt_table *a = NULL;
+	struct view v;
+	const struct vfsd_vt_header *h;
+
+	snprintf(p1, sizeof(p1), "%s/small", dir);
+	CHECK_EQ(vt_open(&cfg, share_fd, &a), 0);
+	if (!a)
+		return;
+	v = map_mirror(a);
+	h = (const void *)v.p;
+
+	CHECK_EQ(vt_nslots(a), 100);
+	CHECK_EQ(v.len, VT_AREA_MIN);
+	CHECK_EQ(vt_area_len(VT_SLOTS_DEFAULT), 2u << 20);
+	CHECK_EQ(vt_area_len(1u << 20), 16u << 20);
+	CHECK(memcmp(h->magic, VFSD_VT_MAGIC, 8) == 0);
+	CHECK_EQ(h->layout, VFSD_VT_LAYOUT);
+	CHECK_EQ(h->header_size, VFSD_VT_HDR_SIZE);
+	CHECK_EQ(h->nslots, 100);
+	munmap(v.p, v.len);
+	vt_close(a);
+}
+
+static void test_hash(void)
+{
+	struct vt_table *t = open_table(1u << 17);
+	uint32_t s1, s2, s3;
+	unsigned char h[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	unsigned hits[64] = {0}, used = 0;
+	int fd;
+
+	/* Stable: the same handle is the same slot, in every daemon and the watcher. */
+	CHECK_EQ(vt_slot_from_handle(t, 1, h, sizeof(h)), vt_slot_from_handle(t, 1, h, sizeof(h)));
+	CHECK(vt_slot_from_handle(t, 1, h, sizeof(h)) != vt_slot_from_handle(t, 2, h, sizeof(h)));
+	for (uint64_t ino = 0; ino < 6400; ino++) {
+		uint32_t s = vt_slot_from_ino(t, 42, ino);
+
+		CHECK(s < (1u << 17));
+		hits[s % 64]++;
+	}
+	for (unsigned i = 0; i < 64; i++)
+		used += hits[i] > 50 && hits[i] < 150;
+	CHECK_EQ(used, 64); /* roughly uniform in the low bits */
+
+	/* From the filesystem: a name and the fd of the same file agree; other files differ. */
+	fd = openat(share_fd, "f", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	close(openat(share_fd, "g", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+	CHECK_EQ(vt_slot_at(t, share_fd, "f", &s1), 0);
+	CHECK_EQ(vt_slot_at(t, fd, NULL, &s2), 0);
+	CHECK_EQ(s1, s2);
+	CHECK_EQ(vt_slot_at(t, share_fd, "g", &s3), 0);
+	CHECK(s1 != s3);
+	CHECK_EQ(vt_slot_at(t, share_fd, "missing", &s3), -ENOENT);
+	/* A rename keeps the inode, so the slot. */
+	CHECK_EQ(renameat(share_fd, "f", share_fd, "f2"), 0);
+	CHECK_EQ(vt_slot_at(t, share_fd, "f2", &s3), 0);
+	CHECK_EQ(s1, s3);
+	close(fd);
+	vt_close(t);
+}
+
+/* Two daemons on one table: a bump through either moves both mirrors; a reply's version is the
+ * guest's value until the next change. */
+static void test_two_daemons(void)
+{
+	struct vt_table *a = open_table(0), *b = open_table(0);
+	struct view va = map_mirror(a), vb = map_mirror(b);
+	uint64_t v0, v1;
+
+	CHECK(vt_mirror_index(a) != vt_mirror_index(b));
+	CHECK_EQ(vt_nslots(b), vt_nslots(a));
+	v0 = vt_read(a, 7);
+	CHECK_EQ(v0, vt_read(b, 7));
+	CHECK_EQ(guest_version(va, 7), v0);
+	CHECK_EQ(guest_version(vb, 7), v0);
+	v1 = vt_bump(a, 7);
+	CHECK_EQ(v1, v0 + 1);
+	CHECK_EQ(vt_read(b, 7), v1);
+	CHECK_EQ(guest_version(va, 7), v1);
+	CHECK_EQ(guest_version(vb, 7), v1);
+	CHECK_EQ(vt_bump(b, 7), v1 + 1);
+	CHECK_EQ(guest_version(va, 7), v1 + 1);
+	CHECK_EQ(guest_version(va, 8), vt_read(a, 8)); /* neighbours untouched */
+
+	/* The epoch moves every version, in every mirror. */
+	v0 = vt_read(a, 3);
+	vt_bump_epoch(b);
+	CHECK_EQ(vt_read(a, 3), v0 + 1);
+	CHECK_EQ(guest_version(va, 3), v0 + 1);
+	CHECK_EQ(guest_version(vb, 3), v0 + 1);
+
+	/* A daemon that starts later gets a mirror that already has every value. */
+	{
+		struct vt_table *c = open_table(0);
+		struct view vc = map_mirror(c);
+
+		CHECK_EQ(guest_version(vc, 7), vt_read(a, 7));
+		CHECK_EQ(guest_version(vc, 3), vt_read(a, 3));
+		munmap(vc.p, vc.len);
+		vt_close(c);
+	}
+	munmap(va.p, va.len);
+	munmap(vb.p, vb.len);
+	vt_close(a);
+	vt_close(b);
+}
+
+/* A hostile guest writes its own mirror: the master and the other mirror never follow. */
+static void test_hostile_mirror(void)
+{
+	struct vt_table *a = open_table(0), *b = open_table(0);
+	struct view va = map_mirror(a), vb = map_mirror(b);
+	uint64_t before = vt_read(a, 5);
+
+	slots(va)[5] = UINT64_MAX - 10;		 /* "far in the future" */
+	slots(va)[6] = 0;			 /* rolled back */
+	memset(va.p, 0xff, 64);			 /* header garbage */
+	CHECK_EQ(vt_read(a, 5), before);	 /* the daemons read the master only */
+	CHECK_EQ(vt_bump(b, 5), before + 1);	 /* ... and bump it */
+	CHECK_EQ(slots(va)[5], UINT64_MAX - 10); /* never lowered */
+	CHECK_EQ(guest_version(vb, 5), before + 1);
+	vt_bump(b, 6);
+	CHECK_EQ(slots(va)[6], slots(vb)[6]); /* a rolled-back value is raised again */
+	CHECK(slots(va)[6] > 0);
+	munmap(va.p, va.len);
+	munmap(vb.p, vb.len);
+	vt_close(a);
+	vt_close(b);
+}
+
+/* nslots 1: everything collides, and every change is still seen (as a change of everything). */
+static void test_collisions(void)
+{
+	struct vt_config cfg = {.nslots = 1};
+	char p1[160];
+	struct vt_table *t = NULL;
+	struct view v;
+	uint64_t before;
+
+	snprintf(p1, sizeof(p1), "%s/tiny", dir);
+	cfg.path = p1;
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+	if (!t)
+		return;
+	v = map_mirror(t);
+	CHECK_EQ(vt_slot_from_ino(t, 1, 1), 0);
+	CHECK_EQ(vt_slot_from_ino(t, 1, 2), 0);
+	before = guest_version(v, vt_slot_from_ino(t, 1, 1));
+	vt_bump(t, vt_slot_from_ino(t, 1, 2));
+	CHECK_EQ(guest_version(v, vt_slot_from_ino(t, 1, 1)), before + 1);
+	/* Another daemon asking for another size of the same table is refused. */
+	cfg.nslots = 2;
+	{
+		struct vt_table *u = NULL;
+
+		CHECK_EQ(vt_open(&cfg, share_fd, &u), -EINVAL);
+		CHECK(u == NULL);
+	}
+	munmap(v.p, v.len);
+	vt_close(t);
+}
+
+static void test_bad_file(void)
+{
+	struct vt_config cfg = {0};
+	char p1[160];
+	struct vt_table *t = NULL;
+	int fd;
+
+	snprintf(p1, sizeof(p1), "%s/junk", dir);
+	fd = open(p1, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, 8 << 20), 0);
+	CHECK_EQ(pwrite(fd, "VFSDVT01", 8, 0), 8);
+	close(fd);
+	cfg.path = p1;
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EINVAL);
+	/* A real table, but someone else's (or everyone's): refused. */
+	{
+		struct vt_config c2 = {.path = p1};
+		char p2[160];
+
+		snprintf(p2, sizeof(p2), "%s/other", dir);
+		c2.path = p2;
+		CHECK_EQ(vt_open(&c2, share_fd, &t), 0);
+		vt_close(t);
+		t = NULL;
+		CHECK_EQ(chmod(p2, 0666), 0);
+		CHECK_EQ(vt_open(&c2, share_fd, &t), -EPERM);
+		CHECK_EQ(chmod(p2, 0600), 0);
+		if (geteuid() == 0) {
+			CHECK_EQ(chown(p2, 1000, 1000), 0);
+			CHECK_EQ(vt_open(&c2, share_fd, &t), -EPERM);
+		}
+		CHECK(t == NULL);
+	}
+	cfg.nslots = VT_SLOTS_MAX + 1;
+	snprintf(p1, sizeof(p1), "%s/big", dir);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EINVAL);
+	CHECK(t == NULL);
+}
+
+/* A daemon that dies keeping its mirror: the next daemon to start frees it, and bumps stop
+ * reaching it; its area is never handed out again. */
+static void test_dead_daemon(void)
+{
+	struct vt_table *a = open_table(0), *c;
+	int pfd[2], st;
+	unsigned idx = 0;
+	pid_t pid;
+	uint64_t *dead;
+	void *map;
+	int fd;
+	uint64_t off, len;
+
+	CHECK_EQ(pipe(pfd), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct vt_config cfg = {.path = path};
+		struct vt_table *t = NULL;
+		unsigned i;
+
+		if (vt_open(&cfg, share_fd, &t) < 0)
+			_exit(1);
+		i = vt_mirror_index(t);
+		if (write(pfd[1], &i, sizeof(i)) != sizeof(i))
+			_exit(1);
+		_exit(0); /* no vt_close: a crash */
+	}
+	CHECK_EQ(read(pfd[0], &idx, sizeof(idx)), (ssize_t)sizeof(idx));
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	close(pfd[0]);
+	close(pfd[1]);
+	CHECK(idx > vt_mirror_index(a));
+	vt_mirror(a, &fd, &off, &len);
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)(idx * len));
+	CHECK(map != MAP_FAILED);
+	dead = (uint64_t *)((uint8_t *)map + VFSD_VT_HDR_SIZE);
+	vt_bump(a, 9);
+	CHECK_EQ(dead[9], vt_read(a, 9) - ((struct vfsd_vt_header *)map)->epoch);
+	c = open_table(0); /* reaps */
+	CHECK(vt_mirror_index(c) > idx);
+	CHECK_EQ(dead[9], 0); /* punched */
+	vt_bump(a, 9);
+	CHECK_EQ(dead[9], 0); /* no longer raised */
+	munmap(map, len);
+	vt_close(c);
+	vt_close(a);
+}
+
+/* Daemons racing to create the same table all end up on one file. */
+static void test_create_race(void)
+{
+	char p1[160];
+	pid_t pids[4];
+	int st, ok = 0;
+
+	snprintf(p1, sizeof(p1), "%s/race", dir);
+	for (int i = 0; i < 4; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			struct vt_config cfg = {.path = p1};
+			struct vt_table *t = NULL;
+
+			if (vt_open(&cfg, share_fd, &t) < 0)
+				_exit(1);
+			vt_bump(t, 1);
+			vt_close(t);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		ok += waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	CHECK_EQ(ok, 4);
+	{
+		struct vt_config cfg = {.path = p1};
+		struct vt_table *t = NULL;
+
+		CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+		if (t) {
+			CHECK_EQ(vt_read(t, 1), 4); /* all four bumps landed in one master */
+			vt_close(t);
+		}
+	}
+}
+
+int main(void)
+{
+	char cmd[160];
+
+	snprintf(dir, sizeof(dir), "/dev/shm/vfsd-vt-test-XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/table", dir);
+	share_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	test_layout();
+	test_hash();
+	test_two_daemons();
+	test_hostile_mirror();
+	test_collisions();
+	test_bad_file();
+	test_dead_daemon();
+	test_create_race();
+	close(share_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		CHECK(0);
+	return check_report("test_vt");
+}

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Passthrough backend with a version table: every modifying op moves exactly the slots of the
+ * inodes it touched (table-driven, one row per op), ops that change nothing and ops that fail
+ * move none, and entries carry the versions the protocol needs (node read before the stat,
+ * parent bumped by the creating ops). Slots are computed independently on the host side from
+ * the paths, as another daemon or the host watcher would.
+ */
+#include "pt_test.h"
+
+#include <errno.h>
+#include <sys/uio.h>
+#include <sys/xattr.h>
+
+#include "coherence/vt.h"
+#include "util/macros.h"
+
+static struct tenv t;
+static struct vt_table *vt;
+static int share_fd;
+static char table_dir[64];
+/* Node ids and handles the rows use, filled by setup(). */
+static uint64_t nd, nd2, nf, ng, fh_f, fh_g;
+static struct fs_entry last; /* the entry of the last creating op */
+
+/* Every name a row may touch; a row lists the ones whose slot must move. */
+static const char *const names[] = {
+	".",	"d",	"d2",  "d/f",	    "d/g", "d/new", "d/fifo", "d/sub",
+	"d/sl", "d/hl", "d/x", "d2/victim", "d/a", "d2/b",  "d2/x2",
+};
+#define NNAMES ARRAY_SIZE(names)
+
+static bool slot_of(const char *name, uint32_t *ret)
+{
+	return vt_slot_at(vt, share_fd, name, ret) == 0;
+}
+
+static uint64_t node(uint64_t parent, const char *name)
+{
+	return tlookup(&t, parent, name);
+}
+
+/* ---- the rows ---- */
+static int op_setattr(void)
+{
+	struct fs_setattr sa = {.valid = FS_SET_MODE, .mode = 0600};
+	struct stat st;
+	double to;
+
+	return t.ops->setattr(t.fs, &root_ctx, nf, &sa, &st, NULL, &to);
+}
+
+static int op_setattr_nothing(void)
+{
+	struct fs_setattr sa = {.valid = 0};
+	struct stat st;
+	double to;
+
+	return t.ops->setattr(t.fs, &root_ctx, nf, &sa, &st, NULL, &to);
+}
+
+static int op_write(void)
+{
+	struct iovec iov = {"hello", 5};
+
+	return t.ops->write(t.fs, &root_ctx, nf, fh_f, &iov, 1, 0, 0) == 5 ? 0 : -EIO;
+}
+
+static int op_read(void)
+{
+	char buf[8];
+	struct iovec iov = {buf, sizeof(buf)};
+
+	return t.ops->read(t.fs, &root_ctx, nf, fh_f, &iov, 1, 0) >= 0 ? 0 : -EIO;
+}
+
+static int op_fallocate(void)
+{
+	return t.ops->fallocate(t.fs, &root_ctx, nf, fh_f, 0, 0, 8192);
+}
+
+static int op_copy(void)
+{
+	return t.ops->copy_file_range(t.fs, &root_ctx, nf, fh_f, 0, ng, fh_g, 0, 5, 0) == 5 ? 0
+											    : -EIO;
+}
+
+static int op_open_trunc(void)
+{
+	uint64_t fh;
+	uint32_t of;
+	int r = t.ops->open(t.fs, &root_ctx, ng, O_RDWR | O_TRUNC, &fh, &of);
+
+	if (r == 0)
+		t.ops->release(t.fs, &root_ctx, ng, fh);
+	return r;
+}
+
+static int op_create(void)
+{
+	uint64_t fh;
+	uint32_t of;
+	int r = t.ops->create(t.fs, &root_ctx, nd, "new", 0644, O_RDWR, 0, &last, &fh, &of);
+
+	if (r == 0)
+		t.ops->release(t.fs, &root_ctx, last.nodeid, fh);
+	return r;
+}
+
+static int op_mknod(void)
+{
+	return t.ops->mknod(t.fs, &root_ctx, nd, "fifo", S_IFIFO | 0644, 0, 0, &last);
+}
+
+static int op_mkdir(void)
+{
+	return t.ops->mkdir(t.fs, &root_ctx, nd, "sub", 0755, 0, &last);
+}
+
+static int op_symlink(void)
+{
+	return t.ops->symlink(t.fs, &root_ctx, nd, "sl", "f", &last);
+}
+
+static int op_link(void)
+{
+	return t.ops->link(t.fs, &root_ctx, nf, nd, "hl", &last);
+}
+
+static int op_tmpfile(void)
+{
+	uint64_t fh;
+	uint32_t of;
+	int r = t.ops->tmpfile(t.fs, &root_ctx, nd, 0644, O_RDWR, 0, &last, &fh, &of);
+
+	if (r == 0)
+		t.ops->release(t.fs, &root_ctx, last.nodeid, fh);
+	return r;
+}
+
+static int op_unlink(void)
+{
+	return t.ops->unlink(t.fs, &root_ctx, nd, "hl");
+}
+
+static int op_unlink_missing(void)
+{
+	return t.ops->unlink(t.fs, &root_ctx, nd, "nothing") == -ENOENT ? 0 : -EIO;
+}
+
+static int op_rmdir(void)
+{
+	return t.ops->rmdir(t.fs, &root_ctx, nd, "sub");
+}
+
+static int op_rename_replace(void)
+{
+	return t.ops->rename(t.fs, &root_ctx, nd, "x", nd2, "victim", 0);
+}
+
+static int op_rename_exchange(void)
+{
+	return t.ops->rename(t.fs, &root_ctx, nd, "a", nd2, "b", RENAME_EXCHANGE);
+}
+
+static int op_rename_noreplace(void)
+{
+	return t.ops->rename(t.fs, &root_ctx, nd2, "victim", nd2, "x2", RENAME_NOREPLACE);
+}
+
+static int op_setxattr(void)
+{
+	return t.ops->setxattr(t.fs, &root_ctx, nf, "user.k", "v", 1, 0);
+}
+
+static int op_removexattr(void)
+{
+	return t.ops->removexattr(t.fs, &root_ctx, nf, "user.k");
+}
+
+static int op_getattr_lookup(void)
+{
+	struct stat st;
+	double to;
+
+	return t.ops->getattr(t.fs, &root_ctx, nf, false, 0, &st, NULL, &to) == 0 && node(nd, "g")
+		       ? 0
+		       : -EIO;
+}
+
+struct row {
+	const char *what;
+	int (*op)(void);
+	const char *moved[5]; /* names (that exist after the op) whose slot must move */
+	bool creates;	      /* `last` is the new entry: versions checked */
+};
+
+static const struct row rows[] = {
+	{"SETATTR", op_setattr, {"d/f"}},
+	{"SETATTR (nothing)", op_setattr_nothing, {NULL}},
+	{"WRITE", op_write, {"d/f"}},
+	{"READ", op_read, {NULL}},
+	{"FALLOCATE", op_fallocate, {"d/f"}},
+	{"COPY_FILE_RANGE", op_copy, {"d/g"}},
+	{"OPEN O_TRUNC", op_open_trunc, {"d/g"}},
+	{"CREATE", op_create, {"d", "d/new"}, true},
+	{"MKNOD", op_mknod, {"d", "d/fifo"}, true},
+	{"MKDIR", op_mkdir, {"d", "d/sub"}, true},
+	{"SYMLINK", op_symlink, {"d", "d/sl"}, true},
+	{"LINK", op_link, {"d", "d/f", "d/hl"}, true},
+	{"TMPFILE", op_tmpfile, {"d"}, true},
+	{"UNLINK", op_unlink, {"d", "d/f"}},
+	{"UNLINK (missing)", op_unlink_missing, {NULL}},
+	{"RMDIR", op_rmdir, {"d"}}, /* and the removed directory: checked below */
+	{"RENAME (replacing)", op_rename_replace, {"d", "d2", "d2/victim"}},
+	{"RENAME2 EXCHANGE", op_rename_exchange, {"d", "d2", "d/a", "d2/b"}},
+	{"RENAME2 NOREPLACE", op_rename_noreplace, {"d2", "d2/x2"}},
+	{"SETXATTR", op_setxattr, {"d/f"}},
+	{"REMOVEXATTR", op_removexattr, {"d/f"}},
+	{"GETATTR+LOOKUP", op_getattr_lookup, {NULL}},
+};
+
+static bool listed(const struct row *r, const char *name)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(r->moved) && r->moved[i]; i++)
+		if (!strcmp(r->moved[i], name))
+			return true;
+	return false;
+}
+
+static void run_row(const struct row *r)
+{
+	uint32_t slot[NNAMES], s;
+	bool had[NNAMES];
+	uint64_t before[NNAMES];
+	int res;
+
+	for (unsigned i = 0; i < NNAMES; i++) {
+		had[i] = slot_of(names[i], &slot[i]);
+		before[i] = had[i] ? vt_read(vt, slot[i]) : 0;
+	}
+	memset(&last, 0, sizeof(last));
+	res = r->op();
+	if (res != 0)
+		fprintf(stderr, "%s: %d\n", r->what, res);
+	CHECK_EQ(res, 0);
+	for (unsigned i = 0; i < NNAMES; i++) {
+		bool moved, exists = slot_of(names[i], &s);
+
+		if (had[i]) {
+			/* The inode that had the name before (for a renamed-over or removed
+			 * name, the victim). */
+			moved = vt_read(vt, slot[i]) != before[i];
+			if (moved != (listed(r, names[i]) || (!exists && res == 0))) {
+				fprintf(stderr, "%s: %s %s\n", r->what, names[i],
+					moved ? "moved" : "did not move");
+				CHECK(0);
+			}
+		} else if (exists) {
+			/* A new name: new inodes (or a moved one) must have moved. */
+			CHECK(listed(r, names[i]));
+		}
+	}
+	if (r->creates) {
+		uint32_t ps;
+
+		CHECK(slot_of("d", &ps));
+		CHECK_EQ(last.parent_ver.flags, FS_VER_VALID | FS_VER_BUMPED);
+		CHECK_EQ(last.parent_ver.slot, ps);
+		CHECK_EQ(last.parent_ver.version, vt_read(vt, ps));
+		CHECK_EQ(last.ver.flags, FS_VER_VALID | FS_VER_BUMPED);
+		CHECK_EQ(last.ver.version, vt_read(vt, last.ver.slot));
+		if (r->moved[1]) {
+			CHECK(slot_of(r->moved[1], &s));
+			CHECK_EQ(last.ver.slot, s);
+		}
+	}
+}
+
+/* A lookup's versions are the current ones, read before its stat; a version() agrees. */
+static void test_lookup_versions(void)
+{
+	struct fs_entry e;
+	struct fs_version v;
+	uint32_t sf, sd;
+
+	CHECK(slot_of("d/f", &sf));
+	CHECK(slot_of("d", &sd));
+	CHECK_EQ(t.ops->lookup(t.fs, &root_ctx, nd, "f", &e), 0);
+	CHECK_EQ(e.ver.flags, FS_VER_VALID);
+	CHECK_EQ(e.ver.slot, sf);
+	CHECK_EQ(e.ver.version, vt_read(vt, sf));
+	CHECK_EQ(e.parent_ver.flags, FS_VER_VALID);
+	CHECK_EQ(e.parent_ver.slot, sd);
+	CHECK_EQ(e.parent_ver.version, vt_read(vt, sd));
+	t.ops->forget(t.fs, e.nodeid, 1);
+	CHECK_EQ(t.ops->version(t.fs, nf, &v), 0);
+	CHECK_EQ(v.slot, sf);
+	CHECK_EQ(v.version, vt_read(vt, sf));
+	CHECK_EQ(t.ops->version(t.fs, 123456, &v), -ENOENT);
+	/* A change on the host, as the watcher reports it, is what the next version shows. */
+	vt_bump(vt, sf);
+	CHECK_EQ(t.ops->version(t.fs, nf, &v), 0);
+	CHECK_EQ(v.version, vt_read(vt, sf));
+}
+
+static void setup(void)
+{
+	struct pt_config cfg = tenv_default_config();
+	struct vt_config vc = {.nslots = 1u << 20};
+	char path[128];
+	uint32_t of;
+
+	snprintf(table_dir, sizeof(table_dir), "/dev/shm/vfsd-pt-vt-XXXXXX");
+	CHECK(mkdtemp(table_dir) != NULL);
+	snprintf(path, sizeof(path), "%s/table", table_dir);
+	vc.path = path;
+	snprintf(t.dir, sizeof(t.dir), "/tmp/vfsd-pt-test-XXXXXX");
+	CHECK(mkdtemp(t.dir) != NULL);
+	share_fd = open(t.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK_EQ(vt_open(&vc, share_fd, &vt), 0);
+	cfg.vt = vt;
+	cfg.shared_dir = t.dir;
+	CHECK_EQ(pt_new(&cfg, &t.be), 0);
+	t.ops = t.be.ops;
+	t.fs = t.be.fs;
+	{
+		struct fs_init_info info = {0};
+
+		CHECK_EQ(t.ops->init(t.fs, &info), 0);
+	}
+	CHECK_EQ(mkdir(tpath(&t, "d"), 0755), 0);
+	CHECK_EQ(mkdir(tpath(&t, "d2"), 0755), 0);
+	thost_write(&t, "d/f", "F", 0644);
+	thost_write(&t, "d/g", "G", 0644);
+	thost_write(&t, "d/x", "X", 0644);
+	thost_write(&t, "d/a", "A", 0644);
+	thost_write(&t, "d2/b", "B", 0644);
+	thost_write(&t, "d2/victim", "V", 0644);
+	nd = node(FS_ROOT_ID, "d");
+	nd2 = node(FS_ROOT_ID, "d2");
+	nf = node(nd, "f");
+	ng = node(nd, "g");
+	CHECK_EQ(t.ops->open(t.fs, &root_ctx, nf, O_RDWR, &fh_f, &of), 0);
+	CHECK_EQ(t.ops->open(t.fs, &root_ctx, ng, O_RDWR, &fh_g, &of), 0);
+	/* The rows assume distinct slots (1 in ~10^4 chance of a collision here). */
+	for (unsigned i = 0; i < NNAMES; i++)
+		for (unsigned j = 0; j < i; j++) {
+			uint32_t a, b;
+
+			if (slot_of(names[i], &a) && slot_of(names[j], &b))
+				CHECK(a != b);
+		}
+}
+
+int main(void)
+{
+	char cmd[160];
+
+	setup();
+	test_lookup_versions();
+	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++)
+		run_row(&rows[i]);
+	/* The root has a slot too, and its changes move it. */
+	{
+		struct fs_entry e;
+		uint32_t s;
+		uint64_t v;
+
+		CHECK(slot_of(".", &s));
+		v = vt_read(vt, s);
+		CHECK_EQ(t.ops->mkdir(t.fs, &root_ctx, FS_ROOT_ID, "top", 0755, 0, &e), 0);
+		CHECK_EQ(vt_read(vt, s), v + 1);
+		CHECK_EQ(e.parent_ver.slot, s);
+	}
+	t.ops->release(t.fs, &root_ctx, nf, fh_f);
+	t.ops->release(t.fs, &root_ctx, ng, fh_g);
+	tenv_done(&t);
+	vt_close(vt);
+	close(share_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", table_dir);
+	CHECK_EQ(system(cmd), 0);
+	return check_report("passthrough-vt");
+}
