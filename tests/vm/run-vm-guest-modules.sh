@@ -15,6 +15,8 @@
 #        device that can carry the table's shared memory region (this daemon offers none);
 #      - the host's QEMU 7.2 with vhost-user-fs-pci (no shared memory regions at all).
 #    Both prove that without the table the patched modules behave like Debian's.
+# 3. if this vfsd has --coherence (the daemon side, h/coh), a third guest on QEMU 11.1 with
+#    --coherence=table: vt-probe must say the table is on, and guest_fs_test must pass with it.
 # Set VFSD_VM_KEEP=1 to keep the work directories.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,10 +44,11 @@ else
 fi
 
 # 2. the guests: run-vm-test.sh's TAP lines, prefixed
-# guest_run LABEL ENV...: one guest with the patched modules; ENV selects QEMU and the device.
+# guest_run LABEL on|off ENV...: one guest with the patched modules, the table expected on or
+# off; ENV selects QEMU, the device and the daemon's flags.
 guest_run() {
-	local label=$1 line t
-	shift
+	local label=$1 expect=$2 line t
+	shift 2
 	t=$(date +%s)
 	say "guest: $label"
 	while IFS= read -r line; do
@@ -58,9 +61,20 @@ guest_run() {
 		esac
 	done < <(env "$@" VFSD_VM_MODULES_OVERRIDE="$GUEST_MODULES_DIR" \
 		"$here/run-vm-test.sh" "$vfsd_bin" "$here/guest-modules-check.sh" \
-		"$probe" "$fs_test" off || echo "not ok 0 - run-vm-test.sh exited non-zero: see its summary above")
+		"$probe" "$fs_test" "$expect" || echo "not ok 0 - run-vm-test.sh exited non-zero: see its summary above")
 	runs+=("$label: $(($(date +%s) - t)) s")
 }
-guest_run "QEMU 11.1 test device" VFSD_VM_QEMU=sid VFSD_VM_FS_DEVICE=test-device
-guest_run "QEMU 7.2 vhost-user-fs-pci" VFSD_VM_QEMU= VFSD_VM_FS_DEVICE=vhost-user-fs-pci
+guest_run "QEMU 11.1 test device" off VFSD_VM_QEMU=sid VFSD_VM_FS_DEVICE=test-device
+guest_run "QEMU 7.2 vhost-user-fs-pci" off VFSD_VM_QEMU= VFSD_VM_FS_DEVICE=vhost-user-fs-pci
+
+# 3. with the daemon side of the table
+if "$vfsd_bin" --help 2>&1 | grep -q -- '--coherence'; then
+	vt_dir=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vt-table.XXXXXX")
+	guest_run "QEMU 11.1 test device, --coherence=table" on VFSD_VM_QEMU=sid \
+		VFSD_VM_FS_DEVICE=test-device \
+		VFSD_VM_FLAGS="--xattr --coherence=table --vt-table=$vt_dir/table"
+	rm -rf "$vt_dir"
+else
+	echo "# this vfsd has no --coherence (the daemon side is not merged): no guest with the table on"
+fi
 vm_finish vm-guest-modules "" "modules:     ${GUEST_MODULES_DIR:-}" "${runs[@]}"
