@@ -209,6 +209,12 @@ const char *const sandbox_syscall_allow[] = {
 	"llistxattr",
 	"lremovexattr",
 
+	/* host change watch for the version table (coherence/watch.c): the fanotify group and
+	 * its filesystem mark, or the inotify instance, are set up before the lock-down; from then
+	 * on events are only read (read, poll, name_to_handle_at above) and inotify gets a watch
+	 * for each directory the guest looks up. */
+	"inotify_add_watch",
+
 	/* libc internals */
 	"getrandom", /* malloc, hash seeds */
 	"sysinfo",   /* qsort() sizing its buffer */
