@@ -24,6 +24,9 @@
 #                     vm_queue_check reads the guest's /proc/interrupts (init saves it in
 #                     RESULTS/interrupts after the guest command). Not for the Rust virtiofsd
 #                     (VFSD_DAEMON_CMD=*rust-virtiofsd*), which serves one request queue
+#   VFSD_VM_MODULES_OVERRIDE  a directory of .ko files that replace the kernel's modules of the
+#                     same name in the initramfs (e.g. the patched fuse.ko and virtiofs.ko of
+#                     guest/build-modules.sh); they load unsigned (taint O+E)
 #   VFSD_VM_FS_DEVICE the virtio-fs device: vhost-user-fs-pci (default; the tag is QEMU's
 #                     tag= property) or test-device: vhost-user-test-device-pci as virtio-fs
 #                     (QEMU >= 11.1; the only device with a DAX window), whose tag and queue
@@ -199,6 +202,12 @@ vm_build_initramfs() {
 	: >"$work/modules.list"
 	for f in $order; do
 		m="${f##*/}"
+		m0="${m%.xz}" && m0="${m0%.zst}" && m0="${m0%.gz}"
+		if [ -n "${VFSD_VM_MODULES_OVERRIDE:-}" ] && [ -f "$VFSD_VM_MODULES_OVERRIDE/$m0" ]; then
+			cp "$VFSD_VM_MODULES_OVERRIDE/$m0" "$work/lib/modules/$m0"
+			echo "$m0" >>"$work/modules.list"
+			continue
+		fi
 		case "$m" in
 		*.ko) cp "$VM_MODULES/$f" "$work/lib/modules/$m" ;;
 		*.ko.xz) m="${m%.xz}" && xz -dc "$VM_MODULES/$f" >"$work/lib/modules/$m" ;;
@@ -289,6 +298,7 @@ vm_hostroot_initramfs() {
 		cat "$init"
 		echo "$VM_KVER $VM_MODULES_WANTED"
 		sha256sum /bin/busybox
+		[ -z "${VFSD_VM_MODULES_OVERRIDE:-}" ] || sha256sum "$VFSD_VM_MODULES_OVERRIDE"/*.ko
 	} | sha256sum | cut -c1-16)
 	mkdir -p "$VM_CACHE/initramfs"
 	VM_INITRD="$VM_CACHE/initramfs/hostroot-$VM_KVER-$key.cpio.gz"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # run-vm-test.sh: the end-to-end test (meson suite 'vm', TAP on stdout).
 #
-#   tests/vm/run-vm-test.sh VFSD_BINARY GUEST_FS_TEST_BINARY
+#   tests/vm/run-vm-test.sh VFSD_BINARY GUEST_FS_TEST_BINARY [GUEST_ARGS...]
+#
+# The guest runs GUEST_FS_TEST_BINARY GUEST_ARGS... /run/vfsd/share (GUEST_ARGS: for a wrapper
+# such as tests/vm/guest-modules-check.sh).
 #
 # 1. guest assets (tests/tools/vm-assets.sh: QEMU, busybox, the Debian guest kernel);
 # 2. an empty temporary share directory, served by the daemon
@@ -17,12 +20,13 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-[ $# -eq 2 ] || {
-	echo "usage: $0 VFSD_BINARY GUEST_FS_TEST_BINARY" >&2
+[ $# -ge 2 ] || {
+	echo "usage: $0 VFSD_BINARY GUEST_FS_TEST_BINARY [GUEST_ARGS...]" >&2
 	exit 2
 }
 vfsd_bin="$1"
 guest_bin="$(readlink -f "$2")"
+guest_args=("${@:3}")
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
@@ -57,7 +61,7 @@ say "share: $share   results: $results"
 start=$(date +%s)
 set +e
 "$repo/tests/tools/vm-run.sh" --vfsd "$vfsd_bin" --shared-dir "$share" --tag vfsdtest \
-	--mount-point /run/vfsd/share --results "$results" -- "$guest_bin" /run/vfsd/share >&2
+	--mount-point /run/vfsd/share --results "$results" -- "$guest_bin" "${guest_args[@]}" /run/vfsd/share >&2
 run_rc=$?
 set -e
 secs=$(($(date +%s) - start))

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vfsd version table, guest side: the FUSE client keeps dentries and attributes cached for as
+ * long as the daemon's version counters say they have not changed (include/vfsd/vt_proto.h in
+ * the vfsd tree for the protocol, guest/README.md for the build).
+ *
+ * Everything here is called from small hooks in Debian's fs/fuse (guest/linux-6.1/hooks.patch).
+ * Without the shared memory region or without the daemon's INIT ack nothing changes: every
+ * check returns the timeout-based answer it is given, no reply grows.
+ */
+#ifndef _FS_FUSE_VT_H
+#define _FS_FUSE_VT_H
+
+#include <linux/types.h>
+#include "vt_proto.h"
+
+/* dir.c: use the allocated union fuse_dentry (the 32-bit layout) on 64-bit too: on 64-bit
+ * Linux 6.1 stores the entry time in d_fsdata itself, which leaves no room for a version. */
+#define FUSE_VT_DENTRY 1
+
+struct dentry;
+struct fuse_args;
+struct fuse_conn;
+struct fuse_inode;
+struct inode;
+struct virtio_device;
+
+/* The table as the virtio-fs device maps it (owned by struct virtio_fs). */
+struct fuse_vt_region {
+	void *base; /* memremap()ed shared memory region VFSD_VT_SHMID; NULL: none */
+	u64 len;
+};
+
+enum fuse_vt_state {
+	FUSE_VT_OFF,	 /* no region, or the daemon did not ack: Debian's behaviour */
+	FUSE_VT_OFFERED, /* flag sent in FUSE_INIT, no reply yet */
+	FUSE_VT_ON,	 /* acked and the header is valid */
+	FUSE_VT_BROKEN,	 /* acked, but the header is not: everything counts as stale */
+};
+
+/* In struct fuse_conn. The bounds are copied at INIT and never re-read from the region. */
+struct fuse_vt_conn {
+	void *base;
+	u64 len;
+	const struct vfsd_vt_header *hdr;
+	const u64 *slots;
+	u64 nslots;
+	int state; /* enum fuse_vt_state */
+};
+
+/* In struct fuse_inode: the version the cached attributes came with (under fi->lock). */
+struct fuse_vt_inode {
+	u64 version;
+	u64 rdc_version; /* the directory's version when its readdir cache was started */
+	u32 slot;
+	bool valid;
+	bool rdc_valid;
+};
+
+/* union fuse_dentry (dir.c) holds this; time is that union's time. */
+struct fuse_vt_dentry {
+	u64 time;
+	u64 dir_version; /* the parent's version when the entry was looked up or made */
+	u32 dir_slot;
+	u32 valid;
+};
+
+/* In struct fuse_args: the reply extension, posted when the daemon acked the flag. */
+struct fuse_vt_args {
+	union {
+		struct vfsd_vt_entry_out entry;
+		struct vfsd_vt_attr_out attr;
+	};
+	bool posted;
+};
+
+/* virtiofs.ko: find and map region VFSD_VT_SHMID (vt_virtio.c). */
+void fuse_vt_region_map(struct virtio_device *vdev, struct fuse_vt_region *r);
+void fuse_vt_region_unmap(struct fuse_vt_region *r);
+
+/* Connection: the region a transport found; the INIT flag to offer; the INIT reply. */
+void fuse_vt_conn_init(struct fuse_conn *fc, const struct fuse_vt_region *r);
+u64 fuse_vt_init_flags(struct fuse_conn *fc);
+void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags);
+
+/* Requests: post the extension for LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE,
+ * GETATTR and SETATTR (by args->opcode) when acked; the versions of the reply, NULL if none. */
+void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args);
+const struct vfsd_vt_ver *fuse_vt_node(const struct fuse_args *args);
+const struct vfsd_vt_ver *fuse_vt_parent(const struct fuse_args *args);
+void fuse_vt_copy_parent(const struct fuse_args *args, struct vfsd_vt_ver *out);
+
+/* Inodes: stored together with the attributes they describe (fi->lock held). */
+void fuse_vt_inode_init(struct fuse_inode *fi);
+void fuse_vt_inode_set(struct fuse_inode *fi, const struct vfsd_vt_ver *ver);
+
+/* Dentries: the parent's version (NULL: keep what is there); forget on invalidation. */
+void fuse_vt_dentry_set(struct dentry *entry, const struct vfsd_vt_ver *parent);
+void fuse_vt_dentry_forget(struct dentry *entry);
+
+/*
+ * The checks (dentry revalidation and d_delete, attribute refresh, permission). time_expired is
+ * Debian's answer; with the table on, a versioned item is expired exactly when its version
+ * changed, whatever the timeout says. Lock-free; fine under RCU and under d_lock.
+ */
+bool fuse_vt_dentry_expired(const struct dentry *entry, struct inode *inode, bool time_expired);
+bool fuse_vt_attr_expired(struct inode *inode, bool time_expired);
+
+/* The readdir cache (fi->rdc.lock held): note the directory's version when a cache starts;
+ * at position 0, true if it changed since. */
+void fuse_vt_rdc_start(struct inode *dir);
+bool fuse_vt_rdc_stale(struct inode *dir);
+
+#endif

@@ -1,0 +1,38 @@
+#!/bin/sh
+# guest-modules-check.sh: runs inside the guest of vm-guest-modules (run-vm-guest-modules.sh).
+#
+#   guest-modules-check.sh VT_PROBE GUEST_FS_TEST on|off MOUNTPOINT
+#
+# Checks that the loaded fuse.ko and virtiofs.ko are the patched ones of guest/build-modules.sh
+# (the vfsd_vt parameter only they have; the kernel's out-of-tree taint), that the version table
+# is on or off as expected (guest/vt-probe.c), then runs GUEST_FS_TEST on MOUNTPOINT.
+# TAP lines as guest_fs_test prints them ("ok N - name", "not ok N - name: detail").
+probe=$1 fs_test=$2 expect=$3 mp=$4
+n=0
+rc=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1: $2"; rc=1; }
+
+if grep -q '^fuse ' /proc/modules && grep -q '^virtiofs ' /proc/modules; then
+	ok "fuse and virtiofs are loaded as modules"
+else
+	notok "fuse and virtiofs are loaded as modules" "$(grep -E '^(fuse|virtiofs) ' /proc/modules | tr '\n' ';')"
+fi
+if dmesg | grep -q 'fuse: loading out-of-tree module taints kernel'; then
+	ok "fuse.ko loaded as an out-of-tree module (taint message)"
+else
+	notok "fuse.ko loaded as an out-of-tree module (taint message)" "no such line in dmesg"
+fi
+out=$("$probe" expect "$expect" 2>&1)
+prc=$?
+echo "$out" | sed 's/^/# vt-probe: /'
+case $prc in
+0) ok "vt-probe: the version table is $expect" ;;
+1) notok "vt-probe: the version table is $expect" "$(echo "$out" | grep '^not ok' | head -1)" ;;
+*) notok "vt-probe: the loaded fuse.ko is the vfsd build" "$out" ;;
+esac
+"$probe" | sed 's/^/# vt-probe: /'
+dmesg | grep -iE 'fuse|virtio.fs|virtiofs|vfsd' | sed 's/^/# dmesg: /'
+echo "# guest-modules-check: $n checks, status $rc; now guest_fs_test"
+"$fs_test" "$mp" || rc=1
+exit $rc
