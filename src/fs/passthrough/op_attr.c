@@ -18,6 +18,20 @@
 	(FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE | FS_SET_ATIME | FS_SET_MTIME | \
 	 FS_SET_ATIME_NOW | FS_SET_MTIME_NOW | FS_SET_CTIME | FS_SET_KILL_SUIDGID)
 
+/*
+ * The tail of every attribute answer (getattr, statx, setattr). The DAX invariant: a size a
+ * stat saw, whoever changed the file (the host, or this setattr), reaches a DAX-mapped file's
+ * window before the guest can act on it, and FS_ATTR_DAX is decided on the same stat.
+ */
+static void pt_attr_done(struct pt_fs *fs, struct pt_inode *ino, const struct statx *stx,
+			 uint32_t *ret_attr_flags, double *ret_timeout)
+{
+	pt_dax_changed(fs, ino, stx->stx_size);
+	if (ret_attr_flags)
+		*ret_attr_flags = pt_dax_attr_flags(fs, ino, stx);
+	*ret_timeout = pt_timeout(fs);
+}
+
 /* The host's statx of a node, through the open handle when the guest names one: an inode
  * held by file handle may no longer reopen (an unlinked file on some filesystems) while it is
  * still open. `mask` and `sync` as for pt_statx_mask. */
@@ -45,10 +59,7 @@ static int pt_attr(struct pt_fs *fs, uint64_t nodeid, bool has_fh, uint64_t fh, 
 	if (r < 0)
 		return r;
 	/* A size or content change made on the host shows up here first. */
-	pt_dax_changed(fs, ino, stx->stx_size);
-	if (ret_attr_flags)
-		*ret_attr_flags = pt_dax_attr_flags(fs, ino, stx);
-	*ret_timeout = pt_timeout(fs);
+	pt_attr_done(fs, ino, stx, ret_attr_flags, ret_timeout);
 	return 0;
 }
 
@@ -239,9 +250,6 @@ int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	if (r < 0)
 		return r;
 	pt_statx_to_stat(&stx, ret);
-	pt_dax_changed(fs, g.ino, (uint64_t)ret->st_size);
-	if (ret_attr_flags)
-		*ret_attr_flags = pt_dax_attr_flags(fs, g.ino, &stx);
-	*ret_timeout = pt_timeout(fs);
+	pt_attr_done(fs, g.ino, &stx, ret_attr_flags, ret_timeout);
 	return 0;
 }
