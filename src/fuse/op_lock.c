@@ -134,8 +134,6 @@ int fuse_op_getlk(struct fuse_req *req)
 	r = decode_lock(req, &in, &lk);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, getlk))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, getlk)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh, in.owner, &lk);
 	if (r < 0)
 		return r;
