@@ -9,7 +9,7 @@
 void opts_usage(FILE *out)
 {
 	fputs("Usage: vfsd [OPTION]... --shared-dir DIR (--socket-path PATH | --fd N)\n"
-	      "       vfsd --print-capabilities | --help | --version\n"
+	      "  or:  vfsd --print-capabilities | --help | --version\n"
 	      "\n"
 	      "Serve the directory DIR to a virtual machine as a virtio-fs device, over the\n"
 	      "vhost-user protocol. Options taking a value accept both --opt=VALUE and --opt "

@@ -17,6 +17,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "tools"))
+from tap import finish, result  # noqa: E402
 import time
 
 VFSD = os.path.realpath(sys.argv[1])
@@ -25,18 +28,9 @@ READY = "waiting for a vhost-user frontend"
 ENV = dict(os.environ)
 ENV["ASAN_OPTIONS"] = ":".join(filter(None, [ENV.get("ASAN_OPTIONS"), "detect_leaks=0"]))
 
-n = 0
-fails = 0
 
 
-def result(ok, name, detail=""):
-    global n, fails
-    n += 1
-    if not ok:
-        fails += 1
-        for line in detail.splitlines()[-15:]:
-            print("# " + line)
-    print(("ok" if ok else "not ok") + f" {n} - {name}")
+_seq = iter(range(1000))
 
 
 def listening_socket(path):
@@ -53,7 +47,7 @@ def run_line(name, argv, fd=None, syslog_sock=None, expect=None, timeout=10.0):
     pass_fds = ()
     ls = None
     if fd is not None:
-        ls = listening_socket(os.path.join(T, f"fd-{n}.sock"))
+        ls = listening_socket(os.path.join(T, f"fd-{next(_seq)}.sock"))
         if ls.fileno() != fd:
             os.dup2(ls.fileno(), fd)
         os.set_inheritable(fd, True)
@@ -64,7 +58,7 @@ def run_line(name, argv, fd=None, syslog_sock=None, expect=None, timeout=10.0):
                'mount --make-rprivate / && mount -t tmpfs vfsd-test /dev && '
                'mknod -m 666 /dev/null c 1 3 && touch /dev/log && '
                'mount --bind "$0" /dev/log && exec "$@"', syslog_sock.getsockname()] + cmd
-    err_path = os.path.join(T, f"line-{n}.err")
+    err_path = os.path.join(T, f"line-{next(_seq)}.err")
     with open(err_path, "w") as err:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                              pass_fds=pass_fds, env=ENV)
@@ -107,7 +101,7 @@ def run_line(name, argv, fd=None, syslog_sock=None, expect=None, timeout=10.0):
 
 
 def refused(name, argv, needle):
-    sock = os.path.join(T, f"refused-{n}.sock")
+    sock = os.path.join(T, f"refused-{next(_seq)}.sock")
     p = subprocess.run([VFSD, f"--socket-path={sock}"] + argv, capture_output=True, text=True,
                        env=ENV, timeout=10)
     lines = p.stderr.splitlines()
@@ -207,5 +201,4 @@ refused("libvirt <idmap> --gid-map", ["--shared-dir", D, "--gid-map", ":0:100000
         "--gid-map: not supported")
 
 subprocess.run(["rm", "-rf", T])
-print(f"1..{n}")
-sys.exit(1 if fails else 0)
+finish()
