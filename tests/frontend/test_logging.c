@@ -11,6 +11,7 @@
  * captured.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -245,6 +246,37 @@ static void test_debug_logs_requests_and_messages(struct th *t)
 	T_EQ(t, th_log_count(t, off, "fuse: GETATTR", NULL), 0);
 }
 
+/* A blocking lock is answered later: logged when deferred, and with the whole wait when done. */
+static void test_debug_logs_deferred_lock(struct th *t)
+{
+	static const char *const flags[] = {"--log-level=debug", NULL};
+	struct fuse_file_lock w = {.start = 0, .end = 99, .type = F_WRLCK, .pid = 100};
+	struct fuse_lk_in in;
+	struct fuse_open_out o;
+	uint64_t node = 0, fha = 0;
+	char needle[128];
+	struct fe_call c;
+	long off;
+
+	t->extra_flags = flags;
+	T_OK(t, th_reconnect(t, NULL));
+	T_OK(t, th_create(t, FE_ROOT_ID, th_name(t, "lock"), &node, &fha));
+	T_OK(t, fe_open(t->fe, node, O_RDWR, &o));
+	T_OK(t, fe_setlk(t->fe, node, fha, 1, &w, false, 0));
+	off = th_log_size(t);
+	in = (struct fuse_lk_in){.fh = o.fh, .owner = 2, .lk = w};
+	T_OK(t, fe_setlk_submit(t->fe, &c, &in, node, true));
+	usleep(200 * 1000);
+	w.type = F_UNLCK;
+	T_OK(t, fe_setlk(t->fe, node, fha, 1, &w, false, 0));
+	T_OK(t, fe_fuse_complete(t->fe, &c, 3000, NULL));
+	snprintf(needle, sizeof(needle), "fuse: SETLKW nodeid %llu ", (unsigned long long)node);
+	T_CHECK(t, request_line_us(t, off, needle, "deferred") >= 0);
+	T_CHECK(t, request_line_us(t, off, needle, "ok") >= 200 * 1000);
+	T_OK(t, fe_release(t->fe, node, fha, O_RDWR));
+	T_OK(t, fe_release(t->fe, node, o.fh, O_RDWR));
+}
+
 static void test_rate_limited(struct th *t)
 {
 	struct timespec a, b;
@@ -292,6 +324,7 @@ static const struct th_test logging_tests[] = {
 	{"init-loop-rate-limited-and-accounted", test_init_loop_rate_limited},
 	{"malformed-loop-rate-limited-and-accounted", test_malformed_loop_rate_limited},
 	{"debug-logs-requests-and-vhost-user-messages", test_debug_logs_requests_and_messages},
+	{"debug-logs-deferred-lock-with-its-wait", test_debug_logs_deferred_lock},
 	{"sigint-clean-exit", test_sigint_clean_exit},
 	TH_TESTS_END,
 };
