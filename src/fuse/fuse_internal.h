@@ -156,9 +156,18 @@ struct fuse_req {
 	const struct iovec *out;
 	unsigned out_cnt;
 	void *cookie;
+	uint64_t start_ns; /* CLOCK_MONOTONIC at arrival, only with debug logging on (else 0) */
 };
 
 const char *fuse_opcode_name(uint32_t opcode);
+
+/*
+ * The debug line every request gets with --log-level=debug: opcode, node, unique, the result
+ * ("ok", an errno name, "no reply" or "deferred") and the time from arrival in microseconds.
+ * Rate limited as traffic (log_flow): a guest decides how many requests there are.
+ */
+uint64_t fuse_now_ns(void);
+void fuse_log_request(uint32_t opcode, uint64_t nodeid, uint64_t unique, int r, uint64_t start_ns);
 
 /* A guest-caused failure: debug level, rate-limited (the guest controls how often). */
 #define fuse_log_guest(req, fmt, ...)                                                       \

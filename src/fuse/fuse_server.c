@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fuse/fuse_internal.h"
 
@@ -160,6 +161,37 @@ const char *fuse_opcode_name(uint32_t opcode)
 
 	/* Skip the "FUSE_" of the stringified constant. */
 	return d ? d->name + 5 : "UNKNOWN";
+}
+
+uint64_t fuse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void fuse_log_request(uint32_t opcode, uint64_t nodeid, uint64_t unique, int r, uint64_t start_ns)
+{
+	const char *result;
+	char unknown[24] = "";
+
+	if (!log_enabled(LOG_LEVEL_DEBUG) || !start_ns)
+		return;
+	if (r == FUSE_OP_NO_REPLY)
+		result = "no reply";
+	else if (r == FUSE_OP_DEFERRED)
+		result = "deferred";
+	else if (r >= 0)
+		result = "ok";
+	else
+		result = strerrorname_np(-r) ?: "error";
+	if (!op_desc(opcode))
+		snprintf(unknown, sizeof(unknown), "(%u)", opcode);
+	log_flow(LOG_LEVEL_DEBUG, "fuse: %s%s nodeid %llu unique %llu: %s in %llu us",
+		 fuse_opcode_name(opcode), unknown, (unsigned long long)nodeid,
+		 (unsigned long long)unique, result,
+		 (unsigned long long)(sat_sub_u64(fuse_now_ns(), start_ns) / 1000));
 }
 
 void fuse_server_config_default(struct fuse_server_config *cfg)
@@ -339,10 +371,11 @@ static int dispatch(struct fuse_req *req, const struct fuse_op_desc *d, uint16_t
 
 static size_t finish(struct fuse_req *req, int r)
 {
+	if (r != FUSE_OP_NO_REPLY && (r > 0 || r < -4095))
+		r = -EIO; /* a handler bug must still yield a valid reply */
+	fuse_log_request(req->opcode, req->nodeid, req->unique, r, req->start_ns);
 	if (r == FUSE_OP_NO_REPLY)
 		return 0;
-	if (r > 0 || r < -4095)
-		r = -EIO; /* a handler bug must still yield a valid reply */
 	if (r < 0)
 		return fuse_write_header(req->out, req->out_cnt, req->unique, r, 0);
 	/* The payload writer started after the out_header it skipped. */
@@ -367,6 +400,8 @@ enum fuse_handled fuse_server_handle(struct fuse_server *srv, const struct iovec
 	size_t avail;
 	int r;
 
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		req.start_ns = fuse_now_ns();
 	fuse_reader_init(&req.r, in, in_cnt);
 	fuse_writer_init(&req.w, out, out_cnt);
 	/* The payload goes after the out_header; out_header.len is 32 bits. */
@@ -405,6 +440,7 @@ enum fuse_handled fuse_server_handle(struct fuse_server *srv, const struct iovec
 	pthread_rwlock_unlock(&srv->session_lock);
 
 	if (r == FUSE_OP_DEFERRED) {
+		fuse_log_request(req.opcode, req.nodeid, req.unique, r, req.start_ns);
 		*ret_written = 0;
 		return FUSE_DEFERRED;
 	}
