@@ -193,8 +193,30 @@ int pt_cred_init(void)
 		return 0;
 	}
 	/* CVE-2022-0358: groups inherited from whoever started us must not apply to guest
-	 * requests. Process-wide on purpose: glibc's wrapper applies it to every thread. */
-	if (setgroups(0, NULL) < 0)
+	 * requests. Process-wide on purpose: glibc's wrapper applies it to every thread. Root of a
+	 * user namespace made by an unprivileged caller may not (setgroups is denied there so that
+	 * the caller could write gid_map): its groups are the caller's own, which the caller could
+	 * use anyway, so that is only worth a warning. */
+	if (setgroups(0, NULL) < 0) {
+		if (errno != EPERM)
+			return -errno;
+		if (getgroups(0, NULL) > 0)
+			log_warn("passthrough: cannot drop the supplementary groups of the user "
+				 "that started vfsd (setgroups is denied in its user namespace)");
+	}
+	/* Root of a user namespace that maps only the caller's own id (rootless vfsd without
+	 * --uid-map) has no other uid to take: every switch would fail with EINVAL. Serve as
+	 * ourselves then, as an unprivileged daemon does. The probe changes only this thread's
+	 * effective uid and takes it back at once (real and saved uid stay 0). */
+	if (syscall(SYS_setresuid, -1, 1, -1) < 0) {
+		if (errno != EINVAL)
+			return -errno;
+		pt_cred_disabled = true;
+		log_info("passthrough: only our own uid is mapped, requests run with the daemon's "
+			 "ids (see --uid-map)");
+		return 0;
+	}
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
 		return -errno;
 	return 0;
 }

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * frontend-rootless: the real vfsd run by an ordinary user, with the default options, serving a
+ * directory that user owns, driven by our (root) frontend. When the test runs as root it creates
+ * the user vfsd-test (useradd) if missing and runs the daemon as that user; otherwise the daemon
+ * simply runs as the caller.
+ *
+ * With the default namespace sandbox an unprivileged daemon is root of a user namespace that
+ * maps only the caller's ids to 0: the guest sees the share's files as owned by 0, files it
+ * creates belong to the caller on the host whatever the guest's uid, and host files owned by
+ * anyone else show the overflow id 65534 and cannot be chowned to an unmapped id. With
+ * --sandbox=none (the sanitizer pass) there is no namespace and the guest sees the host ids.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define TEST_USER    "vfsd-test"
+#define OVERFLOW_ID  65534
+#define ROOT_NODE_ID 1
+
+/* The uid the guest sees for the share (and for what the daemon's user owns). */
+static uint32_t share_uid(struct th *t)
+{
+	struct fuse_attr_out a;
+
+	T_OK(t, fe_getattr(t->fe, ROOT_NODE_ID, NULL, &a));
+	return a.attr.uid;
+}
+
+static bool in_namespace(struct th *t)
+{
+	return share_uid(t) == 0 && th_run_as_uid != 0;
+}
+
+static void t_create_write_read(struct th *t)
+{
+	const char *name = th_name(t, "rl");
+	struct fuse_entry_out e, e2;
+	struct fuse_open_out o;
+	struct fuse_attr_out a;
+	char buf[16] = {0};
+	struct stat st;
+
+	T_OK(t, fe_create(t->fe, ROOT_NODE_ID, name, O_RDWR, 0644, 022, &e, &o));
+	T_EQ(t, fe_write(t->fe, e.nodeid, o.fh, 0, "rootless", 8, 0), 8);
+	T_EQ(t, fe_read(t->fe, e.nodeid, o.fh, 0, buf, sizeof(buf)), 8);
+	T_CHECK(t, memcmp(buf, "rootless", 8) == 0);
+	T_OK(t, fe_release(t->fe, e.nodeid, o.fh, O_RDWR));
+	T_OK(t, fe_lookup(t->fe, ROOT_NODE_ID, name, &e2));
+	T_EQ(t, e2.nodeid, e.nodeid);
+	T_OK(t, fe_getattr(t->fe, e.nodeid, NULL, &a));
+	T_EQ(t, a.attr.size, 8);
+	T_EQ(t, a.attr.uid, share_uid(t));
+	/* On the host the file belongs to the user running vfsd. */
+	T_OK(t, stat(th_host(t, name), &st));
+	T_EQ(t, st.st_uid, th_run_as_uid);
+	T_EQ(t, st.st_size, 8);
+}
+
+/* A guest user other than root: nothing else is mapped, so the file is the daemon user's. */
+static void t_guest_user_creates(struct th *t)
+{
+	const char *name = th_name(t, "rl-user");
+	struct fuse_entry_out e;
+	struct stat st;
+
+	fe_fuse_set_creds(t->fe, 1000, 1000, 4242);
+	T_OK(t, fe_mkdir(t->fe, ROOT_NODE_ID, name, 0755, 022, &e));
+	fe_fuse_set_creds(t->fe, 0, 0, 4242);
+	T_OK(t, stat(th_host(t, name), &st));
+	T_EQ(t, st.st_uid, th_run_as_uid);
+}
+
+/* Owned on the host by an id outside the namespace: the guest sees the overflow id. */
+static void t_unmapped_owner(struct th *t)
+{
+	const char *name = th_name(t, "rl-root");
+	struct fuse_entry_out e;
+	bool ns = in_namespace(t);
+
+	if (getuid() != 0) {
+		th_skip(t, "needs root to make a file the daemon's user does not own");
+		return;
+	}
+	T_OK(t, th_host_write(t, name, "x", 1));
+	T_OK(t, chown(th_host(t, name), 0, 0));
+	T_OK(t, fe_lookup(t->fe, ROOT_NODE_ID, name, &e));
+	T_EQ(t, e.attr.uid, ns ? OVERFLOW_ID : 0);
+	T_EQ(t, e.attr.gid, ns ? OVERFLOW_ID : 0);
+}
+
+/* Giving a file away to an id the daemon cannot reach fails and changes nothing. */
+static void t_chown_unmapped(struct th *t)
+{
+	const char *name = th_name(t, "rl-chown");
+	struct fuse_setattr_in in = {.valid = FATTR_UID, .uid = 1234};
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct fuse_attr_out a;
+	struct stat st;
+	int r;
+
+	T_OK(t, fe_create(t->fe, ROOT_NODE_ID, name, O_RDWR, 0644, 022, &e, &o));
+	T_OK(t, fe_release(t->fe, e.nodeid, o.fh, O_RDWR));
+	r = fe_setattr(t->fe, e.nodeid, &in, &a);
+	T_CHECK(t, r == -EINVAL || r == -EPERM);
+	T_OK(t, stat(th_host(t, name), &st));
+	T_EQ(t, st.st_uid, th_run_as_uid);
+}
+
+static const struct th_test rootless_tests[] = {
+	{"create-write-read-as-user", t_create_write_read},
+	{"guest-user-creates-as-daemon-user", t_guest_user_creates},
+	{"unmapped-owner-shows-overflow-id", t_unmapped_owner},
+	{"chown-to-unmapped-id-fails", t_chown_unmapped},
+	TH_TESTS_END,
+};
+
+int main(int argc, char **argv)
+{
+	static const struct th_test *const families[] = {rootless_tests, NULL};
+	const char *asan = getenv("ASAN_OPTIONS");
+	struct passwd *pw;
+	char buf[512];
+
+	if (getuid() == 0) {
+		pw = getpwnam(TEST_USER);
+		if (!pw) {
+			/* CI runs as root: make the ordinary user the test needs. */
+			if (system("useradd --system --no-create-home --shell "
+				   "/usr/sbin/nologin " TEST_USER) != 0) {
+				printf("Bail out! cannot create the user " TEST_USER "\n");
+				return 1;
+			}
+			pw = getpwnam(TEST_USER);
+		}
+		if (!pw) {
+			printf("Bail out! no user " TEST_USER "\n");
+			return 1;
+		}
+		th_run_as_uid = pw->pw_uid;
+		th_run_as_gid = pw->pw_gid;
+	} else {
+		th_run_as_uid = getuid();
+	}
+	/* LeakSanitizer's exit-time ptrace is not for an unprivileged process to do. */
+	snprintf(buf, sizeof(buf), "%s%sdetect_leaks=0", asan ? asan : "", asan ? ":" : "");
+	setenv("ASAN_OPTIONS", buf, 1);
+	th_capture_log = true;
+	return th_main(argc, argv, families);
+}
