@@ -74,6 +74,10 @@ enum {
 	OPT_VT_SLOTS,
 	OPT_VT_WATCH,
 	OPT_PRINT_CAPABILITIES,
+	OPT_UID_MAP,
+	OPT_GID_MAP,
+	OPT_TRANSLATE_UID,
+	OPT_TRANSLATE_GID,
 	OPT_UNSUPPORTED,
 };
 
@@ -119,6 +123,10 @@ static const struct option long_options[] = {
 	{"vt-watch", required_argument, NULL, OPT_VT_WATCH},
 	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPABILITIES},
+	{"uid-map", required_argument, NULL, OPT_UID_MAP},
+	{"gid-map", required_argument, NULL, OPT_GID_MAP},
+	{"translate-uid", required_argument, NULL, OPT_TRANSLATE_UID},
+	{"translate-gid", required_argument, NULL, OPT_TRANSLATE_GID},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	/*
@@ -127,10 +135,6 @@ static const struct option long_options[] = {
 	 */
 	{"xattrmap", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"security-label", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"uid-map", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"gid-map", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"translate-uid", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"translate-gid", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-mode", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-on-error", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-verify-handles", optional_argument, NULL, OPT_UNSUPPORTED},
@@ -145,9 +149,6 @@ static const struct {
 } unsupported_reasons[] = {
 	{"xattrmap", "xattr name mapping is not implemented"},
 	{"security-label", "security contexts are not implemented"},
-	{"uid-map", "user namespace ID mapping is not implemented"},
-	{"gid-map", "user namespace ID mapping is not implemented"},
-	{"translate-", "ID translation is not implemented"},
 	{"migration-", "migration is not implemented"},
 };
 
@@ -630,6 +631,39 @@ static int opts_set_inode_fh(struct opts_ctx *ctx, const char *value, int argc, 
 	return 0;
 }
 
+/* --uid-map/--gid-map: one more range of the user namespace. */
+static int opts_add_nsmap(struct opts_ctx *ctx, const char *dashed, const char *value,
+			  struct opts_nsmap **map)
+{
+	const char *why;
+	char q[QUOTE_BUF];
+
+	if (!*map && !(*map = calloc(1, sizeof(**map)))) {
+		opts_error(ctx, "out of memory");
+		return -ENOMEM;
+	}
+	if (opts_nsmap_add(*map, value, &why) < 0)
+		return opts_error(ctx, "%s=%s: %s", dashed, opts_quote(value, q, sizeof(q)), why);
+	return 0;
+}
+
+/* --translate-uid/--translate-gid: one more rule of vfsd's own translation. */
+static int opts_add_translate(struct opts_ctx *ctx, const char *dashed, const char *value,
+			      struct idmap *m)
+{
+	const char *why;
+	char q[QUOTE_BUF];
+	int r = opts_translate_add(m, value, &why);
+
+	if (r == -ENOMEM) {
+		opts_error(ctx, "out of memory");
+		return r;
+	}
+	if (r < 0)
+		return opts_error(ctx, "%s=%s: %s", dashed, opts_quote(value, q, sizeof(q)), why);
+	return 0;
+}
+
 /* Applies one long option (already checked to be spelled in full). */
 static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const char *value,
 			   int argc, char **argv)
@@ -719,6 +753,15 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 	case OPT_PRINT_CAPABILITIES:
 		ctx->capabilities = true;
 		return 0;
+	case OPT_UID_MAP:
+	case OPT_GID_MAP:
+		return opts_add_nsmap(ctx, dashed, value,
+				      c == OPT_UID_MAP ? &o->uid_map : &o->gid_map);
+	case OPT_TRANSLATE_UID:
+	case OPT_TRANSLATE_GID:
+		return opts_add_translate(ctx, dashed, value,
+					  c == OPT_TRANSLATE_UID ? &o->translate_uid
+								 : &o->translate_gid);
 	case OPT_UNSUPPORTED:
 		return opts_unsupported(ctx, dashed, name);
 	}
@@ -840,6 +883,13 @@ static int opts_finish(struct opts_ctx *ctx)
 	/* As the Rust virtiofsd: no readdirplus when nothing may be cached. */
 	if (o->cache == OPTS_CACHE_NEVER)
 		o->readdirplus = false;
+	/* As the Rust virtiofsd: ACL entries name host ids that no translation would rewrite. */
+	if (o->posix_acl && (!idmap_empty(&o->translate_uid) || !idmap_empty(&o->translate_gid)))
+		return opts_error(ctx, "--translate-uid, --translate-gid: conflict with "
+				       "--posix-acl (ACL entries would not be translated)");
+	if ((o->uid_map || o->gid_map) && o->sandbox != OPTS_SANDBOX_NAMESPACE)
+		return opts_error(ctx, "--uid-map, --gid-map: need --sandbox=namespace (they "
+				       "describe its user namespace)");
 	/* ACLs are stored in xattrs; serving them requires the xattr ops. */
 	if (o->posix_acl)
 		o->xattr = true;
@@ -933,4 +983,8 @@ void opts_free(struct vfsd_opts *opts)
 	free(TAKE_PTR(opts->tag));
 	free(TAKE_PTR(opts->modcaps));
 	free(TAKE_PTR(opts->vt_table));
+	free(TAKE_PTR(opts->uid_map));
+	free(TAKE_PTR(opts->gid_map));
+	idmap_free(&opts->translate_uid);
+	idmap_free(&opts->translate_gid);
 }

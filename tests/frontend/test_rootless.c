@@ -10,6 +10,12 @@
  * creates belong to the caller on the host whatever the guest's uid, and host files owned by
  * anyone else show the overflow id 65534 and cannot be chowned to an unmapped id. With
  * --sandbox=none (the sanitizer pass) there is no namespace and the guest sees the host ids.
+ *
+ * Then --uid-map/--gid-map as libvirt passes them (":inside:outside:count:"): the user's own id
+ * as 0 and 65536 subordinate ids (given to vfsd-test in /etc/subuid and /etc/subgid by the test)
+ * as 1..65536, written by newuidmap/newgidmap: guest root creates as the user, guest 1000 as
+ * subordinate id SUB + 999, a chown to an id outside the maps fails, a host owner outside them
+ * shows as 65534. These need root (to give the user subordinate ids) and the uidmap package.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,11 +122,130 @@ static void t_chown_unmapped(struct th *t)
 	T_EQ(t, st.st_uid, th_run_as_uid);
 }
 
+#define SUB_BASE  300000
+#define SUB_COUNT 65536
+static char uid_own[64], uid_sub[64], gid_own[64], gid_sub[64];
+/* The maps describe the namespace sandbox: asked for even where the suite runs without it. */
+static const char *const map_flags[] = {
+	"--sandbox=namespace", uid_own, uid_sub, gid_own, gid_sub, NULL};
+
+/* Restarts the daemon with the maps; false (and the test skipped) when it cannot. */
+static bool with_maps(struct th *t)
+{
+	if (getuid() != 0) {
+		th_skip(t, "needs root to give the user subordinate ids");
+		return false;
+	}
+	if (t->extra_flags != map_flags) {
+		t->extra_flags = map_flags;
+		T_OK(t, th_reconnect(t, NULL));
+	}
+	return t->fe != NULL;
+}
+
+static void t_map_guest_root(struct th *t)
+{
+	const char *name = th_name(t, "map-root");
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct stat st;
+
+	if (!with_maps(t))
+		return;
+	T_OK(t, fe_create(t->fe, ROOT_NODE_ID, name, O_RDWR, 0644, 022, &e, &o));
+	T_OK(t, fe_release(t->fe, e.nodeid, o.fh, O_RDWR));
+	T_EQ(t, e.attr.uid, 0);
+	T_EQ(t, e.attr.gid, 0);
+	T_OK(t, stat(th_host(t, name), &st));
+	T_EQ(t, st.st_uid, th_run_as_uid);
+	T_EQ(t, st.st_gid, th_run_as_gid);
+}
+
+static void t_map_guest_user(struct th *t)
+{
+	const char *name = th_name(t, "map-user");
+	struct fuse_entry_out e;
+	struct stat st;
+
+	if (!with_maps(t))
+		return;
+	fe_fuse_set_creds(t->fe, 1000, 1001, 4242);
+	T_OK(t, fe_mkdir(t->fe, ROOT_NODE_ID, name, 0755, 022, &e));
+	fe_fuse_set_creds(t->fe, 0, 0, 4242);
+	T_EQ(t, e.attr.uid, 1000);
+	T_EQ(t, e.attr.gid, 1001);
+	T_OK(t, stat(th_host(t, name), &st));
+	T_EQ(t, st.st_uid, SUB_BASE + 999);
+	T_EQ(t, st.st_gid, SUB_BASE + 1000);
+}
+
+static void t_map_chown(struct th *t)
+{
+	const char *name = th_name(t, "map-chown");
+	struct fuse_setattr_in in = {.valid = FATTR_UID | FATTR_GID, .uid = 2000, .gid = 2000};
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct fuse_attr_out a;
+	struct stat st;
+
+	if (!with_maps(t))
+		return;
+	T_OK(t, fe_create(t->fe, ROOT_NODE_ID, name, O_RDWR, 0644, 022, &e, &o));
+	T_OK(t, fe_release(t->fe, e.nodeid, o.fh, O_RDWR));
+	/* Inside the maps: onto the subordinate ids. */
+	T_OK(t, fe_setattr(t->fe, e.nodeid, &in, &a));
+	T_EQ(t, a.attr.uid, 2000);
+	T_OK(t, stat(th_host(t, name), &st));
+	T_EQ(t, st.st_uid, SUB_BASE + 1999);
+	T_EQ(t, st.st_gid, SUB_BASE + 1999);
+	/* Outside: the kernel refuses an id the namespace cannot name. */
+	in.uid = SUB_COUNT + 1;
+	in.valid = FATTR_UID;
+	T_EQ(t, fe_setattr(t->fe, e.nodeid, &in, &a), -EINVAL);
+	T_OK(t, stat(th_host(t, name), &st));
+	T_EQ(t, st.st_uid, SUB_BASE + 1999);
+}
+
+static void t_map_unmapped_owner(struct th *t)
+{
+	const char *name = th_name(t, "map-host");
+	struct fuse_entry_out e;
+
+	if (!with_maps(t))
+		return;
+	T_OK(t, th_host_write(t, name, "x", 1));
+	T_OK(t, chown(th_host(t, name), 0, 0));
+	T_OK(t, fe_lookup(t->fe, ROOT_NODE_ID, name, &e));
+	T_EQ(t, e.attr.uid, OVERFLOW_ID);
+	T_EQ(t, e.attr.gid, OVERFLOW_ID);
+}
+
+/* Gives the user SUB_COUNT subordinate ids from SUB_BASE, unless it has some already. */
+static int add_subids(const char *file)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(file, "a+e");
+
+	if (!f)
+		return -1;
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		found |= strncmp(line, TEST_USER ":", strlen(TEST_USER) + 1) == 0;
+	if (!found)
+		fprintf(f, TEST_USER ":%d:%d\n", SUB_BASE, SUB_COUNT);
+	return fclose(f);
+}
+
 static const struct th_test rootless_tests[] = {
 	{"create-write-read-as-user", t_create_write_read},
 	{"guest-user-creates-as-daemon-user", t_guest_user_creates},
 	{"unmapped-owner-shows-overflow-id", t_unmapped_owner},
 	{"chown-to-unmapped-id-fails", t_chown_unmapped},
+	{"uid-map-guest-root-is-the-user", t_map_guest_root},
+	{"uid-map-guest-user-is-a-subordinate-id", t_map_guest_user},
+	{"uid-map-chown-inside-and-outside", t_map_chown},
+	{"uid-map-unmapped-owner-shows-overflow-id", t_map_unmapped_owner},
 	TH_TESTS_END,
 };
 
@@ -148,9 +273,17 @@ int main(int argc, char **argv)
 		}
 		th_run_as_uid = pw->pw_uid;
 		th_run_as_gid = pw->pw_gid;
+		if (add_subids("/etc/subuid") < 0 || add_subids("/etc/subgid") < 0) {
+			printf("Bail out! cannot give " TEST_USER " subordinate ids\n");
+			return 1;
+		}
 	} else {
 		th_run_as_uid = getuid();
 	}
+	snprintf(uid_own, sizeof(uid_own), "--uid-map=:0:%u:1:", (unsigned)th_run_as_uid);
+	snprintf(uid_sub, sizeof(uid_sub), "--uid-map=:1:%d:%d:", SUB_BASE, SUB_COUNT);
+	snprintf(gid_own, sizeof(gid_own), "--gid-map=:0:%u:1:", (unsigned)th_run_as_gid);
+	snprintf(gid_sub, sizeof(gid_sub), "--gid-map=:1:%d:%d:", SUB_BASE, SUB_COUNT);
 	/* LeakSanitizer's exit-time ptrace is not for an unprivileged process to do. */
 	snprintf(buf, sizeof(buf), "%s%sdetect_leaks=0", asan ? asan : "", asan ? ":" : "");
 	setenv("ASAN_OPTIONS", buf, 1);
