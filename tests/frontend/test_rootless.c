@@ -41,6 +41,25 @@ static uint32_t share_uid(struct th *t)
 	return a.attr.uid;
 }
 
+/* Creates and closes a file as the guest's current ids. */
+static int create_file(struct th *t, const char *name, struct fuse_entry_out *e)
+{
+	struct fuse_open_out o;
+	int r = fe_create(t->fe, ROOT_NODE_ID, name, O_RDWR, 0644, 022, e, &o);
+
+	return r < 0 ? r : fe_release(t->fe, e->nodeid, o.fh, O_RDWR);
+}
+
+/* The host owner of name is uid:gid. */
+static void host_owner(struct th *t, const char *name, uint32_t uid, uint32_t gid)
+{
+	struct stat st;
+
+	T_OK(t, stat(th_host(t, name), &st));
+	T_EQ(t, st.st_uid, uid);
+	T_EQ(t, st.st_gid, gid);
+}
+
 static bool in_namespace(struct th *t)
 {
 	return share_uid(t) == 0 && th_run_as_uid != 0;
@@ -109,13 +128,11 @@ static void t_chown_unmapped(struct th *t)
 	const char *name = th_name(t, "rl-chown");
 	struct fuse_setattr_in in = {.valid = FATTR_UID, .uid = 1234};
 	struct fuse_entry_out e;
-	struct fuse_open_out o;
 	struct fuse_attr_out a;
 	struct stat st;
 	int r;
 
-	T_OK(t, fe_create(t->fe, ROOT_NODE_ID, name, O_RDWR, 0644, 022, &e, &o));
-	T_OK(t, fe_release(t->fe, e.nodeid, o.fh, O_RDWR));
+	T_OK(t, create_file(t, name, &e));
 	r = fe_setattr(t->fe, e.nodeid, &in, &a);
 	T_CHECK(t, r == -EINVAL || r == -EPERM);
 	T_OK(t, stat(th_host(t, name), &st));
@@ -147,25 +164,19 @@ static void t_map_guest_root(struct th *t)
 {
 	const char *name = th_name(t, "map-root");
 	struct fuse_entry_out e;
-	struct fuse_open_out o;
-	struct stat st;
 
 	if (!with_maps(t))
 		return;
-	T_OK(t, fe_create(t->fe, ROOT_NODE_ID, name, O_RDWR, 0644, 022, &e, &o));
-	T_OK(t, fe_release(t->fe, e.nodeid, o.fh, O_RDWR));
+	T_OK(t, create_file(t, name, &e));
 	T_EQ(t, e.attr.uid, 0);
 	T_EQ(t, e.attr.gid, 0);
-	T_OK(t, stat(th_host(t, name), &st));
-	T_EQ(t, st.st_uid, th_run_as_uid);
-	T_EQ(t, st.st_gid, th_run_as_gid);
+	host_owner(t, name, th_run_as_uid, th_run_as_gid);
 }
 
 static void t_map_guest_user(struct th *t)
 {
 	const char *name = th_name(t, "map-user");
 	struct fuse_entry_out e;
-	struct stat st;
 
 	if (!with_maps(t))
 		return;
@@ -174,9 +185,7 @@ static void t_map_guest_user(struct th *t)
 	fe_fuse_set_creds(t->fe, 0, 0, 4242);
 	T_EQ(t, e.attr.uid, 1000);
 	T_EQ(t, e.attr.gid, 1001);
-	T_OK(t, stat(th_host(t, name), &st));
-	T_EQ(t, st.st_uid, SUB_BASE + 999);
-	T_EQ(t, st.st_gid, SUB_BASE + 1000);
+	host_owner(t, name, SUB_BASE + 999, SUB_BASE + 1000);
 }
 
 static void t_map_chown(struct th *t)
@@ -184,20 +193,16 @@ static void t_map_chown(struct th *t)
 	const char *name = th_name(t, "map-chown");
 	struct fuse_setattr_in in = {.valid = FATTR_UID | FATTR_GID, .uid = 2000, .gid = 2000};
 	struct fuse_entry_out e;
-	struct fuse_open_out o;
 	struct fuse_attr_out a;
 	struct stat st;
 
 	if (!with_maps(t))
 		return;
-	T_OK(t, fe_create(t->fe, ROOT_NODE_ID, name, O_RDWR, 0644, 022, &e, &o));
-	T_OK(t, fe_release(t->fe, e.nodeid, o.fh, O_RDWR));
+	T_OK(t, create_file(t, name, &e));
 	/* Inside the maps: onto the subordinate ids. */
 	T_OK(t, fe_setattr(t->fe, e.nodeid, &in, &a));
 	T_EQ(t, a.attr.uid, 2000);
-	T_OK(t, stat(th_host(t, name), &st));
-	T_EQ(t, st.st_uid, SUB_BASE + 1999);
-	T_EQ(t, st.st_gid, SUB_BASE + 1999);
+	host_owner(t, name, SUB_BASE + 1999, SUB_BASE + 1999);
 	/* Outside: the kernel refuses an id the namespace cannot name. */
 	in.uid = SUB_COUNT + 1;
 	in.valid = FATTR_UID;
