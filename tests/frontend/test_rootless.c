@@ -19,11 +19,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -242,6 +246,35 @@ static int add_subids(const char *file)
 	return fclose(f);
 }
 
+/* Whether uid:gid may execute path (a checkout under /root is not reachable for the user). */
+static bool user_can_exec(const char *path, uid_t uid, gid_t gid)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(setgroups(0, NULL) == 0 && setresgid(gid, gid, gid) == 0 &&
+				      setresuid(uid, uid, uid) == 0 && access(path, X_OK) == 0
+			      ? 0
+			      : 1);
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+/* A copy of the daemon binary the user can run, in a new directory; NULL on failure. */
+static char *copy_daemon(const char *path)
+{
+	static char dir[] = "/tmp/vfsd-rootless-bin-XXXXXX";
+	static char copy[sizeof(dir) + 8];
+	char cmd[PATH_MAX + 128];
+
+	if (!mkdtemp(dir) || chmod(dir, 0755) < 0)
+		return NULL;
+	snprintf(copy, sizeof(copy), "%s/vfsd", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0755 '%s'", path, copy, copy);
+	return system(cmd) == 0 ? copy : NULL;
+}
+
 static const struct th_test rootless_tests[] = {
 	{"create-write-read-as-user", t_create_write_read},
 	{"guest-user-creates-as-daemon-user", t_guest_user_creates},
@@ -259,7 +292,8 @@ int main(int argc, char **argv)
 	static const struct th_test *const families[] = {rootless_tests, NULL};
 	const char *asan = getenv("ASAN_OPTIONS");
 	struct passwd *pw;
-	char buf[512];
+	char buf[512], *copied = NULL;
+	int r;
 
 	if (getuid() == 0) {
 		pw = getpwnam(TEST_USER);
@@ -285,6 +319,17 @@ int main(int argc, char **argv)
 	} else {
 		th_run_as_uid = getuid();
 	}
+	/* The built binary may sit where the user cannot reach it: run a copy then. */
+	if (argc > 1 && th_run_as_uid != getuid() &&
+	    !user_can_exec(argv[1], th_run_as_uid, th_run_as_gid)) {
+		copied = copy_daemon(argv[1]);
+		if (!copied) {
+			printf("Bail out! cannot copy %s where " TEST_USER " can run it\n",
+			       argv[1]);
+			return 1;
+		}
+		argv[1] = copied;
+	}
 	snprintf(uid_own, sizeof(uid_own), "--uid-map=:0:%u:1:", (unsigned)th_run_as_uid);
 	snprintf(uid_sub, sizeof(uid_sub), "--uid-map=:1:%d:%d:", SUB_BASE, SUB_COUNT);
 	snprintf(gid_own, sizeof(gid_own), "--gid-map=:0:%u:1:", (unsigned)th_run_as_gid);
@@ -293,5 +338,10 @@ int main(int argc, char **argv)
 	snprintf(buf, sizeof(buf), "%s%sdetect_leaks=0", asan ? asan : "", asan ? ":" : "");
 	setenv("ASAN_OPTIONS", buf, 1);
 	th_capture_log = true;
-	return th_main(argc, argv, families);
+	r = th_main(argc, argv, families);
+	if (copied) {
+		unlink(copied);
+		rmdir(dirname(copied));
+	}
+	return r;
 }
