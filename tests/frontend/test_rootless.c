@@ -64,9 +64,13 @@ static void host_owner(struct th *t, const char *name, uint32_t uid, uint32_t gi
 	T_EQ(t, st.st_gid, gid);
 }
 
-static bool in_namespace(struct th *t)
+/* Whether the daemon serves in a user namespace (its default sandbox; the sanitizer pass runs
+ * it with --sandbox=none). */
+static bool in_namespace(void)
 {
-	return share_uid(t) == 0 && th_run_as_uid != 0;
+	const char *flags = getenv("VFSD_TEST_DAEMON_FLAGS");
+
+	return th_run_as_uid != 0 && !(flags && strstr(flags, "--sandbox=none"));
 }
 
 static void t_create_write_read(struct th *t)
@@ -94,7 +98,8 @@ static void t_create_write_read(struct th *t)
 	T_EQ(t, st.st_size, 8);
 }
 
-/* A guest user other than root: nothing else is mapped, so the file is the daemon user's. */
+/* A guest user other than root: nothing else is mapped, so the file is the daemon user's. (The
+ * Rust virtiofsd 1.13 answers EINVAL here: it tries to switch to the unmapped uid.) */
 static void t_guest_user_creates(struct th *t)
 {
 	const char *name = th_name(t, "rl-user");
@@ -113,7 +118,7 @@ static void t_unmapped_owner(struct th *t)
 {
 	const char *name = th_name(t, "rl-root");
 	struct fuse_entry_out e;
-	bool ns = in_namespace(t);
+	bool ns = in_namespace();
 
 	if (getuid() != 0) {
 		th_skip(t, "needs root to make a file the daemon's user does not own");
