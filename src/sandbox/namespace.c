@@ -166,6 +166,8 @@ static int run_newidmap(const char *prog, pid_t pid, const char *text)
 	argv[n] = NULL;
 	child = fork();
 	if (child == 0) {
+		/* An inherited listening socket (--fd) is not the set-uid program's business. */
+		close_range(3, ~0U, 0);
 		execvp(prog, argv);
 		log_error("sandbox: cannot run %s: %s%s", prog, strerror(errno),
 			  errno == ENOENT ? " (install Debian's uidmap package)" : "");
@@ -179,8 +181,9 @@ static int run_newidmap(const char *prog, pid_t pid, const char *text)
 			return -errno;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 127)
-			log_error("sandbox: %s %s failed (are the ids in /etc/sub%cid?)", prog,
-				  text, prog[3] == 'u' ? 'u' : 'g');
+			log_error("sandbox: %s refused the ranges of --%cid-map (are the host ids "
+				  "the caller's own or in /etc/sub%cid?)",
+				  prog, prog[3], prog[3]);
 		return -EPERM;
 	}
 	return 0;
