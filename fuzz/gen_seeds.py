@@ -71,7 +71,7 @@ def lk_in(fh, owner, start, end, typ, pid=1):
 def groups_ext(gids):
     body = struct.pack("<I", len(gids)) + b"".join(struct.pack("<I", g) for g in gids)
     pad = (-len(body)) % 8
-    return struct.pack("<II", 8 + len(body) + pad, 1) + body + b"\0" * pad
+    return struct.pack("<II", 8 + len(body) + pad, 32) + body + b"\0" * pad
 
 
 def fuse_seeds():

@@ -25,7 +25,7 @@
 #ifndef FUSE_CREATE_SUPP_GROUP
 #define FUSE_CREATE_SUPP_GROUP (1ULL << 34)
 #endif
-#define FUSE_EXT_GROUPS_TYPE 2u
+#define FUSE_EXT_GROUPS_TYPE 32u /* FUSE_EXT_GROUPS: 0..31 are security context counts */
 struct fuse_supp_groups {
 	uint32_t nr_groups;
 	uint32_t groups[];
