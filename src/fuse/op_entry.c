@@ -85,6 +85,9 @@ int fuse_op_mknod(struct fuse_req *req)
 	r = fuse_read_name(req, name);
 	if (r < 0)
 		return r;
+	r = fuse_secctx_trailing(req);
+	if (r < 0)
+		return r;
 	if (!FUSE_BE_OP(req, mknod))
 		return -ENOSYS;
 	/* The wire uses Linux's 32-bit "new" dev_t encoding. */
@@ -107,6 +110,9 @@ int fuse_op_mkdir(struct fuse_req *req)
 	if (r < 0)
 		return r;
 	r = fuse_read_name(req, name);
+	if (r < 0)
+		return r;
+	r = fuse_secctx_trailing(req);
 	if (r < 0)
 		return r;
 	if (!FUSE_BE_OP(req, mkdir))
@@ -136,6 +142,9 @@ int fuse_op_symlink(struct fuse_req *req)
 		fuse_log_guest(req, "bad symlink target (%d)", r);
 		return r == 0 ? -EINVAL : r;
 	}
+	r = fuse_secctx_trailing(req);
+	if (r < 0)
+		return r;
 	if (!FUSE_BE_OP(req, symlink))
 		return -ENOSYS;
 	r = FUSE_BE_OP(req, symlink)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, target, &e);

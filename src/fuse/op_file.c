@@ -85,6 +85,9 @@ int fuse_op_create(struct fuse_req *req)
 	r = fuse_read_name(req, name);
 	if (r < 0)
 		return r;
+	r = fuse_secctx_trailing(req);
+	if (r < 0)
+		return r;
 	if (!FUSE_BE_OP(req, create))
 		return -ENOSYS;
 	r = FUSE_BE_OP(req, create)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, in.mode,

@@ -63,6 +63,9 @@ static uint64_t offered_flags(const struct fuse_server *srv)
 	 * with its umask, and the backend applies the umask only where no default ACL does. */
 	if (cfg->xattr && cfg->posix_acl)
 		f |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
+	/* The guest then sends its LSM's label with every creating request (secctx.c). */
+	if (cfg->security_label)
+		f |= FUSE_SECURITY_CTX;
 	return f;
 }
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -45,6 +46,8 @@ struct pt_xreq {
 };
 
 #define PT_ACL_PREFIX "system.posix_acl_"
+/* XATTR_LIST_MAX: the most a listxattr can return on Linux. */
+#define PT_XATTR_LIST_MAX 65536u
 
 /* `path` names an O_PATH fd under dirfd /proc/self/fd: following it is the point. */
 static long pt_xattr_at(int dirfd, const char *path, const struct pt_xreq *x)
@@ -180,9 +183,8 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 	ssize_t n;
 	int r;
 
-	r = pt_xattr_check(fs, x->name);
-	if (r < 0)
-		return r;
+	if (!fs->cfg.xattr)
+		return -EOPNOTSUPP;
 	if (fs->cfg.readonly && (x->op == PT_XSET || x->op == PT_XREMOVE))
 		return -EROFS;
 	r = pt_inode_get(fs, nodeid, &g.ino);
@@ -201,7 +203,43 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 	return n;
 }
 
-int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+/*
+ * The host name for a guest's name: the name itself without --xattrmap, else its mapping into
+ * buf (-EPERM/-ENOTSUP/-ERANGE: refused, xattrmap.h).
+ */
+static int pt_xattr_host_name(const struct pt_fs *fs, const char *guest_name,
+			      char buf[static XATTRMAP_NAME_MAX + 1], const char **ret)
+{
+	int r;
+
+	if (!fs->cfg.xattrmap) {
+		*ret = guest_name;
+		return 0;
+	}
+	r = xattrmap_to_host(fs->cfg.xattrmap, guest_name, buf, XATTRMAP_NAME_MAX + 1);
+	if (r < 0)
+		return r;
+	*ret = buf;
+	return 0;
+}
+
+/* A named request: the guest's name checked, then mapped to the host's (x->name is replaced). */
+static ssize_t pt_xattr_named(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			      struct pt_xreq *x)
+{
+	char host[XATTRMAP_NAME_MAX + 1];
+	int r;
+
+	r = pt_xattr_check(fs, x->name);
+	if (r < 0)
+		return r;
+	r = pt_xattr_host_name(fs, x->name, host, &x->name);
+	if (r < 0)
+		return r;
+	return pt_xattr_op(fs, ctx, nodeid, x);
+}
+
+int pt_op_setxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		   const void *value, size_t size, int flags)
 {
 	struct pt_xreq x = {PT_XSET, name, (void *)value, size, flags & ~FS_XATTR_ACL_KILL_SGID,
@@ -212,27 +250,91 @@ int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const ch
 	/* Only the access ACL carries mode bits (posix_acl_update_mode): the flag means nothing
 	 * for any other name. */
 	x.kill_sgid = (flags & FS_XATTR_ACL_KILL_SGID) && !strcmp(name, PT_ACL_PREFIX "access");
-	return (int)pt_xattr_op(fs, ctx, nodeid, &x);
+	return (int)pt_xattr_named(fsp, ctx, nodeid, &x);
 }
 
-ssize_t pt_op_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+ssize_t pt_op_getxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		       void *buf, size_t size)
 {
 	struct pt_xreq x = {PT_XGET, name, size ? buf : NULL, size, 0, false};
 
-	return pt_xattr_op(fs, ctx, nodeid, &x);
+	return pt_xattr_named(fsp, ctx, nodeid, &x);
 }
 
-ssize_t pt_op_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf, size_t size)
+/*
+ * listxattr through the map: the host's list is read whole (it may be longer than the guest's
+ * buffer, names only shrink or vanish), translated, then sized or copied for the guest.
+ */
+static ssize_t pt_listxattr_mapped(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+				   void *buf, size_t size)
 {
+	_cleanup_free_ char *list = malloc(PT_XATTR_LIST_MAX);
+	struct pt_xreq x = {PT_XLIST, NULL, list, PT_XATTR_LIST_MAX, 0, false};
+	ssize_t n;
+	size_t len;
+
+	if (!list)
+		return -ENOMEM;
+	n = pt_xattr_op(fs, ctx, nodeid, &x);
+	if (n < 0)
+		return n;
+	len = xattrmap_list_to_guest(fs->cfg.xattrmap, list, (size_t)n);
+	if (size == 0)
+		return (ssize_t)len;
+	if (len > size)
+		return -ERANGE;
+	memcpy(buf, list, len);
+	return (ssize_t)len;
+}
+
+ssize_t pt_op_listxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
+			size_t size)
+{
+	struct pt_fs *fs = fsp;
 	struct pt_xreq x = {PT_XLIST, NULL, size ? buf : NULL, size, 0, false};
 
+	if (fs->cfg.xattrmap && fs->cfg.xattr)
+		return pt_listxattr_mapped(fs, ctx, nodeid, buf, size);
 	return pt_xattr_op(fs, ctx, nodeid, &x);
 }
 
-int pt_op_removexattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
+int pt_op_removexattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
 {
 	struct pt_xreq x = {PT_XREMOVE, name, NULL, 0, 0, false};
 
-	return (int)pt_xattr_op(fs, ctx, nodeid, &x);
+	return (int)pt_xattr_named(fsp, ctx, nodeid, &x);
+}
+
+int pt_secctx_apply(struct pt_fs *fs, const struct fs_ctx *ctx, int dirfd, const char *name, int fd)
+{
+	char host[XATTRMAP_NAME_MAX + 1], path[24];
+	struct pt_xreq x = {PT_XSET, NULL, (void *)ctx->secctx_value, ctx->secctx_size, 0, false};
+	_cleanup_close_ int node = -1;
+	long n;
+	int r;
+
+	if (!ctx->secctx_name || !fs->cfg.security_label)
+		return 0;
+	r = pt_xattr_host_name(fs, ctx->secctx_name, host, &x.name);
+	if (r < 0)
+		return r;
+	/* As the daemon, like every xattr op: the guest kernel's LSM chose the label. */
+	if (fd >= 0)
+		return pt_xattr_fd(fd, &x) < 0 ? -errno : 0;
+	node = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (node < 0)
+		return -errno;
+	if (pt_xattrat_supported(fs)) {
+		snprintf(path, sizeof(path), "%d", node);
+		n = pt_xattr_at(fs->proc_fd, path, &x);
+	} else {
+		/* Without *xattrat(), only a directory can be reopened safely here. */
+		_cleanup_close_ int dfd =
+			openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd < 0)
+			return errno == ENOTDIR ? -EOPNOTSUPP : -errno;
+		n = pt_xattr_fd(dfd, &x);
+	}
+	return n < 0 ? -errno : 0;
 }

@@ -395,5 +395,12 @@ int pt_op_version(void *fs, uint64_t nodeid, struct fs_version *ret);
 /* xattr helper also used by create paths (default ACL probe). */
 ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const char *name, void *buf,
 			 size_t size);
+/*
+ * Sets ctx's security context (if any, and cfg.security_label) on the node `name` just created
+ * in dirfd, through fd when it is an open fd of it (else -1), as the daemon, its name mapped
+ * by cfg.xattrmap. 0 or -errno; the caller removes the node on failure.
+ */
+int pt_secctx_apply(struct pt_fs *fs, const struct fs_ctx *ctx, int dirfd, const char *name,
+		    int fd);
 
 #endif
