@@ -43,7 +43,8 @@ int fuse_secctx_parse(struct fuse_req *req, struct fuse_reader *r, size_t body, 
 		fuse_reader_limit(&nr, left);
 		len = fuse_reader_string(&nr, req->secctx_name, sizeof(req->secctx_name));
 	}
-	if (len <= 0 || strncmp(req->secctx_name, FUSE_SECCTX_PREFIX, strlen(FUSE_SECCTX_PREFIX)) ||
+	if (len <= 0 ||
+	    strncmp(req->secctx_name, FUSE_SECCTX_PREFIX, strlen(FUSE_SECCTX_PREFIX)) != 0 ||
 	    (size_t)len == strlen(FUSE_SECCTX_PREFIX)) {
 		fuse_log_guest(req, "bad security context name (%d)", len);
 		return -EINVAL;

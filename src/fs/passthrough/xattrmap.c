@@ -294,7 +294,8 @@ int xattrmap_to_host(const struct xattrmap *m, const char *guest_name, char *out
 	if (hlen < 0)
 		return hlen;
 	off = xm_to_guest_raw(m, out, (size_t)hlen);
-	if (off < 0 || (size_t)hlen - (size_t)off != glen || memcmp(out + off, guest_name, glen))
+	if (off < 0 || (size_t)hlen - (size_t)off != glen ||
+	    memcmp(out + off, guest_name, glen) != 0)
 		return -EPERM; /* the host name would list as another name, or not at all */
 	return hlen;
 }
@@ -311,7 +312,7 @@ int xattrmap_to_guest(const struct xattrmap *m, const char *host_name, const cha
 	if (off < 0)
 		return off;
 	blen = xm_to_host_raw(m, host_name + off, hlen - (size_t)off, back, sizeof(back));
-	if (blen < 0 || (size_t)blen != hlen || memcmp(back, host_name, hlen))
+	if (blen < 0 || (size_t)blen != hlen || memcmp(back, host_name, hlen) != 0)
 		return -ENODATA; /* the guest could not reach it under the name it would see */
 	*ret_guest = host_name + off;
 	return 0;
