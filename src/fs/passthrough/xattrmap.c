@@ -288,8 +288,8 @@ int xattrmap_to_host(const struct xattrmap *m, const char *guest_name, char *out
 	size_t glen = strnlen(guest_name, XATTRMAP_NAME_MAX + 1);
 	int hlen, off;
 
-	if (glen > XATTRMAP_NAME_MAX)
-		return -ERANGE;
+	if (glen == 0 || glen > XATTRMAP_NAME_MAX)
+		return -ERANGE; /* what the kernel answers for such a name */
 	hlen = xm_to_host_raw(m, guest_name, glen, out, outsz);
 	if (hlen < 0)
 		return hlen;
@@ -306,7 +306,7 @@ int xattrmap_to_guest(const struct xattrmap *m, const char *host_name, const cha
 	size_t hlen = strnlen(host_name, XATTRMAP_NAME_MAX + 1);
 	int off, blen;
 
-	if (hlen > XATTRMAP_NAME_MAX)
+	if (hlen == 0 || hlen > XATTRMAP_NAME_MAX)
 		return -ENODATA;
 	off = xm_to_guest_raw(m, host_name, hlen);
 	if (off < 0)

@@ -45,7 +45,8 @@ size_t xattrmap_rule_count(const struct xattrmap *m);
 /*
  * Guest name -> host name in out (outsz bytes, NUL-terminated). Returns the host name's length,
  * -EPERM (a bad rule, no rule, or a name that would not list back as itself), -ENOTSUP (an
- * unsupported rule) or -ERANGE (the host name would exceed XATTRMAP_NAME_MAX or outsz - 1).
+ * unsupported rule) or -ERANGE (an empty name, or a host name that would exceed
+ * XATTRMAP_NAME_MAX or outsz - 1).
  */
 int xattrmap_to_host(const struct xattrmap *m, const char *guest_name, char *out, size_t outsz);
 
