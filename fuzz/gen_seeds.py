@@ -189,14 +189,16 @@ def fuse_seeds():
         rec(req(CREATE, 1, create_in(2, 0o100600) + name("lab"), ext=secctx_block())),
         rec(req(MKDIR, 1, struct.pack("<II", 0o755, 0o22) + name("ldir"),
                 ext=secctx_block(nr=0))),
-        rec(req(SYMLINK, 1, name("lsym") + name("target"), ext=secctx_block(nr=2)))])
+        rec(req(SYMLINK, 1, name("lsym") + name("target"), ext=secctx_block(nr=2))),
+        rec(req(TMPFILE, 1, create_in(2, 0o100600) + name("/"), ext=secctx_block()))])
     s["secctx-trailing"] = fuse_input([
         rec(req(MKDIR, 1, struct.pack("<II", 0o755, 0o22) + name("tdir") + secctx_block())),
         rec(req(MKNOD, 1, struct.pack("<IIII", 0o10600, 0, 0o22, 0) + name("fifo")
                 + secctx_block(name_s=b"security.x", value=b"v"))),
         rec(req(SYMLINK, 1, name("tsym") + name("t") + secctx_block(ctx_size=9999))),
         rec(req(CREATE, 1, create_in(2, 0o100600) + name("tf")
-                + secctx_block(name_s=b"user.nope")))], minor=1)
+                + secctx_block(name_s=b"user.nope"))),
+        rec(req(TMPFILE, 1, create_in(2, 0o100600) + name("/") + secctx_block()))], minor=1)
     return s
 
 

@@ -44,8 +44,8 @@ struct fs_ctx {
 	unsigned ngroups;
 	/*
 	 * The security context the guest asks for on a node it creates (FUSE_SECURITY_CTX; only
-	 * on create, mknod, mkdir and symlink): an xattr name (NUL-terminated, 1..255 bytes) and
-	 * a value of secctx_size (1..65536) bytes. NULL name: none.
+	 * on create, mknod, mkdir, symlink and tmpfile): an xattr name (NUL-terminated, 1..255
+	 * bytes) and a value of secctx_size (1..65536) bytes. NULL name: none.
 	 */
 	const char *secctx_name;
 	const void *secctx_value;

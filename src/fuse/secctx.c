@@ -4,7 +4,7 @@
  * a label for a node it creates; the kernel sends them as a fuse_secctx_header (size covering
  * everything, nr_secctx 0 or 1), then per context a fuse_secctx (the label's size), the
  * NUL-terminated name and the label, padded to 8 bytes. Before 7.38 this block trails the
- * CREATE/MKNOD/MKDIR/SYMLINK arguments (after the names, unaligned); from 7.38 it is an
+ * CREATE/MKNOD/MKDIR/SYMLINK/TMPFILE arguments (after the names, unaligned); from 7.38 it is an
  * extension whose fuse_ext_header is the fuse_secctx_header (types 0..31 are its nr_secctx).
  * Linux sends at most one context, named security.*, of at most a page: anything else is
  * refused with EINVAL.
@@ -20,7 +20,7 @@
 bool fuse_secctx_op(uint32_t opcode)
 {
 	return opcode == FUSE_CREATE || opcode == FUSE_MKNOD || opcode == FUSE_MKDIR ||
-	       opcode == FUSE_SYMLINK;
+	       opcode == FUSE_SYMLINK || opcode == FUSE_TMPFILE;
 }
 
 int fuse_secctx_parse(struct fuse_req *req, struct fuse_reader *r, size_t body, uint32_t guest_nr)

@@ -174,6 +174,9 @@ static size_t create_args(uint32_t op, const char *n, uint8_t *buf)
 	size_t off = 0;
 
 	switch (op) {
+	case FUSE_TMPFILE:
+		n = "/"; /* what Linux sends for the unnamed dentry */
+			 /* fall through */
 	case FUSE_CREATE: {
 		struct fuse_create_in c = {.flags = O_WRONLY, .mode = S_IFREG | 0644};
 		memcpy(buf, &c, sizeof(c));
@@ -204,7 +207,8 @@ static size_t create_args(uint32_t op, const char *n, uint8_t *buf)
 	return off;
 }
 
-static const uint32_t create_ops[] = {FUSE_CREATE, FUSE_MKDIR, FUSE_MKNOD, FUSE_SYMLINK};
+static const uint32_t create_ops[] = {FUSE_CREATE, FUSE_MKDIR, FUSE_MKNOD, FUSE_SYMLINK,
+				      FUSE_TMPFILE};
 
 /* Each creating op with a label: 7.38 extension (trailing = false) or 7.37 block. */
 static void label_each_op(struct th *t, bool trailing, const char *host_name, bool all_types)
@@ -225,7 +229,14 @@ static void label_each_op(struct th *t, bool trailing, const char *host_name, bo
 		} else {
 			err = send_raw(t, create_ops[i], args, a, blk, b, &e);
 		}
-		if (all_types || create_ops[i] == FUSE_CREATE || create_ops[i] == FUSE_MKDIR) {
+		if (create_ops[i] == FUSE_TMPFILE) {
+			/* No host name: read it back through the daemon (mapped, if it maps). */
+			T_EQ(t, err, 0);
+			T_EQ(t, fe_getxattr(t->fe, e.nodeid, "security.selinux", buf, sizeof(buf)),
+			     (int)sizeof(LABEL) - 1);
+			T_STREQ(t, buf, LABEL);
+		} else if (all_types || create_ops[i] == FUSE_CREATE ||
+			   create_ops[i] == FUSE_MKDIR) {
 			T_EQ(t, err, 0);
 			T_EQ(t, lgetxattr(th_host(t, n), host_name, buf, sizeof(buf)),
 			     (ssize_t)sizeof(LABEL) - 1);

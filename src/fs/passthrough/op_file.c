@@ -265,6 +265,12 @@ int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t m
 		if (fd < 0)
 			return -errno;
 	}
+	/* Not linked anywhere yet: closing it is all a failed label needs. */
+	r = pt_secctx_apply(fs, ctx, p.ino->fd, NULL, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
 	pt_vt_changed(fs, p.ino, &pver);
 	r = pt_new_file_entry(fs, p.ino, &fd, hflags, ret_entry, ret_fh);
 	if (r < 0)
