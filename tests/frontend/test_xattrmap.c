@@ -173,10 +173,10 @@ static size_t create_args(uint32_t op, const char *n, uint8_t *buf)
 {
 	size_t off = 0;
 
+	if (op == FUSE_TMPFILE)
+		n = "/"; /* what Linux sends for the unnamed dentry */
 	switch (op) {
 	case FUSE_TMPFILE:
-		n = "/"; /* what Linux sends for the unnamed dentry */
-			 /* fall through */
 	case FUSE_CREATE: {
 		struct fuse_create_in c = {.flags = O_WRONLY, .mode = S_IFREG | 0644};
 		memcpy(buf, &c, sizeof(c));
