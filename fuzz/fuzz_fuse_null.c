@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The FUSE server (fuse/) over a backend with no ops at all: request framing, INIT, extension
- * headers, argument decoding and reply encoding, with every backend call answered ENOSYS by
- * the server itself. See fuse_common.h for the input format.
+ * headers and the core's checks, with every op that needs a backend call answered ENOSYS by
+ * the server's dispatch before its handler runs (fuzz_fuse_fake decodes every op's arguments).
+ * See fuse_common.h for the input format.
  */
 #include "fuse_common.h"
 #include "fuzz_input.h"

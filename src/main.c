@@ -623,6 +623,39 @@ static int compile_xattrmap(const struct vfsd_opts *opts, struct xattrmap **ret)
 	return 0;
 }
 
+/* What a debug log starts with: the options in effect, after defaults and cross-option rules,
+ * so an operator reading a libvirt or Kata log sees what the daemon was really told. */
+static void log_effective_options(const struct vfsd_opts *o, const char *shared_dir)
+{
+	static const char *const cache[] = {
+		[OPTS_CACHE_AUTO] = "auto",
+		[OPTS_CACHE_ALWAYS] = "always",
+		[OPTS_CACHE_NEVER] = "never",
+		[OPTS_CACHE_METADATA] = "metadata",
+	};
+	static const char *const sandbox[] = {
+		[OPTS_SANDBOX_NAMESPACE] = "namespace",
+		[OPTS_SANDBOX_CHROOT] = "chroot",
+		[OPTS_SANDBOX_NONE] = "none",
+	};
+	static const char *const seccomp[] = {
+		[OPTS_SECCOMP_KILL] = "kill",
+		[OPTS_SECCOMP_LOG] = "log",
+		[OPTS_SECCOMP_TRAP] = "trap",
+		[OPTS_SECCOMP_NONE] = "none",
+	};
+	char listen[32];
+
+	if (o->fd >= 0)
+		snprintf(listen, sizeof(listen), "inherited fd %d", o->fd);
+	log_debug("vfsd %s: sharing %s on %s; cache %s, sandbox %s, seccomp %s, thread pool %u, "
+		  "xattr %s, posix acl %s, readonly %s, announce submounts %s, writeback %s",
+		  VFSD_VERSION, shared_dir, o->fd >= 0 ? listen : o->socket_path, cache[o->cache],
+		  sandbox[o->sandbox], seccomp[o->seccomp], o->thread_pool_size,
+		  o->xattr ? "on" : "off", o->posix_acl ? "on" : "off", o->readonly ? "on" : "off",
+		  o->announce_submounts ? "on" : "off", o->writeback ? "on" : "off");
+}
+
 static int run(struct vfsd_opts *opts)
 {
 	_cleanup_(xattrmap_freep) struct xattrmap *xmap = NULL;
@@ -648,6 +681,7 @@ static int run(struct vfsd_opts *opts)
 	}
 	log_set_level((enum log_level)opts->log_level);
 	log_use_syslog(opts->syslog);
+	log_effective_options(opts, shared_dir);
 	r = install_signal_handlers();
 	if (r < 0) {
 		log_error("signals: %s", strerror(-r));

@@ -10,7 +10,8 @@ ROOT=$PWD
 
 need_pkgs=()
 for p in meson ninja-build gcc clang pkg-config libseccomp-dev libcap-ng-dev clang-format \
-	clang-tidy qemu-system-x86 busybox-static cpio python3 attr liburing-dev; do
+	clang-tidy qemu-system-x86 busybox-static cpio python3 attr liburing-dev help2man man-db \
+	groff-base dpkg-dev debhelper lintian git; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -9,7 +9,7 @@
 void opts_usage(FILE *out)
 {
 	fputs("Usage: vfsd [OPTION]... --shared-dir DIR (--socket-path PATH | --fd N)\n"
-	      "       vfsd --print-capabilities | --help | --version\n"
+	      "  or:  vfsd --print-capabilities | --help | --version\n"
 	      "\n"
 	      "Serve the directory DIR to a virtual machine as a virtio-fs device, over the\n"
 	      "vhost-user protocol. Options taking a value accept both --opt=VALUE and --opt "
@@ -101,7 +101,10 @@ void opts_usage(FILE *out)
 	      "\n"
 	      "Logging:\n"
 	      "  --log-level LEVEL           error, warn, info, debug, trace or off (default: "
-	      "info)\n"
+	      "info);\n"
+	      "                              debug adds a line per FUSE request (opcode, node,\n"
+	      "                              result, microseconds) and per vhost-user message,\n"
+	      "                              a few hundred a second at most\n"
 	      "  -d                          same as --log-level debug\n"
 	      "  --syslog                    log to syslog instead of standard error\n"
 	      "\n"

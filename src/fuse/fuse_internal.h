@@ -161,9 +161,18 @@ struct fuse_req {
 	const struct iovec *out;
 	unsigned out_cnt;
 	void *cookie;
+	uint64_t start_ns; /* CLOCK_MONOTONIC at arrival, only with debug logging on (else 0) */
 };
 
 const char *fuse_opcode_name(uint32_t opcode);
+
+/*
+ * The debug line every request gets with --log-level=debug: opcode, node, unique, the result
+ * ("ok", an errno name, "no reply" or "deferred") and the time from arrival in microseconds.
+ * Rate limited as traffic (log_flow): a guest decides how many requests there are.
+ */
+uint64_t fuse_now_ns(void);
+void fuse_log_request(uint32_t opcode, uint64_t nodeid, uint64_t unique, int r, uint64_t start_ns);
 
 /* A guest-caused failure: debug level, rate-limited (the guest controls how often). */
 #define fuse_log_guest(req, fmt, ...)                                                       \
@@ -187,8 +196,16 @@ int fuse_read_name(struct fuse_req *req, char buf[static 256]);
 int fuse_reply(struct fuse_req *req, const void *p, size_t n);
 void fuse_fill_attr(struct fuse_attr *a, const struct stat *st, uint32_t attr_flags);
 void fuse_split_timeout(double t, uint64_t *ret_sec, uint32_t *ret_nsec);
-/* fuse_entry_out, then (in a version-table session) the vfsd_vt_entry_out. */
-int fuse_reply_entry(struct fuse_req *req, const struct fs_entry *e);
+/*
+ * The tail of every op that answers with an entry (LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE,
+ * TMPFILE): r is the backend's result, passed on when it is an error; else fuse_entry_out, then
+ * `open` (CREATE and TMPFILE; NULL for the others), then in a version-table session the
+ * vfsd_vt_entry_out, in the order the guest reads them.
+ */
+int fuse_reply_entry(struct fuse_req *req, int r, const struct fs_entry *e,
+		     const struct fuse_open_out *open);
+/* The same for OPEN and OPENDIR: r, or a fuse_open_out for (fh, FS_OPEN_* flags). */
+int fuse_reply_open(struct fuse_req *req, int r, uint64_t fh, uint32_t fs_flags);
 
 /*
  * The version table (include/vfsd/vt_proto.h), in sessions that negotiated VFSD_VT_INIT_FLAG:
@@ -199,9 +216,6 @@ int fuse_reply_entry(struct fuse_req *req, const struct fs_entry *e);
 #define FUSE_VT_TIMEOUT 86400.0
 bool fuse_vt_session(const struct fuse_req *req);
 void fuse_vt_version(struct fuse_req *req, uint64_t nodeid, struct fs_version *ret);
-/* fuse_entry_out only (timeouts as above); CREATE puts fuse_open_out in between. */
-int fuse_reply_entry_part(struct fuse_req *req, const struct fs_entry *e);
-int fuse_reply_vt_entry(struct fuse_req *req, const struct fs_entry *e);
 /* The vfsd_vt_attr_out after fuse_attr_out (nothing outside a version-table session). */
 int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v);
 void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e);

@@ -138,7 +138,8 @@ static void vt_ver_out(struct vfsd_vt_ver *o, const struct fs_version *v)
 	o->flags = VFSD_VT_VALID | ((v->flags & FS_VER_BUMPED) ? VFSD_VT_BUMPED : 0);
 }
 
-int fuse_reply_entry_part(struct fuse_req *req, const struct fs_entry *e)
+/* fuse_entry_out, with the version table's timeouts in a version-table session. */
+static int reply_entry_out(struct fuse_req *req, const struct fs_entry *e)
 {
 	struct fuse_entry_out o;
 
@@ -154,7 +155,7 @@ int fuse_reply_entry_part(struct fuse_req *req, const struct fs_entry *e)
 	return fuse_reply(req, &o, sizeof(o));
 }
 
-int fuse_reply_vt_entry(struct fuse_req *req, const struct fs_entry *e)
+static int reply_vt_entry(struct fuse_req *req, const struct fs_entry *e)
 {
 	struct vfsd_vt_entry_out x;
 
@@ -165,11 +166,22 @@ int fuse_reply_vt_entry(struct fuse_req *req, const struct fs_entry *e)
 	return fuse_reply(req, &x, sizeof(x));
 }
 
-int fuse_reply_entry(struct fuse_req *req, const struct fs_entry *e)
+int fuse_reply_entry(struct fuse_req *req, int r, const struct fs_entry *e,
+		     const struct fuse_open_out *open)
 {
-	int r = fuse_reply_entry_part(req, e);
+	if (r < 0)
+		return r;
+	r = reply_entry_out(req, e);
+	if (r == 0 && open)
+		r = fuse_reply(req, open, sizeof(*open));
+	return r < 0 ? r : reply_vt_entry(req, e);
+}
 
-	return r < 0 ? r : fuse_reply_vt_entry(req, e);
+int fuse_reply_open(struct fuse_req *req, int r, uint64_t fh, uint32_t fs_flags)
+{
+	struct fuse_open_out o = {.fh = fh, .open_flags = fuse_open_flags_out(fs_flags)};
+
+	return r < 0 ? r : fuse_reply(req, &o, sizeof(o));
 }
 
 int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v)

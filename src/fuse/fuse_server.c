@@ -4,8 +4,10 @@
  * and reply framing. The op handlers live in op_*.c, one file per family.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fuse/fuse_internal.h"
 
@@ -21,6 +23,9 @@ enum {
 struct fuse_op_desc {
 	const char *name;
 	fuse_op_fn fn;
+	/* BE(op): the backend op the handler calls unconditionally (0: none, or one it picks
+	 * per request and checks itself, as SETLK's setlk or flock). */
+	size_t be_op;
 	uint32_t min_in;   /* fixed argument bytes the op needs */
 	uint32_t out_size; /* fixed reply payload, checked against the room before the call */
 	uint32_t flags;
@@ -42,81 +47,106 @@ static int op_no_reply(struct fuse_req *req)
 	return FUSE_OP_NO_REPLY;
 }
 
-#define OP(code, fn_, in_, out_, flags_) \
-	[code] = {.name = #code,         \
-		  .fn = (fn_),           \
-		  .min_in = (in_),       \
-		  .out_size = (out_),    \
+/* The struct fs_ops slot a handler calls: an op without one is answered ENOSYS here, so the
+ * handlers never check. Stored as offset + 1, so that 0 (left out) means "none". */
+#define BE(op) (offsetof(struct fs_ops, op) + 1)
+
+#define OP(code, fn_, be_, in_, out_, flags_) \
+	[code] = {.name = #code,              \
+		  .fn = (fn_),                \
+		  .be_op = (be_),             \
+		  .min_in = (in_),            \
+		  .out_size = (out_),         \
 		  .flags = (flags_)}
 
 static const struct fuse_op_desc fuse_ops[] = {
-	OP(FUSE_LOOKUP, fuse_op_lookup, 0, sizeof(struct fuse_entry_out), OPF_VT_ENTRY),
-	OP(FUSE_FORGET, fuse_op_forget, sizeof(struct fuse_forget_in), 0, OPF_NO_REPLY),
-	OP(FUSE_GETATTR, fuse_op_getattr, sizeof(struct fuse_getattr_in),
+	OP(FUSE_LOOKUP, fuse_op_lookup, BE(lookup), 0, sizeof(struct fuse_entry_out), OPF_VT_ENTRY),
+	OP(FUSE_FORGET, fuse_op_forget, BE(forget), sizeof(struct fuse_forget_in), 0, OPF_NO_REPLY),
+	OP(FUSE_GETATTR, fuse_op_getattr, BE(getattr), sizeof(struct fuse_getattr_in),
 	   sizeof(struct fuse_attr_out), OPF_VT_ATTR),
-	OP(FUSE_SETATTR, fuse_op_setattr, sizeof(struct fuse_setattr_in),
+	OP(FUSE_SETATTR, fuse_op_setattr, BE(setattr), sizeof(struct fuse_setattr_in),
 	   sizeof(struct fuse_attr_out), OPF_VT_ATTR),
-	OP(FUSE_READLINK, fuse_op_readlink, 0, 0, 0),
-	OP(FUSE_SYMLINK, fuse_op_symlink, 0, sizeof(struct fuse_entry_out), OPF_VT_ENTRY),
-	OP(FUSE_MKNOD, fuse_op_mknod, sizeof(struct fuse_mknod_in), sizeof(struct fuse_entry_out),
+	OP(FUSE_READLINK, fuse_op_readlink, BE(readlink), 0, 0, 0),
+	OP(FUSE_SYMLINK, fuse_op_symlink, BE(symlink), 0, sizeof(struct fuse_entry_out),
 	   OPF_VT_ENTRY),
-	OP(FUSE_MKDIR, fuse_op_mkdir, sizeof(struct fuse_mkdir_in), sizeof(struct fuse_entry_out),
-	   OPF_VT_ENTRY),
-	OP(FUSE_UNLINK, fuse_op_unlink, 0, 0, 0),
-	OP(FUSE_RMDIR, fuse_op_rmdir, 0, 0, 0),
-	OP(FUSE_RENAME, fuse_op_rename, sizeof(struct fuse_rename_in), 0, 0),
-	OP(FUSE_LINK, fuse_op_link, sizeof(struct fuse_link_in), sizeof(struct fuse_entry_out),
-	   OPF_VT_ENTRY),
-	OP(FUSE_OPEN, fuse_op_open, sizeof(struct fuse_open_in), sizeof(struct fuse_open_out), 0),
-	OP(FUSE_READ, fuse_op_read, sizeof(struct fuse_read_in), 0, 0),
-	OP(FUSE_WRITE, fuse_op_write, sizeof(struct fuse_write_in), sizeof(struct fuse_write_out),
-	   0),
-	OP(FUSE_STATFS, fuse_op_statfs, 0, sizeof(struct fuse_statfs_out), 0),
-	OP(FUSE_RELEASE, fuse_op_release, sizeof(struct fuse_release_in), 0, 0),
-	OP(FUSE_FSYNC, fuse_op_fsync, sizeof(struct fuse_fsync_in), 0, 0),
-	OP(FUSE_SETXATTR, fuse_op_setxattr, FUSE_COMPAT_SETXATTR_IN_SIZE, 0, OPF_XATTR),
-	OP(FUSE_GETXATTR, fuse_op_getxattr, sizeof(struct fuse_getxattr_in), 0, OPF_XATTR),
-	OP(FUSE_LISTXATTR, fuse_op_listxattr, sizeof(struct fuse_getxattr_in), 0, OPF_XATTR),
-	OP(FUSE_REMOVEXATTR, fuse_op_removexattr, 0, 0, OPF_XATTR),
-	OP(FUSE_FLUSH, fuse_op_flush, sizeof(struct fuse_flush_in), 0, 0),
-	OP(FUSE_INIT, fuse_op_init, 8, 0, OPF_EXCLUSIVE),
-	OP(FUSE_OPENDIR, fuse_op_opendir, sizeof(struct fuse_open_in), sizeof(struct fuse_open_out),
-	   0),
-	OP(FUSE_READDIR, fuse_op_readdir, sizeof(struct fuse_read_in), 0, 0),
-	OP(FUSE_RELEASEDIR, fuse_op_releasedir, sizeof(struct fuse_release_in), 0, 0),
-	OP(FUSE_FSYNCDIR, fuse_op_fsyncdir, sizeof(struct fuse_fsync_in), 0, 0),
-	OP(FUSE_GETLK, fuse_op_getlk, sizeof(struct fuse_lk_in), sizeof(struct fuse_lk_out), 0),
-	OP(FUSE_SETLK, fuse_op_setlk, sizeof(struct fuse_lk_in), 0, 0),
-	OP(FUSE_SETLKW, fuse_op_setlk, sizeof(struct fuse_lk_in), 0, 0),
-	OP(FUSE_ACCESS, fuse_op_access, sizeof(struct fuse_access_in), 0, 0),
-	OP(FUSE_CREATE, fuse_op_create, sizeof(struct fuse_create_in),
-	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), OPF_VT_ENTRY),
-	OP(FUSE_INTERRUPT, fuse_op_interrupt, sizeof(struct fuse_interrupt_in), 0, OPF_NO_REPLY),
-	OP(FUSE_BMAP, op_enosys, 0, 0, 0),
-	OP(FUSE_DESTROY, fuse_op_destroy, 0, 0, OPF_EXCLUSIVE),
-	OP(FUSE_IOCTL, op_enotty, 0, 0, 0),
-	/* ENOSYS makes the guest fall back to the default poll mask for good. */
-	OP(FUSE_POLL, op_enosys, 0, 0, 0),
-	OP(FUSE_NOTIFY_REPLY, op_no_reply, 0, 0, OPF_NO_REPLY),
-	OP(FUSE_BATCH_FORGET, fuse_op_batch_forget, sizeof(struct fuse_batch_forget_in), 0,
-	   OPF_NO_REPLY),
-	OP(FUSE_FALLOCATE, fuse_op_fallocate, sizeof(struct fuse_fallocate_in), 0, 0),
-	OP(FUSE_READDIRPLUS, fuse_op_readdir, sizeof(struct fuse_read_in), 0, 0),
-	OP(FUSE_RENAME2, fuse_op_rename2, sizeof(struct fuse_rename2_in), 0, 0),
-	OP(FUSE_LSEEK, fuse_op_lseek, sizeof(struct fuse_lseek_in), sizeof(struct fuse_lseek_out),
-	   0),
-	OP(FUSE_COPY_FILE_RANGE, fuse_op_copy_file_range, sizeof(struct fuse_copy_file_range_in),
+	OP(FUSE_MKNOD, fuse_op_mknod, BE(mknod), sizeof(struct fuse_mknod_in),
+	   sizeof(struct fuse_entry_out), OPF_VT_ENTRY),
+	OP(FUSE_MKDIR, fuse_op_mkdir, BE(mkdir), sizeof(struct fuse_mkdir_in),
+	   sizeof(struct fuse_entry_out), OPF_VT_ENTRY),
+	OP(FUSE_UNLINK, fuse_op_unlink, BE(unlink), 0, 0, 0),
+	OP(FUSE_RMDIR, fuse_op_rmdir, BE(rmdir), 0, 0, 0),
+	OP(FUSE_RENAME, fuse_op_rename, BE(rename), sizeof(struct fuse_rename_in), 0, 0),
+	OP(FUSE_LINK, fuse_op_link, BE(link), sizeof(struct fuse_link_in),
+	   sizeof(struct fuse_entry_out), OPF_VT_ENTRY),
+	OP(FUSE_OPEN, fuse_op_open, BE(open), sizeof(struct fuse_open_in),
+	   sizeof(struct fuse_open_out), 0),
+	OP(FUSE_READ, fuse_op_read, BE(read), sizeof(struct fuse_read_in), 0, 0),
+	OP(FUSE_WRITE, fuse_op_write, BE(write), sizeof(struct fuse_write_in),
 	   sizeof(struct fuse_write_out), 0),
-	OP(FUSE_SETUPMAPPING, fuse_op_setupmapping, 0, 0, 0),
-	OP(FUSE_REMOVEMAPPING, fuse_op_removemapping, 0, 0, 0),
-	OP(FUSE_SYNCFS, fuse_op_syncfs, sizeof(struct fuse_syncfs_in), 0, 0),
-	OP(FUSE_TMPFILE, fuse_op_tmpfile, sizeof(struct fuse_create_in),
-	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), OPF_VT_ENTRY),
-	OP(FUSE_STATX, fuse_op_statx, sizeof(struct fuse_statx_in), sizeof(struct fuse_statx_out),
+	OP(FUSE_STATFS, fuse_op_statfs, BE(statfs), 0, sizeof(struct fuse_statfs_out), 0),
+	OP(FUSE_RELEASE, fuse_op_release, BE(release), sizeof(struct fuse_release_in), 0, 0),
+	OP(FUSE_FSYNC, fuse_op_fsync, BE(fsync), sizeof(struct fuse_fsync_in), 0, 0),
+	OP(FUSE_SETXATTR, fuse_op_setxattr, BE(setxattr), FUSE_COMPAT_SETXATTR_IN_SIZE, 0,
+	   OPF_XATTR),
+	OP(FUSE_GETXATTR, fuse_op_getxattr, BE(getxattr), sizeof(struct fuse_getxattr_in), 0,
+	   OPF_XATTR),
+	OP(FUSE_LISTXATTR, fuse_op_listxattr, BE(listxattr), sizeof(struct fuse_getxattr_in), 0,
+	   OPF_XATTR),
+	OP(FUSE_REMOVEXATTR, fuse_op_removexattr, BE(removexattr), 0, 0, OPF_XATTR),
+	OP(FUSE_FLUSH, fuse_op_flush, BE(flush), sizeof(struct fuse_flush_in), 0, 0),
+	OP(FUSE_INIT, fuse_op_init, 0, 8, 0, OPF_EXCLUSIVE),
+	OP(FUSE_OPENDIR, fuse_op_opendir, BE(opendir), sizeof(struct fuse_open_in),
+	   sizeof(struct fuse_open_out), 0),
+	OP(FUSE_READDIR, fuse_op_readdir, BE(readdir), sizeof(struct fuse_read_in), 0, 0),
+	OP(FUSE_RELEASEDIR, fuse_op_releasedir, BE(releasedir), sizeof(struct fuse_release_in), 0,
 	   0),
-	OP(FUSE_COPY_FILE_RANGE_64, fuse_op_copy_file_range_64,
+	OP(FUSE_FSYNCDIR, fuse_op_fsyncdir, BE(fsyncdir), sizeof(struct fuse_fsync_in), 0, 0),
+	OP(FUSE_GETLK, fuse_op_getlk, BE(getlk), sizeof(struct fuse_lk_in),
+	   sizeof(struct fuse_lk_out), 0),
+	OP(FUSE_SETLK, fuse_op_setlk, 0, sizeof(struct fuse_lk_in), 0, 0),
+	OP(FUSE_SETLKW, fuse_op_setlk, 0, sizeof(struct fuse_lk_in), 0, 0),
+	OP(FUSE_ACCESS, fuse_op_access, BE(access), sizeof(struct fuse_access_in), 0, 0),
+	OP(FUSE_CREATE, fuse_op_create, BE(create), sizeof(struct fuse_create_in),
+	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), OPF_VT_ENTRY),
+	OP(FUSE_INTERRUPT, fuse_op_interrupt, 0, sizeof(struct fuse_interrupt_in), 0, OPF_NO_REPLY),
+	OP(FUSE_BMAP, op_enosys, 0, 0, 0, 0),
+	OP(FUSE_DESTROY, fuse_op_destroy, 0, 0, 0, OPF_EXCLUSIVE),
+	OP(FUSE_IOCTL, op_enotty, 0, 0, 0, 0),
+	/* ENOSYS makes the guest fall back to the default poll mask for good. */
+	OP(FUSE_POLL, op_enosys, 0, 0, 0, 0),
+	OP(FUSE_NOTIFY_REPLY, op_no_reply, 0, 0, 0, OPF_NO_REPLY),
+	OP(FUSE_BATCH_FORGET, fuse_op_batch_forget, BE(forget), sizeof(struct fuse_batch_forget_in),
+	   0, OPF_NO_REPLY),
+	OP(FUSE_FALLOCATE, fuse_op_fallocate, BE(fallocate), sizeof(struct fuse_fallocate_in), 0,
+	   0),
+	OP(FUSE_READDIRPLUS, fuse_op_readdir, BE(readdir), sizeof(struct fuse_read_in), 0, 0),
+	OP(FUSE_RENAME2, fuse_op_rename2, BE(rename), sizeof(struct fuse_rename2_in), 0, 0),
+	OP(FUSE_LSEEK, fuse_op_lseek, BE(lseek), sizeof(struct fuse_lseek_in),
+	   sizeof(struct fuse_lseek_out), 0),
+	OP(FUSE_COPY_FILE_RANGE, fuse_op_copy_file_range, BE(copy_file_range),
+	   sizeof(struct fuse_copy_file_range_in), sizeof(struct fuse_write_out), 0),
+	OP(FUSE_SETUPMAPPING, fuse_op_setupmapping, 0, 0, 0, 0),
+	OP(FUSE_REMOVEMAPPING, fuse_op_removemapping, 0, 0, 0, 0),
+	OP(FUSE_SYNCFS, fuse_op_syncfs, BE(syncfs), sizeof(struct fuse_syncfs_in), 0, 0),
+	OP(FUSE_TMPFILE, fuse_op_tmpfile, BE(tmpfile), sizeof(struct fuse_create_in),
+	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), OPF_VT_ENTRY),
+	OP(FUSE_STATX, fuse_op_statx, BE(statx), sizeof(struct fuse_statx_in),
+	   sizeof(struct fuse_statx_out), 0),
+	OP(FUSE_COPY_FILE_RANGE_64, fuse_op_copy_file_range_64, BE(copy_file_range),
 	   sizeof(struct fuse_copy_file_range_in), sizeof(struct fuse_copy_file_range_out), 0),
 };
+
+/* Whether the backend fills the slot of struct fs_ops that BE() recorded. */
+static bool be_serves(const struct fs_ops *ops, size_t be_op)
+{
+	void (*fn)(void);
+
+	if (be_op == 0)
+		return true;
+	/* Every slot is a function pointer; memcpy reads it whatever its prototype. */
+	memcpy(&fn, (const char *)ops + be_op - 1, sizeof(fn));
+	return fn != NULL;
+}
 
 static const struct fuse_op_desc *op_desc(uint32_t opcode)
 {
@@ -131,6 +161,37 @@ const char *fuse_opcode_name(uint32_t opcode)
 
 	/* Skip the "FUSE_" of the stringified constant. */
 	return d ? d->name + 5 : "UNKNOWN";
+}
+
+uint64_t fuse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void fuse_log_request(uint32_t opcode, uint64_t nodeid, uint64_t unique, int r, uint64_t start_ns)
+{
+	const char *result;
+	char unknown[24] = "";
+
+	if (!log_enabled(LOG_LEVEL_DEBUG) || !start_ns)
+		return;
+	if (r == FUSE_OP_NO_REPLY)
+		result = "no reply";
+	else if (r == FUSE_OP_DEFERRED)
+		result = "deferred";
+	else if (r >= 0)
+		result = "ok";
+	else
+		result = strerrorname_np(-r) ?: "error";
+	if (!op_desc(opcode))
+		snprintf(unknown, sizeof(unknown), "(%u)", opcode);
+	log_flow(LOG_LEVEL_DEBUG, "fuse: %s%s nodeid %llu unique %llu: %s in %llu us",
+		 fuse_opcode_name(opcode), unknown, (unsigned long long)nodeid,
+		 (unsigned long long)unique, result,
+		 (unsigned long long)(sat_sub_u64(fuse_now_ns(), start_ns) / 1000));
 }
 
 void fuse_server_config_default(struct fuse_server_config *cfg)
@@ -306,15 +367,18 @@ static int dispatch(struct fuse_req *req, const struct fuse_op_desc *d, uint16_t
 		fuse_log_guest(req, "reply room %zu < %zu", fuse_writer_room(&req->w), need);
 		return -EIO;
 	}
+	if (!be_serves(req->srv->be->ops, d->be_op))
+		return (d->flags & OPF_NO_REPLY) ? FUSE_OP_NO_REPLY : -ENOSYS;
 	return d->fn(req);
 }
 
 static size_t finish(struct fuse_req *req, int r)
 {
+	if (r != FUSE_OP_NO_REPLY && (r > 0 || r < -4095))
+		r = -EIO; /* a handler bug must still yield a valid reply */
+	fuse_log_request(req->opcode, req->nodeid, req->unique, r, req->start_ns);
 	if (r == FUSE_OP_NO_REPLY)
 		return 0;
-	if (r > 0 || r < -4095)
-		r = -EIO; /* a handler bug must still yield a valid reply */
 	if (r < 0)
 		return fuse_write_header(req->out, req->out_cnt, req->unique, r, 0);
 	/* The payload writer started after the out_header it skipped. */
@@ -339,6 +403,8 @@ enum fuse_handled fuse_server_handle(struct fuse_server *srv, const struct iovec
 	size_t avail;
 	int r;
 
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		req.start_ns = fuse_now_ns();
 	fuse_reader_init(&req.r, in, in_cnt);
 	fuse_writer_init(&req.w, out, out_cnt);
 	/* The payload goes after the out_header; out_header.len is 32 bits. */
@@ -378,6 +444,7 @@ enum fuse_handled fuse_server_handle(struct fuse_server *srv, const struct iovec
 	free(req.secctx_value);
 
 	if (r == FUSE_OP_DEFERRED) {
+		fuse_log_request(req.opcode, req.nodeid, req.unique, r, req.start_ns);
 		*ret_written = 0;
 		return FUSE_DEFERRED;
 	}

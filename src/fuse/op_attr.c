@@ -36,8 +36,6 @@ int fuse_op_getattr(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, getattr))
-		return -ENOSYS;
 	has_fh = (in.getattr_flags & FUSE_GETATTR_FH) != 0;
 	fuse_vt_version(req, req->nodeid, &ver); /* before the stat */
 	r = FUSE_BE_OP(req, getattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, has_fh,
@@ -76,8 +74,6 @@ int fuse_op_statx(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, statx))
-		return -ENOSYS;
 	has_fh = (in.getattr_flags & FUSE_GETATTR_FH) != 0;
 	r = FUSE_BE_OP(req, statx)(FUSE_BE_FS(req), &req->ctx, req->nodeid, has_fh,
 				   has_fh ? in.fh : 0, in.sx_mask & FUSE_STATX_FIELDS,
@@ -177,8 +173,6 @@ int fuse_op_setattr(struct fuse_req *req)
 		fuse_log_guest(req, "bad setattr values");
 		return r;
 	}
-	if (!FUSE_BE_OP(req, setattr))
-		return -ENOSYS;
 	/* Read before the change, so before the stat that follows it: the guest sees its own
 	 * change as one (one GETATTR more), never a change as none. */
 	fuse_vt_version(req, req->nodeid, &ver);
@@ -200,8 +194,6 @@ int fuse_op_statfs(struct fuse_req *req)
 	struct statvfs sv;
 	int r;
 
-	if (!FUSE_BE_OP(req, statfs))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, statfs)(FUSE_BE_FS(req), &req->ctx, req->nodeid, &sv);
 	if (r < 0)
 		return r;
@@ -228,7 +220,5 @@ int fuse_op_access(struct fuse_req *req)
 		fuse_log_guest(req, "access mask %#x", in.mask);
 		return -EINVAL;
 	}
-	if (!FUSE_BE_OP(req, access))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, access)(FUSE_BE_FS(req), &req->ctx, req->nodeid, (int)in.mask);
 }

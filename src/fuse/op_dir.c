@@ -60,8 +60,6 @@ int fuse_op_readdir(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, readdir))
-		return -ENOSYS;
 	/* An over-large size is not an error: the guest takes fewer entries. */
 	f.limit = MIN((size_t)in.size, fuse_writer_room(&req->w));
 	f.limit = MIN(f.limit, (size_t)req->srv->cfg.max_write);
@@ -76,7 +74,6 @@ int fuse_op_readdir(struct fuse_req *req)
 int fuse_op_opendir(struct fuse_req *req)
 {
 	struct fuse_open_in in;
-	struct fuse_open_out o = {0};
 	uint64_t fh = 0;
 	uint32_t oflags = 0;
 	int r;
@@ -84,15 +81,9 @@ int fuse_op_opendir(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, opendir))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, opendir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, (int)in.flags, &fh,
 				     &oflags);
-	if (r < 0)
-		return r;
-	o.fh = fh;
-	o.open_flags = fuse_open_flags_out(oflags);
-	return fuse_reply(req, &o, sizeof(o));
+	return fuse_reply_open(req, r, fh, oflags);
 }
 
 int fuse_op_releasedir(struct fuse_req *req)
@@ -103,8 +94,6 @@ int fuse_op_releasedir(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, releasedir))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, releasedir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh);
 }
 
@@ -116,8 +105,6 @@ int fuse_op_fsyncdir(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, fsyncdir))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, fsyncdir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
 					 (in.fsync_flags & FUSE_FSYNC_FDATASYNC) != 0);
 }

@@ -21,27 +21,23 @@ int fuse_op_lookup(struct fuse_req *req)
 	r = fuse_read_name(req, name);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, lookup))
-		return -ENOSYS;
 	/* Before the name is resolved: a negative entry is valid while the directory's version
 	 * holds (only asked for in a version-table session). */
 	fuse_vt_version(req, req->nodeid, &dir);
 	r = FUSE_BE_OP(req, lookup)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, &e);
 	if (r == -ENOENT && (dir.flags & FS_VER_VALID)) {
+		/* nodeid 0 is a negative entry: the guest caches the ENOENT for entry_timeout. */
 		e = (struct fs_entry){.nodeid = 0, .parent_ver = dir};
-		return fuse_reply_entry(req, &e);
+		r = 0;
 	}
-	if (r < 0)
-		return r;
-	/* nodeid 0 is a negative entry: the guest caches the ENOENT for entry_timeout. */
-	return fuse_reply_entry(req, &e);
+	return fuse_reply_entry(req, r, &e, NULL);
 }
 
 int fuse_op_forget(struct fuse_req *req)
 {
 	struct fuse_forget_in in;
 
-	if (fuse_read_args(req, &in, sizeof(in)) == 0 && FUSE_BE_OP(req, forget))
+	if (fuse_read_args(req, &in, sizeof(in)) == 0)
 		FUSE_BE_OP(req, forget)(FUSE_BE_FS(req), req->nodeid, in.nlookup);
 	return FUSE_OP_NO_REPLY;
 }
@@ -65,8 +61,7 @@ int fuse_op_batch_forget(struct fuse_req *req)
 
 		if (fuse_reader_read(&req->r, &one, sizeof(one)) < 0)
 			break;
-		if (FUSE_BE_OP(req, forget))
-			FUSE_BE_OP(req, forget)(FUSE_BE_FS(req), one.nodeid, one.nlookup);
+		FUSE_BE_OP(req, forget)(FUSE_BE_FS(req), one.nodeid, one.nlookup);
 	}
 	return FUSE_OP_NO_REPLY;
 }
@@ -88,15 +83,11 @@ int fuse_op_mknod(struct fuse_req *req)
 	r = fuse_secctx_trailing(req);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, mknod))
-		return -ENOSYS;
 	/* The wire uses Linux's 32-bit "new" dev_t encoding. */
 	rdev = makedev((in.rdev >> 8) & 0xfff, (in.rdev & 0xff) | ((in.rdev >> 12) & 0xfff00));
 	r = FUSE_BE_OP(req, mknod)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, in.mode, rdev,
 				   in.umask, &e);
-	if (r < 0)
-		return r;
-	return fuse_reply_entry(req, &e);
+	return fuse_reply_entry(req, r, &e, NULL);
 }
 
 int fuse_op_mkdir(struct fuse_req *req)
@@ -115,13 +106,9 @@ int fuse_op_mkdir(struct fuse_req *req)
 	r = fuse_secctx_trailing(req);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, mkdir))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, mkdir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, in.mode, in.umask,
 				   &e);
-	if (r < 0)
-		return r;
-	return fuse_reply_entry(req, &e);
+	return fuse_reply_entry(req, r, &e, NULL);
 }
 
 int fuse_op_symlink(struct fuse_req *req)
@@ -145,12 +132,8 @@ int fuse_op_symlink(struct fuse_req *req)
 	r = fuse_secctx_trailing(req);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, symlink))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, symlink)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, target, &e);
-	if (r < 0)
-		return r;
-	return fuse_reply_entry(req, &e);
+	return fuse_reply_entry(req, r, &e, NULL);
 }
 
 int fuse_op_link(struct fuse_req *req)
@@ -166,13 +149,9 @@ int fuse_op_link(struct fuse_req *req)
 	r = fuse_read_name(req, name);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, link))
-		return -ENOSYS;
 	/* The header's nodeid is the new parent; the existing node comes in the arguments. */
 	r = FUSE_BE_OP(req, link)(FUSE_BE_FS(req), &req->ctx, in.oldnodeid, req->nodeid, name, &e);
-	if (r < 0)
-		return r;
-	return fuse_reply_entry(req, &e);
+	return fuse_reply_entry(req, r, &e, NULL);
 }
 
 static int remove_name(struct fuse_req *req, bool dir)
@@ -184,12 +163,8 @@ static int remove_name(struct fuse_req *req, bool dir)
 	if (r < 0)
 		return r;
 	if (dir)
-		return FUSE_BE_OP(req, rmdir) ? FUSE_BE_OP(req, rmdir)(FUSE_BE_FS(req), &req->ctx,
-								       req->nodeid, name)
-					      : -ENOSYS;
-	return FUSE_BE_OP(req, unlink)
-		       ? FUSE_BE_OP(req, unlink)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name)
-		       : -ENOSYS;
+		return FUSE_BE_OP(req, rmdir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name);
+	return FUSE_BE_OP(req, unlink)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name);
 }
 
 int fuse_op_unlink(struct fuse_req *req)
@@ -217,8 +192,6 @@ static int do_rename(struct fuse_req *req, uint64_t guest_newdir, uint32_t guest
 	r = fuse_read_name(req, newname);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, rename))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, rename)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, guest_newdir,
 				       newname, guest_flags);
 }
@@ -244,8 +217,6 @@ int fuse_op_readlink(struct fuse_req *req)
 	_cleanup_free_ char *buf = NULL;
 	int r;
 
-	if (!FUSE_BE_OP(req, readlink))
-		return -ENOSYS;
 	buf = malloc(PATH_MAX);
 	if (!buf)
 		return -ENOMEM;

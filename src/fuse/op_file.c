@@ -34,13 +34,6 @@ static int data_iov_alloc(struct fuse_req *req, struct data_iov *d, unsigned cnt
 	return d->v ? 0 : -ENOMEM;
 }
 
-static int reply_open(struct fuse_req *req, uint64_t fh, uint32_t fs_flags)
-{
-	struct fuse_open_out o = {.fh = fh, .open_flags = fuse_open_flags_out(fs_flags)};
-
-	return fuse_reply(req, &o, sizeof(o));
-}
-
 int fuse_op_open(struct fuse_req *req)
 {
 	struct fuse_open_in in;
@@ -51,23 +44,17 @@ int fuse_op_open(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, open))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, open)(FUSE_BE_FS(req), &req->ctx, req->nodeid,
 				  fuse_guest_open_flags(req, in.flags), &fh, &oflags);
-	if (r < 0)
-		return r;
-	return reply_open(req, fh, oflags);
+	return fuse_reply_open(req, r, fh, oflags);
 }
 
-static int reply_create(struct fuse_req *req, const struct fs_entry *e, uint64_t fh,
+static int reply_create(struct fuse_req *req, int r, const struct fs_entry *e, uint64_t fh,
 			uint32_t oflags)
 {
-	int r = fuse_reply_entry_part(req, e);
+	struct fuse_open_out o = {.fh = fh, .open_flags = fuse_open_flags_out(oflags)};
 
-	if (r == 0)
-		r = reply_open(req, fh, oflags);
-	return r < 0 ? r : fuse_reply_vt_entry(req, e);
+	return fuse_reply_entry(req, r, e, &o);
 }
 
 int fuse_op_create(struct fuse_req *req)
@@ -88,14 +75,10 @@ int fuse_op_create(struct fuse_req *req)
 	r = fuse_secctx_trailing(req);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, create))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, create)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, in.mode,
 				    fuse_guest_open_flags(req, in.flags), in.umask, &e, &fh,
 				    &oflags);
-	if (r < 0)
-		return r;
-	return reply_create(req, &e, fh, oflags);
+	return reply_create(req, r, &e, fh, oflags);
 }
 
 int fuse_op_tmpfile(struct fuse_req *req)
@@ -119,14 +102,10 @@ int fuse_op_tmpfile(struct fuse_req *req)
 		if (r < 0)
 			return r;
 	}
-	if (!FUSE_BE_OP(req, tmpfile))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, tmpfile)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.mode,
 				     fuse_guest_open_flags(req, in.flags), in.umask, &e, &fh,
 				     &oflags);
-	if (r < 0)
-		return r;
-	return reply_create(req, &e, fh, oflags);
+	return reply_create(req, r, &e, fh, oflags);
 }
 
 int fuse_op_read(struct fuse_req *req)
@@ -151,8 +130,6 @@ int fuse_op_read(struct fuse_req *req)
 			       fuse_writer_room(&req->w));
 		return -EIO;
 	}
-	if (!FUSE_BE_OP(req, read))
-		return -ENOSYS;
 	if (in.size == 0)
 		return 0;
 	r = data_iov_alloc(req, &d, fuse_writer_iov_count(&req->w, in.size));
@@ -190,8 +167,6 @@ int fuse_op_write(struct fuse_req *req)
 			       fuse_reader_remaining(&req->r), (unsigned long long)in.offset);
 		return -EINVAL;
 	}
-	if (!FUSE_BE_OP(req, write))
-		return -ENOSYS;
 	r = data_iov_alloc(req, &d, fuse_reader_iov_count(&req->r, in.size));
 	if (r < 0)
 		return r;
@@ -221,8 +196,6 @@ int fuse_op_release(struct fuse_req *req)
 		FUSE_BE_OP(req, flush)(fs, &req->ctx, req->nodeid, in.fh, in.lock_owner);
 	if ((in.release_flags & FUSE_RELEASE_FLOCK_UNLOCK) && FUSE_BE_OP(req, flock))
 		FUSE_BE_OP(req, flock)(fs, &req->ctx, req->nodeid, in.fh, LOCK_UN, false);
-	if (!FUSE_BE_OP(req, release))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, release)(fs, &req->ctx, req->nodeid, in.fh);
 }
 
@@ -234,8 +207,6 @@ int fuse_op_flush(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, flush))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, flush)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
 				      in.lock_owner);
 }
@@ -248,8 +219,6 @@ int fuse_op_fsync(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, fsync))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, fsync)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
 				      (in.fsync_flags & FUSE_FSYNC_FDATASYNC) != 0);
 }
@@ -267,8 +236,6 @@ int fuse_op_fallocate(struct fuse_req *req)
 		fuse_log_guest(req, "fallocate range out of off_t");
 		return -EINVAL;
 	}
-	if (!FUSE_BE_OP(req, fallocate))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, fallocate)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
 					  (int)in.mode, off, len);
 }
@@ -294,8 +261,6 @@ int fuse_op_lseek(struct fuse_req *req)
 		fuse_log_guest(req, "lseek whence %u", in.whence);
 		return -EINVAL;
 	}
-	if (!FUSE_BE_OP(req, lseek))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, lseek)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
 				   (off_t)(int64_t)in.offset, (int)in.whence, &pos);
 	if (r < 0)
@@ -323,8 +288,6 @@ static ssize_t copy_range(struct fuse_req *req, uint64_t max_len)
 		fuse_log_guest(req, "copy_file_range offsets or flags out of range");
 		return -EINVAL;
 	}
-	if (!FUSE_BE_OP(req, copy_file_range))
-		return -ENOSYS;
 	len = (size_t)MIN(in.len, max_len);
 	got = FUSE_BE_OP(req, copy_file_range)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh_in,
 					       off_in, in.nodeid_out, in.fh_out, off_out, len,
@@ -357,7 +320,5 @@ int fuse_op_syncfs(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, syncfs))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, syncfs)(FUSE_BE_FS(req), &req->ctx, req->nodeid);
 }

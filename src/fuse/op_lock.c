@@ -28,6 +28,7 @@ struct lock_job {
 	struct iovec *out;
 	unsigned out_cnt;
 	void *cookie;
+	uint64_t start_ns;
 };
 
 static void lock_job_free(struct lock_job *j)
@@ -64,6 +65,12 @@ static void lock_job_answer(void *arg, int r, bool reset)
 
 	if (!reset)
 		written = fuse_write_header(j->out, j->out_cnt, j->unique, r < 0 ? r : 0, 0);
+	/* The time is the whole wait, from the request's arrival. */
+	fuse_log_request(FUSE_SETLKW, j->nodeid, j->unique,
+			 reset	 ? FUSE_OP_NO_REPLY
+			 : r < 0 ? r
+				 : 0,
+			 j->start_ns);
 	j->srv->complete(j->cookie, written);
 	lock_job_free(j);
 }
@@ -94,6 +101,7 @@ static int defer(struct fuse_req *req, const struct fuse_lk_in *in, bool is_floc
 		.out = TAKE_PTR(out),
 		.out_cnt = req->out_cnt,
 		.cookie = req->cookie,
+		.start_ns = req->start_ns,
 	};
 	memcpy(j->groups, req->groups, sizeof(j->groups));
 	j->ctx.groups = j->groups;
@@ -134,8 +142,6 @@ int fuse_op_getlk(struct fuse_req *req)
 	r = decode_lock(req, &in, &lk);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, getlk))
-		return -ENOSYS;
 	r = FUSE_BE_OP(req, getlk)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh, in.owner, &lk);
 	if (r < 0)
 		return r;

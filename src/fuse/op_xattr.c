@@ -51,8 +51,6 @@ int fuse_op_setxattr(struct fuse_req *req)
 			       fuse_reader_remaining(&req->r));
 		return -EINVAL;
 	}
-	if (!FUSE_BE_OP(req, setxattr))
-		return -ENOSYS;
 	value = malloc(in.size ? in.size : 1);
 	if (!value)
 		return -ENOMEM;
@@ -84,13 +82,9 @@ static int xattr_get(struct fuse_req *req, const char *name, uint32_t guest_size
 			return -ENOMEM;
 	}
 	if (name)
-		r = FUSE_BE_OP(req, getxattr)
-			    ? FUSE_BE_OP(req, getxattr)(fs, &req->ctx, req->nodeid, name, buf, size)
-			    : -ENOSYS;
+		r = FUSE_BE_OP(req, getxattr)(fs, &req->ctx, req->nodeid, name, buf, size);
 	else
-		r = FUSE_BE_OP(req, listxattr)
-			    ? FUSE_BE_OP(req, listxattr)(fs, &req->ctx, req->nodeid, buf, size)
-			    : -ENOSYS;
+		r = FUSE_BE_OP(req, listxattr)(fs, &req->ctx, req->nodeid, buf, size);
 	if (r < 0)
 		return (int)r;
 	if (size == 0) {
@@ -137,7 +131,5 @@ int fuse_op_removexattr(struct fuse_req *req)
 	r = read_xattr_name(req, name);
 	if (r < 0)
 		return r;
-	if (!FUSE_BE_OP(req, removexattr))
-		return -ENOSYS;
 	return FUSE_BE_OP(req, removexattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name);
 }

@@ -63,9 +63,10 @@ static int allow_by_name(scmp_filter_ctx ctx, const char *name, int fallback_nr,
 	if (nr < 0 && fallback_nr > 0)
 		nr = fallback_nr;
 
-	/* Unknown to libseccomp, or a pseudo number: not a syscall on this architecture. */
+	/* Unknown to libseccomp, or a pseudo number: not a syscall on this architecture (dozens
+	 * of lines at every start that tell an operator nothing, hence trace). */
 	if (nr < 0) {
-		log_debug("sandbox: seccomp: no syscall %s here, skipped", name);
+		log_trace("sandbox: seccomp: no syscall %s here, skipped", name);
 		return 0;
 	}
 	r = arg_count ? seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, arg_count, arg)

@@ -319,7 +319,8 @@ static int h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 /* Dirty logging is only for migration, which we do not offer (no LOG_ALL, no LOG_SHMFD). */
 static int h_unsupported(struct vhu_dev *dev, struct vhu_msg *msg)
 {
-	log_ratelimited(LOG_LEVEL_WARN, "vhost-user: message %u not supported", msg->hdr.request);
+	log_ratelimited(LOG_LEVEL_WARN, "vhost-user: %s (%u) not supported",
+			vhu_request_name(msg->hdr.request), msg->hdr.request);
 	return -EOPNOTSUPP;
 }
 
@@ -377,20 +378,25 @@ int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg)
 
 	msg->has_reply = false;
 	if (!h || !h->fn) {
-		log_ratelimited(LOG_LEVEL_WARN, "vhost-user: unknown message %u ignored", req);
+		log_ratelimited(LOG_LEVEL_WARN, "vhost-user: unhandled message %s (%u) ignored",
+				vhu_request_name(req), req);
 		if (ack)
 			reply_u64(msg, 1);
 		return 0;
 	}
 	if (msg->hdr.size < h->min_size || msg->hdr.size > h->max_size) {
-		log_ratelimited(LOG_LEVEL_ERROR,
-				"vhost-user: message %u has size %u, expected %u..%u", req,
-				msg->hdr.size, h->min_size, h->max_size);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: %s (%u) has size %u, expected %u..%u",
+				vhu_request_name(req), req, msg->hdr.size, h->min_size,
+				h->max_size);
 		return VHU_EPROTO;
 	}
-	log_ratelimited(LOG_LEVEL_DEBUG, "vhost-user: message %u size %u fds %u", req,
-			msg->hdr.size, msg->nfds);
 	err = h->fn(dev, msg);
+	/* After the handler, so the line says how it went. */
+	log_flow(LOG_LEVEL_DEBUG, "vhost-user: %s size %u fds %u: %s", vhu_request_name(req),
+		 msg->hdr.size, msg->nfds,
+		 err == VHU_EPROTO ? "protocol error"
+		 : err < 0	   ? strerrorname_np(-err) ?: "error"
+				   : "ok");
 	if (err == VHU_EPROTO)
 		return err;
 	if (!h->has_reply && ack)

@@ -220,6 +220,8 @@ struct vhu_msg {
 
 /* vhu_msg.c */
 int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg);
+/* "SET_MEM_TABLE" for 5 (vhu_names.c); "UNKNOWN" for a number the spec does not define. */
+const char *vhu_request_name(uint32_t request);
 uint64_t vhu_offered_features(void);
 uint64_t vhu_offered_protocol_features(const struct vhu_dev *dev);
 void vhu_dev_reset_rings(struct vhu_dev *dev);

@@ -103,18 +103,16 @@ static int vring_file(struct vhu_dev *dev, struct vhu_msg *msg, struct vhu_queue
 	struct vhu_queue *q;
 
 	if (v & ~(uint64_t)(VHU_VRING_IDX_MASK | VHU_VRING_NOFD_MASK)) {
-		log_ratelimited(LOG_LEVEL_ERROR,
-				"vhost-user: reserved bits set in vring fd message %u",
-				msg->hdr.request);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: reserved bits set in %s",
+				vhu_request_name(msg->hdr.request));
 		return VHU_EPROTO;
 	}
 	q = vhu_get_queue(dev, (uint32_t)(v & VHU_VRING_IDX_MASK));
 	if (!q)
 		return VHU_EPROTO;
 	if (msg->nfds != (nofd ? 0u : 1u)) {
-		log_ratelimited(LOG_LEVEL_ERROR,
-				"vhost-user: vring fd message %u: %u fds, no-fd flag %d",
-				msg->hdr.request, msg->nfds, nofd);
+		log_ratelimited(LOG_LEVEL_ERROR, "vhost-user: %s: %u fds, no-fd flag %d",
+				vhu_request_name(msg->hdr.request), msg->nfds, nofd);
 		return VHU_EPROTO;
 	}
 	*ret_q = q;

@@ -133,12 +133,13 @@ void log_msg_limited(enum log_level level, uint64_t suppressed, const char *fmt,
 #define RL_TOKEN_BITS 16
 #define RL_TOKEN_MASK ((1ull << RL_TOKEN_BITS) - 1)
 
-bool log_ratelimit_ok_at(struct log_ratelimit *rl, unsigned burst, uint64_t now_ms,
-			 uint64_t *ret_suppressed)
+bool log_ratelimit_ok_every(struct log_ratelimit *rl, unsigned burst, unsigned interval_ms,
+			    uint64_t now_ms, uint64_t *ret_suppressed)
 {
 	uint64_t old = atomic_load_explicit(&rl->state, memory_order_relaxed), next;
 	/* +1: a state of 0 means "never used". */
 	uint64_t now = now_ms + 1;
+	uint64_t interval = interval_ms ? interval_ms : 1;
 
 	burst = (unsigned)MIN((uint64_t)burst, RL_TOKEN_MASK);
 	for (;;) {
@@ -146,12 +147,12 @@ bool log_ratelimit_ok_at(struct log_ratelimit *rl, unsigned burst, uint64_t now_
 		uint64_t tokens = old ? old & RL_TOKEN_MASK : burst;
 
 		/* now < t: another thread read the clock later than we did and refilled. */
-		if (now > t && now - t >= LOG_RATELIMIT_INTERVAL_MS) {
-			uint64_t add = (now - t) / LOG_RATELIMIT_INTERVAL_MS;
+		if (now > t && now - t >= interval) {
+			uint64_t add = (now - t) / interval;
 
 			tokens = MIN((uint64_t)burst, tokens + add);
 			/* A full bucket does not bank time; a partial one keeps the remainder. */
-			t = tokens == burst ? now : t + add * LOG_RATELIMIT_INTERVAL_MS;
+			t = tokens == burst ? now : t + add * interval;
 		}
 		if (tokens == 0) {
 			next = t << RL_TOKEN_BITS;
@@ -169,12 +170,21 @@ bool log_ratelimit_ok_at(struct log_ratelimit *rl, unsigned burst, uint64_t now_
 	return true;
 }
 
-bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst, uint64_t *ret_suppressed)
+bool log_ratelimit_ok_at(struct log_ratelimit *rl, unsigned burst, uint64_t now_ms,
+			 uint64_t *ret_suppressed)
+{
+	return log_ratelimit_ok_every(rl, burst, LOG_RATELIMIT_INTERVAL_MS, now_ms, ret_suppressed);
+}
+
+uint64_t log_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return log_ratelimit_ok_at(rl, burst,
-				   (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
-				   ret_suppressed);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst, uint64_t *ret_suppressed)
+{
+	return log_ratelimit_ok_at(rl, burst, log_now_ms(), ret_suppressed);
 }

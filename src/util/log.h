@@ -45,6 +45,11 @@ static inline bool log_enabled(enum log_level level)
 		if (log_enabled(LOG_LEVEL_DEBUG))              \
 			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__); \
 	} while (0)
+#define log_trace(...)                                         \
+	do {                                                   \
+		if (log_enabled(LOG_LEVEL_TRACE))              \
+			log_msg(LOG_LEVEL_TRACE, __VA_ARGS__); \
+	} while (0)
 
 /*
  * A token bucket per call site, for every line a guest can trigger: at most `burst` lines at once,
@@ -69,6 +74,10 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst, uint64_t *ret_su
 /* The same with the clock given (monotonic milliseconds), for tests. */
 bool log_ratelimit_ok_at(struct log_ratelimit *rl, unsigned burst, uint64_t now_ms,
 			 uint64_t *ret_suppressed);
+/* Refilled at one line per interval_ms (at least 1) instead of LOG_RATELIMIT_INTERVAL_MS. */
+bool log_ratelimit_ok_every(struct log_ratelimit *rl, unsigned burst, unsigned interval_ms,
+			    uint64_t now_ms, uint64_t *ret_suppressed);
+uint64_t log_now_ms(void);
 
 /* log_msg() with " (N similar messages suppressed)" appended when suppressed is not 0. */
 void log_msg_limited(enum log_level level, uint64_t suppressed, const char *fmt, ...)
@@ -80,6 +89,25 @@ void log_msg_limited(enum log_level level, uint64_t suppressed, const char *fmt,
 		uint64_t _sup_;                                                                 \
 		if (log_enabled(level) && log_ratelimit_ok(&_rl_, LOG_RATELIMIT_BURST, &_sup_)) \
 			log_msg_limited(level, _sup_, __VA_ARGS__);                             \
+	} while (0)
+
+/*
+ * Debug lines that trace normal traffic (every FUSE request, every vhost-user message) are
+ * useful only in bulk, so their bucket is larger and refills faster than the one for errors:
+ * LOG_FLOW_BURST lines at once, then 1000 / LOG_FLOW_INTERVAL_MS a second (about 25 KB/s of log
+ * at most per call site), and each line that gets out after a gap says how many were dropped.
+ */
+#define LOG_FLOW_BURST	     256
+#define LOG_FLOW_INTERVAL_MS 5
+
+#define log_flow(level, ...)                                                            \
+	do {                                                                            \
+		static struct log_ratelimit _rl_;                                       \
+		uint64_t _sup_;                                                         \
+		if (log_enabled(level) &&                                               \
+		    log_ratelimit_ok_every(&_rl_, LOG_FLOW_BURST, LOG_FLOW_INTERVAL_MS, \
+					   log_now_ms(), &_sup_))                       \
+			log_msg_limited(level, _sup_, __VA_ARGS__);                     \
 	} while (0)
 
 #endif

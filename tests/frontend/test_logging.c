@@ -5,10 +5,13 @@
  * default level, and a guest cannot flood the log (rate limit per message site). SIGINT ends the
  * daemon cleanly. A guest looping FUSE_INIT (an info line each) or malformed requests cannot flood
  * it either, and every suppressed line is accounted for: the next line that gets out says how many
- * were suppressed before it. Usage: test_logging DAEMON. TAP on stdout; the daemon's stderr is
+ * were suppressed before it. With --log-level=debug every request is logged (opcode by name, node,
+ * result, microseconds) and every vhost-user message by name, within a larger bucket that still
+ * caps a flood. Usage: test_logging DAEMON. TAP on stdout; the daemon's stderr is
  * captured.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +27,9 @@
 #define FLOOD	   10000
 /* util/log.h: 10 lines at once, then one a second. */
 #define BURST 10
+/* util/log.h LOG_FLOW_BURST and LOG_FLOW_INTERVAL_MS: the per-request debug lines. */
+#define FLOW_BURST	 256
+#define FLOW_INTERVAL_MS 5
 
 static int send_bad(struct th *t, unsigned count)
 {
@@ -70,7 +76,10 @@ static int count_flood(struct th *t, long offset, const char *needle,
 				continue;
 			n++;
 			p = strrchr(line, '(');
-			if (p && sscanf(p, "(%llu similar messages suppressed)", &sup) == 1) {
+			/* sscanf() counts the number before the words fail to match, so check
+			 * them first: "UNKNOWN(9999)" is no report. */
+			if (p && strstr(p, " similar messages suppressed)") &&
+			    sscanf(p, "(%llu ", &sup) == 1) {
 				*ret_suppressed += sup;
 				(*ret_reports)++;
 			}
@@ -83,17 +92,23 @@ static int count_flood(struct th *t, long offset, const char *needle,
  * `sent` guest-triggered lines of one call site went to a daemon in `elapsed_ms`, then one more
  * after the bucket refilled: few lines got out, and they account for every one of them.
  */
-static void check_flood(struct th *t, long off, const char *needle, int sent, int64_t elapsed_ms)
+static void check_flood_rate(struct th *t, long off, const char *needle, int sent,
+			     int64_t elapsed_ms, int burst, int interval_ms)
 {
 	unsigned long long sup;
 	int reports, lines = count_flood(t, off, needle, &sup, &reports);
 
 	fprintf(stderr, "# %s: %d sent in %lld ms, %d lines, %llu reported suppressed\n", needle,
 		sent, (long long)elapsed_ms, lines, sup);
-	T_CHECK(t, lines >= BURST);
-	T_CHECK(t, lines <= BURST + (int)(elapsed_ms / 1000) + 2);
+	T_CHECK(t, lines >= burst);
+	T_CHECK(t, lines <= burst + (int)(elapsed_ms / interval_ms) + 2);
 	T_CHECK(t, reports >= 1);
 	T_EQ(t, (unsigned long long)lines + sup, (unsigned long long)sent);
+}
+
+static void check_flood(struct th *t, long off, const char *needle, int sent, int64_t elapsed_ms)
+{
+	check_flood_rate(t, off, needle, sent, elapsed_ms, BURST, 1000);
 }
 
 static void test_init_loop_rate_limited(struct th *t)
@@ -146,6 +161,9 @@ static void test_malformed_loop_rate_limited(struct th *t)
 	T_OK(t, send_bad_name(t));
 	check_flood(t, off, "unknown opcode 9999", FLOOD / 2 + 1, now_ms() - start);
 	check_flood(t, off, "LOOKUP nodeid 1: invalid name", FLOOD / 2 + 1, now_ms() - start);
+	/* The per-request debug lines of both: one larger, faster bucket, every request counted. */
+	check_flood_rate(t, off, " unique ", FLOOD + 2, now_ms() - start, FLOW_BURST,
+			 FLOW_INTERVAL_MS);
 	/* The daemon still serves. */
 	T_EQ(t, fe_lookup(t->fe, 1, "no-such-file", &e), -ENOENT);
 }
@@ -161,6 +179,102 @@ static void test_debug_names_opcode_and_node(struct th *t)
 	T_OK(t, send_bad(t, 1));
 	T_EQ(t, th_log_count(t, off, "DEBUG vfsd] ", "unknown opcode 9999"), 1);
 	T_EQ(t, th_log_count(t, off, "unknown opcode 9999", "nodeid 12345"), 1);
+}
+
+/*
+ * The first line past offset containing needle and ": <result> in N us"; returns N, or -1 if
+ * there is none.
+ */
+static long long request_line_us(struct th *t, long offset, const char *needle, const char *result)
+{
+	char line[4096], tail[64];
+	long long us = -1;
+	FILE *f = fopen(t->log, "re");
+
+	if (!f)
+		return -1;
+	snprintf(tail, sizeof(tail), ": %s in ", result);
+	if (fseek(f, offset, SEEK_SET) == 0)
+		while (us < 0 && fgets(line, sizeof(line), f)) {
+			const char *p = strstr(line, tail);
+
+			if (strstr(line, "DEBUG vfsd] fuse: ") && strstr(line, needle) && p &&
+			    sscanf(p + strlen(tail), "%lld us", &us) != 1)
+				us = -1;
+		}
+	fclose(f);
+	return us;
+}
+
+static void test_debug_logs_requests_and_messages(struct th *t)
+{
+	static const char *const flags[] = {"--log-level=debug", NULL};
+	char needle[128];
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+	long off;
+
+	t->extra_flags = flags;
+	off = th_log_size(t);
+	T_OK(t, th_reconnect(t, NULL));
+	/* The session's setup, message by message, by name. */
+	T_CHECK(t, th_log_count(t, off, "DEBUG vfsd] vhost-user: GET_FEATURES size 0 fds 0: ok",
+				NULL) >= 1);
+	T_CHECK(t, th_log_count(t, off, "DEBUG vfsd] vhost-user: SET_VRING_KICK size 8 fds 1: ok",
+				NULL) >= 1);
+	T_EQ(t, th_log_count(t, off, "vhost-user: message ", NULL), 0);
+	T_CHECK(t, request_line_us(t, off, "fuse: INIT nodeid 0 ", "ok") >= 0);
+
+	T_OK(t, th_host_write(t, "logged", "x", 1));
+	off = th_log_size(t);
+	T_OK(t, fe_lookup(t->fe, 1, "logged", &e));
+	T_OK(t, fe_getattr(t->fe, e.nodeid, NULL, &a));
+	T_EQ(t, fe_lookup(t->fe, 1, "not-there", &e), -ENOENT);
+	T_CHECK(t, request_line_us(t, off, "fuse: LOOKUP nodeid 1 ", "ok") >= 0);
+	snprintf(needle, sizeof(needle), "fuse: GETATTR nodeid %llu ",
+		 (unsigned long long)e.nodeid);
+	T_CHECK(t, request_line_us(t, off, needle, "ok") >= 0);
+	T_CHECK(t, request_line_us(t, off, "fuse: LOOKUP nodeid 1 ", "ENOENT") >= 0);
+	/* An opcode we do not know is named by number. */
+	T_OK(t, send_bad(t, 1));
+	T_CHECK(t, request_line_us(t, off, "fuse: UNKNOWN(9999) nodeid 12345 ", "ENOSYS") >= 0);
+	/* Nothing of it at the default level. */
+	t->extra_flags = NULL;
+	T_OK(t, th_reconnect(t, NULL));
+	off = th_log_size(t);
+	T_OK(t, fe_getattr(t->fe, 1, NULL, &a));
+	T_EQ(t, th_log_count(t, off, "fuse: GETATTR", NULL), 0);
+}
+
+/* A blocking lock is answered later: logged when deferred, and with the whole wait when done. */
+static void test_debug_logs_deferred_lock(struct th *t)
+{
+	static const char *const flags[] = {"--log-level=debug", NULL};
+	struct fuse_file_lock w = {.start = 0, .end = 99, .type = F_WRLCK, .pid = 100};
+	struct fuse_lk_in in;
+	struct fuse_open_out o;
+	uint64_t node = 0, fha = 0;
+	char needle[128];
+	struct fe_call c;
+	long off;
+
+	t->extra_flags = flags;
+	T_OK(t, th_reconnect(t, NULL));
+	T_OK(t, th_create(t, FE_ROOT_ID, th_name(t, "lock"), &node, &fha));
+	T_OK(t, fe_open(t->fe, node, O_RDWR, &o));
+	T_OK(t, fe_setlk(t->fe, node, fha, 1, &w, false, 0));
+	off = th_log_size(t);
+	in = (struct fuse_lk_in){.fh = o.fh, .owner = 2, .lk = w};
+	T_OK(t, fe_setlk_submit(t->fe, &c, &in, node, true));
+	usleep(200 * 1000);
+	w.type = F_UNLCK;
+	T_OK(t, fe_setlk(t->fe, node, fha, 1, &w, false, 0));
+	T_OK(t, fe_fuse_complete(t->fe, &c, 3000, NULL));
+	snprintf(needle, sizeof(needle), "fuse: SETLKW nodeid %llu ", (unsigned long long)node);
+	T_CHECK(t, request_line_us(t, off, needle, "deferred") >= 0);
+	T_CHECK(t, request_line_us(t, off, needle, "ok") >= 200 * 1000);
+	T_OK(t, fe_release(t->fe, node, fha, O_RDWR));
+	T_OK(t, fe_release(t->fe, node, o.fh, O_RDWR));
 }
 
 static void test_rate_limited(struct th *t)
@@ -209,6 +323,8 @@ static const struct th_test logging_tests[] = {
 	{"guest-errors-quiet-at-default-level", test_quiet_at_default_level},
 	{"init-loop-rate-limited-and-accounted", test_init_loop_rate_limited},
 	{"malformed-loop-rate-limited-and-accounted", test_malformed_loop_rate_limited},
+	{"debug-logs-requests-and-vhost-user-messages", test_debug_logs_requests_and_messages},
+	{"debug-logs-deferred-lock-with-its-wait", test_debug_logs_deferred_lock},
 	{"sigint-clean-exit", test_sigint_clean_exit},
 	TH_TESTS_END,
 };

@@ -87,9 +87,13 @@ boot() {
 	local name="$1" with_tmpfs="$2" cmd
 	mkdir -p "$base/$name/share" "$base/$name/results"
 	chmod 0755 "$base/$name" "$base/$name/share"
-	cmd="\"$prog\" /run/vfsd/share"
+	# The guest runs the program from its results share: the guest mounts a tmpfs on /tmp,
+	# which hides a build tree under the host's /tmp.
+	cp "$prog" "$base/$name/results/guest_perm_test"
+	local gprog=/run/vfsd/results/guest_perm_test
+	cmd="$gprog /run/vfsd/share"
 	if [ "$with_tmpfs" = tmpfs ]; then
-		cmd="mkdir -m 0755 /tmp/p && \"$prog\" /tmp/p >/run/vfsd/results/tmpfs.tap 2>&1; $cmd"
+		cmd="mkdir -m 0755 /tmp/p && $gprog /tmp/p >/run/vfsd/results/tmpfs.tap 2>&1; $cmd"
 	fi
 	say "$name: booting"
 	set +e

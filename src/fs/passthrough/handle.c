@@ -26,7 +26,7 @@ int pt_handle_table_init(struct pt_fs *fs)
 
 static void pt_handle_free(struct pt_fs *fs, struct pt_handle *h)
 {
-	pt_dirstream_free(h->dir);
+	free(h->dir); /* a plain allocation (op_dir.c) */
 	safe_close(h->fd);
 	pt_fd_uncharge(fs);
 	pt_inode_put(fs, h->inode);

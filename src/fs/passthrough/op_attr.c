@@ -13,10 +13,25 @@
 #include <unistd.h>
 
 #include "fs/passthrough/pt.h"
+#include "fs/passthrough/pt_ops.h"
 
 #define PT_SET_ANY                                                                           \
 	(FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE | FS_SET_ATIME | FS_SET_MTIME | \
 	 FS_SET_ATIME_NOW | FS_SET_MTIME_NOW | FS_SET_CTIME | FS_SET_KILL_SUIDGID)
+
+/*
+ * The tail of every attribute answer (getattr, statx, setattr). The DAX invariant: a size a
+ * stat saw, whoever changed the file (the host, or this setattr), reaches a DAX-mapped file's
+ * window before the guest can act on it, and FS_ATTR_DAX is decided on the same stat.
+ */
+static void pt_attr_done(struct pt_fs *fs, struct pt_inode *ino, const struct statx *stx,
+			 uint32_t *ret_attr_flags, double *ret_timeout)
+{
+	pt_dax_changed(fs, ino, stx->stx_size);
+	if (ret_attr_flags)
+		*ret_attr_flags = pt_dax_attr_flags(fs, ino, stx);
+	*ret_timeout = pt_timeout(fs);
+}
 
 /* The host's statx of a node, through the open handle when the guest names one: an inode
  * held by file handle may no longer reopen (an unlinked file on some filesystems) while it is
@@ -45,10 +60,7 @@ static int pt_attr(struct pt_fs *fs, uint64_t nodeid, bool has_fh, uint64_t fh, 
 	if (r < 0)
 		return r;
 	/* A size or content change made on the host shows up here first. */
-	pt_dax_changed(fs, ino, stx->stx_size);
-	if (ret_attr_flags)
-		*ret_attr_flags = pt_dax_attr_flags(fs, ino, stx);
-	*ret_timeout = pt_timeout(fs);
+	pt_attr_done(fs, ino, stx, ret_attr_flags, ret_timeout);
 	return 0;
 }
 
@@ -158,53 +170,6 @@ static int pt_setattr_apply(struct pt_fs *fs, struct pt_inode *ino, const struct
 	return pt_set_times(fs, ino, a);
 }
 
-/*
- * A write or truncate by the daemon as root keeps setuid/setgid (CAP_FSETID), unlike the
- * unprivileged writer the guest modelled: clear them explicitly. Clearing privilege bits is
- * always safe, so this runs with the daemon's credentials.
- */
-int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
-{
-	struct stat st;
-	mode_t kill = S_ISUID;
-	char name[24];
-
-	if (!S_ISREG(ino->type))
-		return 0;
-	/* With an open fd (write) the inode may not be pinned: stat through the fd. */
-	if (fd >= 0 ? fstat(fd, &st) < 0
-		    : fstatat(ino->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	/* setgid without group-exec marks mandatory locking, not privilege: keep it. */
-	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		kill |= S_ISGID;
-	if (!(st.st_mode & kill))
-		return 0;
-	if (fd >= 0)
-		return fchmod(fd, st.st_mode & 07777 & ~kill) < 0 ? -errno : 0;
-	snprintf(name, sizeof(name), "%d", ino->fd);
-	return fchmodat(fs->proc_fd, name, st.st_mode & 07777 & ~kill, 0) < 0 ? -errno : 0;
-}
-
-/*
- * The guest sets FUSE_WRITE_KILL_SUIDGID / FATTR_KILL_SUIDGID / FUSE_OPEN_KILL_SUIDGID exactly
- * when the caller lacks CAP_FSETID. A truncating open (either way), fallocate and
- * copy_file_range (under killpriv_v2, where the guest sends no SETATTR for them) reach us with
- * no such flag, so there a non-root caller stands for "lacks CAP_FSETID", as it does on the
- * guest's own local file systems in all but the rarest setups.
- */
-int pt_kill_suidgid_caller(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
-			   int fd)
-{
-	return ctx->uid == 0 ? 0 : pt_kill_suidgid(fs, ino, fd);
-}
-
-int pt_kill_suidgid_v2(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
-		       int fd)
-{
-	return fs->killpriv_v2 ? pt_kill_suidgid_caller(fs, ctx, ino, fd) : 0;
-}
-
 int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		  double *ret_timeout)
@@ -239,9 +204,6 @@ int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	if (r < 0)
 		return r;
 	pt_statx_to_stat(&stx, ret);
-	pt_dax_changed(fs, g.ino, (uint64_t)ret->st_size);
-	if (ret_attr_flags)
-		*ret_attr_flags = pt_dax_attr_flags(fs, g.ino, &stx);
-	*ret_timeout = pt_timeout(fs);
+	pt_attr_done(fs, g.ino, &stx, ret_attr_flags, ret_timeout);
 	return 0;
 }

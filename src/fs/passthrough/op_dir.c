@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fs/passthrough/pt.h"
+#include "fs/passthrough/pt_ops.h"
 
 /* Per listing in progress; freed at end of directory so idle handles cost no memory. */
 #define PT_DIRBUF_SIZE 16384
@@ -24,11 +25,6 @@ struct pt_dirstream {
 	size_t cur;   /* offset of the next unconsumed entry in buf */
 	char buf[PT_DIRBUF_SIZE] __attribute__((aligned(8)));
 };
-
-void pt_dirstream_free(struct pt_dirstream *d)
-{
-	free(d);
-}
 
 static void pt_unlockp(pthread_mutex_t **m)
 {

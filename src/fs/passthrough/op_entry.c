@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fs/passthrough/pt.h"
+#include "fs/passthrough/pt_ops.h"
 
 int pt_op_lookup(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 struct fs_entry *ret)
@@ -62,19 +63,6 @@ int pt_op_readlink(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, char *b
 	return (int)n;
 }
 
-/*
- * With FUSE_POSIX_ACL the guest sends the mode unmasked and its umask separately: the umask
- * applies unless the parent has a default ACL (which then decides, in the host kernel).
- */
-mode_t pt_create_mode(struct pt_fs *fs, const struct pt_inode *parent, mode_t mode, mode_t umask)
-{
-	if (!fs->init_posix_acl || !(umask & 0777))
-		return mode;
-	if (pt_xattr_get_raw(fs, parent, "system.posix_acl_default", NULL, 0) > 0)
-		return mode;
-	return mode & ~(umask & 0777);
-}
-
 enum pt_make_kind {
 	PT_MAKE_NOD,
 	PT_MAKE_DIR,
@@ -107,22 +95,6 @@ static int pt_make_syscall(const struct pt_inode *parent, const struct pt_make_a
 		break;
 	}
 	return r < 0 ? -errno : 0;
-}
-
-int pt_create_begin(struct pt_fs *fs, uint64_t parent, struct pt_inode **parent_slot, mode_t *mode,
-		    mode_t umask)
-{
-	int r;
-
-	if (fs->cfg.readonly)
-		return -EROFS;
-	r = pt_inode_get(fs, parent, parent_slot);
-	if (r < 0)
-		return r;
-	if (!S_ISDIR((*parent_slot)->type))
-		return -ENOTDIR;
-	*mode = pt_create_mode(fs, *parent_slot, *mode, umask);
-	return 0;
 }
 
 /* Creates a node as the guest, then looks it up (as the daemon) to produce the entry. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fs/passthrough/pt.h"
+#include "fs/passthrough/pt_ops.h"
 
 /* Host open flags from the guest's: drop what would change what is opened or how it is named
  * (we never create or follow here), and apply the configured policies. */

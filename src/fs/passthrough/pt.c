@@ -1,143 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Backend construction, session init/reset, the ops table and the small helpers shared by the
- * op files (name checks, timeouts, stat conversion, reopening O_PATH fds, the fd budget).
+ * Backend construction, session init/reset and the ops table: the top of the backend, the one
+ * file that names the ops (pt_ops.h). The helpers the op files share are in the core files
+ * (fd.c, stat.c and the others listed in docs/architecture.md).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fs/passthrough/pt.h"
+#include "fs/passthrough/pt_ops.h"
 #include "util/log.h"
 
 /* fds kept out of the guest's reach: sockets, eventfds, memory regions, log, spare. */
 #define PT_FD_RESERVE	  512ul
 #define PT_FD_MAX_DEFAULT (1ul << 20)
-
-/* Defence in depth: fuse/ already rejects these, but every *at() call here must stay
- * confined even if a future caller forgets (the Kata FUSE_SYMLINK escape). */
-int pt_check_name(const char *name)
-{
-	if (!name || !name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-		return -EINVAL;
-	if (strlen(name) > 255)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-double pt_timeout(const struct pt_fs *fs)
-{
-	return fs->timeout;
-}
-
-int pt_fd_charge(struct pt_fs *fs)
-{
-	unsigned long used = atomic_fetch_add(&fs->fds_used, 1);
-
-	if (used >= fs->fds_max) {
-		atomic_fetch_sub(&fs->fds_used, 1);
-		log_ratelimited(LOG_LEVEL_WARN, "passthrough: guest fd budget (%lu) exhausted",
-				fs->fds_max);
-		return -ENFILE;
-	}
-	return 0;
-}
-
-void pt_fd_uncharge(struct pt_fs *fs)
-{
-	atomic_fetch_sub(&fs->fds_used, 1);
-}
-
-int pt_statx(int fd, struct statx *stx)
-{
-	return pt_statx_mask(fd, 0, 0, stx);
-}
-
-int pt_statx_mask(int fd, unsigned mask, unsigned sync, struct statx *stx)
-{
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | (sync & AT_STATX_SYNC_TYPE),
-		  mask | STATX_BASIC_STATS | STATX_MNT_ID, stx) < 0)
-		return -errno;
-	return 0;
-}
-
-/* Kernel ABI: stx_mnt_id is the first u64 after stx_dev_minor (offset 0x90). glibc < 2.37
- * names it padding, so read it by offset. Zero when the kernel did not fill it (pre-5.8). */
-uint64_t pt_statx_mnt_id(const struct statx *stx)
-{
-	uint64_t v;
-
-	_Static_assert(sizeof(struct statx) >= 0x98, "struct statx too small");
-	if (!(stx->stx_mask & STATX_MNT_ID))
-		return 0;
-	memcpy(&v, (const char *)stx + 0x90, sizeof(v));
-	return v;
-}
-
-void pt_statx_to_stat(const struct statx *stx, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
-	st->st_ino = stx->stx_ino;
-	st->st_mode = stx->stx_mode;
-	st->st_nlink = stx->stx_nlink;
-	st->st_uid = stx->stx_uid;
-	st->st_gid = stx->stx_gid;
-	st->st_rdev = makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
-	st->st_size = (off_t)stx->stx_size;
-	st->st_blksize = stx->stx_blksize;
-	st->st_blocks = (blkcnt_t)stx->stx_blocks;
-	st->st_atim.tv_sec = stx->stx_atime.tv_sec;
-	st->st_atim.tv_nsec = stx->stx_atime.tv_nsec;
-	st->st_mtim.tv_sec = stx->stx_mtime.tv_sec;
-	st->st_mtim.tv_nsec = stx->stx_mtime.tv_nsec;
-	st->st_ctim.tv_sec = stx->stx_ctime.tv_sec;
-	st->st_ctim.tv_nsec = stx->stx_ctime.tv_nsec;
-}
-
-int pt_statx_inode(const struct pt_inode *ino, struct statx *stx)
-{
-	return pt_statx(ino->fd, stx);
-}
-
-int pt_stat_inode(const struct pt_inode *ino, struct stat *st)
-{
-	struct statx stx;
-	int r = pt_statx_inode(ino, &stx);
-
-	if (r < 0)
-		return r;
-	pt_statx_to_stat(&stx, st);
-	return 0;
-}
-
-int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
-{
-	char name[24];
-	int fd;
-
-	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_PATH);
-	if (!S_ISDIR(ino->type) && !S_ISREG(ino->type))
-		return -EACCES; /* CVE-2020-35517: never open host devices, FIFOs or sockets */
-	/* Callers holding only a handle's reference have not pinned the inode. */
-	fd = pt_inode_pin(fs, ino);
-	if (fd < 0)
-		return fd;
-	/* Following the /proc magic link reaches exactly the inode the O_PATH fd pins, and needs
-	 * only the permission the open asks for on that inode. openat(dirfd, ".") would also need
-	 * search permission on the directory itself (a 0600 or 0444 directory is readable, and
-	 * opendir must work, without it). */
-	snprintf(name, sizeof(name), "%d", ino->fd);
-	fd = openat(fs->proc_fd, name, flags | (S_ISDIR(ino->type) ? O_DIRECTORY : 0) | O_CLOEXEC);
-	fd = fd < 0 ? -errno : fd;
-	pt_inode_unpin(fs, ino);
-	return fd;
-}
 
 static unsigned long pt_default_fd_budget(void);
 

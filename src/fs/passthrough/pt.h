@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Internal state of the passthrough backend, shared by its source files. Nothing here is
- * visible to other layers. Object lifetimes:
+ * Internal state of the passthrough backend and the functions of its core files, which the op
+ * files (op_*.c) and pt.c call; the ops themselves are declared in pt_ops.h, which no core file
+ * includes (the call graph: docs/architecture.md). Nothing here is visible to other layers.
+ * Object lifetimes:
  *  - struct pt_inode: in fs->inodes while its guest lookup count (nlookup) is non-zero (the root
  *    always). `refs` counts the table's reference plus one per in-flight user (an op, an open
  *    handle); the O_PATH fd is closed when refs drops to zero, so a forget racing with an op
@@ -137,18 +139,24 @@ struct pt_fs {
 	/* Set by init() with no op in flight, read-only afterwards. */
 	bool writeback;
 	bool init_posix_acl;
-	bool killpriv_v2; /* FUSE_HANDLE_KILLPRIV_V2: set-id clearing is ours (op_attr.c) */
+	bool killpriv_v2; /* FUSE_HANDLE_KILLPRIV_V2: set-id clearing is ours (setid.c) */
 };
 
-/* pt.c: helpers */
+/* ---- Core files: what the op files (and each other) call. None of them calls an op file. ---- */
+
+/* The entry and attribute timeout of the share's cache mode. */
+static inline double pt_timeout(const struct pt_fs *fs)
+{
+	return fs->timeout;
+}
+
+/* fd.c */
 int pt_check_name(const char *name);
-double pt_timeout(const struct pt_fs *fs);
-/* Reopens an inode's O_PATH fd as a real fd with host `flags` (O_CLOEXEC added). Regular files
- * and directories only: anything else is -EACCES (no host device/FIFO is ever opened). */
-int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags);
 /* Charges one guest-caused fd against the budget: 0 or -ENFILE. */
 int pt_fd_charge(struct pt_fs *fs);
 void pt_fd_uncharge(struct pt_fs *fs);
+
+/* stat.c */
 int pt_statx(int fd, struct statx *stx);
 /* statx of fd itself with STATX_BASIC_STATS | STATX_MNT_ID | mask; sync: the AT_STATX_SYNC_TYPE
  * bits (0: as stat). */
@@ -196,6 +204,11 @@ static inline void pt_inode_cleanup(struct pt_inode_guard *g)
 	if (g->ino)
 		pt_inode_release(g->fs, g->ino);
 }
+
+/* reopen.c */
+/* Reopens an inode's O_PATH fd as a real fd with host `flags` (O_CLOEXEC added). Regular files
+ * and directories only: anything else is -EACCES (no host device/FIFO is ever opened). */
+int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags);
 
 /* fhandle.c: inodes held by file handle, their mounts, and the fd cache. */
 int pt_fh_init(struct pt_fs *fs);
@@ -256,7 +269,7 @@ void pt_cred_leave(struct pt_cred *c);
 /* Process-wide, at pt_new: drop inherited supplementary groups when root. */
 int pt_cred_init(void);
 
-/* op_mapping.c: DAX. FS_ATTR_DAX for a file with these attributes (ino may be NULL for a new
+/* pt_dax.c: DAX hooks. FS_ATTR_DAX for a file with these attributes (ino may be NULL for a new
  * one), per cfg.dax_policy. */
 uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct pt_inode *ino,
 			   const struct statx *stx);
@@ -268,102 +281,34 @@ void pt_dax_before_write(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t s
 void pt_dax_after_write(struct pt_fs *fs, struct pt_inode *ino, int fd);
 void pt_dax_sync(struct pt_fs *fs, struct pt_inode *ino);
 
-/* op_dir.c */
-void pt_dirstream_free(struct pt_dirstream *d);
-
-/* op_lock.c */
+/* lock_owner.c: an inode's guest lock owners, each with its own open file description. */
+struct pt_lock_owner {
+	struct pt_lock_owner *next; /* guarded by the inode's locks_mu */
+	uint64_t owner;
+	int fd;
+	_Atomic pid_t pid; /* guest pid of the last lock taken through fd */
+	atomic_ulong refs; /* the list's + one per op using fd */
+};
+/* Returns a referenced owner (created when `create`, -ENOLCK beyond the per-inode limit or
+ * the fd budget); -ENOENT when absent and !create. */
+int pt_owner_get(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner, bool create,
+		 struct pt_lock_owner **ret);
+void pt_owner_put(struct pt_fs *fs, struct pt_lock_owner *o);
+/* Drops `owner`'s description, and with it its locks (the guest's close: flush). */
+void pt_owner_remove(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner);
 void pt_lock_owners_drop_all(struct pt_fs *fs, struct pt_inode *ino);
 
-/* Ops, one per fs_ops slot, defined in the op_*.c files. */
-int pt_op_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		 struct fs_entry *ret);
-void pt_op_forget(void *fs, uint64_t nodeid, uint64_t nlookup);
-int pt_op_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		  struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout);
-int pt_op_statx(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		unsigned mask, unsigned sync, struct statx *ret, uint32_t *ret_attr_flags,
-		double *ret_timeout);
-int pt_op_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
-		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
-		  double *ret_timeout);
-bool pt_op_dax_available(void *fs);
-int pt_op_setupmapping(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t foffset,
-		       uint64_t len, uint64_t moffset, bool writable);
-int pt_op_removemapping(void *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len);
-int pt_op_readlink(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf, size_t size);
-int pt_op_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		  const char *target, struct fs_entry *ret);
-int pt_op_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
-		dev_t rdev, mode_t umask, struct fs_entry *ret);
-int pt_op_mkdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
-		mode_t umask, struct fs_entry *ret);
-int pt_op_unlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
-int pt_op_rmdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
-int pt_op_rename(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		 uint64_t newparent, const char *newname, unsigned flags);
-int pt_op_link(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
-	       const char *newname, struct fs_entry *ret);
-int pt_op_access(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask);
-int pt_op_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret);
-int pt_op_syncfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid);
-
-int pt_op_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
-	       uint32_t *ret_open_flags);
-int pt_op_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
-		 int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
-		 uint32_t *ret_open_flags);
-int pt_op_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode, int flags,
-		  mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
-		  uint32_t *ret_open_flags);
-ssize_t pt_op_read(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		   const struct iovec *iov, int iovcnt, off_t off);
-ssize_t pt_op_write(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags);
-int pt_op_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
-int pt_op_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync);
-int pt_op_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int mode,
-		    off_t off, off_t len);
-int pt_op_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
-		int whence, off_t *ret);
-ssize_t pt_op_copy_file_range(void *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
-			      uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
-			      off_t off_out, size_t len, unsigned flags);
-
-int pt_op_opendir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
-		  uint32_t *ret_open_flags);
-int pt_op_readdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t off,
-		  bool plus, fs_fill_fn fill, void *cookie);
-int pt_op_releasedir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
-int pt_op_fsyncdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync);
-
-int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-		   const void *value, size_t size, int flags);
-ssize_t pt_op_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-		       void *buf, size_t size);
-ssize_t pt_op_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
-			size_t size);
-int pt_op_removexattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name);
-
-int pt_op_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		uint64_t lock_owner);
-int pt_op_getlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		uint64_t lock_owner, struct fs_lock *lk);
-int pt_op_setlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		uint64_t lock_owner, const struct fs_lock *lk, bool sleep);
-int pt_op_flock(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
-		bool sleep);
-
-/* op_entry.c: the mode a new node gets (umask handling under FUSE_POSIX_ACL). */
-mode_t pt_create_mode(struct pt_fs *fs, const struct pt_inode *parent, mode_t mode, mode_t umask);
+/* create.c */
 /*
  * The start of every creating op: -EROFS on a read-only share, then the parent pinned into
  * *parent_slot (the caller's cleanup guard, so it is released on every path) and checked to be a
- * directory, and *mode turned into the mode to create with.
+ * directory, and *mode turned into the mode to create with (umask handling under
+ * FUSE_POSIX_ACL).
  */
 int pt_create_begin(struct pt_fs *fs, uint64_t parent, struct pt_inode **parent_slot, mode_t *mode,
 		    mode_t umask);
 
-/* op_attr.c: clear setuid/setgid as an unprivileged write would (fd may be -1). */
+/* setid.c: clear setuid/setgid as an unprivileged write would (fd may be -1). */
 int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd);
 /* For a change that carries no kill flag of its own: pt_kill_suidgid when the caller is not
  * root (open with O_TRUNC); _v2: only under FUSE_HANDLE_KILLPRIV_V2 (fallocate,
@@ -389,12 +334,35 @@ uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version
 int pt_vt_watch_dir(struct pt_fs *fs, int fd, bool counted);
 /* Takes the watch's share out of fs->fds_max (just derived from the rlimit). */
 void pt_vt_budget(struct pt_fs *fs);
-bool pt_op_vt_available(void *fs);
-int pt_op_version(void *fs, uint64_t nodeid, struct fs_version *ret);
 
-/* xattr helper also used by create paths (default ACL probe). */
+/* xattr_io.c: one xattr syscall on an inode. */
+enum pt_xop {
+	PT_XGET,
+	PT_XSET,
+	PT_XLIST,
+	PT_XREMOVE
+};
+
+struct pt_xreq {
+	enum pt_xop op;
+	const char *name;
+	void *buf;
+	size_t size;
+	int flags;
+	bool kill_sgid; /* PT_XSET of an access ACL: clear setgid once it is set */
+};
+/* Runs one request as ctx (NULL: as the daemon): the value, size or 0, or -errno. */
+ssize_t pt_xattr_do(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+		    const struct pt_xreq *x);
+/* getxattr as the daemon (the default-ACL probe of creating ops). */
 ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const char *name, void *buf,
 			 size_t size);
+/*
+ * The host name of a guest's xattr name: the name itself without cfg.xattrmap, else its mapping
+ * into buf; -EPERM/-ENOTSUP/-ERANGE when the mapping refuses it (xattrmap.h).
+ */
+int pt_xattr_host_name(const struct pt_fs *fs, const char *guest_name,
+		       char buf[static XATTRMAP_NAME_MAX + 1], const char **ret);
 /*
  * Sets ctx's security context (if any, and cfg.security_label) on the node `name` just created
  * in dirfd, through fd when it is an open fd of it (else -1), as the daemon, its name mapped

@@ -111,25 +111,3 @@ uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version
 	}
 	return slot;
 }
-
-bool pt_op_vt_available(void *fsp)
-{
-	struct pt_fs *fs = fsp;
-
-	return fs->cfg.vt && vt_attach_guest(fs->cfg.vt) == 0;
-}
-
-int pt_op_version(void *fsp, uint64_t nodeid, struct fs_version *ret)
-{
-	struct pt_fs *fs = fsp;
-	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
-	int r;
-
-	if (!fs->cfg.vt)
-		return -ENOSYS;
-	r = pt_inode_get(fs, nodeid, &g.ino);
-	if (r < 0)
-		return r;
-	pt_vt_read(fs, g.ino, ret);
-	return 0;
-}

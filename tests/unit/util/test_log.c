@@ -162,6 +162,32 @@ static bool has_prefix(const char *line, const char *level)
 	return strncmp(line + n, level, strlen(level)) == 0;
 }
 
+/* The traffic bucket (log_flow): its own refill interval, the same accounting. */
+static void test_bucket_every(void)
+{
+	struct log_ratelimit rl = {0};
+	uint64_t sup = 99, t = 7000;
+	int n = 0;
+
+	for (int i = 0; i < 300; i++)
+		n += log_ratelimit_ok_every(&rl, 256, 5, t, &sup);
+	CHECK_EQ(n, 256);
+	/* 5 ms later one more line, reporting the 44 refused; 4 ms after it none. */
+	CHECK(log_ratelimit_ok_every(&rl, 256, 5, t + 5, &sup));
+	CHECK_EQ(sup, 44);
+	CHECK(!log_ratelimit_ok_every(&rl, 256, 5, t + 9, &sup));
+	/* 100 ms: 20 lines. */
+	n = 0;
+	for (int i = 0; i < 100; i++)
+		n += log_ratelimit_ok_every(&rl, 256, 5, t + 105, &sup);
+	CHECK_EQ(n, 20);
+	/* An interval of 0 is taken as 1 ms, not a division by zero. */
+	n = 0;
+	for (int i = 0; i < 300; i++)
+		n += log_ratelimit_ok_every(&rl, 256, 0, t + 1000, &sup);
+	CHECK_EQ(n, 256);
+}
+
 static void test_format(void)
 {
 	char path[] = "/tmp/vfsd-log-test-XXXXXX", lines[4][512];
@@ -202,6 +228,7 @@ static void test_format(void)
 int main(void)
 {
 	test_bucket_sequence();
+	test_bucket_every();
 	test_threads_fixed_clock();
 	test_threads_real_clock();
 	test_format();
