@@ -14,7 +14,10 @@ echo x >"$f"
 t "setfattr security.test" "setfattr -n security.test -v guestval '$f'"
 t "getfattr security.test round-trips" \
 	"[ \"\$(getfattr --only-values -n security.test '$f')\" = guestval ]"
-t "setfattr trusted.t (passes unchanged)" "setfattr -n trusted.t -v tv '$f'"
+# trusted.* is not mapped here, and the host refuses it to vfsd, which keeps no CAP_SYS_ADMIN:
+# the reason to map it (see docs/xattr-mapping.md).
+t "setfattr trusted.t (unmapped) refused by the host" \
+	"setfattr -n trusted.t -v tv '$f' 2>&1 | grep -q 'Operation not permitted'"
 t "setfattr user.a" "setfattr -n user.a -v ua '$f'"
 t "user.virtiofs.security.test refused with EPERM" \
 	"setfattr -n user.virtiofs.security.test -v evil '$f' 2>&1 | grep -q 'Operation not permitted'"
