@@ -74,6 +74,8 @@ enum {
 	OPT_VT_SLOTS,
 	OPT_VT_WATCH,
 	OPT_PRINT_CAPABILITIES,
+	OPT_XATTRMAP,
+	OPT_SECURITY_LABEL,
 	OPT_UNSUPPORTED,
 };
 
@@ -119,14 +121,14 @@ static const struct option long_options[] = {
 	{"vt-watch", required_argument, NULL, OPT_VT_WATCH},
 	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPABILITIES},
+	{"xattrmap", required_argument, NULL, OPT_XATTRMAP},
+	{"security-label", no_argument, NULL, OPT_SECURITY_LABEL},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	/*
 	 * Options of the Rust virtiofsd we do not implement. optional_argument so that every
 	 * spelling of them ends in "not supported", never in a confusing "missing value".
 	 */
-	{"xattrmap", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"security-label", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"uid-map", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"gid-map", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"translate-uid", optional_argument, NULL, OPT_UNSUPPORTED},
@@ -143,8 +145,6 @@ static const struct {
 	const char *prefix;
 	const char *why;
 } unsupported_reasons[] = {
-	{"xattrmap", "xattr name mapping is not implemented"},
-	{"security-label", "security contexts are not implemented"},
 	{"uid-map", "user namespace ID mapping is not implemented"},
 	{"gid-map", "user namespace ID mapping is not implemented"},
 	{"translate-", "ID translation is not implemented"},
@@ -235,6 +235,8 @@ static const struct {
 	O_FLAG("no_posix_acl", posix_acl, false),
 	O_FLAG("posix_lock", posix_lock, true),
 	O_FLAG("no_posix_lock", posix_lock, false),
+	O_FLAG("security_label", security_label, true),
+	O_FLAG("no_security_label", security_label, false),
 	O_FLAG("flock", flock, true),
 	O_FLAG("no_flock", flock, false),
 #undef O_FLAG
@@ -264,6 +266,7 @@ static const struct {
 	L_FLAG(OPT_PRESERVE_NOATIME, preserve_noatime, true),
 	L_FLAG(OPT_SYSLOG, syslog, true),
 	L_FLAG(OPT_KEEP_SERVING, keep_serving, true),
+	L_FLAG(OPT_SECURITY_LABEL, security_label, true),
 #undef L_FLAG
 };
 
@@ -542,19 +545,11 @@ static int opts_apply_o(struct opts_ctx *ctx, char *item)
 			return 0;
 		}
 	}
-	if (strcmp(item, "no_security_label") == 0) {
-		if (value)
-			return opts_error(ctx, "%s: takes no value", name);
-		return 0; /* already the only behaviour */
-	}
-	if (strcmp(item, "xattrmap") == 0)
-		return opts_unsupported(ctx, name, "xattrmap");
-	if (strcmp(item, "security_label") == 0)
-		return opts_unsupported(ctx, name, "security-label");
 
 	if (strcmp(item, "source") != 0 && strcmp(item, "cache") != 0 &&
 	    strcmp(item, "sandbox") != 0 && strcmp(item, "modcaps") != 0 &&
-	    strcmp(item, "loglevel") != 0 && strcmp(item, "log_level") != 0)
+	    strcmp(item, "loglevel") != 0 && strcmp(item, "log_level") != 0 &&
+	    strcmp(item, "xattrmap") != 0)
 		return opts_error(ctx, "-o: unknown option '%s'", opts_quote(item, q, sizeof(q)));
 	if (!value)
 		return opts_error(ctx, "%s: missing value", name);
@@ -567,6 +562,8 @@ static int opts_apply_o(struct opts_ctx *ctx, char *item)
 		return opts_set_sandbox(ctx, name, value);
 	if (strcmp(item, "modcaps") == 0)
 		return opts_set_modcaps(ctx, name, value);
+	if (strcmp(item, "xattrmap") == 0)
+		return opts_string(ctx, name, value, &ctx->opts->xattrmap);
 	return opts_set_log_level(ctx, name, value);
 }
 
@@ -719,6 +716,9 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 	case OPT_PRINT_CAPABILITIES:
 		ctx->capabilities = true;
 		return 0;
+	case OPT_XATTRMAP:
+		/* The rules are compiled (and their errors reported) by main. */
+		return opts_string(ctx, dashed, value, &o->xattrmap);
 	case OPT_UNSUPPORTED:
 		return opts_unsupported(ctx, dashed, name);
 	}
@@ -843,6 +843,9 @@ static int opts_finish(struct opts_ctx *ctx)
 	/* ACLs are stored in xattrs; serving them requires the xattr ops. */
 	if (o->posix_acl)
 		o->xattr = true;
+	/* As the Rust virtiofsd: a mapping or labels mean serving xattrs. */
+	if (o->xattrmap || o->security_label)
+		o->xattr = true;
 	o->action = OPTS_RUN;
 	return 0;
 }
@@ -933,4 +936,5 @@ void opts_free(struct vfsd_opts *opts)
 	free(TAKE_PTR(opts->tag));
 	free(TAKE_PTR(opts->modcaps));
 	free(TAKE_PTR(opts->vt_table));
+	free(TAKE_PTR(opts->xattrmap));
 }

@@ -105,6 +105,8 @@ struct vfsd_opts {
 	unsigned vt_slots;	       /* --vt-slots=N; 0: the table's or the default */
 	enum opts_vt_watch vt_watch;   /* --vt-watch (default auto) */
 	bool vt_watch_given;
+	char *xattrmap;	     /* --xattrmap=RULES / -o xattrmap=; compiled by main (implies xattr) */
+	bool security_label; /* --security-label / -o security_label (implies xattr) */
 };
 
 /*
