@@ -78,6 +78,8 @@ enum {
 	OPT_GID_MAP,
 	OPT_TRANSLATE_UID,
 	OPT_TRANSLATE_GID,
+	OPT_XATTRMAP,
+	OPT_SECURITY_LABEL,
 	OPT_UNSUPPORTED,
 };
 
@@ -127,14 +129,14 @@ static const struct option long_options[] = {
 	{"gid-map", required_argument, NULL, OPT_GID_MAP},
 	{"translate-uid", required_argument, NULL, OPT_TRANSLATE_UID},
 	{"translate-gid", required_argument, NULL, OPT_TRANSLATE_GID},
+	{"xattrmap", required_argument, NULL, OPT_XATTRMAP},
+	{"security-label", no_argument, NULL, OPT_SECURITY_LABEL},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	/*
 	 * Options of the Rust virtiofsd we do not implement. optional_argument so that every
 	 * spelling of them ends in "not supported", never in a confusing "missing value".
 	 */
-	{"xattrmap", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"security-label", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-mode", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-on-error", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-verify-handles", optional_argument, NULL, OPT_UNSUPPORTED},
@@ -147,8 +149,6 @@ static const struct {
 	const char *prefix;
 	const char *why;
 } unsupported_reasons[] = {
-	{"xattrmap", "xattr name mapping is not implemented"},
-	{"security-label", "security contexts are not implemented"},
 	{"migration-", "migration is not implemented"},
 };
 
@@ -236,6 +236,8 @@ static const struct {
 	O_FLAG("no_posix_acl", posix_acl, false),
 	O_FLAG("posix_lock", posix_lock, true),
 	O_FLAG("no_posix_lock", posix_lock, false),
+	O_FLAG("security_label", security_label, true),
+	O_FLAG("no_security_label", security_label, false),
 	O_FLAG("flock", flock, true),
 	O_FLAG("no_flock", flock, false),
 #undef O_FLAG
@@ -265,6 +267,7 @@ static const struct {
 	L_FLAG(OPT_PRESERVE_NOATIME, preserve_noatime, true),
 	L_FLAG(OPT_SYSLOG, syslog, true),
 	L_FLAG(OPT_KEEP_SERVING, keep_serving, true),
+	L_FLAG(OPT_SECURITY_LABEL, security_label, true),
 #undef L_FLAG
 };
 
@@ -543,19 +546,11 @@ static int opts_apply_o(struct opts_ctx *ctx, char *item)
 			return 0;
 		}
 	}
-	if (strcmp(item, "no_security_label") == 0) {
-		if (value)
-			return opts_error(ctx, "%s: takes no value", name);
-		return 0; /* already the only behaviour */
-	}
-	if (strcmp(item, "xattrmap") == 0)
-		return opts_unsupported(ctx, name, "xattrmap");
-	if (strcmp(item, "security_label") == 0)
-		return opts_unsupported(ctx, name, "security-label");
 
 	if (strcmp(item, "source") != 0 && strcmp(item, "cache") != 0 &&
 	    strcmp(item, "sandbox") != 0 && strcmp(item, "modcaps") != 0 &&
-	    strcmp(item, "loglevel") != 0 && strcmp(item, "log_level") != 0)
+	    strcmp(item, "loglevel") != 0 && strcmp(item, "log_level") != 0 &&
+	    strcmp(item, "xattrmap") != 0)
 		return opts_error(ctx, "-o: unknown option '%s'", opts_quote(item, q, sizeof(q)));
 	if (!value)
 		return opts_error(ctx, "%s: missing value", name);
@@ -568,6 +563,8 @@ static int opts_apply_o(struct opts_ctx *ctx, char *item)
 		return opts_set_sandbox(ctx, name, value);
 	if (strcmp(item, "modcaps") == 0)
 		return opts_set_modcaps(ctx, name, value);
+	if (strcmp(item, "xattrmap") == 0)
+		return opts_string(ctx, name, value, &ctx->opts->xattrmap);
 	return opts_set_log_level(ctx, name, value);
 }
 
@@ -762,6 +759,9 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 		return opts_add_translate(ctx, dashed, value,
 					  c == OPT_TRANSLATE_UID ? &o->translate_uid
 								 : &o->translate_gid);
+	case OPT_XATTRMAP:
+		/* The rules are compiled (and their errors reported) by main. */
+		return opts_string(ctx, dashed, value, &o->xattrmap);
 	case OPT_UNSUPPORTED:
 		return opts_unsupported(ctx, dashed, name);
 	}
@@ -893,6 +893,9 @@ static int opts_finish(struct opts_ctx *ctx)
 	/* ACLs are stored in xattrs; serving them requires the xattr ops. */
 	if (o->posix_acl)
 		o->xattr = true;
+	/* As the Rust virtiofsd: a mapping or labels mean serving xattrs. */
+	if (o->xattrmap || o->security_label)
+		o->xattr = true;
 	o->action = OPTS_RUN;
 	return 0;
 }
@@ -987,4 +990,5 @@ void opts_free(struct vfsd_opts *opts)
 	free(TAKE_PTR(opts->gid_map));
 	idmap_free(&opts->translate_uid);
 	idmap_free(&opts->translate_gid);
+	free(TAKE_PTR(opts->xattrmap));
 }

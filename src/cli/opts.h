@@ -111,6 +111,8 @@ struct vfsd_opts {
 	struct opts_nsmap *uid_map, *gid_map;
 	/* --translate-uid/--translate-gid: vfsd's own translation (empty: none). */
 	struct idmap translate_uid, translate_gid;
+	char *xattrmap;	     /* --xattrmap=RULES / -o xattrmap=; compiled by main (implies xattr) */
+	bool security_label; /* --security-label / -o security_label (implies xattr) */
 };
 
 /*

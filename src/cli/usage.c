@@ -48,6 +48,11 @@ void opts_usage(FILE *out)
 	      "  --allow-direct-io           honour the guest's O_DIRECT (default: ignore it)\n"
 	      "  --xattr                     serve extended attributes (default: off)\n"
 	      "  --posix-acl                 serve POSIX ACLs; implies --xattr (default: off)\n"
+	      "  --xattrmap=RULES            map xattr names between guest and host, in the Rust\n"
+	      "                              virtiofsd's rule syntax (docs/xattr-mapping.md);\n"
+	      "                              implies --xattr\n"
+	      "  --security-label            set the guest's security label (e.g. SELinux) on\n"
+	      "                              each new node, through --xattrmap; implies --xattr\n"
 	      "  --announce-submounts        report mount points inside DIR to the guest as\n"
 	      "                              separate file systems (default: on)\n"
 	      "  --no-announce-submounts     do not\n"
@@ -122,14 +127,15 @@ void opts_usage(FILE *out)
 	      "  -f                          accepted, no effect (vfsd never daemonizes)\n"
 	      "  -o OPT[,OPT]...             the old option list, repeatable: source=DIR,\n"
 	      "                              cache=MODE, sandbox=MODE, modcaps=CAPS,\n"
-	      "                              loglevel=LEVEL, and the flags xattr, posix_acl,\n"
+	      "                              loglevel=LEVEL, xattrmap=RULES, and the flags\n"
+	      "                              xattr, posix_acl, security_label,\n"
 	      "                              readdirplus, writeback, allow_direct_io,\n"
 	      "                              announce_submounts, killpriv_v2, flock and\n"
 	      "                              posix_lock, each also as no_FLAG (flock and\n"
 	      "                              posix_lock default to on); write ,, for a comma\n"
 	      "                              inside a value\n"
 	      "\n"
-	      "Not supported: --xattrmap, --security-label and the --migration-* options.\n",
+	      "Not supported: the --migration-* options.\n",
 	      out);
 }
 

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "fe_fuse.h"
@@ -75,6 +76,14 @@ void th_fail(struct th *t, const char *file, int line, const char *fmt, ...)
 		if (_a_ != _b_)                                                                \
 			th_fail(t, __FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, _a_, \
 				_b_);                                                          \
+	} while (0)
+
+#define T_STREQ(t, a, b)                                                                           \
+	do {                                                                                       \
+		const char *_a_ = (a), *_b_ = (b);                                                 \
+		if (strcmp(_a_, _b_))                                                              \
+			th_fail(t, __FILE__, __LINE__, "%s == %s (\"%s\" != \"%s\")", #a, #b, _a_, \
+				_b_);                                                              \
 	} while (0)
 
 /* Mark the running test skipped (TAP "# SKIP reason"). */

@@ -363,5 +363,18 @@ ssize_t pt_xattr_do(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_
 /* getxattr as the daemon (the default-ACL probe of creating ops). */
 ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const char *name, void *buf,
 			 size_t size);
+/*
+ * The host name of a guest's xattr name: the name itself without cfg.xattrmap, else its mapping
+ * into buf; -EPERM/-ENOTSUP/-ERANGE when the mapping refuses it (xattrmap.h).
+ */
+int pt_xattr_host_name(const struct pt_fs *fs, const char *guest_name,
+		       char buf[static XATTRMAP_NAME_MAX + 1], const char **ret);
+/*
+ * Sets ctx's security context (if any, and cfg.security_label) on the node `name` just created
+ * in dirfd, through fd when it is an open fd of it (else -1), as the daemon, its name mapped
+ * by cfg.xattrmap. 0 or -errno; the caller removes the node on failure.
+ */
+int pt_secctx_apply(struct pt_fs *fs, const struct fs_ctx *ctx, int dirfd, const char *name,
+		    int fd);
 
 #endif

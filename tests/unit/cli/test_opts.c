@@ -321,6 +321,23 @@ static void test_flags(void)
 	CHECK_STREQ(o.modcaps, "-chown");
 	opts_free(&o);
 
+	/* --xattrmap keeps the rules for main to compile; it and --security-label imply xattr. */
+	CHECK_EQ(PARSE(&o, BASE, "--xattrmap=:map:security.:user.virtiofs.:"), 0);
+	CHECK_STREQ(o.xattrmap, ":map:security.:user.virtiofs.:");
+	CHECK(o.xattr && !o.security_label);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--xattrmap", ":ok:all:::", "--security-label"), 0);
+	CHECK_STREQ(o.xattrmap, ":ok:all:::");
+	CHECK(o.xattr && o.security_label);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "-o", "security_label,xattrmap=/ok/all///"), 0);
+	CHECK_STREQ(o.xattrmap, "/ok/all///");
+	CHECK(o.xattr && o.security_label);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "-o", "security_label,no_security_label"), 0);
+	CHECK(!o.security_label && !o.xattr);
+	opts_free(&o);
+
 	/* A 36-byte tag is the maximum; extreme numbers in range. */
 	CHECK_EQ(PARSE(&o, BASE, "--tag=123456789012345678901234567890123456",
 		       "--rlimit-nofile=18446744073709551614", "--thread-pool-size=1024",
@@ -521,16 +538,15 @@ static void test_errors(void)
 	EXPECT_FAIL("--cache: invalid value '--xattr'", BASE, "--cache", "--xattr");
 
 	/* Not supported. */
-	EXPECT_FAIL("--xattrmap: not supported", BASE, "--xattrmap=:ok:all:::");
-	EXPECT_FAIL("--xattrmap: not supported", BASE, "--xattrmap", ":ok:all:::");
-	EXPECT_FAIL("--security-label: not supported", BASE, "--security-label");
+	EXPECT_FAIL("--xattrmap: missing value", BASE, "--xattrmap");
+	EXPECT_FAIL("--security-label: takes no value", BASE, "--security-label=1");
 	EXPECT_FAIL("--migration-mode: not supported", BASE, "--migration-mode=find-paths");
 	EXPECT_FAIL("--migration-on-error: not supported", BASE, "--migration-on-error=abort");
 	EXPECT_FAIL("--migration-verify-handles: not supported", BASE,
 		    "--migration-verify-handles");
 	EXPECT_FAIL("--migration-confirm-paths: not supported", BASE, "--migration-confirm-paths");
-	EXPECT_FAIL("-o xattrmap: not supported", BASE, "-o", "xattrmap=:ok:all:::");
-	EXPECT_FAIL("-o security_label: not supported", BASE, "-o", "security_label");
+	EXPECT_FAIL("-o xattrmap: missing value", BASE, "-o", "xattrmap");
+	EXPECT_FAIL("-o security_label: takes no value", BASE, "-o", "security_label=1");
 
 	/* A newline in a value cannot split the message; long values are cut. */
 	EXPECT_FAIL("invalid value 'a\\x0ab'", BASE, "--cache=a\nb");
