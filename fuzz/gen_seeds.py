@@ -363,10 +363,28 @@ def xattrmap_seeds():
     return {n: r + b"\0" + names for n, r in rules.items()}
 
 
+# --- id maps ----------------------------------------------------------------------------------
+def idmap_seeds():
+    """fuzz_idmap: lines "t RULE" (--translate-*), "n VALUE" (--uid-map), "p ID" (a probe)."""
+    s = {}
+    s["every-form"] = (b"t guest:1000:2000:10\nt host:2000:1000:10\nt map:5000:6000:100\n"
+                       b"t squash-guest:100000:7:65536\nt squash-host:300000:8:10\n"
+                       b"t forbid-guest:0:1\np 0\np 1005\np 5050\np 4294967295\n")
+    s["incus"] = (b"t forbid-guest:0:1000\nt map:1000:1000:1\nt forbid-guest:1001:999\n"
+                  b"t map:2000:2000:1\nt forbid-guest:2001:4294965294\np 1000\np 2001\n")
+    s["auto-squash"] = b"t squash-guest:0:501:4294967295\nt host:501:0:1\np 501\np 0\n"
+    s["bad"] = (b"t guest:1:2\nt both:0:0:1\nt guest:4294967295:0:2\nt map:1:2:0\n"
+                b"t guest:00000000000000000000001:1:1\nt guest:1:2:3:4\nt map:0:1:5\n"
+                b"t squash-guest:3:0:1\n")
+    s["libvirt-nsmap"] = (b"n :0:100000:65536:\nn :65536:1000:1:\nn :1:2:3\nn :0:5:1:\n"
+                          b"n ::::\nn :4294967294:0:1:\n")
+    return s
+
+
 def main():
     for target, seeds in (("fuzz_xattrmap", xattrmap_seeds()), ("fuzz_fuse_null", fuse_seeds()), ("fuzz_fuse_pt", fuse_seeds()),
                           ("fuzz_virtq", vq_seeds()), ("fuzz_vhu", vhu_seeds()),
-                          ("fuzz_fuse_fake", fake_seeds())):
+                          ("fuzz_fuse_fake", fake_seeds()), ("fuzz_idmap", idmap_seeds())):
         d = os.path.join(OUT, target)
         os.makedirs(d, exist_ok=True)
         for n, data in seeds.items():

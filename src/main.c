@@ -409,6 +409,8 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.allow_direct_io = opts->allow_direct_io,
 		.inode_file_handles = to_pt_inode_fh(opts->inode_file_handles),
 		.vt = vt,
+		.translate_uid = &opts->translate_uid,
+		.translate_gid = &opts->translate_gid,
 	};
 	bool dax = window != 0;
 	struct vhu_config vcfg = {
@@ -534,6 +536,17 @@ static int open_table(const struct vfsd_opts *opts, const char *shared_dir, stru
 			  : r == -EPERM ? "owned by another user, or writable by everyone"
 					: strerror(-r));
 	return r;
+}
+
+/* --uid-map/--gid-map for the sandbox (NULL, 0 when not given). */
+static const struct sandbox_id_range *to_sandbox_ranges(const struct opts_nsmap *map,
+							struct sandbox_id_range *out, size_t *n)
+{
+	*n = map ? map->n : 0;
+	for (size_t i = 0; i < *n; i++)
+		out[i] = (struct sandbox_id_range){map->range[i].inside, map->range[i].outside,
+						   map->range[i].count};
+	return *n ? out : NULL;
 }
 
 static enum sandbox_mode to_sandbox_mode(enum opts_sandbox s)
@@ -663,6 +676,8 @@ static int run(struct vfsd_opts *opts)
 	_cleanup_close_ int socket_dir_fd = -1, lock_fd = -1;
 	const char *socket_name = NULL;
 	struct vt_table *vt = NULL;
+	/* Static: 340 ranges each would be 8 KiB of stack. */
+	static struct sandbox_id_range uid_ranges[OPTS_NSMAP_MAX], gid_ranges[OPTS_NSMAP_MAX];
 	struct sandbox_config sb;
 	struct stat st;
 	uint64_t window, mirror;
@@ -720,6 +735,8 @@ static int run(struct vfsd_opts *opts)
 		.rlimit_nofile = opts->rlimit_nofile,
 		.need_dac_read_search = opts->inode_file_handles != OPTS_INODE_FH_NEVER,
 	};
+	sb.uid_map = to_sandbox_ranges(opts->uid_map, uid_ranges, &sb.n_uid_map);
+	sb.gid_map = to_sandbox_ranges(opts->gid_map, gid_ranges, &sb.n_gid_map);
 	r = sandbox_enter(&sb, &status);
 	if (r < 0) {
 		log_error("cannot enter the sandbox: %s", strerror(-r));

@@ -90,6 +90,16 @@ void opts_usage(FILE *out)
 	      "                              inotify (directories the guest looked up), auto\n"
 	      "                              (fanotify, else inotify) or none (default: auto)\n"
 	      "\n"
+	      "Ids (repeatable; see README.md, Rootless):\n"
+	      "  --uid-map=:NS:HOST:COUNT:   serve in a user namespace whose ids NS.. are the\n"
+	      "  --gid-map=:NS:HOST:COUNT:   host's HOST..; written with newuidmap/newgidmap\n"
+	      "                              when not root (namespace sandbox only)\n"
+	      "  --translate-uid=RULE        translate ids between guest and host in vfsd:\n"
+	      "  --translate-gid=RULE        guest:GUEST:HOST:N, host:HOST:GUEST:N,\n"
+	      "                              map:GUEST:HOST:N (both ways), squash-guest:GUEST:\n"
+	      "                              HOST:N, squash-host:HOST:GUEST:N (N ids onto one)\n"
+	      "                              or forbid-guest:GUEST:N (EPERM)\n"
+	      "\n"
 	      "Isolation and limits:\n"
 	      "  --sandbox MODE              namespace, chroot or none (default: namespace)\n"
 	      "  --seccomp ACTION            on a forbidden system call: kill, log, trap or none\n"
@@ -125,8 +135,7 @@ void opts_usage(FILE *out)
 	      "                              posix_lock default to on); write ,, for a comma\n"
 	      "                              inside a value\n"
 	      "\n"
-	      "Not supported: --uid-map, --gid-map,\n"
-	      "--translate-uid, --translate-gid and the --migration-* options.\n",
+	      "Not supported: the --migration-* options.\n",
 	      out);
 }
 

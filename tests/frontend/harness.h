@@ -43,6 +43,11 @@ struct th {
 
 /* Send the daemon's stderr to t->log (appended) instead of ours; see th_log_scan(). */
 extern bool th_capture_log;
+/* Set before th_main() (-1 = leave alone): the daemon runs as this uid and gid, with no
+ * supplementary groups, and the temporary directory and the share are given to it, so a root
+ * frontend drives an unprivileged daemon. */
+extern uid_t th_run_as_uid;
+extern gid_t th_run_as_gid;
 /* Called after each test (NULL = nothing), e.g. to check the daemon's log. */
 extern void (*th_after_test)(struct th *t);
 

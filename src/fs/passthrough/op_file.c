@@ -181,7 +181,8 @@ static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
 	}
 	if (flags & O_TRUNC) {
 		pt_vt_changed(fs, g.ino, &e.ver);
-		pt_stat_inode(g.ino, &e.attr);
+		if (pt_stat_inode(g.ino, &e.attr) == 0)
+			pt_stat_to_guest(fs, &e.attr);
 	}
 	*ret_entry = e;
 	return 0;

@@ -24,6 +24,8 @@
 #include "fs/ops.h"
 #include "fs/passthrough/xattrmap.h"
 
+struct idmap;
+
 enum pt_cache {
 	PT_CACHE_AUTO,	   /* entry/attr 1 s, close-to-open data caching */
 	PT_CACHE_ALWAYS,   /* 86400 s, FS_OPEN_KEEP_CACHE */
@@ -89,6 +91,10 @@ struct pt_config {
 	 * attributes fall back to timeouts. NULL: the watch sees everything, or there is none. */
 	int (*vt_watch_dir)(void *opaque, int dirfd);
 	void *vt_watch_opaque;
+	/* --translate-uid/--translate-gid (NULL or empty: ids pass unchanged), owned by the
+	 * caller and kept until pt_free(). Guest-to-host on the ids a request acts with (owner of
+	 * a created node, chown), host-to-guest on every attribute reply. */
+	const struct idmap *translate_uid, *translate_gid;
 };
 
 /*

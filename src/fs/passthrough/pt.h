@@ -266,8 +266,14 @@ int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx);
 int pt_cred_enter_creator(struct pt_cred *c, const struct fs_ctx *ctx);
 void pt_cred_leave(struct pt_cred *c);
 #define _cleanup_cred_ _cleanup_(pt_cred_leave)
-/* Process-wide, at pt_new: drop inherited supplementary groups when root. */
-int pt_cred_init(void);
+/* Process-wide, at pt_new: drop inherited supplementary groups when root; the guest-to-host
+ * translation the credential switch applies (NULL: none), kept until exit. */
+int pt_cred_init(const struct idmap *uids, const struct idmap *gids);
+/* Guest-to-host translation of the ids a request gives a node (chown): 0 or -EPERM. */
+int pt_ids_to_host(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid);
+/* Host-to-guest translation of the owner in an attribute reply. */
+void pt_ids_to_guest(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid);
+void pt_stat_to_guest(const struct pt_fs *fs, struct stat *st);
 
 /* pt_dax.c: DAX hooks. FS_ATTR_DAX for a file with these attributes (ino may be NULL for a new
  * one), per cfg.dax_policy. */
