@@ -173,6 +173,14 @@ while True:
                     polls += 1
                     seen = holds(cond)
                 send({"id": rid, "seen": seen, "polls": polls})
+            elif op == "look":  # the demo: a directory's names, sizes, modes and contents
+                out = []
+                for n in sorted(os.listdir(p(cmd["dir"]))):
+                    st = os.stat(p(os.path.join(cmd["dir"], n)))
+                    with open(p(os.path.join(cmd["dir"], n)), "rb") as f:
+                        data = f.read(200).decode(errors="replace")
+                    out.append([n, st.st_size, oct(st.st_mode & 0o7777), data])
+                send({"id": rid, "entries": out})
             elif op == "corrupt":
                 send({"id": rid, "size": corrupt()})
             elif op == "quit":

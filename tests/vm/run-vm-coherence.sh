@@ -30,7 +30,8 @@
 # VFSD_COH_CONFIG=table (patched modules, --coherence=table, default slots) | auto | always |
 # never (stock modules, vfsd --cache=...) | rust (stock modules, VFSD_DAEMON_CMD of the Rust
 # virtiofsd, --cache=auto): only the rename latencies, VFSD_COH_REPS (default 50) times each,
-# reported, not asserted.
+# reported, not asserted. VFSD_COH_MODE=demo: what ./demo/run.sh --coherence shows (a few
+# changes in guest A and on the host, and when guest B saw them).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -42,7 +43,7 @@ fi
 vfsd_bin=$1
 mode=${VFSD_COH_MODE:-ci}
 config=${VFSD_COH_CONFIG:-table}
-[ "$mode" = ci ] && config=table
+[ "$mode" = measure ] || config=table
 reps=${VFSD_COH_REPS:-$([ "$mode" = ci ] && echo 10 || echo 50)}
 slots=${VFSD_COH_SLOTS:-$([ "$mode" = ci ] && echo 16 || echo 0)}
 say() { printf '[vm-coherence] %s\n' "$*" >&2; }
@@ -136,7 +137,13 @@ ctl_args=(--share "$share" --ctl-a "$base/ctl-a.sock" --ctl-b "$base/ctl-b.sock"
 if [ "$mode" = ci ]; then
 	ctl_args+=(--table "$base/table" --overflow --corrupt --pid-b "$(vm_daemon_serving_pid b)")
 fi
-python3 "$here/coherence-ctl.py" "${ctl_args[@]}" >"$base/ctl.out" 2>"$base/ctl.err" &
+if [ "$mode" = demo ]; then
+	echo "hello from the host" >"$share/hello.txt"
+	say "booting two guests (QEMU 11.1, Linux 6.1 with the patched modules) on $share"
+	python3 "$here/coherence-ctl.py" "${ctl_args[@]}" 2>"$base/ctl.err" | tee "$base/ctl.out" >&2 &
+else
+	python3 "$here/coherence-ctl.py" "${ctl_args[@]}" >"$base/ctl.out" 2>"$base/ctl.err" &
+fi
 ctl_pid=$!
 for ((i = 0; i < 100; i++)); do
 	[ -S "$base/ctl-b.sock" ] && break
@@ -159,7 +166,7 @@ qb_pid=$!
 wait "$ctl_pid" && ctl_rc=0 || ctl_rc=$?
 ctl_pid=""
 say "controller exited with $ctl_rc after $(($(date +%s) - t0)) s"
-grep '^#' "$base/ctl.out" || true
+[ "$mode" = demo ] || grep '^#' "$base/ctl.out" || true
 vm_guest_tap "$base/ctl.out"
 sed 's/^/  ctl| /' "$base/ctl.err" >&2
 wait "$qa_pid" || true
