@@ -123,11 +123,24 @@ def corrupt():
         size = os.stat(f"{d}/resource4").st_size
         rfd = os.open(f"{d}/resource4", os.O_RDWR | os.O_SYNC)
         m = mmap.mmap(rfd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        # all-0xa5 counters: far above anything a daemon wrote, so every check says "stale"
-        m[:] = b"\xa5" * size
+        # the regions sit at 2 MiB multiples of the BAR: find the table's header (its magic)
+        found = None
+        for off in range(0, size, 2 << 20):
+            if m[off:off + 8] == b"VFSDVT01":
+                found = off
+                break
+        if found is None:
+            raise SystemExit("coherence-agent: no table header in BAR 4")
+        nslots = int.from_bytes(m[found + 16:found + 24], "little")
+        end = min(size, found + 4096 + 8 * nslots)
+        # all-0xa5 header and counters: far above anything a daemon wrote, so every check says
+        # "stale" (the module checked the header at INIT and keeps its bounds)
+        for off in range(found, end, 1 << 20):
+            n = min(1 << 20, end - off)
+            m[off:off + n] = b"\xa5" * n
         m.close()
         os.close(rfd)
-        return size
+        return [size, found, end - found]
     raise SystemExit("coherence-agent: no virtio-fs device with a BAR 4")
 
 

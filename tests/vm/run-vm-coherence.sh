@@ -19,7 +19,8 @@
 #   3. $VFSD_COH_REPS renames by A and by the host: B sees all; median latency <= 100 ms
 #      (guest to guest) and <= 200 ms (host to guest);
 #   4. fs.fanotify.max_queued_events is 16 while the daemons start (restored at once): a host
-#      flood overflows their queues (the table's epoch moves) and B still sees the changes;
+#      flood while both daemons are stopped (SIGSTOP, so that their watchers cannot keep up)
+#      overflows their queues (the table's epoch moves) and B still sees the changes;
 #   5. A writes garbage over its own mirror (PCI BAR 4, iomem=relaxed): B still sees A's and the
 #      host's changes, A still works (revalidating).
 # The whole run uses a tiny table, --vt-slots=$VFSD_COH_SLOTS (default 16: heavy collisions;
@@ -61,6 +62,10 @@ echo "# accelerator: $VM_ACCEL_NAME; mode $mode, config $config, $reps renames e
 base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vm-coherence.XXXXXX")
 share="$base/share"
 mkdir -p "$share" "$base/ra" "$base/rb"
+# The share gets a file system of its own: fanotify's filesystem mark sees every change on the
+# file system, and other jobs' changes on a shared /tmp would bump (and, with a tiny queue,
+# overflow) the table at random.
+mount -t tmpfs -o size=256m,mode=0755 vfsd-coherence "$share"
 fanotify_old=""
 ctl_pid="" qa_pid="" qb_pid=""
 # shellcheck disable=SC2317 # called by the trap
@@ -68,8 +73,14 @@ cleanup() {
 	[ -z "$fanotify_old" ] || sysctl -qw fs.fanotify.max_queued_events="$fanotify_old" || true
 	for p in $qa_pid $qb_pid $ctl_pid; do kill "$p" 2>/dev/null || true; done
 	vm_kill_daemons
+	umount "$share" 2>/dev/null || true
 }
 trap cleanup EXIT
+finish() { # vm_finish, once the share's tmpfs is gone (vm_finish removes $base)
+	vm_kill_daemons
+	umount "$share" 2>/dev/null || true
+	vm_finish vm-coherence "$base" "$@"
+}
 
 # 1. modules (the patched ones for the table; Debian's for the stock baselines)
 if [ "$config" = table ]; then
@@ -78,12 +89,12 @@ if [ "$config" = table ]; then
 		export VFSD_VM_MODULES_OVERRIDE="$GUEST_MODULES_DIR"
 	else
 		tap not-ok "patched modules built" "guest/build-modules.sh failed (see above)"
-		vm_finish vm-coherence "$base"
+		finish
 	fi
 else
 	unset VFSD_VM_MODULES_OVERRIDE
 fi
-vm_assets_tap || vm_finish vm-coherence "$base"
+vm_assets_tap || finish
 vm_hostroot_initramfs
 
 # 2. the daemons: same share, same table
@@ -135,7 +146,8 @@ done
 ctl_args=(--share "$share" --ctl-a "$base/ctl-a.sock" --ctl-b "$base/ctl-b.sock"
 	--mode "$mode" --reps "$reps" --json "$base/latency.json")
 if [ "$mode" = ci ]; then
-	ctl_args+=(--table "$base/table" --overflow --corrupt --pid-b "$(vm_daemon_serving_pid b)")
+	ctl_args+=(--table "$base/table" --overflow --corrupt --pid-b "$(vm_daemon_serving_pid b)"
+		--stop-pids "$(vm_daemon_serving_pid a)" "$(vm_daemon_serving_pid b)")
 fi
 if [ "$mode" = demo ]; then
 	echo "hello from the host" >"$share/hello.txt"
@@ -183,4 +195,4 @@ for g in a b; do
 done
 [ "$mode" = measure ] && echo "# latency ($config): $(tr -d '\n ' <"$base/latency.json")"
 [ -z "${VFSD_COH_JSON:-}" ] || cp "$base/latency.json" "$VFSD_COH_JSON"
-vm_finish vm-coherence "$base" "config:      $config, --vt-slots=${slots/#0/default}" "guests:      $(($(date +%s) - t0)) s"
+finish "config:      $config, --vt-slots=${slots/#0/default}" "guests:      $(($(date +%s) - t0)) s"
