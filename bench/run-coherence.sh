@@ -3,7 +3,9 @@
 #
 # Cross-guest latency (bench/RESULTS-coherence.md): two bookworm guests (QEMU 11.1, -smp 1, 512
 # MiB each) on one host directory, each with its own daemon; guest A (then a host process)
-# renames a file, guest B polls stat() for the new name; the latency is the host's
+# renames a file whose name guest B has cached (B polls stat() until the old name is gone and
+# the new one is there), then chmods a file whose attributes B has cached (B polls for the new
+# mode); the latency (median / p99 in the table) is the host's
 # CLOCK_MONOTONIC from A's "done" (or the host's rename returning) to B's "seen" arriving over
 # the virtio-serial control channel (tests/vm/run-vm-coherence.sh, VFSD_COH_MODE=measure).
 #
@@ -51,13 +53,14 @@ def cell(st):
     if st["missed"]:
         s += f" ({st['missed']} of {st['n'] + st['missed']} not seen within 5 s)"
     return s
-print("| daemon | guest A rename -> guest B sees it (median / p99) | host rename -> guest B sees it (median / p99) |")
-print("|---|---|---|")
+print("| daemon | rename: guest A -> guest B | rename: host -> guest B | chmod: guest A -> guest B | chmod: host -> guest B |")
+print("|---|---|---|---|---|")
 for c in configs:
     try:
         r = json.load(open(f"{out}/{c}.json"))
     except (OSError, ValueError):
         r = {}
-    print(f"| {names.get(c, c)} | {cell(r.get('g2g-rename'))} | {cell(r.get('h2g-rename'))} |")
+    print(f"| {names.get(c, c)} | " + " | ".join(cell(r.get(k)) for k in (
+        "g2g-rename", "h2g-rename", "g2g-chmod", "h2g-chmod")) + " |")
 EOF
 echo "[run-coherence] raw results: $out" >&2

@@ -75,6 +75,11 @@ def holds(cond):
         if kind == "absent":
             os.stat(p(rel))
             return False
+        if kind == "renamed":  # old name gone (a cached dentry dropped) and the new one there
+            if os.path.lexists(p(rel)):
+                return False
+            os.stat(p(cond[2]))
+            return True
         if kind == "mode":
             return (os.stat(p(rel)).st_mode & 0o7777) == cond[2]
         if kind == "size":
@@ -83,7 +88,7 @@ def holds(cond):
             with open(p(rel), "rb") as f:
                 return f.read() == cond[2].encode()
     except FileNotFoundError:
-        return kind == "absent"
+        return kind == "absent"  # ("renamed": the new name is not there yet)
     raise ValueError(f"unknown condition {kind}")
 
 

@@ -244,17 +244,23 @@ def kinds(who, tag):
     tap(B.recv(rid, args.timeout + 30)[0]["seen"], f"{tag}: B no longer sees the renamed name")
 
 
-def renames(who, tag, reps):
-    """reps renames of one file by who; B polls for each new name. Latencies in ms."""
-    base = f"{tag}-r"
+def repeat(who, tag, reps, kind):
+    """reps renames (B had the old name cached: it polls until the old name is gone and the new
+    one is there) or chmods (B had the attributes cached) by who. Latencies in ms."""
+    base = f"{tag}-f"
     host_act([["create", base + "0", "r"]])
     rid = B.send("wait", cond=["exists", base + "0"], timeout=5)
     B.recv(rid, 30)
     B.recv(rid, 30)
     lats, missed = [], 0
     for i in range(reps):
-        lat = change(who, [["rename", f"{base}{i}", f"{base}{i + 1}"]],
-                     ["exists", f"{base}{i + 1}"])
+        if kind == "rename":
+            steps = [["rename", f"{base}{i}", f"{base}{i + 1}"]]
+            cond = ["renamed", f"{base}{i}", f"{base}{i + 1}"]
+        else:
+            mode = 0o400 + 1 + i % 0o377  # a new mode each time, even if B missed one
+            steps, cond = [["chmod", base + "0", mode]], ["mode", base + "0", mode]
+        lat = change(who, steps, cond)
         if lat is None:
             missed += 1
             if missed >= 3 and not lats and not coherent:
@@ -273,19 +279,19 @@ def summary(lats, missed):
             "min": s[0], "max": s[-1]}
 
 
-def latency_phase(who, tag, limit):
-    lats, missed = renames(who, tag, args.reps)
+def latency_phase(who, tag, kind, limit):
+    lats, missed = repeat(who, tag, args.reps, kind)
     st = summary(lats, missed)
     results[tag] = st
     src = "guest A" if who == "A" else "host"
     if st["n"]:
-        diag(f"{tag}: {src} rename -> B sees it: median {st['median']:.1f} ms, p99 "
+        diag(f"{tag}: {src} {kind} -> B sees it: median {st['median']:.1f} ms, p99 "
              f"{st['p99']:.1f} ms, min {st['min']:.1f}, max {st['max']:.1f} ({st['n']} of "
              f"{st['n'] + missed}; not seen within {args.timeout} s: {missed})")
     else:
-        diag(f"{tag}: {src} rename: not seen within {args.timeout} s ({missed} of {missed})")
+        diag(f"{tag}: {src} {kind}: not seen within {args.timeout} s ({missed} of {missed})")
     if coherent:
-        tap(missed == 0, f"{tag}: B saw all {args.reps} renames by {src}",
+        tap(missed == 0, f"{tag}: B saw all {args.reps} {kind}s by {src}",
             f"{missed} not seen within {args.timeout} s")
         tap(st["n"] > 0 and st["median"] <= limit,
             f"{tag}: median latency {st.get('median', -1):.1f} ms <= {limit} ms", "too slow")
@@ -351,8 +357,10 @@ try:
         kinds("host", "h2g")
     # 3. latency of renames
     if args.mode != "demo":
-        latency_phase("A", "g2g-rename", 100)
-        latency_phase("host", "h2g-rename", 200)
+        latency_phase("A", "g2g-rename", "rename", 100)
+        latency_phase("host", "h2g-rename", "rename", 200)
+        latency_phase("A", "g2g-chmod", "chmod", 100)
+        latency_phase("host", "h2g-chmod", "chmod", 200)
 
     if coherent and args.overflow:
         # 4. fanotify overflow: the daemons' queues are tiny (set while they started)

@@ -16,7 +16,8 @@
 #      read/write syscall meanwhile (/proc/PID/io of the serving process);
 #   2. guest A renames, unlinks, creates, appends, chmods and overwrites data (same size): B sees
 #      each; then a host process does the same: B sees each;
-#   3. $VFSD_COH_REPS renames by A and by the host: B sees all; median latency <= 100 ms
+#   3. $VFSD_COH_REPS renames (B polls until the old name it had cached is gone and the new one
+#      is there) and chmods, each by A and by the host: B sees all; median latency <= 100 ms
 #      (guest to guest) and <= 200 ms (host to guest);
 #   4. fs.fanotify.max_queued_events is 16 while the daemons start (restored at once): a host
 #      flood while both daemons are stopped (SIGSTOP, so that their watchers cannot keep up)
@@ -30,7 +31,7 @@
 # directory. Measurement mode (bench/RESULTS-coherence.md): VFSD_COH_MODE=measure with
 # VFSD_COH_CONFIG=table (patched modules, --coherence=table, default slots) | auto | always |
 # never (stock modules, vfsd --cache=...) | rust (stock modules, VFSD_DAEMON_CMD of the Rust
-# virtiofsd, --cache=auto): only the rename latencies, VFSD_COH_REPS (default 50) times each,
+# virtiofsd, --cache=auto): only the rename and chmod latencies, VFSD_COH_REPS (default 50) times each,
 # reported, not asserted. VFSD_COH_MODE=demo: what ./demo/run.sh --coherence shows (a few
 # changes in guest A and on the host, and when guest B saw them).
 set -euo pipefail
