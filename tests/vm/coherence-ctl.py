@@ -163,6 +163,7 @@ def demo():
             print(f"    guest B saw it {lat * 1000:.0f} ms after "
                   f"{'A finished' if who == 'A' else 'the host call returned'}")
         show(B, "after")
+    B.call("stat_loop", paths=["renamed.txt", "hello.txt"], n=1)
     before = B.call("vt")["vt"]
     r = B.call("stat_loop", paths=["renamed.txt", "hello.txt"], n=100)
     d = {k: r["vt"].get(k, 0) - before.get(k, 0) for k in ("fresh", "versions")}
