@@ -112,6 +112,8 @@ DAX_WINDOW=512M
 #   env     space-separated VAR=value settings for this configuration only: tests/vm/lib.sh
 #           knobs (another QEMU binary, VFSD_VM_APPEND, ...) or anything the device function reads
 #   sets    the runs that include it by default: all (without --dax; the default), dax (--dax)
+#   modules patched: the guest boots with the patched fuse.ko/virtiofs.ko of
+#           guest/build-modules.sh (the version table; bookworm's 6.1 kernel only)
 # The DAX columns set lib.sh's knobs for QEMU 11.1 and its vhost-user device with a window
 # (run_vm adds the daemon flags that device needs, from vm_fs_daemon_flags: --tag,
 # --request-queues=1); --dax runs every column on that QEMU and sid's kernel.
@@ -148,6 +150,10 @@ config vfsd-dax-inode label="vfsd DAX, dax=inode" kind=virtiofs daemon=vfsd sets
 # a window half the size of the fio file: the guest reclaims chunks (FUSE_REMOVEMAPPING) as it reads
 config vfsd-dax-small label="vfsd DAX, dax=always, $((FIO_MB / 2))M window" kind=virtiofs daemon=vfsd \
 	sets=dax env="$dax_env" flags="--cache=auto --dax-window=$((FIO_MB / 2))M" mount="-t virtiofs -o dax=always"
+# the version table (docs/coherence.md): only when named with --configs (QEMU 11.1's test device,
+# the patched guest modules, vfsd --coherence=table with its default table in /dev/shm)
+config vfsd-coherent label="vfsd table (patched guest)" kind=virtiofs daemon=vfsd sets=coherent \
+	env="$dax_env" modules=patched flags="--cache=auto --coherence=table" mount="-t virtiofs"
 # --mq: vhost-user-fs-pci with num-request-queues=N (tests/vm/lib.sh VFSD_VM_QUEUES)
 for q in 1 2 4; do
 	config "vfsd-q$q" label="vfsd auto, $q request queue$([ "$q" = 1 ] || echo s)" kind=virtiofs \
@@ -279,6 +285,13 @@ run_vm() {
 	results=$dir/results share=$dir/share sock=$dir/daemon.sock
 	mkdir -p "$results/sync" "$share"
 	for kv in ${CFG[$name.env]:-}; do export "${kv?}"; done
+	if [ "${CFG[$name.modules]:-}" = patched ]; then
+		local out
+		out=$("$ROOT/guest/build-modules.sh") || vm_die "$name: guest/build-modules.sh failed"
+		eval "$out"
+		export VFSD_VM_MODULES_OVERRIDE=$GUEST_MODULES_DIR
+		vm_hostroot_initramfs
+	fi
 	# shellcheck disable=SC2317 # called by the trap
 	cleanup_vm() {
 		[ -z "$watch" ] || kill "$watch" 2>/dev/null || true

@@ -4,6 +4,12 @@
 # the host shows what the guest wrote.
 #
 #   ./demo/run.sh            (as root, on Debian; installs what is missing with apt-get)
+#   ./demo/run.sh --coherence   instead: two guests share one directory, each through its own
+#                            vfsd --coherence=table (docs/coherence.md); a change made in guest
+#                            A or on the host is seen at once in guest B. Needs QEMU 11.1 from
+#                            a Debian sid chroot and the patched fuse.ko/virtiofs.ko for the
+#                            bookworm guest kernel, both built on first use (several minutes,
+#                            ~300 MB of Debian packages; tests/vm/run-vm-coherence.sh)
 #
 # Environment (optional):
 #   VFSD_DEMO_DIR    where the demo's directories go (default /tmp/vfsd-demo; recreated)
@@ -30,6 +36,12 @@ die() {
 	exit 1
 }
 
+coherence=0
+case "${1:-}" in
+"") ;;
+--coherence) coherence=1 ;;
+*) die "unknown argument '$1' (none, or --coherence)" ;;
+esac
 [ "$(id -u)" = 0 ] || die "run me as root (QEMU, apt-get, and a root-owned guest file system)"
 
 # ------------------------------------------------------------------------------------------
@@ -63,6 +75,25 @@ else
 	ninja -C "$repo/build" vfsd >/dev/null || die "building vfsd failed (run: ninja -C build vfsd)"
 	info "built $repo/build/vfsd"
 	vm_daemon_cmd "$repo/build/vfsd"
+fi
+
+# ------------------------------------------------------------------------------------------
+if [ "$coherence" = 1 ]; then
+	[ -z "${VFSD_DAEMON_CMD:-}" ] || die "--coherence needs vfsd (unset VFSD_DAEMON_CMD)"
+	step "Two guests, one shared directory, a vfsd --coherence=table for each"
+	info "guest kernel (bookworm), patched fuse.ko/virtiofs.ko (guest/build-modules.sh) and"
+	info "QEMU 11.1 (Debian sid chroot): built or downloaded on first use, then cached"
+	mkdir -p "${VFSD_DEMO_DIR:-/tmp/vfsd-demo}"
+	rcfile="${VFSD_DEMO_DIR:-/tmp/vfsd-demo}/coherence.rc"
+	{
+		VFSD_COH_MODE=demo "$repo/tests/vm/run-vm-coherence.sh" "$repo/build/vfsd" 2>&1 &&
+			rc=0 || rc=$?
+		echo "$rc" >"$rcfile"
+	} | grep -v '^\[vm\]\|^ok \|^1\.\.\|^#' || true
+	[ "$(cat "$rcfile")" = 0 ] || die "the coherence demo failed (output above)"
+	echo
+	echo "Demo complete: guest B saw guest A's and the host's changes as they happened."
+	exit 0
 fi
 
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+# coherence-agent.py: runs inside each guest of vm-coherence (tests/vm/run-vm-coherence.sh).
+#
+#   coherence-agent.py NAME MOUNTPOINT [UNIX_SOCKET]
+#
+# Reads one JSON command a line from the virtio-serial port named "ctl" (the control channel:
+# never the share under test) and answers each with one JSON line. The host (coherence-ctl.py)
+# timestamps the answers as they arrive; this agent never reports its own clock.
+# Commands ("op"): ping, vt (the patched fuse.ko's counters), stat_loop, act (file system
+# changes), wait (poll until a condition holds; answers "armed" first, then the result),
+# corrupt (garbage into this guest's own table mirror, PCI BAR 4), quit.
+import json
+import mmap
+import os
+import sys
+import time
+
+name, mnt = sys.argv[1], sys.argv[2]
+
+
+def port_path():
+    base = "/sys/class/virtio-ports"
+    for d in os.listdir(base):
+        try:
+            with open(f"{base}/{d}/name") as f:
+                if f.read().strip() == "ctl":
+                    return "/dev/" + d
+        except OSError:
+            pass
+    raise SystemExit("coherence-agent: no virtio-serial port named ctl")
+
+
+if len(sys.argv) > 3:  # a unix socket instead of the port: to try the agent on the host
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(sys.argv[3])
+    fd = sock.detach()
+else:
+    fd = os.open(port_path(), os.O_RDWR)
+rd = os.fdopen(fd, "rb", buffering=0)
+
+
+def send(obj):
+    os.write(fd, (json.dumps(obj) + "\n").encode())
+
+
+def p(rel):
+    return os.path.join(mnt, rel)
+
+
+def vt():
+    try:
+        with open("/sys/module/fuse/parameters/vfsd_vt") as f:
+            raw = f.read()
+    except OSError:
+        return {}
+    out = {}
+    for kv in raw.replace(",", " ").split():
+        if "=" in kv:
+            k, v = kv.split("=", 1)
+            try:
+                out[k] = int(v)
+            except ValueError:
+                pass
+    return out
+
+
+def holds(cond):
+    kind, rel = cond[0], cond[1]
+    try:
+        if kind == "exists":
+            os.stat(p(rel))
+            return True
+        if kind == "absent":
+            os.stat(p(rel))
+            return False
+        if kind == "renamed":  # old name gone (a cached dentry dropped) and the new one there
+            if os.path.lexists(p(rel)):
+                return False
+            os.stat(p(cond[2]))
+            return True
+        if kind == "mode":
+            return (os.stat(p(rel)).st_mode & 0o7777) == cond[2]
+        if kind == "size":
+            return os.stat(p(rel)).st_size == cond[2]
+        if kind == "content":
+            with open(p(rel), "rb") as f:
+                return f.read() == cond[2].encode()
+    except FileNotFoundError:
+        return kind == "absent"  # ("renamed": the new name is not there yet)
+    raise ValueError(f"unknown condition {kind}")
+
+
+def act(steps):
+    for s in steps:
+        k = s[0]
+        if k == "rename":
+            os.rename(p(s[1]), p(s[2]))
+        elif k == "unlink":
+            os.unlink(p(s[1]))
+        elif k == "create":
+            with open(p(s[1]), "xb") as f:
+                f.write(s[2].encode())
+        elif k == "append":
+            with open(p(s[1]), "ab") as f:
+                f.write(s[2].encode())
+        elif k == "chmod":
+            os.chmod(p(s[1]), s[2])
+        elif k == "overwrite":  # same size, other bytes, no truncation
+            with open(p(s[1]), "r+b") as f:
+                f.write(s[2].encode())
+        else:
+            raise ValueError(f"unknown step {k}")
+
+
+def corrupt():
+    # The virtio-fs function (virtio 1.0 device id 0x1040 + 26) of the test device; BAR 4 holds
+    # its shared memory regions (region 1: this guest's mirror of the table).
+    for dev in sorted(os.listdir("/sys/bus/pci/devices")):
+        d = f"/sys/bus/pci/devices/{dev}"
+        with open(f"{d}/vendor") as f:
+            vendor = f.read().strip()
+        with open(f"{d}/device") as f:
+            device = f.read().strip()
+        if vendor != "0x1af4" or device != "0x105a":
+            continue
+        size = os.stat(f"{d}/resource4").st_size
+        rfd = os.open(f"{d}/resource4", os.O_RDWR | os.O_SYNC)
+        m = mmap.mmap(rfd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        # the regions sit at 2 MiB multiples of the BAR: find the table's header (its magic)
+        found = None
+        for off in range(0, size, 2 << 20):
+            if m[off:off + 8] == b"VFSDVT01":
+                found = off
+                break
+        if found is None:
+            raise SystemExit("coherence-agent: no table header in BAR 4")
+        nslots = int.from_bytes(m[found + 16:found + 24], "little")
+        end = min(size, found + 4096 + 8 * nslots)
+        # all-0xa5 header and counters: far above anything a daemon wrote, so every check says
+        # "stale" (the module checked the header at INIT and keeps its bounds)
+        for off in range(found, end, 1 << 20):
+            n = min(1 << 20, end - off)
+            m[off:off + n] = b"\xa5" * n
+        m.close()
+        os.close(rfd)
+        return [size, found, end - found]
+    raise SystemExit("coherence-agent: no virtio-fs device with a BAR 4")
+
+
+buf = b""
+while True:
+    c = rd.read(4096)
+    if not c:
+        time.sleep(0.01)
+        continue
+    buf += c
+    if b"\n" not in buf:
+        continue
+    line, _, buf = buf.rpartition(b"\n")
+    for one in line.decode().splitlines():
+        if not one.strip():
+            continue
+        cmd = json.loads(one)
+        rid, op = cmd.get("id"), cmd["op"]
+        try:
+            if op == "ping":
+                send({"id": rid, "name": name, "vt": vt()})
+            elif op == "vt":
+                send({"id": rid, "vt": vt()})
+            elif op == "stat_loop":
+                errors = 0
+                for _ in range(cmd["n"]):
+                    for rel in cmd["paths"]:
+                        try:
+                            os.stat(p(rel))
+                        except OSError:
+                            errors += 1
+                send({"id": rid, "errors": errors, "vt": vt()})
+            elif op == "act":
+                act(cmd["steps"])
+                send({"id": rid, "done": True})
+            elif op == "wait":
+                cond, deadline = cmd["cond"], time.monotonic() + cmd["timeout"]
+                already = holds(cond)
+                send({"id": rid, "armed": True, "already": already})
+                polls, seen = 0, already
+                while not seen and time.monotonic() < deadline:
+                    time.sleep(0.001)
+                    polls += 1
+                    seen = holds(cond)
+                send({"id": rid, "seen": seen, "polls": polls})
+            elif op == "look":  # the demo: a directory's names, sizes, modes and contents
+                out = []
+                for n in sorted(os.listdir(p(cmd["dir"]))):
+                    st = os.stat(p(os.path.join(cmd["dir"], n)))
+                    with open(p(os.path.join(cmd["dir"], n)), "rb") as f:
+                        data = f.read(200).decode(errors="replace")
+                    out.append([n, st.st_size, oct(st.st_mode & 0o7777), data])
+                send({"id": rid, "entries": out})
+            elif op == "corrupt":
+                send({"id": rid, "size": corrupt()})
+            elif op == "quit":
+                send({"id": rid, "bye": True})
+                sys.exit(0)
+            else:
+                send({"id": rid, "error": f"unknown op {op}"})
+        except SystemExit:
+            raise
+        except Exception as e:  # reported to the host, which fails the check
+            send({"id": rid, "error": f"{type(e).__name__}: {e}"})
