@@ -49,6 +49,8 @@ int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_queue_pause(q);
 	pthread_mutex_lock(&q->lock);
 	vq_unmap(&q->vq);
+	q->vq.log_used = a->flags & VHU_VRING_F_LOG;
+	q->vq.log_addr = a->log_guest_addr;
 	pthread_mutex_unlock(&q->lock);
 	q->desc_uva = a->desc_user_addr;
 	q->avail_uva = a->avail_user_addr;
