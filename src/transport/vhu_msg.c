@@ -59,7 +59,7 @@ void vhu_dev_reset_rings(struct vhu_dev *dev)
 {
 	vhu_backend_cancel(dev);
 	for (unsigned i = 0; i < dev->nqueues; i++)
-		vhu_queue_stop(&dev->queues[i]);
+		vhu_queue_stop(&dev->queues[i], false);
 	/* The frontend dropped the window's maps with the device. */
 	vhu_shmem_reset(dev);
 	/* No handle() is in flight now; deferred requests completed from here are dropped. */

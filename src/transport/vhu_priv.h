@@ -289,8 +289,11 @@ void vhu_queue_destroy(struct vhu_queue *q);
 void vhu_queue_try_run(struct vhu_queue *q);
 /* Stops the worker (joins it); ring state and in-flight requests stay. */
 void vhu_queue_pause(struct vhu_queue *q);
-/* GET_VRING_BASE semantics: pause, wait for cb->handle() calls to return, drop the rest. */
-void vhu_queue_stop(struct vhu_queue *q);
+/*
+ * Stops the ring: pause, wait for cb->handle() calls to return; with drain (GET_VRING_BASE)
+ * cb->stop() answers the deferred requests into the ring; what is left is dropped.
+ */
+void vhu_queue_stop(struct vhu_queue *q, bool drain);
 /* Forgets the ring configuration and fds (reset/disconnect); the queue must be stopped. */
 void vhu_queue_clear(struct vhu_queue *q);
 struct gmem_table *vhu_dev_mem_get(struct vhu_dev *dev);

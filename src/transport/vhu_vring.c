@@ -87,7 +87,7 @@ int vhu_h_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	/* A request waiting on the backend channel would wait for the frontend, which waits
 	 * for this reply. */
 	vhu_backend_cancel(dev);
-	vhu_queue_stop(q);
+	vhu_queue_stop(q, true);
 	vhu_backend_resume(dev);
 	msg->has_reply = true;
 	msg->reply_size = sizeof(msg->reply.state);
