@@ -351,12 +351,50 @@ static void test_vring_base_drains(struct th *t)
 	T_OK(t, th_reconnect(t, NULL));
 }
 
+/*
+ * A SETLKW waiting behind another owner's lock is answered EINTR before GET_VRING_BASE
+ * returns: no request is left that the guest would wait for after a pause or migration.
+ */
+static void test_vring_base_answers_setlkw(struct th *t)
+{
+	struct fuse_file_lock w = {.start = 0, .end = 99, .type = F_WRLCK, .pid = 100};
+	struct vring_base_call vb = {.queue = 1};
+	struct fuse_open_out oo;
+	struct fuse_lk_in in;
+	struct fe_completion done;
+	struct fe_call c;
+	uint64_t node, fha;
+	uint16_t base0;
+	pthread_t th;
+
+	start(t);
+	if (!t->fe)
+		return;
+	T_OK(t, th_create(t, FE_ROOT_ID, th_name(t, "lock"), &node, &fha));
+	T_OK(t, fe_open(t->fe, node, O_RDWR, &oo));
+	T_OK(t, fe_setlk(t->fe, node, fha, 0xa, &w, false, 0));
+	base0 = fe_vq_used_idx(t->fe, 1);
+	in = (struct fuse_lk_in){.fh = oo.fh, .owner = 0xb, .lk = w};
+	in.lk.pid = 200;
+	T_OK(t, fe_setlk_submit(t->fe, &c, &in, node, true));
+	T_EQ(t, fe_reap(t->fe, 1, &done, 1, 300), 0); /* deferred, waiting */
+	vb.fe = t->fe;
+	T_OK(t, pthread_create(&th, NULL, vring_base_thread, &vb));
+	pthread_join(th, NULL);
+	T_OK(t, vb.r);
+	T_EQ(t, vb.base, (uint16_t)(base0 + 1));
+	T_EQ(t, fe_vq_used_idx(t->fe, 1), (uint16_t)(base0 + 1));
+	T_EQ(t, fe_fuse_complete(t->fe, &c, 1000, NULL), -EINTR);
+	T_OK(t, th_reconnect(t, NULL));
+}
+
 static const struct th_test migration_tests[] = {
 	{"dirty-log-getattr-exact-and-off", test_getattr_logged},
 	{"dirty-log-read-1mib-several-descriptors", test_read_logged},
 	{"dirty-log-readdir", test_readdir_logged},
 	{"hostile-set-log-base-dropped", test_hostile_log_base},
 	{"get-vring-base-drains-in-flight", test_vring_base_drains},
+	{"get-vring-base-answers-waiting-setlkw-eintr", test_vring_base_answers_setlkw},
 	TH_TESTS_END,
 };
 
