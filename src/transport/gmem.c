@@ -290,6 +290,8 @@ uint64_t gmem_table_gpa_end(const struct gmem_table *t)
 		return 0;
 	/* Sorted and disjoint: the last region ends highest. */
 	r = t->regions[t->n - 1];
+	if (r->size - 1 == UINT64_MAX - r->guest_addr)
+		return UINT64_MAX; /* ends at 2^64 */
 	return r->guest_addr + r->size;
 }
 

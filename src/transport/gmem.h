@@ -72,7 +72,8 @@ void *gmem_uva_to_host(const struct gmem_table *t, uint64_t uva, uint64_t len);
  * of t (the reverse of gmem_gpa_to_host, for the dirty log). Linear in the region count.
  */
 bool gmem_host_to_gpa(const struct gmem_table *t, const void *host, uint64_t len, uint64_t *gpa);
-/* One past the highest guest-physical address mapped by t; 0 for an empty table. */
+/* One past the highest guest-physical address mapped by t (UINT64_MAX for a region that ends
+ * at 2^64); 0 for an empty table. */
 uint64_t gmem_table_gpa_end(const struct gmem_table *t);
 
 /*

@@ -79,7 +79,7 @@ int vhu_h_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	struct vhu_log_base b;
 	struct gmem_table *mem;
-	uint64_t need, page = (uint64_t)sysconf(_SC_PAGESIZE), delta;
+	uint64_t end, pages, need, page = (uint64_t)sysconf(_SC_PAGESIZE), delta;
 	struct stat st;
 	void *map;
 
@@ -92,9 +92,11 @@ int vhu_h_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg)
 		return log_refuse("bad size or offset");
 	/* The bitmap must cover all guest memory mapped now. */
 	mem = vhu_dev_mem_get(dev);
-	need = (gmem_table_gpa_end(mem) + (uint64_t)VHU_LOG_PAGE * 8 - 1) / VHU_LOG_PAGE / 8;
+	end = gmem_table_gpa_end(mem);
 	if (mem)
 		gmem_table_unref(mem);
+	pages = end / VHU_LOG_PAGE + (end % VHU_LOG_PAGE != 0);
+	need = pages / 8 + (pages % 8 != 0);
 	if (b.size < need)
 		return log_refuse("log smaller than guest memory");
 	delta = b.offset % page;

@@ -69,6 +69,17 @@ static void test_translate(void)
 	CHECK(!gmem_host_to_gpa(NULL, a, 1, &gpa));
 	CHECK(gmem_table_gpa_end(t) == 0x10000 + 3 * PAGE);
 	CHECK(gmem_table_gpa_end(NULL) == 0);
+	{
+		/* A region that ends at 2^64: the end saturates instead of wrapping to 0. */
+		struct gmem_region *top = wrap(UINT64_MAX - PAGE + 1, PAGE, 0x900000, b);
+		struct gmem_table *tt;
+
+		CHECK_EQ(gmem_table_new(&top, 1, &tt), 0);
+		CHECK(gmem_table_gpa_end(tt) == UINT64_MAX);
+		CHECK(gmem_host_to_gpa(tt, b + PAGE - 1, 1, &gpa) && gpa == UINT64_MAX);
+		gmem_table_unref(tt);
+		gmem_region_unref(top);
+	}
 
 	gmem_table_unref(t);
 	gmem_region_unref(r[0]);
