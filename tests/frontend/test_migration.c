@@ -403,5 +403,7 @@ int main(int argc, char **argv)
 	static const struct th_test *const families[] = {migration_tests, NULL};
 
 	th_capture_log = true;
+	/* Fails a test after which the daemon logged a sanitizer report. */
+	th_after_test = hx_check_log;
 	return th_main(argc, argv, families);
 }
