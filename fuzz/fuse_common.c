@@ -47,6 +47,7 @@ struct fuse_server *fz_fuse_server(const struct fs_backend *be, uint8_t mode)
 	cfg.posix_acl = cfg.xattr;
 	cfg.posix_locks = cfg.flock_locks = !(mode & FZF_NO_LOCKS);
 	cfg.writeback = cfg.killpriv_v2 = true;
+	cfg.security_label = true;
 	return fuse_server_new(be, &cfg, fz_complete);
 }
 

@@ -121,6 +121,8 @@ static int fake_attach(void *opaque, int fd, uint64_t offset, uint64_t len)
 static struct vt_table *table;
 static char table_dir[PATH_MAX];
 
+static struct xattrmap *xmap;
+
 static void cleanup(void)
 {
 	if (share_fd < 0)
@@ -128,6 +130,7 @@ static void cleanup(void)
 	for (unsigned i = 0; i < ARRAY_SIZE(servers); i++)
 		fuse_server_free(servers[i]);
 	pt_free(&backend);
+	xattrmap_free(xmap);
 	dax_window_free(window);
 	vt_close(table);
 	if (table_dir[0]) {
@@ -152,6 +155,7 @@ static void setup_once(void)
 		.cache = PT_CACHE_AUTO,
 		.xattr = true,
 		.posix_acl = true,
+		.security_label = true,
 		.writeback = true,
 		.max_guest_fds = 256,
 		.proc_self_fd = -1,
@@ -168,6 +172,9 @@ static void setup_once(void)
 	FZ_CHECK(share_fd >= 0);
 	FZ_CHECK(realpath(share, real));
 	cfg.shared_dir = real;
+	/* Labels and security.* names go through the mapping libvirt users write. */
+	FZ_CHECK(xattrmap_parse(":map:security.:user.virtiofs.:", &xmap, NULL, 0) == 0);
+	cfg.xattrmap = xmap;
 	FZ_CHECK(dax_window_new(&fake_mapper, NULL, &window) == 0);
 	cfg.dax = window;
 	cfg.dax_min_size = 4096;

@@ -71,7 +71,18 @@ def lk_in(fh, owner, start, end, typ, pid=1):
 def groups_ext(gids):
     body = struct.pack("<I", len(gids)) + b"".join(struct.pack("<I", g) for g in gids)
     pad = (-len(body)) % 8
-    return struct.pack("<II", 8 + len(body) + pad, 1) + body + b"\0" * pad
+    return struct.pack("<II", 8 + len(body) + pad, 32) + body + b"\0" * pad
+
+
+def secctx_block(name_s=b"security.selinux", value=b"system_u:object_r:tmp_t:s0", nr=1,
+                 ctx_size=None):
+    """fuse_secctx_header + fuse_secctx + name + value, padded to 8 (Linux's layout)."""
+    body = b""
+    if nr:
+        body = struct.pack("<II", len(value) if ctx_size is None else ctx_size, 0)
+        body += name_s + b"\0" + value
+        body += b"\0" * ((-len(body)) % 8)
+    return struct.pack("<II", 8 + len(body), nr) + body
 
 
 def fuse_seeds():
@@ -173,6 +184,21 @@ def fuse_seeds():
         rec(req(REMOVEMAPPING, 2, struct.pack("<I", 1) + struct.pack("<QQ", 0, 2 << 20))),
         rec(req(SETUPMAPPING, 2, struct.pack("<QQQQQ", 0, 4096, 4096, 2, 8 << 20))),
         rec(req(REMOVEMAPPING, 2, struct.pack("<I", 300)))])
+    # Security contexts: a 7.38 extension, and before 7.38 a block trailing the names.
+    s["secctx-ext"] = fuse_input([
+        rec(req(CREATE, 1, create_in(2, 0o100600) + name("lab"), ext=secctx_block())),
+        rec(req(MKDIR, 1, struct.pack("<II", 0o755, 0o22) + name("ldir"),
+                ext=secctx_block(nr=0))),
+        rec(req(SYMLINK, 1, name("lsym") + name("target"), ext=secctx_block(nr=2))),
+        rec(req(TMPFILE, 1, create_in(2, 0o100600) + name("/"), ext=secctx_block()))])
+    s["secctx-trailing"] = fuse_input([
+        rec(req(MKDIR, 1, struct.pack("<II", 0o755, 0o22) + name("tdir") + secctx_block())),
+        rec(req(MKNOD, 1, struct.pack("<IIII", 0o10600, 0, 0o22, 0) + name("fifo")
+                + secctx_block(name_s=b"security.x", value=b"v"))),
+        rec(req(SYMLINK, 1, name("tsym") + name("t") + secctx_block(ctx_size=9999))),
+        rec(req(CREATE, 1, create_in(2, 0o100600) + name("tf")
+                + secctx_block(name_s=b"user.nope"))),
+        rec(req(TMPFILE, 1, create_in(2, 0o100600) + name("/") + secctx_block()))], minor=1)
     return s
 
 
@@ -335,10 +361,51 @@ def vhu_seeds():
     return s
 
 
+def xattrmap_seeds():
+    """The rule string, a NUL, then NUL-separated names (fuzz_xattrmap.c)."""
+    names = b"\0".join([b"security.selinux", b"user.virtiofs.security.selinux", b"user.a",
+                        b"trusted.x", b"user.virtiofs.trusted.x", b"user.virtiofs.",
+                        b"system.posix_acl_access", b"user.virtiofs.user.virtiofs.q", b"x" * 300])
+    rules = {
+        "map-security": b":map:security.:user.virtiofs.:",
+        "map-all": b":map::user.virtiofs.:",
+        "prefix-bad": b":prefix:all::user.virtiofs.::bad:all:::",
+        "four-rules": b"/prefix/all/trusted./user.virtiofs./\n /bad/server//trusted./\n"
+                      b" /bad/client/user.virtiofs.//\n /ok/all///",
+        "hide-security": b"/bad/all/security./security./ /ok/all///",
+        "unsupported": b":unsupported:client:trusted.::ok:all:::",
+        "no-terminator": b":prefix:client:trusted.:user.virtiofs.:",
+        "bad-type": b":TOMATO:all:::",
+        "incomplete": b":prefix:client:hi",
+        "map-not-last": b":map:a.:b.::ok:all:::",
+        "empty": b"   ",
+        "long-field": b":ok:all:" + b"k" * 300 + b"::",
+    }
+    return {n: r + b"\0" + names for n, r in rules.items()}
+
+
+# --- id maps ----------------------------------------------------------------------------------
+def idmap_seeds():
+    """fuzz_idmap: lines "t RULE" (--translate-*), "n VALUE" (--uid-map), "p ID" (a probe)."""
+    s = {}
+    s["every-form"] = (b"t guest:1000:2000:10\nt host:2000:1000:10\nt map:5000:6000:100\n"
+                       b"t squash-guest:100000:7:65536\nt squash-host:300000:8:10\n"
+                       b"t forbid-guest:0:1\np 0\np 1005\np 5050\np 4294967295\n")
+    s["incus"] = (b"t forbid-guest:0:1000\nt map:1000:1000:1\nt forbid-guest:1001:999\n"
+                  b"t map:2000:2000:1\nt forbid-guest:2001:4294965294\np 1000\np 2001\n")
+    s["auto-squash"] = b"t squash-guest:0:501:4294967295\nt host:501:0:1\np 501\np 0\n"
+    s["bad"] = (b"t guest:1:2\nt both:0:0:1\nt guest:4294967295:0:2\nt map:1:2:0\n"
+                b"t guest:00000000000000000000001:1:1\nt guest:1:2:3:4\nt map:0:1:5\n"
+                b"t squash-guest:3:0:1\n")
+    s["libvirt-nsmap"] = (b"n :0:100000:65536:\nn :65536:1000:1:\nn :1:2:3\nn :0:5:1:\n"
+                          b"n ::::\nn :4294967294:0:1:\n")
+    return s
+
+
 def main():
-    for target, seeds in (("fuzz_fuse_null", fuse_seeds()), ("fuzz_fuse_pt", fuse_seeds()),
+    for target, seeds in (("fuzz_xattrmap", xattrmap_seeds()), ("fuzz_fuse_null", fuse_seeds()), ("fuzz_fuse_pt", fuse_seeds()),
                           ("fuzz_virtq", vq_seeds()), ("fuzz_vhu", vhu_seeds()),
-                          ("fuzz_fuse_fake", fake_seeds())):
+                          ("fuzz_fuse_fake", fake_seeds()), ("fuzz_idmap", idmap_seeds())):
         d = os.path.join(OUT, target)
         os.makedirs(d, exist_ok=True)
         for n, data in seeds.items():

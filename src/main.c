@@ -333,6 +333,7 @@ static void fill_fuse_config(const struct vfsd_opts *opts, struct fuse_server_co
 	cfg->announce_submounts = opts->announce_submounts;
 	cfg->xattr = opts->xattr || opts->posix_acl;
 	cfg->posix_acl = opts->posix_acl;
+	cfg->security_label = opts->security_label;
 	cfg->allow_direct_io = opts->allow_direct_io;
 }
 
@@ -398,7 +399,7 @@ static int plan_regions(const struct vfsd_opts *opts, struct vt_table *vt, uint6
 
 /* Runs the daemon proper, inside the sandbox; returns the exit status. */
 static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, int listen_fd,
-		 struct vt_table *vt, uint64_t window, uint64_t mirror)
+		 struct vt_table *vt, uint64_t window, uint64_t mirror, const struct xattrmap *xmap)
 {
 	struct pt_config pcfg = {
 		.shared_dir = sandbox_shared_dir(sb),
@@ -407,6 +408,8 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.readonly = opts->readonly,
 		.xattr = opts->xattr || opts->posix_acl,
 		.posix_acl = opts->posix_acl,
+		.xattrmap = xmap,
+		.security_label = opts->security_label,
 		.announce_submounts = opts->announce_submounts,
 		.allow_mmap = opts->allow_mmap,
 		.writeback = opts->writeback,
@@ -414,6 +417,8 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.allow_direct_io = opts->allow_direct_io,
 		.inode_file_handles = to_pt_inode_fh(opts->inode_file_handles),
 		.vt = vt,
+		.translate_uid = &opts->translate_uid,
+		.translate_gid = &opts->translate_gid,
 	};
 	bool dax = window != 0;
 	struct vhu_config vcfg = {
@@ -541,6 +546,17 @@ static int open_table(const struct vfsd_opts *opts, const char *shared_dir, stru
 	return r;
 }
 
+/* --uid-map/--gid-map for the sandbox (NULL, 0 when not given). */
+static const struct sandbox_id_range *to_sandbox_ranges(const struct opts_nsmap *map,
+							struct sandbox_id_range *out, size_t *n)
+{
+	*n = map ? map->n : 0;
+	for (size_t i = 0; i < *n; i++)
+		out[i] = (struct sandbox_id_range){map->range[i].inside, map->range[i].outside,
+						   map->range[i].count};
+	return *n ? out : NULL;
+}
+
 static enum sandbox_mode to_sandbox_mode(enum opts_sandbox s)
 {
 	switch (s) {
@@ -602,6 +618,32 @@ static void remove_socket_files(int dir_fd, const char *name)
 		unlinkat(dir_fd, pidfile, 0);
 }
 
+/*
+ * --xattrmap, compiled once; errors are one line on stderr, like the option parser's. With
+ * --killpriv-v2 the host kernel drops security.capability on write, which it cannot do for a
+ * remapped one (the Rust daemon emulates that; we refuse the combination).
+ */
+static int compile_xattrmap(const struct vfsd_opts *opts, struct xattrmap **ret)
+{
+	char err[256], host[XATTRMAP_NAME_MAX + 1];
+	int r;
+
+	if (!opts->xattrmap)
+		return 0;
+	r = xattrmap_parse(opts->xattrmap, ret, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vfsd: %s\n", r == -EINVAL ? err : strerror(-r));
+		return r;
+	}
+	r = xattrmap_to_host(*ret, "security.capability", host, sizeof(host));
+	if (opts->killpriv_v2 && r >= 0 && strcmp(host, "security.capability") != 0) {
+		fprintf(stderr, "vfsd: --killpriv-v2: security.capability is remapped by "
+				"--xattrmap, the host kernel could not drop it on write\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* What a debug log starts with: the options in effect, after defaults and cross-option rules,
  * so an operator reading a libvirt or Kata log sees what the daemon was really told. */
 static void log_effective_options(const struct vfsd_opts *o, const char *shared_dir)
@@ -637,15 +679,20 @@ static void log_effective_options(const struct vfsd_opts *o, const char *shared_
 
 static int run(struct vfsd_opts *opts)
 {
+	_cleanup_(xattrmap_freep) struct xattrmap *xmap = NULL;
 	_cleanup_free_ char *shared_dir = NULL;
 	_cleanup_close_ int socket_dir_fd = -1, lock_fd = -1;
 	const char *socket_name = NULL;
 	struct vt_table *vt = NULL;
+	/* Static: 340 ranges each would be 8 KiB of stack. */
+	static struct sandbox_id_range uid_ranges[OPTS_NSMAP_MAX], gid_ranges[OPTS_NSMAP_MAX];
 	struct sandbox_config sb;
 	struct stat st;
 	uint64_t window, mirror;
 	int listen_fd, r, status;
 
+	if (compile_xattrmap(opts, &xmap) < 0)
+		return EXIT_FAILURE;
 	shared_dir = realpath(opts->shared_dir, NULL);
 	if (!shared_dir || stat(shared_dir, &st) < 0) {
 		fprintf(stderr, "vfsd: --shared-dir=%s: %s\n", opts->shared_dir, strerror(errno));
@@ -696,6 +743,8 @@ static int run(struct vfsd_opts *opts)
 		.rlimit_nofile = opts->rlimit_nofile,
 		.need_dac_read_search = opts->inode_file_handles != OPTS_INODE_FH_NEVER,
 	};
+	sb.uid_map = to_sandbox_ranges(opts->uid_map, uid_ranges, &sb.n_uid_map);
+	sb.gid_map = to_sandbox_ranges(opts->gid_map, gid_ranges, &sb.n_gid_map);
 	r = sandbox_enter(&sb, &status);
 	if (r < 0) {
 		log_error("cannot enter the sandbox: %s", strerror(-r));
@@ -708,7 +757,7 @@ static int run(struct vfsd_opts *opts)
 		vt_release(TAKE_PTR(vt));
 		goto out;
 	}
-	status = serve(opts, &sb, listen_fd, vt, window, mirror);
+	status = serve(opts, &sb, listen_fd, vt, window, mirror, xmap);
 	if (sb.mode == SANDBOX_NAMESPACE) {
 		/* The supervisor outside removes the socket. */
 		close(listen_fd);

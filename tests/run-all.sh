@@ -11,7 +11,7 @@ ROOT=$PWD
 need_pkgs=()
 for p in meson ninja-build gcc clang pkg-config libseccomp-dev libcap-ng-dev clang-format \
 	clang-tidy qemu-system-x86 busybox-static cpio python3 attr liburing-dev help2man man-db \
-	groff-base dpkg-dev debhelper lintian git; do
+	groff-base dpkg-dev debhelper lintian git uidmap; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
@@ -72,7 +72,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 		-Db_lundef=false -Dvm_tests=false >/dev/null || status=1
 fi
 if ninja -C build-fuzz fuzz/fuzz_fuse_null fuzz/fuzz_fuse_pt fuzz/fuzz_fuse_fake fuzz/fuzz_virtq \
-	fuzz/fuzz_vhu >/dev/null; then
+	fuzz/fuzz_vhu fuzz/fuzz_xattrmap fuzz/fuzz_idmap >/dev/null; then
 	meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz || status=1
 else
 	status=1

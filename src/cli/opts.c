@@ -74,6 +74,12 @@ enum {
 	OPT_VT_SLOTS,
 	OPT_VT_WATCH,
 	OPT_PRINT_CAPABILITIES,
+	OPT_UID_MAP,
+	OPT_GID_MAP,
+	OPT_TRANSLATE_UID,
+	OPT_TRANSLATE_GID,
+	OPT_XATTRMAP,
+	OPT_SECURITY_LABEL,
 	OPT_UNSUPPORTED,
 };
 
@@ -119,18 +125,18 @@ static const struct option long_options[] = {
 	{"vt-watch", required_argument, NULL, OPT_VT_WATCH},
 	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPABILITIES},
+	{"uid-map", required_argument, NULL, OPT_UID_MAP},
+	{"gid-map", required_argument, NULL, OPT_GID_MAP},
+	{"translate-uid", required_argument, NULL, OPT_TRANSLATE_UID},
+	{"translate-gid", required_argument, NULL, OPT_TRANSLATE_GID},
+	{"xattrmap", required_argument, NULL, OPT_XATTRMAP},
+	{"security-label", no_argument, NULL, OPT_SECURITY_LABEL},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	/*
 	 * Options of the Rust virtiofsd we do not implement. optional_argument so that every
 	 * spelling of them ends in "not supported", never in a confusing "missing value".
 	 */
-	{"xattrmap", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"security-label", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"uid-map", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"gid-map", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"translate-uid", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"translate-gid", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-mode", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-on-error", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-verify-handles", optional_argument, NULL, OPT_UNSUPPORTED},
@@ -143,11 +149,6 @@ static const struct {
 	const char *prefix;
 	const char *why;
 } unsupported_reasons[] = {
-	{"xattrmap", "xattr name mapping is not implemented"},
-	{"security-label", "security contexts are not implemented"},
-	{"uid-map", "user namespace ID mapping is not implemented"},
-	{"gid-map", "user namespace ID mapping is not implemented"},
-	{"translate-", "ID translation is not implemented"},
 	{"migration-", "migration is not implemented"},
 };
 
@@ -235,6 +236,8 @@ static const struct {
 	O_FLAG("no_posix_acl", posix_acl, false),
 	O_FLAG("posix_lock", posix_lock, true),
 	O_FLAG("no_posix_lock", posix_lock, false),
+	O_FLAG("security_label", security_label, true),
+	O_FLAG("no_security_label", security_label, false),
 	O_FLAG("flock", flock, true),
 	O_FLAG("no_flock", flock, false),
 #undef O_FLAG
@@ -264,6 +267,7 @@ static const struct {
 	L_FLAG(OPT_PRESERVE_NOATIME, preserve_noatime, true),
 	L_FLAG(OPT_SYSLOG, syslog, true),
 	L_FLAG(OPT_KEEP_SERVING, keep_serving, true),
+	L_FLAG(OPT_SECURITY_LABEL, security_label, true),
 #undef L_FLAG
 };
 
@@ -542,19 +546,11 @@ static int opts_apply_o(struct opts_ctx *ctx, char *item)
 			return 0;
 		}
 	}
-	if (strcmp(item, "no_security_label") == 0) {
-		if (value)
-			return opts_error(ctx, "%s: takes no value", name);
-		return 0; /* already the only behaviour */
-	}
-	if (strcmp(item, "xattrmap") == 0)
-		return opts_unsupported(ctx, name, "xattrmap");
-	if (strcmp(item, "security_label") == 0)
-		return opts_unsupported(ctx, name, "security-label");
 
 	if (strcmp(item, "source") != 0 && strcmp(item, "cache") != 0 &&
 	    strcmp(item, "sandbox") != 0 && strcmp(item, "modcaps") != 0 &&
-	    strcmp(item, "loglevel") != 0 && strcmp(item, "log_level") != 0)
+	    strcmp(item, "loglevel") != 0 && strcmp(item, "log_level") != 0 &&
+	    strcmp(item, "xattrmap") != 0)
 		return opts_error(ctx, "-o: unknown option '%s'", opts_quote(item, q, sizeof(q)));
 	if (!value)
 		return opts_error(ctx, "%s: missing value", name);
@@ -567,6 +563,8 @@ static int opts_apply_o(struct opts_ctx *ctx, char *item)
 		return opts_set_sandbox(ctx, name, value);
 	if (strcmp(item, "modcaps") == 0)
 		return opts_set_modcaps(ctx, name, value);
+	if (strcmp(item, "xattrmap") == 0)
+		return opts_string(ctx, name, value, &ctx->opts->xattrmap);
 	return opts_set_log_level(ctx, name, value);
 }
 
@@ -627,6 +625,39 @@ static int opts_set_inode_fh(struct opts_ctx *ctx, const char *value, int argc, 
 			return r;
 	}
 	ctx->opts->inode_file_handles = (enum opts_inode_fh)v;
+	return 0;
+}
+
+/* --uid-map/--gid-map: one more range of the user namespace. */
+static int opts_add_nsmap(struct opts_ctx *ctx, const char *dashed, const char *value,
+			  struct opts_nsmap **map)
+{
+	const char *why;
+	char q[QUOTE_BUF];
+
+	if (!*map && !(*map = calloc(1, sizeof(**map)))) {
+		opts_error(ctx, "out of memory");
+		return -ENOMEM;
+	}
+	if (opts_nsmap_add(*map, value, &why) < 0)
+		return opts_error(ctx, "%s=%s: %s", dashed, opts_quote(value, q, sizeof(q)), why);
+	return 0;
+}
+
+/* --translate-uid/--translate-gid: one more rule of vfsd's own translation. */
+static int opts_add_translate(struct opts_ctx *ctx, const char *dashed, const char *value,
+			      struct idmap *m)
+{
+	const char *why;
+	char q[QUOTE_BUF];
+	int r = opts_translate_add(m, value, &why);
+
+	if (r == -ENOMEM) {
+		opts_error(ctx, "out of memory");
+		return r;
+	}
+	if (r < 0)
+		return opts_error(ctx, "%s=%s: %s", dashed, opts_quote(value, q, sizeof(q)), why);
 	return 0;
 }
 
@@ -719,6 +750,18 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 	case OPT_PRINT_CAPABILITIES:
 		ctx->capabilities = true;
 		return 0;
+	case OPT_UID_MAP:
+	case OPT_GID_MAP:
+		return opts_add_nsmap(ctx, dashed, value,
+				      c == OPT_UID_MAP ? &o->uid_map : &o->gid_map);
+	case OPT_TRANSLATE_UID:
+	case OPT_TRANSLATE_GID:
+		return opts_add_translate(ctx, dashed, value,
+					  c == OPT_TRANSLATE_UID ? &o->translate_uid
+								 : &o->translate_gid);
+	case OPT_XATTRMAP:
+		/* The rules are compiled (and their errors reported) by main. */
+		return opts_string(ctx, dashed, value, &o->xattrmap);
 	case OPT_UNSUPPORTED:
 		return opts_unsupported(ctx, dashed, name);
 	}
@@ -840,8 +883,18 @@ static int opts_finish(struct opts_ctx *ctx)
 	/* As the Rust virtiofsd: no readdirplus when nothing may be cached. */
 	if (o->cache == OPTS_CACHE_NEVER)
 		o->readdirplus = false;
+	/* As the Rust virtiofsd: ACL entries name host ids that no translation would rewrite. */
+	if (o->posix_acl && (!idmap_empty(&o->translate_uid) || !idmap_empty(&o->translate_gid)))
+		return opts_error(ctx, "--translate-uid, --translate-gid: conflict with "
+				       "--posix-acl (ACL entries would not be translated)");
+	if ((o->uid_map || o->gid_map) && o->sandbox != OPTS_SANDBOX_NAMESPACE)
+		return opts_error(ctx, "--uid-map, --gid-map: need --sandbox=namespace (they "
+				       "describe its user namespace)");
 	/* ACLs are stored in xattrs; serving them requires the xattr ops. */
 	if (o->posix_acl)
+		o->xattr = true;
+	/* As the Rust virtiofsd: a mapping or labels mean serving xattrs. */
+	if (o->xattrmap || o->security_label)
 		o->xattr = true;
 	o->action = OPTS_RUN;
 	return 0;
@@ -933,4 +986,9 @@ void opts_free(struct vfsd_opts *opts)
 	free(TAKE_PTR(opts->tag));
 	free(TAKE_PTR(opts->modcaps));
 	free(TAKE_PTR(opts->vt_table));
+	free(TAKE_PTR(opts->uid_map));
+	free(TAKE_PTR(opts->gid_map));
+	idmap_free(&opts->translate_uid);
+	idmap_free(&opts->translate_gid);
+	free(TAKE_PTR(opts->xattrmap));
 }

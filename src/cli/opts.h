@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli/idmap_opt.h"
+
 enum opts_cache {
 	OPTS_CACHE_AUTO,
 	OPTS_CACHE_ALWAYS,
@@ -105,6 +107,12 @@ struct vfsd_opts {
 	unsigned vt_slots;	       /* --vt-slots=N; 0: the table's or the default */
 	enum opts_vt_watch vt_watch;   /* --vt-watch (default auto) */
 	bool vt_watch_given;
+	/* --uid-map/--gid-map: the user namespace's ranges (NULL: not given). */
+	struct opts_nsmap *uid_map, *gid_map;
+	/* --translate-uid/--translate-gid: vfsd's own translation (empty: none). */
+	struct idmap translate_uid, translate_gid;
+	char *xattrmap;	     /* --xattrmap=RULES / -o xattrmap=; compiled by main (implies xattr) */
+	bool security_label; /* --security-label / -o security_label (implies xattr) */
 };
 
 /*

@@ -42,6 +42,14 @@ struct fs_ctx {
 	/* Supplementary groups (FUSE_EXT_GROUPS); ngroups may be 0. */
 	const gid_t *groups;
 	unsigned ngroups;
+	/*
+	 * The security context the guest asks for on a node it creates (FUSE_SECURITY_CTX; only
+	 * on create, mknod, mkdir, symlink and tmpfile): an xattr name (NUL-terminated, 1..255
+	 * bytes) and a value of secctx_size (1..65536) bytes. NULL name: none.
+	 */
+	const char *secctx_name;
+	const void *secctx_value;
+	size_t secctx_size;
 };
 
 /* Flags in fs_entry.attr_flags. */

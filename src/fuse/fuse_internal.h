@@ -25,7 +25,7 @@
 #ifndef FUSE_CREATE_SUPP_GROUP
 #define FUSE_CREATE_SUPP_GROUP (1ULL << 34)
 #endif
-#define FUSE_EXT_GROUPS_TYPE 2u
+#define FUSE_EXT_GROUPS_TYPE 32u /* FUSE_EXT_GROUPS: 0..31 are security context counts */
 struct fuse_supp_groups {
 	uint32_t nr_groups;
 	uint32_t groups[];
@@ -121,6 +121,8 @@ _Static_assert(sizeof(struct fuse_statx_out) == 288, "fuse_statx_out is 288 byte
 #define FUSE_MAX_SUPP_GROUPS 32u
 #define FUSE_XATTR_SIZE_MAX  65536u
 #define FUSE_XATTR_NAME_MAX  255u
+/* Linux labels fit a page (SELinux contexts are far smaller). */
+#define FUSE_SECCTX_VALUE_MAX 4096u
 /* Largest iovec array we hand to preadv/pwritev (UIO_MAXIOV). */
 #define FUSE_MAX_DATA_IOV 1024u
 
@@ -151,6 +153,9 @@ struct fuse_req {
 	uint64_t nodeid;
 	struct fs_ctx ctx;
 	gid_t groups[FUSE_MAX_SUPP_GROUPS];
+	/* A security context (secctx.c), for the creating ops; the value is freed after the op. */
+	char secctx_name[FUSE_XATTR_NAME_MAX + 1];
+	void *secctx_value;
 	struct fuse_reader r; /* the op's arguments only */
 	struct fuse_writer w; /* reply payload room after the out_header */
 	const struct iovec *out;
@@ -221,6 +226,15 @@ int fuse_guest_off(uint64_t guest_v, off_t *ret);
 /* Writes an out_header + payload length into `out`; returns bytes written (0: no room). */
 size_t fuse_write_header(const struct iovec *out, unsigned out_cnt, uint64_t unique, int error,
 			 size_t payload);
+
+/*
+ * Security contexts (secctx.c): whether an op may carry one; parse one (body bytes after its
+ * header, guest_nr contexts) into req->ctx; and, before 7.38, the block trailing a creating
+ * op's names (a no-op unless FUSE_SECURITY_CTX was negotiated). 0 or -EINVAL/-ENOMEM.
+ */
+bool fuse_secctx_op(uint32_t opcode);
+int fuse_secctx_parse(struct fuse_req *req, struct fuse_reader *r, size_t body, uint32_t guest_nr);
+int fuse_secctx_trailing(struct fuse_req *req);
 
 /* Op handlers, by family. */
 typedef int (*fuse_op_fn)(struct fuse_req *req);

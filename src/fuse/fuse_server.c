@@ -330,6 +330,9 @@ static int parse_extensions(struct fuse_req *req, uint16_t guest_extlen)
 		body = eh.size - sizeof(eh);
 		if (eh.type == FUSE_EXT_GROUPS_TYPE)
 			r = parse_groups(req, &ext, body);
+		else if (eh.type <= FUSE_MAX_NR_SECCTX && fuse_secctx_op(req->opcode) &&
+			 fuse_has_flag(req, FUSE_SECURITY_CTX))
+			r = fuse_secctx_parse(req, &ext, body, eh.type);
 		else
 			r = fuse_reader_skip(&ext, body); /* unknown: ignore, as the spec allows */
 		if (r < 0)
@@ -443,6 +446,7 @@ enum fuse_handled fuse_server_handle(struct fuse_server *srv, const struct iovec
 		pthread_rwlock_rdlock(&srv->session_lock);
 	r = dispatch(&req, d, ih.total_extlen);
 	pthread_rwlock_unlock(&srv->session_lock);
+	free(req.secctx_value);
 
 	if (r == FUSE_OP_DEFERRED) {
 		fuse_log_request(req.opcode, req.nodeid, req.unique, r, req.start_ns);

@@ -33,6 +33,7 @@ struct fuse_server_config {
 	bool announce_submounts; /* offer FUSE_SUBMOUNTS */
 	bool xattr;		 /* serve *XATTR; without it they get ENOSYS */
 	bool posix_acl;		 /* offer FUSE_POSIX_ACL | FUSE_DONT_MASK (needs xattr) */
+	bool security_label;	 /* offer FUSE_SECURITY_CTX: labels of new nodes (fs_ctx) */
 	bool allow_direct_io;	 /* keep the guest's O_DIRECT; default strips it */
 };
 

@@ -80,6 +80,9 @@ int fuse_op_mknod(struct fuse_req *req)
 	r = fuse_read_name(req, name);
 	if (r < 0)
 		return r;
+	r = fuse_secctx_trailing(req);
+	if (r < 0)
+		return r;
 	/* The wire uses Linux's 32-bit "new" dev_t encoding. */
 	rdev = makedev((in.rdev >> 8) & 0xfff, (in.rdev & 0xff) | ((in.rdev >> 12) & 0xfff00));
 	r = FUSE_BE_OP(req, mknod)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, in.mode, rdev,
@@ -98,6 +101,9 @@ int fuse_op_mkdir(struct fuse_req *req)
 	if (r < 0)
 		return r;
 	r = fuse_read_name(req, name);
+	if (r < 0)
+		return r;
+	r = fuse_secctx_trailing(req);
 	if (r < 0)
 		return r;
 	r = FUSE_BE_OP(req, mkdir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, in.mode, in.umask,
@@ -123,6 +129,9 @@ int fuse_op_symlink(struct fuse_req *req)
 		fuse_log_guest(req, "bad symlink target (%d)", r);
 		return r == 0 ? -EINVAL : r;
 	}
+	r = fuse_secctx_trailing(req);
+	if (r < 0)
+		return r;
 	r = FUSE_BE_OP(req, symlink)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, target, &e);
 	return fuse_reply_entry(req, r, &e, NULL);
 }

@@ -72,6 +72,9 @@ int fuse_op_create(struct fuse_req *req)
 	r = fuse_read_name(req, name);
 	if (r < 0)
 		return r;
+	r = fuse_secctx_trailing(req);
+	if (r < 0)
+		return r;
 	r = FUSE_BE_OP(req, create)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, in.mode,
 				    fuse_guest_open_flags(req, in.flags), in.umask, &e, &fh,
 				    &oflags);
@@ -90,6 +93,15 @@ int fuse_op_tmpfile(struct fuse_req *req)
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
+	/* Before 7.38 a security context trails that name. */
+	if (req->srv->minor < 38 && fuse_has_flag(req, FUSE_SECURITY_CTX)) {
+		char name[NAME_MAX + 1];
+
+		r = fuse_reader_string(&req->r, name, sizeof(name));
+		r = r < 0 ? r : fuse_secctx_trailing(req);
+		if (r < 0)
+			return r;
+	}
 	r = FUSE_BE_OP(req, tmpfile)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.mode,
 				     fuse_guest_open_flags(req, in.flags), in.umask, &e, &fh,
 				     &oflags);

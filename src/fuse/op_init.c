@@ -63,6 +63,9 @@ static uint64_t offered_flags(const struct fuse_server *srv)
 	 * with its umask, and the backend applies the umask only where no default ACL does. */
 	if (cfg->xattr && cfg->posix_acl)
 		f |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
+	/* The guest then sends its LSM's label with every creating request (secctx.c). */
+	if (cfg->security_label)
+		f |= FUSE_SECURITY_CTX;
 	return f;
 }
 
@@ -142,6 +145,11 @@ int fuse_op_init(struct fuse_req *req)
 		guest_flags |= (uint64_t)in.flags2 << 32;
 	srv->flags = acl_flags_paired(srv, guest_flags & offered_flags(srv));
 	srv->minor = MIN(in.minor, FUSE_OUR_MINOR);
+	/* The Rust daemon refuses such a guest (EPROTO); serving it unlabelled is kinder, and the
+	 * guest then labels nothing itself either. */
+	if (srv->cfg.security_label && !(srv->flags & FUSE_SECURITY_CTX))
+		log_ratelimited(LOG_LEVEL_WARN, "fuse: the guest does not offer SECURITY_CTX: "
+						"new files get no security label");
 	/* The version table only for a guest that asked (with INIT_EXT: the flag is in flags2)
 	 * and can see its copy; readdirplus entries have no room for versions, so it goes. */
 	if ((srv->flags & FUSE_INIT_EXT) && (guest_flags & VFSD_VT_INIT_FLAG) &&

@@ -8,6 +8,10 @@
  *
  * Unprivileged callers first enter a user namespace where they are root (their own uid and gid
  * mapped to 0); guest requests for other uids then fail, as with any unprivileged daemon.
+ * With --uid-map/--gid-map (any caller) the user namespace gets those maps instead. A process
+ * cannot give its own new namespace ids it does not hold, so a helper forked beforehand, still
+ * outside with the caller's credentials, writes them: directly when root, else through the
+ * set-uid newuidmap/newgidmap, which check /etc/subuid and /etc/subgid.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,7 +97,7 @@ static int set_pid1_handlers(void)
 }
 
 /* Unprivileged: become root of a new user namespace, mapping only our own ids. */
-static int enter_user_namespace(void)
+static int enter_own_user_namespace(void)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -122,6 +127,143 @@ static int enter_user_namespace(void)
 fail:
 	log_error("sandbox: cannot write the user namespace id maps: %s", strerror(-r));
 	return r;
+}
+
+/* "inside outside count" lines, as /proc/PID/uid_map takes them (at most 340 of 34 bytes). */
+static char *map_text(const struct sandbox_id_range *r, size_t n, uint32_t own, bool root)
+{
+	const struct sandbox_id_range self = {0, own, 1}, all = {0, 0, UINT32_MAX};
+	size_t size = 36 * (n ? n : 1) + 1, len = 0;
+	char *text = malloc(size);
+
+	if (!text)
+		return NULL;
+	if (n == 0) {
+		r = root ? &all : &self;
+		n = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, size - len, "%u %u %u\n", r[i].inside,
+					r[i].outside, r[i].count);
+	return text;
+}
+
+/* The helper, outside the new namespace: runs newuidmap or newgidmap PID INSIDE OUTSIDE COUNT.. */
+static int run_newidmap(const char *prog, pid_t pid, const char *text)
+{
+	char *argv[2 + 3 * 340 + 1], pidbuf[16], *copy = strdup(text), *save = NULL;
+	int n = 0, status;
+	pid_t child;
+
+	if (!copy)
+		return -ENOMEM;
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	argv[n++] = (char *)prog;
+	argv[n++] = pidbuf;
+	for (char *tok = strtok_r(copy, " \n", &save); tok && n < (int)ARRAY_SIZE(argv) - 1;
+	     tok = strtok_r(NULL, " \n", &save))
+		argv[n++] = tok;
+	argv[n] = NULL;
+	child = fork();
+	if (child == 0) {
+		/* An inherited listening socket (--fd) is not the set-uid program's business. */
+		close_range(3, ~0U, 0);
+		execvp(prog, argv);
+		log_error("sandbox: cannot run %s: %s%s", prog, strerror(errno),
+			  errno == ENOENT ? " (install Debian's uidmap package)" : "");
+		_exit(127);
+	}
+	free(copy);
+	if (child < 0)
+		return -errno;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 127)
+			log_error("sandbox: %s refused the ranges of --%cid-map (are the host ids "
+				  "the caller's own or in /etc/sub%cid?)",
+				  prog, prog[3], prog[3]);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int write_map(pid_t pid, const char *file, const char *text, bool root)
+{
+	char path[64];
+	int r;
+
+	if (!root)
+		return run_newidmap(strcmp(file, "uid_map") == 0 ? "newuidmap" : "newgidmap", pid,
+				    text);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	r = write_file(path, text);
+	if (r < 0)
+		log_error("sandbox: writing %s: %s", path, strerror(-r));
+	return r;
+}
+
+/*
+ * --uid-map/--gid-map: a helper forked before unshare() waits until we are in the new user
+ * namespace, writes both maps from outside, and exits; then we take id 0 of the namespace
+ * (all capabilities there come with the namespace itself).
+ */
+static int enter_mapped_user_namespace(const struct sandbox_config *cfg)
+{
+	bool root = geteuid() == 0;
+	_cleanup_free_ char *umap = map_text(cfg->uid_map, cfg->n_uid_map, geteuid(), root);
+	_cleanup_free_ char *gmap = map_text(cfg->gid_map, cfg->n_gid_map, getegid(), root);
+	pid_t self = getpid(), helper;
+	int go[2], status, r;
+	char c = 0;
+
+	if (!umap || !gmap)
+		return -ENOMEM;
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -errno;
+	helper = fork();
+	if (helper < 0) {
+		r = -errno;
+		close(go[0]);
+		close(go[1]);
+		return r;
+	}
+	if (helper == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		r = write_map(self, "uid_map", umap, root);
+		if (r == 0)
+			r = write_map(self, "gid_map", gmap, root);
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(go[0]);
+	r = unshare(CLONE_NEWUSER) < 0 ? -errno : 0;
+	if (r < 0)
+		log_error("sandbox: cannot create a user namespace for --uid-map/--gid-map: %s",
+			  strerror(-r));
+	else if (write(go[1], &c, 1) != 1)
+		r = -EPIPE;
+	close(go[1]);
+	while (waitpid(helper, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (r < 0)
+		return r;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_error("sandbox: cannot set up the user namespace's id maps");
+		return -EPERM;
+	}
+	/* Raw syscalls are not needed: we are still single-threaded. */
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+		r = -errno;
+		log_error("sandbox: --uid-map/--gid-map must map id 0 of the namespace: %s",
+			  strerror(-r));
+		return r;
+	}
+	return sandbox_drop_supplementary_groups();
 }
 
 static int mount_or_log(const char *src, const char *target, const char *type, unsigned long flags,
@@ -285,8 +427,12 @@ int sandbox_enter_namespace(const struct sandbox_config *cfg, int *ret_exit_stat
 	pid_t pid;
 	int r;
 
-	if (geteuid() != 0) {
-		r = enter_user_namespace();
+	if (cfg->n_uid_map || cfg->n_gid_map) {
+		r = enter_mapped_user_namespace(cfg);
+		if (r < 0)
+			return r;
+	} else if (geteuid() != 0) {
+		r = enter_own_user_namespace();
 		if (r < 0)
 			return r;
 	} else {

@@ -19,6 +19,7 @@
 #define VFSD_SANDBOX_SANDBOX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Same order as enum opts_sandbox / opts_seccomp, but main.c should still translate by name. */
@@ -42,6 +43,12 @@ enum sandbox_seccomp {
 /* Set RLIMIT_NOFILE's default target: min(this, /proc/sys/fs/nr_open). */
 #define SANDBOX_RLIMIT_NOFILE_DEFAULT 1000000ULL
 
+/* One line of a user namespace's uid_map or gid_map: ids [inside, inside + count) of the
+ * namespace are [outside, outside + count) of the host. */
+struct sandbox_id_range {
+	uint32_t inside, outside, count;
+};
+
 struct sandbox_config {
 	enum sandbox_mode mode;
 	enum sandbox_seccomp seccomp;
@@ -57,6 +64,16 @@ struct sandbox_config {
 	uint64_t rlimit_nofile;
 	/* Keep CAP_DAC_READ_SEARCH (open_by_handle_at needs it: --inode-file-handles != never). */
 	bool need_dac_read_search;
+	/*
+	 * Namespace mode: the user namespace's uid and gid maps (--uid-map/--gid-map; n == 0: not
+	 * given). With either given, the daemon serves in a new user namespace with these maps,
+	 * as its id 0 when 0 is mapped: written by a helper process outside it, directly when
+	 * root, else by newuidmap/newgidmap (Debian's uidmap package, /etc/subuid, /etc/subgid).
+	 * A map not given is the caller's own id as 0 (unprivileged) or all ids unchanged (root).
+	 * Without either, an unprivileged caller still gets a namespace mapping only its own ids.
+	 */
+	const struct sandbox_id_range *uid_map, *gid_map;
+	size_t n_uid_map, n_gid_map;
 };
 
 /* "namespace|chroot|none" and "kill|log|trap|none"; 0 or -EINVAL. */

@@ -50,6 +50,15 @@ check "no socket option: status 1" "[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 
 check "--inode-file-handles=bogus: status 1, nothing created" \
 	"[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ] && [ ! -e '$T/s1' ]"
 
+"$VFSD" --socket-path="$T/s1" --shared-dir="$T/share" --xattrmap=":prefix:client:trusted." 2>"$T/err"
+check "bad --xattrmap: status 1, one line naming the rule, nothing created" \
+	"[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ] && grep -q 'rule 1' '$T/err' && [ ! -e '$T/s1' ]"
+
+"$VFSD" --socket-path="$T/s1" --shared-dir="$T/share" --killpriv-v2 \
+	--xattrmap=":map::user.virtiofs.:" 2>"$T/err"
+check "--killpriv-v2 with a remapped security.capability: status 1" \
+	"[ $? -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ] && [ ! -e '$T/s1' ]"
+
 # mandatory is accepted (frontend-scale exercises it); with the default sandbox it keeps
 # CAP_DAC_READ_SEARCH for open_by_handle_at().
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$VFSD" --socket-path="$T/s4" \

@@ -194,11 +194,15 @@ run_line("every value option as --opt value",
           "--seccomp", "kill", "--inode-file-handles", "never"], fd=22,
          expect="cache metadata, sandbox chroot, seccomp kill, thread pool 2")
 
-# Not implemented yet: refused, clearly, before anything is created.
-refused("libvirt <idmap> --uid-map", ["--shared-dir", D, "--uid-map=:0:100000:65536:"],
-        "--uid-map: not supported")
-refused("libvirt <idmap> --gid-map", ["--shared-dir", D, "--gid-map", ":0:100000:65536:"],
-        "--gid-map: not supported")
+# libvirt's <idmap>: accepted in both spellings (frontend-rootless serves with such maps). The
+# namespace's root is host uid 100000 here, which must be able to reach the share.
+os.chmod(T, 0o755)
+run_line("libvirt <idmap> --uid-map/--gid-map",
+         ["--fd=22", "--shared-dir", D, "--uid-map=:0:100000:65536:", "--gid-map",
+          ":0:100000:65536:"], fd=22)
+refused("--uid-map outside the namespace sandbox",
+        ["--shared-dir", D, "--sandbox", "none", "--uid-map=:0:100000:65536:"],
+        "--uid-map, --gid-map: need --sandbox=namespace")
 
 subprocess.run(["rm", "-rf", T])
 finish()

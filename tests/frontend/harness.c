@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include "util/macros.h"
 
 bool th_capture_log;
+uid_t th_run_as_uid = (uid_t)-1;
+gid_t th_run_as_gid = (gid_t)-1;
 void (*th_after_test)(struct th *t);
 
 void th_fail(struct th *t, const char *file, int line, const char *fmt, ...)
@@ -102,6 +105,14 @@ int th_daemon_start(struct th *t)
 		}
 		/* Keep TAP on stdout clean: the daemon's chatter goes to stderr. */
 		dup2(STDERR_FILENO, STDOUT_FILENO);
+		if (th_run_as_uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) < 0 ||
+		     setresgid(th_run_as_gid, th_run_as_gid, th_run_as_gid) < 0 ||
+		     setresuid(th_run_as_uid, th_run_as_uid, th_run_as_uid) < 0)) {
+			fprintf(stderr, "cannot become uid %u: %s\n", (unsigned)th_run_as_uid,
+				strerror(errno));
+			_exit(127);
+		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -327,6 +338,11 @@ int th_main(int argc, char **argv, const struct th_test *const *families)
 	snprintf(t.sock, sizeof(t.sock), "%s/sock", t.dir);
 	snprintf(t.log, sizeof(t.log), "%s/daemon.log", t.dir);
 	mkdir(t.share, 0755);
+	if (th_run_as_uid != (uid_t)-1 && (chown(t.dir, th_run_as_uid, th_run_as_gid) < 0 ||
+					   chown(t.share, th_run_as_uid, th_run_as_gid) < 0)) {
+		perror("chown");
+		return 2;
+	}
 	for (const struct th_test *const *f = families; *f; f++)
 		for (const struct th_test *x = *f; x->name; x++)
 			total++;

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "fe_fuse.h"
@@ -42,6 +43,11 @@ struct th {
 
 /* Send the daemon's stderr to t->log (appended) instead of ours; see th_log_scan(). */
 extern bool th_capture_log;
+/* Set before th_main() (-1 = leave alone): the daemon runs as this uid and gid, with no
+ * supplementary groups, and the temporary directory and the share are given to it, so a root
+ * frontend drives an unprivileged daemon. */
+extern uid_t th_run_as_uid;
+extern gid_t th_run_as_gid;
 /* Called after each test (NULL = nothing), e.g. to check the daemon's log. */
 extern void (*th_after_test)(struct th *t);
 
@@ -70,6 +76,14 @@ void th_fail(struct th *t, const char *file, int line, const char *fmt, ...)
 		if (_a_ != _b_)                                                                \
 			th_fail(t, __FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, _a_, \
 				_b_);                                                          \
+	} while (0)
+
+#define T_STREQ(t, a, b)                                                                           \
+	do {                                                                                       \
+		const char *_a_ = (a), *_b_ = (b);                                                 \
+		if (strcmp(_a_, _b_))                                                              \
+			th_fail(t, __FILE__, __LINE__, "%s == %s (\"%s\" != \"%s\")", #a, #b, _a_, \
+				_b_);                                                              \
 	} while (0)
 
 /* Mark the running test skipped (TAP "# SKIP reason"). */

@@ -362,7 +362,7 @@ static void test_bad_extensions(struct th *t)
 		struct fuse_getattr_in in;
 		struct fuse_ext_header eh;
 		uint32_t nr, g[1];
-	} x = {.eh = {.size = 16, .type = 2}, .nr = 1000};
+	} x = {.eh = {.size = 16, .type = 32}, .nr = 1000};
 	struct fuse_out_header oh;
 	uint8_t buf[128];
 	struct fuse_in_header ih = {.len = 40 + sizeof(x),

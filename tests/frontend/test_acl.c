@@ -72,14 +72,6 @@ static mode_t host_mode(struct th *t, const char *n)
 	return stat(th_host(t, n), &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
 }
 
-#define T_STREQ(t, a, b)                                                                           \
-	do {                                                                                       \
-		const char *_a_ = (a), *_b_ = (b);                                                 \
-		if (strcmp(_a_, _b_))                                                              \
-			th_fail(t, __FILE__, __LINE__, "%s == %s (\"%s\" != \"%s\")", #a, #b, _a_, \
-				_b_);                                                              \
-	} while (0)
-
 static void test_negotiation(struct th *t)
 {
 	const uint64_t pair = FUSE_POSIX_ACL | FUSE_DONT_MASK;

@@ -46,6 +46,7 @@
 #include <cap-ng.h>
 
 #include "fs/passthrough/pt.h"
+#include "util/idmap.h"
 #include "util/log.h"
 
 /*
@@ -61,6 +62,10 @@ enum {
 static __thread unsigned pt_cred_changed;
 /* An unprivileged daemon cannot switch: it serves every request as itself. */
 static bool pt_cred_disabled;
+/* --translate-uid/--translate-gid (NULL: none); set once by pt_cred_init. */
+static const struct idmap *pt_uid_map, *pt_gid_map;
+/* Supplementary groups a translated request may carry (FUSE sends at most one). */
+#define PT_CRED_MAX_MAPPED_GROUPS 32
 
 /* What a create keeps of the daemon's capabilities once euid has left 0 (top of the file). */
 static const unsigned pt_creator_caps[] = {CAP_DAC_OVERRIDE, CAP_FSETID};
@@ -116,8 +121,41 @@ static int pt_cred_restore(void)
 	return 0;
 }
 
-static int pt_cred_switch(struct pt_cred *c, const struct fs_ctx *ctx, bool creator)
+/*
+ * The ids a request acts with on the host: --translate-* applied. A forbidden uid or primary
+ * gid refuses the request (-EPERM); a forbidden supplementary group is left out.
+ */
+static int pt_cred_translate(const struct fs_ctx *ctx, struct fs_ctx *out, gid_t *groups)
 {
+	uint32_t uid, gid;
+	unsigned n = 0;
+
+	*out = *ctx;
+	if (idmap_empty(pt_uid_map) && idmap_empty(pt_gid_map))
+		return 0;
+	if (ctx->ngroups > PT_CRED_MAX_MAPPED_GROUPS)
+		return -EINVAL;
+	if (idmap_to_host(pt_uid_map, ctx->uid, &uid) < 0 ||
+	    idmap_to_host(pt_gid_map, ctx->gid, &gid) < 0)
+		return -EPERM;
+	for (unsigned i = 0; i < ctx->ngroups; i++) {
+		uint32_t g;
+
+		if (idmap_to_host(pt_gid_map, ctx->groups[i], &g) == 0)
+			groups[n++] = g;
+	}
+	out->uid = uid;
+	out->gid = gid;
+	out->groups = groups;
+	out->ngroups = n;
+	return 0;
+}
+
+static int pt_cred_switch(struct pt_cred *c, const struct fs_ctx *guest, bool creator)
+{
+	gid_t groups[PT_CRED_MAX_MAPPED_GROUPS];
+	struct fs_ctx mapped;
+	const struct fs_ctx *ctx = &mapped;
 	int r;
 
 	c->switched = false;
@@ -129,7 +167,11 @@ static int pt_cred_switch(struct pt_cred *c, const struct fs_ctx *ctx, bool crea
 			return -EIO;
 		}
 	}
-	/* -1 means "unchanged" to the syscalls: a guest sending it would keep our root ids. */
+	r = pt_cred_translate(guest, &mapped, groups);
+	if (r < 0)
+		return r;
+	/* -1 means "unchanged" to the syscalls: a guest sending it would keep our root ids (also
+	 * when a translation produced it). */
 	if (ctx->uid == (uid_t)-1 || ctx->gid == (gid_t)-1 || ctx->ngroups > NGROUPS_MAX)
 		return -EINVAL;
 	if (pt_cred_disabled || (ctx->uid == 0 && ctx->gid == 0 && ctx->ngroups == 0))
@@ -185,16 +227,72 @@ void pt_cred_leave(struct pt_cred *c)
 	errno = saved;
 }
 
-int pt_cred_init(void)
+/* One id of a chown: -1 ("leave unchanged") stays; a translation onto -1 is refused. */
+static int pt_id_to_host(const struct idmap *m, uint32_t *id)
 {
+	if (*id == (uint32_t)-1)
+		return 0;
+	if (idmap_to_host(m, *id, id) < 0)
+		return -EPERM;
+	return *id == (uint32_t)-1 ? -EINVAL : 0;
+}
+
+int pt_ids_to_host(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid)
+{
+	int r = pt_id_to_host(fs->cfg.translate_uid, uid);
+
+	return r < 0 ? r : pt_id_to_host(fs->cfg.translate_gid, gid);
+}
+
+void pt_ids_to_guest(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid)
+{
+	*uid = idmap_to_guest(fs->cfg.translate_uid, *uid);
+	*gid = idmap_to_guest(fs->cfg.translate_gid, *gid);
+}
+
+void pt_stat_to_guest(const struct pt_fs *fs, struct stat *st)
+{
+	uint32_t uid = st->st_uid, gid = st->st_gid;
+
+	pt_ids_to_guest(fs, &uid, &gid);
+	st->st_uid = uid;
+	st->st_gid = gid;
+}
+
+int pt_cred_init(const struct idmap *uids, const struct idmap *gids)
+{
+	pt_uid_map = uids;
+	pt_gid_map = gids;
 	if (geteuid() != 0) {
 		pt_cred_disabled = true;
 		log_warn("passthrough: not running as root, requests run with the daemon's ids");
 		return 0;
 	}
 	/* CVE-2022-0358: groups inherited from whoever started us must not apply to guest
-	 * requests. Process-wide on purpose: glibc's wrapper applies it to every thread. */
-	if (setgroups(0, NULL) < 0)
+	 * requests. Process-wide on purpose: glibc's wrapper applies it to every thread. Root of a
+	 * user namespace made by an unprivileged caller may not (setgroups is denied there so that
+	 * the caller could write gid_map): its groups are the caller's own, which the caller could
+	 * use anyway, so that is only worth a warning. */
+	if (setgroups(0, NULL) < 0) {
+		if (errno != EPERM)
+			return -errno;
+		if (getgroups(0, NULL) > 0)
+			log_warn("passthrough: cannot drop the supplementary groups of the user "
+				 "that started vfsd (setgroups is denied in its user namespace)");
+	}
+	/* Root of a user namespace that maps only the caller's own id (rootless vfsd without
+	 * --uid-map) has no other uid to take: every switch would fail with EINVAL. Serve as
+	 * ourselves then, as an unprivileged daemon does. The probe changes only this thread's
+	 * effective uid and takes it back at once (real and saved uid stay 0). */
+	if (syscall(SYS_setresuid, -1, 1, -1) < 0) {
+		if (errno != EINVAL)
+			return -errno;
+		pt_cred_disabled = true;
+		log_info("passthrough: only our own uid is mapped, requests run with the daemon's "
+			 "ids (see --uid-map)");
+		return 0;
+	}
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
 		return -errno;
 	return 0;
 }

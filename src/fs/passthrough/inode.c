@@ -230,6 +230,7 @@ static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint6
 {
 	*ret = (struct fs_entry){.nodeid = nodeid};
 	pt_statx_to_stat(stx, &ret->attr);
+	pt_stat_to_guest(fs, &ret->attr);
 	ret->entry_timeout = pt_timeout(fs);
 	ret->attr_timeout = pt_timeout(fs);
 	ret->attr_flags = pt_dax_attr_flags(fs, NULL, stx);

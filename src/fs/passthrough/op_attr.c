@@ -61,6 +61,7 @@ static int pt_attr(struct pt_fs *fs, uint64_t nodeid, bool has_fh, uint64_t fh, 
 		return r;
 	/* A size or content change made on the host shows up here first. */
 	pt_attr_done(fs, ino, stx, ret_attr_flags, ret_timeout);
+	pt_ids_to_guest(fs, &stx->stx_uid, &stx->stx_gid);
 	return 0;
 }
 
@@ -155,9 +156,12 @@ static int pt_setattr_apply(struct pt_fs *fs, struct pt_inode *ino, const struct
 			return r;
 	}
 	if (a->valid & (FS_SET_UID | FS_SET_GID)) {
-		uid_t uid = (a->valid & FS_SET_UID) ? a->uid : (uid_t)-1;
-		gid_t gid = (a->valid & FS_SET_GID) ? a->gid : (gid_t)-1;
+		uint32_t uid = (a->valid & FS_SET_UID) ? a->uid : (uid_t)-1;
+		uint32_t gid = (a->valid & FS_SET_GID) ? a->gid : (gid_t)-1;
 
+		r = pt_ids_to_host(fs, &uid, &gid);
+		if (r < 0)
+			return r;
 		if (fchownat(ino->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 	}
@@ -204,6 +208,7 @@ int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	if (r < 0)
 		return r;
 	pt_statx_to_stat(&stx, ret);
+	pt_stat_to_guest(fs, ret);
 	pt_attr_done(fs, g.ino, &stx, ret_attr_flags, ret_timeout);
 	return 0;
 }

@@ -125,7 +125,13 @@ static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
 	}
 	if (r < 0)
 		return r;
+	r = pt_secctx_apply(fs, ctx, p.ino->fd, a->name, -1);
 	pt_vt_changed(fs, p.ino, &pver);
+	if (r < 0) {
+		/* The guest must not see a node without the label it asked for. */
+		unlinkat(p.ino->fd, a->name, a->kind == PT_MAKE_DIR ? AT_REMOVEDIR : 0);
+		return r;
+	}
 	r = pt_do_lookup_changed(fs, p.ino, a->name, ret);
 	if (r == 0)
 		ret->parent_ver = pver;

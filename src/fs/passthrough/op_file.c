@@ -181,7 +181,8 @@ static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
 	}
 	if (flags & O_TRUNC) {
 		pt_vt_changed(fs, g.ino, &e.ver);
-		pt_stat_inode(g.ino, &e.attr);
+		if (pt_stat_inode(g.ino, &e.attr) == 0)
+			pt_stat_to_guest(fs, &e.attr);
 	}
 	*ret_entry = e;
 	return 0;
@@ -214,6 +215,16 @@ int pt_op_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 		fd = openat(p.ino->fd, name, hflags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			    mode);
 		fd = fd < 0 ? -errno : fd;
+	}
+	if (fd >= 0) {
+		r = pt_secctx_apply(fs, ctx, p.ino->fd, name, fd);
+		if (r < 0) {
+			/* The guest must not see a file without the label it asked for. */
+			close(fd);
+			unlinkat(p.ino->fd, name, 0);
+			pt_vt_changed(fs, p.ino, NULL);
+			return r;
+		}
 	}
 	if (fd == -EEXIST && !(flags & O_EXCL)) {
 		r = pt_create_existing(fs, ctx, p.ino, name, flags, ret_entry, ret_fh);
@@ -255,6 +266,12 @@ int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t m
 		fd = openat(p.ino->fd, ".", hflags | O_TMPFILE | O_CLOEXEC, mode);
 		if (fd < 0)
 			return -errno;
+	}
+	/* Not linked anywhere yet: closing it is all a failed label needs. */
+	r = pt_secctx_apply(fs, ctx, p.ino->fd, NULL, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
 	pt_vt_changed(fs, p.ino, &pver);
 	r = pt_new_file_entry(fs, p.ino, &fd, hflags, ret_entry, ret_fh);

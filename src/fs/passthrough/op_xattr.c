@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include "fs/passthrough/pt_ops.h"
 
 #define PT_ACL_PREFIX "system.posix_acl_"
+/* XATTR_LIST_MAX: the most a listxattr can return on Linux. */
+#define PT_XATTR_LIST_MAX 65536u
 
 /*
  * ACL xattrs only in a session that negotiated FUSE_POSIX_ACL (which needs cfg.posix_acl): only
@@ -55,9 +58,8 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 	ssize_t n;
 	int r;
 
-	r = pt_xattr_check(fs, x->name);
-	if (r < 0)
-		return r;
+	if (!fs->cfg.xattr)
+		return -EOPNOTSUPP;
 	if (fs->cfg.readonly && (x->op == PT_XSET || x->op == PT_XREMOVE))
 		return -EROFS;
 	r = pt_inode_get(fs, nodeid, &g.ino);
@@ -76,7 +78,23 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 	return n;
 }
 
-int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+/* A named request: the guest's name checked, then mapped to the host's (x->name is replaced). */
+static ssize_t pt_xattr_named(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			      struct pt_xreq *x)
+{
+	char host[XATTRMAP_NAME_MAX + 1];
+	int r;
+
+	r = pt_xattr_check(fs, x->name);
+	if (r < 0)
+		return r;
+	r = pt_xattr_host_name(fs, x->name, host, &x->name);
+	if (r < 0)
+		return r;
+	return pt_xattr_op(fs, ctx, nodeid, x);
+}
+
+int pt_op_setxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		   const void *value, size_t size, int flags)
 {
 	struct pt_xreq x = {PT_XSET, name, (void *)value, size, flags & ~FS_XATTR_ACL_KILL_SGID,
@@ -87,27 +105,57 @@ int pt_op_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const ch
 	/* Only the access ACL carries mode bits (posix_acl_update_mode): the flag means nothing
 	 * for any other name. */
 	x.kill_sgid = (flags & FS_XATTR_ACL_KILL_SGID) && !strcmp(name, PT_ACL_PREFIX "access");
-	return (int)pt_xattr_op(fs, ctx, nodeid, &x);
+	return (int)pt_xattr_named(fsp, ctx, nodeid, &x);
 }
 
-ssize_t pt_op_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+ssize_t pt_op_getxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		       void *buf, size_t size)
 {
 	struct pt_xreq x = {PT_XGET, name, size ? buf : NULL, size, 0, false};
 
-	return pt_xattr_op(fs, ctx, nodeid, &x);
+	return pt_xattr_named(fsp, ctx, nodeid, &x);
 }
 
-ssize_t pt_op_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf, size_t size)
+/*
+ * listxattr through the map: the host's list is read whole (it may be longer than the guest's
+ * buffer, names only shrink or vanish), translated, then sized or copied for the guest.
+ */
+static ssize_t pt_listxattr_mapped(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+				   void *buf, size_t size)
 {
+	_cleanup_free_ char *list = malloc(PT_XATTR_LIST_MAX);
+	struct pt_xreq x = {PT_XLIST, NULL, list, PT_XATTR_LIST_MAX, 0, false};
+	ssize_t n;
+	size_t len;
+
+	if (!list)
+		return -ENOMEM;
+	n = pt_xattr_op(fs, ctx, nodeid, &x);
+	if (n < 0)
+		return n;
+	len = xattrmap_list_to_guest(fs->cfg.xattrmap, list, (size_t)n);
+	if (size == 0)
+		return (ssize_t)len;
+	if (len > size)
+		return -ERANGE;
+	memcpy(buf, list, len);
+	return (ssize_t)len;
+}
+
+ssize_t pt_op_listxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
+			size_t size)
+{
+	struct pt_fs *fs = fsp;
 	struct pt_xreq x = {PT_XLIST, NULL, size ? buf : NULL, size, 0, false};
 
+	if (fs->cfg.xattrmap && fs->cfg.xattr)
+		return pt_listxattr_mapped(fs, ctx, nodeid, buf, size);
 	return pt_xattr_op(fs, ctx, nodeid, &x);
 }
 
-int pt_op_removexattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
+int pt_op_removexattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
 {
 	struct pt_xreq x = {PT_XREMOVE, name, NULL, 0, 0, false};
 
-	return (int)pt_xattr_op(fs, ctx, nodeid, &x);
+	return (int)pt_xattr_named(fsp, ctx, nodeid, &x);
 }

@@ -22,6 +22,9 @@
 #include "coherence/vt.h"
 #include "dax/dax.h"
 #include "fs/ops.h"
+#include "fs/passthrough/xattrmap.h"
+
+struct idmap;
 
 enum pt_cache {
 	PT_CACHE_AUTO,	   /* entry/attr 1 s, close-to-open data caching */
@@ -46,9 +49,16 @@ enum pt_inode_fh {
 struct pt_config {
 	const char *shared_dir; /* absolute and already canonical (realpath) */
 	enum pt_cache cache;
-	bool readonly;		 /* every modifying op gets -EROFS */
-	bool xattr;		 /* serve *xattr ops; else -EOPNOTSUPP */
-	bool posix_acl;		 /* allow system.posix_acl_* xattrs */
+	bool readonly;	/* every modifying op gets -EROFS */
+	bool xattr;	/* serve *xattr ops; else -EOPNOTSUPP */
+	bool posix_acl; /* allow system.posix_acl_* xattrs */
+	/* --xattrmap (xattrmap.h), owned by the caller and outliving the backend; NULL: names
+	 * pass unchanged. Also maps the names of security labels (security_label below). */
+	const struct xattrmap *xattrmap;
+	/* --security-label: the guest may send a security context with each creating request
+	 * (FUSE_SECURITY_CTX, fs_ctx.secctx_*); it is set as that xattr on the new node before
+	 * the reply, and a node whose label cannot be set is removed again. */
+	bool security_label;
 	bool announce_submounts; /* FS_ATTR_SUBMOUNT on directories that cross a host mount */
 	bool allow_mmap;	 /* informational: fuse/ negotiates DIRECT_IO_ALLOW_MMAP */
 	bool writeback;		 /* allow the writeback-cache open-flag rewrite when negotiated */
@@ -81,6 +91,10 @@ struct pt_config {
 	 * attributes fall back to timeouts. NULL: the watch sees everything, or there is none. */
 	int (*vt_watch_dir)(void *opaque, int dirfd);
 	void *vt_watch_opaque;
+	/* --translate-uid/--translate-gid (NULL or empty: ids pass unchanged), owned by the
+	 * caller and kept until pt_free(). Guest-to-host on the ids a request acts with (owner of
+	 * a created node, chown), host-to-guest on every attribute reply. */
+	const struct idmap *translate_uid, *translate_gid;
 };
 
 /*

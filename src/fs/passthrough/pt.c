@@ -199,7 +199,7 @@ int pt_new(const struct pt_config *cfg, struct fs_backend *ret)
 
 	r = pt_fs_open(fs, cfg);
 	if (r >= 0)
-		r = pt_cred_init();
+		r = pt_cred_init(cfg->translate_uid, cfg->translate_gid);
 	if (r < 0) {
 		pt_fs_free(fs);
 		return r;

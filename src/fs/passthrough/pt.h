@@ -266,8 +266,14 @@ int pt_cred_enter(struct pt_cred *c, const struct fs_ctx *ctx);
 int pt_cred_enter_creator(struct pt_cred *c, const struct fs_ctx *ctx);
 void pt_cred_leave(struct pt_cred *c);
 #define _cleanup_cred_ _cleanup_(pt_cred_leave)
-/* Process-wide, at pt_new: drop inherited supplementary groups when root. */
-int pt_cred_init(void);
+/* Process-wide, at pt_new: drop inherited supplementary groups when root; the guest-to-host
+ * translation the credential switch applies (NULL: none), kept until exit. */
+int pt_cred_init(const struct idmap *uids, const struct idmap *gids);
+/* Guest-to-host translation of the ids a request gives a node (chown): 0 or -EPERM. */
+int pt_ids_to_host(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid);
+/* Host-to-guest translation of the owner in an attribute reply. */
+void pt_ids_to_guest(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid);
+void pt_stat_to_guest(const struct pt_fs *fs, struct stat *st);
 
 /* pt_dax.c: DAX hooks. FS_ATTR_DAX for a file with these attributes (ino may be NULL for a new
  * one), per cfg.dax_policy. */
@@ -357,5 +363,18 @@ ssize_t pt_xattr_do(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_
 /* getxattr as the daemon (the default-ACL probe of creating ops). */
 ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const char *name, void *buf,
 			 size_t size);
+/*
+ * The host name of a guest's xattr name: the name itself without cfg.xattrmap, else its mapping
+ * into buf; -EPERM/-ENOTSUP/-ERANGE when the mapping refuses it (xattrmap.h).
+ */
+int pt_xattr_host_name(const struct pt_fs *fs, const char *guest_name,
+		       char buf[static XATTRMAP_NAME_MAX + 1], const char **ret);
+/*
+ * Sets ctx's security context (if any, and cfg.security_label) on the node `name` just created
+ * in dirfd, through fd when it is an open fd of it (else -1), as the daemon, its name mapped
+ * by cfg.xattrmap. 0 or -errno; the caller removes the node on failure.
+ */
+int pt_secctx_apply(struct pt_fs *fs, const struct fs_ctx *ctx, int dirfd, const char *name,
+		    int fd);
 
 #endif

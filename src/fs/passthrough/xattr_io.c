@@ -7,7 +7,8 @@
  * anything (AT_EMPTY_PATH would be simpler but refuses O_PATH fds). Older kernels: regular files
  * and directories are reopened read-only and served with f*xattr(); symlinks and special files
  * get -EOPNOTSUPP there (the only xattrs Linux allows on them are trusted.* and security.*;
- * serving them would need a per-thread cwd in /proc/self/fd).
+ * serving them would need a per-thread cwd in /proc/self/fd). Also the security labels of new
+ * nodes (--security-label), under their mapped names.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,4 +120,58 @@ ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const cha
 	struct pt_xreq x = {PT_XGET, name, buf, size, 0, false};
 
 	return pt_xattr_do(fs, NULL, ino, &x);
+}
+
+/*
+ * The host name for a guest's name: the name itself without --xattrmap, else its mapping into
+ * buf (-EPERM/-ENOTSUP/-ERANGE: refused, xattrmap.h).
+ */
+int pt_xattr_host_name(const struct pt_fs *fs, const char *guest_name,
+		       char buf[static XATTRMAP_NAME_MAX + 1], const char **ret)
+{
+	int r;
+
+	if (!fs->cfg.xattrmap) {
+		*ret = guest_name;
+		return 0;
+	}
+	r = xattrmap_to_host(fs->cfg.xattrmap, guest_name, buf, XATTRMAP_NAME_MAX + 1);
+	if (r < 0)
+		return r;
+	*ret = buf;
+	return 0;
+}
+
+int pt_secctx_apply(struct pt_fs *fs, const struct fs_ctx *ctx, int dirfd, const char *name, int fd)
+{
+	char host[XATTRMAP_NAME_MAX + 1], path[24];
+	struct pt_xreq x = {PT_XSET, NULL, (void *)ctx->secctx_value, ctx->secctx_size, 0, false};
+	_cleanup_close_ int node = -1;
+	long n;
+	int r;
+
+	if (!ctx->secctx_name || !fs->cfg.security_label)
+		return 0;
+	r = pt_xattr_host_name(fs, ctx->secctx_name, host, &x.name);
+	if (r < 0)
+		return r;
+	/* As the daemon, like every xattr op: the guest kernel's LSM chose the label. */
+	if (fd >= 0)
+		return pt_xattr_fd(fd, &x) < 0 ? -errno : 0;
+	node = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (node < 0)
+		return -errno;
+	if (pt_xattrat_supported(fs)) {
+		snprintf(path, sizeof(path), "%d", node);
+		n = pt_xattr_at(fs->proc_fd, path, &x);
+	} else {
+		/* Without *xattrat(), only a directory can be reopened safely here. */
+		_cleanup_close_ int dfd =
+			openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd < 0)
+			return errno == ENOTDIR ? -EOPNOTSUPP : -errno;
+		n = pt_xattr_fd(dfd, &x);
+	}
+	return n < 0 ? -errno : 0;
 }

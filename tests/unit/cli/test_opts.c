@@ -321,6 +321,23 @@ static void test_flags(void)
 	CHECK_STREQ(o.modcaps, "-chown");
 	opts_free(&o);
 
+	/* --xattrmap keeps the rules for main to compile; it and --security-label imply xattr. */
+	CHECK_EQ(PARSE(&o, BASE, "--xattrmap=:map:security.:user.virtiofs.:"), 0);
+	CHECK_STREQ(o.xattrmap, ":map:security.:user.virtiofs.:");
+	CHECK(o.xattr && !o.security_label);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--xattrmap", ":ok:all:::", "--security-label"), 0);
+	CHECK_STREQ(o.xattrmap, ":ok:all:::");
+	CHECK(o.xattr && o.security_label);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "-o", "security_label,xattrmap=/ok/all///"), 0);
+	CHECK_STREQ(o.xattrmap, "/ok/all///");
+	CHECK(o.xattr && o.security_label);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "-o", "security_label,no_security_label"), 0);
+	CHECK(!o.security_label && !o.xattr);
+	opts_free(&o);
+
 	/* A 36-byte tag is the maximum; extreme numbers in range. */
 	CHECK_EQ(PARSE(&o, BASE, "--tag=123456789012345678901234567890123456",
 		       "--rlimit-nofile=18446744073709551614", "--thread-pool-size=1024",
@@ -405,6 +422,10 @@ static void test_usage(void)
 		"--vt-slots",
 		"--vt-watch",
 		"--print-capabilities",
+		"--uid-map",
+		"--gid-map",
+		"--translate-uid",
+		"--translate-gid",
 		"--help",
 		"--version",
 		"-o OPT",
@@ -517,20 +538,15 @@ static void test_errors(void)
 	EXPECT_FAIL("--cache: invalid value '--xattr'", BASE, "--cache", "--xattr");
 
 	/* Not supported. */
-	EXPECT_FAIL("--xattrmap: not supported", BASE, "--xattrmap=:ok:all:::");
-	EXPECT_FAIL("--xattrmap: not supported", BASE, "--xattrmap", ":ok:all:::");
-	EXPECT_FAIL("--security-label: not supported", BASE, "--security-label");
-	EXPECT_FAIL("--uid-map: not supported", BASE, "--uid-map=:0:1000:1:");
-	EXPECT_FAIL("--gid-map: not supported", BASE, "--gid-map", ":0:1000:1:");
-	EXPECT_FAIL("--translate-uid: not supported", BASE, "--translate-uid=map:0:1000:1");
-	EXPECT_FAIL("--translate-gid: not supported", BASE, "--translate-gid=map:0:1000:1");
+	EXPECT_FAIL("--xattrmap: missing value", BASE, "--xattrmap");
+	EXPECT_FAIL("--security-label: takes no value", BASE, "--security-label=1");
 	EXPECT_FAIL("--migration-mode: not supported", BASE, "--migration-mode=find-paths");
 	EXPECT_FAIL("--migration-on-error: not supported", BASE, "--migration-on-error=abort");
 	EXPECT_FAIL("--migration-verify-handles: not supported", BASE,
 		    "--migration-verify-handles");
 	EXPECT_FAIL("--migration-confirm-paths: not supported", BASE, "--migration-confirm-paths");
-	EXPECT_FAIL("-o xattrmap: not supported", BASE, "-o", "xattrmap=:ok:all:::");
-	EXPECT_FAIL("-o security_label: not supported", BASE, "-o", "security_label");
+	EXPECT_FAIL("-o xattrmap: missing value", BASE, "-o", "xattrmap");
+	EXPECT_FAIL("-o security_label: takes no value", BASE, "-o", "security_label=1");
 
 	/* A newline in a value cannot split the message; long values are cut. */
 	EXPECT_FAIL("invalid value 'a\\x0ab'", BASE, "--cache=a\nb");
@@ -582,6 +598,54 @@ static void test_coherence(void)
 	EXPECT_FAIL("only apply with --coherence=table", BASE, "--vt-watch=inotify");
 }
 
+/* --uid-map/--gid-map and --translate-uid/--translate-gid (the Rust virtiofsd's syntax). */
+static void test_idmap(void)
+{
+	struct vfsd_opts o;
+	uint32_t id = 0;
+
+	CHECK_EQ(PARSE(&o, BASE), 0);
+	CHECK(o.uid_map == NULL && o.gid_map == NULL);
+	CHECK(idmap_empty(&o.translate_uid) && idmap_empty(&o.translate_gid));
+	opts_free(&o);
+	/* What libvirt passes for <idmap>, both spellings, repeated. */
+	CHECK_EQ(PARSE(&o, BASE, "--uid-map=:0:100000:65536:", "--uid-map",
+		       ":65536:1000:1:", "--gid-map", ":0:100000:65536:"),
+		 0);
+	CHECK(o.uid_map && o.gid_map);
+	CHECK_EQ(o.uid_map->n, 2);
+	CHECK_EQ(o.uid_map->range[1].inside, 65536);
+	CHECK_EQ(o.uid_map->range[1].outside, 1000);
+	CHECK_EQ(o.uid_map->range[1].count, 1);
+	CHECK_EQ(o.gid_map->range[0].outside, 100000);
+	opts_free(&o);
+	EXPECT_FAIL("--uid-map=0:1000:1: expected :NAMESPACE_ID:HOST_ID:COUNT:", BASE,
+		    "--uid-map=0:1000:1");
+	EXPECT_FAIL("--gid-map", BASE, "--gid-map=:0:1000:0:");
+	EXPECT_FAIL("overlaps", BASE, "--uid-map=:0:1000:10:", "--uid-map=:5:2000:1:");
+	EXPECT_FAIL("overlaps", BASE, "--uid-map=:0:1000:10:", "--uid-map=:50:1005:1:");
+	EXPECT_FAIL("need --sandbox=namespace", BASE, "--sandbox=none", "--uid-map=:0:1000:1:");
+
+	CHECK_EQ(PARSE(&o, BASE, "--translate-uid=map:1000:2000:10", "--translate-uid",
+		       "forbid-guest:0:1", "--translate-gid=squash-host:0:65534:1000"),
+		 0);
+	CHECK_EQ(idmap_to_host(&o.translate_uid, 1003, &id), 0);
+	CHECK_EQ(id, 2003);
+	CHECK_EQ(idmap_to_guest(&o.translate_uid, 2009), 1009);
+	CHECK_EQ(idmap_to_host(&o.translate_uid, 0, &id), -EPERM);
+	CHECK_EQ(idmap_to_guest(&o.translate_gid, 999), 65534);
+	CHECK_EQ(idmap_to_guest(&o.translate_gid, 1000), 1000);
+	opts_free(&o);
+	EXPECT_FAIL("TYPE is one of", BASE, "--translate-uid=both:0:0:1");
+	EXPECT_FAIL("expected TYPE:SOURCE:TARGET:COUNT", BASE, "--translate-gid=guest:0:0");
+	EXPECT_FAIL("expected TYPE:SOURCE:TARGET:COUNT", BASE,
+		    "--translate-gid=forbid-guest:0:0:1");
+	EXPECT_FAIL("runs past 4294967295", BASE, "--translate-uid=guest:4294967295:0:2");
+	EXPECT_FAIL("overlaps an earlier guest-to-host rule", BASE,
+		    "--translate-uid=squash-guest:0:1:100", "--translate-uid=map:99:5:1");
+	EXPECT_FAIL("conflict with --posix-acl", BASE, "--posix-acl", "--translate-uid=map:0:1:1");
+}
+
 static void test_reentry(void)
 {
 	struct vfsd_opts o;
@@ -608,6 +672,7 @@ int main(void)
 	test_usage();
 	test_errors();
 	test_coherence();
+	test_idmap();
 	test_reentry();
 	free(last_err);
 	return check_report("cli-opts");

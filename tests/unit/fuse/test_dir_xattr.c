@@ -229,7 +229,7 @@ static void test_xattr(bool ext)
 
 static void add_ext_groups(struct rq *q, uint32_t nr, uint32_t claim, uint32_t ext_size)
 {
-	struct fuse_ext_header eh = {.size = ext_size, .type = 2};
+	struct fuse_ext_header eh = {.size = ext_size, .type = 32};
 	uint32_t groups[8] = {501, 502, 503, 504, 505, 506, 507, 508};
 
 	rq_add(q, &eh, sizeof(eh));
