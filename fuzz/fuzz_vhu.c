@@ -8,8 +8,8 @@
  * memfd), then hdr.size payload bytes. The session loop's own checks are applied first (version
  * flags, payload size, a truncated message ends the connection); a protocol violation ends it
  * too. Fds are fresh memfds (1 MiB, for memory messages) or eventfds, closed afterwards like
- * the session loop does with those the handler did not take. After the device is freed, the
- * process must hold exactly the fds it held before the input.
+ * the session loop does with those the handler did not take (SET_LOG_BASE gets a memfd too). After
+ * the device is freed, the process must hold exactly the fds it held before the input.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -28,9 +28,10 @@
 
 static struct vhu_msg *msg;
 
+/* Claims the first writable buffer was written, so a dirty log (if on) gets marked. */
 static void handle(void *opaque, struct vhu_req *req)
 {
-	vhu_req_done(req, 0);
+	vhu_req_done(req, req->nwr ? req->wr[0].iov_len : 0);
 }
 
 static void reset(void *opaque)
@@ -52,7 +53,7 @@ static unsigned count_fds(void)
 static bool wants_memory(uint32_t request)
 {
 	return request == VHU_SET_MEM_TABLE || request == VHU_ADD_MEM_REG ||
-	       request == VHU_REM_MEM_REG;
+	       request == VHU_REM_MEM_REG || request == VHU_SET_LOG_BASE;
 }
 
 static int make_fd(bool memory)

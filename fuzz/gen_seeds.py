@@ -335,6 +335,27 @@ def vhu_seeds():
     s["bad-version"] = bytes([0]) + vmsg(1, flags=2)
     s["big-size"] = bytes([0]) + vmsg(1, size=5000)
     s["bad-num"] = bytes([0]) + vmsg(8, state(0, 3))
+    # Dirty logging as QEMU starts it at migration: LOG_SHMFD, SET_LOG_BASE, LOG_ALL, vring
+    # addresses with the log flag, then requests; and log bases a hostile frontend sends.
+    log_feat = (1 << 26) | (1 << 28) | (1 << 29) | (1 << 30) | (1 << 32)
+    setup = vhu_setup(1, log_feat)
+    setup[2] = vmsg(16, u64(0xa429 | 2))
+    s["dirty-log"] = bytes([0]) + b"".join(setup + [
+        vmsg(6, u64(64) + u64(0), nfds=1), vmsg(7, nfds=1),
+        vmsg(9, struct.pack("<IIQQQQ", 0, 1, 0x7f0000000000, 0x7f0000000400,
+                            0x7f0000000200, 0x400)),
+        vmsg(12, u64(0), nfds=1), vmsg(6, u64(4096) + u64(4096), nfds=1),
+        vmsg(2, u64(log_feat & ~(1 << 26))), vmsg(11, state(0, 0))])
+    s["dirty-log-small"] = bytes([0]) + b"".join(setup + [vmsg(6, u64(3) + u64(0), nfds=1)])
+    s["dirty-log-overflow"] = bytes([0]) + b"".join(
+        setup + [vmsg(6, u64(64) + u64((1 << 64) - 8), nfds=1)])
+    s["dirty-log-past-file"] = bytes([0]) + b"".join(
+        setup + [vmsg(6, u64(1 << 21) + u64(0), nfds=1)])
+    s["dirty-log-no-fd"] = bytes([0]) + b"".join(setup + [vmsg(6, u64(64) + u64(0))])
+    s["dirty-log-log-addr-wild"] = bytes([0]) + b"".join(setup + [
+        vmsg(6, u64(16) + u64(0), nfds=1),
+        vmsg(9, struct.pack("<IIQQQQ", 0, 1, 0x7f0000000000, 0x7f0000000400,
+                            0x7f0000000200, (1 << 64) - 4)), vmsg(12, u64(0), nfds=1)])
     s["poll-mode"] = bytes([0]) + b"".join(vhu_setup(1)[:-3] + [vmsg(12, u64(0x100)),
                                                                vmsg(18, state(0, 1))])
     return s

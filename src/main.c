@@ -112,6 +112,14 @@ static void log_dax_stats(struct dax_window *dax)
 }
 
 /* Device reset or disconnect: the frontend has dropped the window's maps itself. */
+/* Rings stopping: no deferred lock request may stay without an answer. */
+static void on_stop(void *opaque)
+{
+	struct daemon *d = opaque;
+
+	fuse_server_answer_deferred(d->srv);
+}
+
 static void on_reset(void *opaque)
 {
 	struct daemon *d = opaque;
@@ -425,7 +433,7 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 			opts->queue_threads ? opts->queue_threads : default_queue_threads(),
 		.keep_serving = opts->keep_serving,
 	};
-	struct vhu_callbacks cb = {.handle = on_request, .reset = on_reset};
+	struct vhu_callbacks cb = {.handle = on_request, .reset = on_reset, .stop = on_stop};
 	struct vt_watch_sink sink = {vt_host_changed, vt_host_lost, vt};
 	struct vt_watch *watch = NULL;
 	struct fuse_server_config fcfg;

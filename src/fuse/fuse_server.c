@@ -253,6 +253,11 @@ void fuse_server_free(struct fuse_server *srv)
 	free(srv);
 }
 
+void fuse_server_answer_deferred(struct fuse_server *srv)
+{
+	fuse_lock_wait_interrupt_all(&srv->waiters);
+}
+
 void fuse_session_end(struct fuse_server *srv)
 {
 	fuse_lock_wait_cancel_all(&srv->waiters);

@@ -72,6 +72,13 @@ enum fuse_handled fuse_server_handle(struct fuse_server *srv, const struct iovec
 				     void *cookie, size_t *ret_written);
 
 /*
+ * Rings stopping (VM pause, migration): answers every deferred request now, EINTR for a lock
+ * still waiting (the guest's fcntl(F_SETLKW) returns EINTR), so none is left without a reply
+ * the guest would wait for forever. Any thread; returns once every answer went to complete().
+ */
+void fuse_server_answer_deferred(struct fuse_server *srv);
+
+/*
  * Device reset, frontend disconnect or a new memory table: wakes and completes (with an error,
  * writing nothing) every deferred request, then ends the session (backend destroy). Call with
  * no fuse_server_handle() in flight. The next request must be a FUSE_INIT.

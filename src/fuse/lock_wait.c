@@ -228,17 +228,29 @@ void fuse_lock_wait_interrupt(struct fuse_lock_wait *lw, uint64_t unique)
 	pthread_mutex_unlock(&lw->lock);
 }
 
-void fuse_lock_wait_cancel_all(struct fuse_lock_wait *lw)
+/* Wakes every waiter with `how` and waits until each has answered its request. */
+static void wake_all(struct fuse_lock_wait *lw, enum waiter_cancel how)
 {
 	pthread_mutex_lock(&lw->lock);
 	for (struct fuse_lock_waiter *w = lw->active; w; w = w->next)
-		w->cancel = WAITER_RESET;
+		w->cancel = how;
 	while (lw->active) {
 		for (struct fuse_lock_waiter *w = lw->active; w; w = w->next)
 			pthread_kill(w->thread, SIGRTMIN);
 		wait_a_little(lw, 5);
 	}
-	memset(lw->early_valid, 0, sizeof(lw->early_valid));
+	if (how == WAITER_RESET)
+		memset(lw->early_valid, 0, sizeof(lw->early_valid));
 	pthread_mutex_unlock(&lw->lock);
 	reap_finished(lw);
+}
+
+void fuse_lock_wait_cancel_all(struct fuse_lock_wait *lw)
+{
+	wake_all(lw, WAITER_RESET);
+}
+
+void fuse_lock_wait_interrupt_all(struct fuse_lock_wait *lw)
+{
+	wake_all(lw, WAITER_INTERRUPT);
 }

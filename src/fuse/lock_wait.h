@@ -61,6 +61,10 @@ int fuse_lock_wait_start(struct fuse_lock_wait *lw, uint64_t unique, fuse_lock_w
  * or remembers the id for a request still on its way. Best effort, bounded. */
 void fuse_lock_wait_interrupt(struct fuse_lock_wait *lw, uint64_t unique);
 
+/* Rings stopping (GET_VRING_BASE): wakes every waiter and waits until each has answered its
+ * request, EINTR unless its call had already finished. */
+void fuse_lock_wait_interrupt_all(struct fuse_lock_wait *lw);
+
 /* Session end: wakes every waiter and waits for each to complete its request (no reply). */
 void fuse_lock_wait_cancel_all(struct fuse_lock_wait *lw);
 

@@ -264,6 +264,37 @@ void *gmem_uva_to_host(const struct gmem_table *t, uint64_t uva, uint64_t len)
 	return NULL;
 }
 
+bool gmem_host_to_gpa(const struct gmem_table *t, const void *host, uint64_t len, uint64_t *gpa)
+{
+	uintptr_t h = (uintptr_t)host;
+
+	if (!t || len == 0)
+		return false;
+	/* Only the dirty log needs it, and only while logging: a linear scan is fine. */
+	for (unsigned i = 0; i < t->n; i++) {
+		const struct gmem_region *r = t->regions[i];
+
+		if (range_inside(h, len, (uintptr_t)r->host, r->size)) {
+			*gpa = r->guest_addr + (h - (uintptr_t)r->host);
+			return true;
+		}
+	}
+	return false;
+}
+
+uint64_t gmem_table_gpa_end(const struct gmem_table *t)
+{
+	const struct gmem_region *r;
+
+	if (!t || t->n == 0)
+		return 0;
+	/* Sorted and disjoint: the last region ends highest. */
+	r = t->regions[t->n - 1];
+	if (r->size - 1 == UINT64_MAX - r->guest_addr)
+		return UINT64_MAX; /* ends at 2^64 */
+	return r->guest_addr + r->size;
+}
+
 int gmem_gpa_to_iov(const struct gmem_table *t, uint64_t guest_addr, uint64_t len,
 		    struct iovec *iov, unsigned max, unsigned *ret_n)
 {

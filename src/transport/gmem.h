@@ -68,6 +68,15 @@ void *gmem_gpa_to_host(const struct gmem_table *t, uint64_t guest_addr, uint64_t
 void *gmem_uva_to_host(const struct gmem_table *t, uint64_t uva, uint64_t len);
 
 /*
+ * The guest-physical address of the host range [host, host + len) if it lies inside ONE region
+ * of t (the reverse of gmem_gpa_to_host, for the dirty log). Linear in the region count.
+ */
+bool gmem_host_to_gpa(const struct gmem_table *t, const void *host, uint64_t len, uint64_t *gpa);
+/* One past the highest guest-physical address mapped by t (UINT64_MAX for a region that ends
+ * at 2^64); 0 for an empty table. */
+uint64_t gmem_table_gpa_end(const struct gmem_table *t);
+
+/*
  * Translates [guest_addr, guest_addr + len) into iovecs, splitting where the range crosses from
  * one region into a guest-physically adjacent one. Stores at most max iovecs. Returns 0 and the
  * count in *ret_n, -EFAULT if any byte is unmapped (or len is 0), -E2BIG if max is too small.

@@ -294,6 +294,7 @@ static void session_end(struct vhu_dev *dev)
 	dev->conn_fd = safe_close(dev->conn_fd);
 	dev->features = 0;
 	dev->protocol_features = 0;
+	vhu_log_session_end(dev);
 }
 
 int vhu_dev_serve(struct vhu_dev *dev, int listen_fd)
@@ -356,8 +357,9 @@ int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, vo
 	dev->cfg = *cfg;
 	dev->cb = *cb;
 	dev->opaque = opaque;
-	dev->conn_fd = dev->backend_fd = -1;
+	dev->conn_fd = dev->backend_fd = dev->log_fd = -1;
 	pthread_mutex_init(&dev->mem_lock, NULL);
+	pthread_rwlock_init(&dev->log_lock, NULL);
 	pthread_mutex_init(&dev->backend_lock, NULL);
 	pthread_mutex_init(&dev->shm_lock, NULL);
 	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -393,6 +395,8 @@ void vhu_dev_free(struct vhu_dev *dev)
 	vhu_pool_free(dev->pool);
 	free(dev->queues);
 	gmem_table_unref(dev->mem);
+	vhu_log_session_end(dev);
+	pthread_rwlock_destroy(&dev->log_lock);
 	safe_close(dev->backend_fd);
 	safe_close(dev->backend_abort);
 	safe_close(dev->conn_fd);

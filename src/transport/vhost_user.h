@@ -44,8 +44,12 @@ struct vhu_callbacks {
 	 * session state. Called with no handle() in flight. Not called when rings are merely
 	 * stopped (GET_VRING_BASE: VM pause, migration, guest reboot) nor on memory table
 	 * changes: a reboot shows up as a new FUSE_INIT. Requests still deferred when rings stop
-	 * may be completed later; those completions are dropped. */
+	 * (without a stop callback) may be completed later; those completions are dropped. */
 	void (*reset)(void *opaque);
+	/* Optional: a ring is stopping (GET_VRING_BASE) and no handle() is in flight on it.
+	 * Must complete every deferred request now (vhu_req_done() from any thread) and return
+	 * once they are: the frontend's answer says the ring is idle. */
+	void (*stop)(void *opaque);
 };
 
 struct vhu_config {

@@ -79,9 +79,16 @@ void vhu_req_done(struct vhu_req *req, size_t written)
 	/* The guest only learns a length; never more than the room it gave us. */
 	uint64_t len = MIN((uint64_t)written, e->wr_len);
 
+	/* Before the used ring publishes the reply: the frontend must copy its pages again. */
+	if (vhu_log_on(q->dev))
+		vhu_log_written(q->dev, mem, e->req.wr, e->req.nwr, len);
 	pthread_mutex_lock(&q->lock);
 	if (e->gen == q->gen) {
+		uint16_t slot = q->vq.num ? (uint16_t)(q->vq.used_idx & (q->vq.num - 1)) : 0;
+
 		vq_push(&q->vq, e->head, (uint32_t)MIN(len, UINT32_MAX));
+		if (vhu_log_on(q->dev))
+			vhu_log_used(q->dev, &q->vq, slot);
 		q->inflight--;
 		if (vhu_batch_queue == q)
 			vhu_batch_pending = true;

@@ -17,15 +17,17 @@
 
 uint64_t vhu_offered_features(void)
 {
+	/* LOG_ALL without device state does not make us migratable: QEMU fails the migration of
+	 * a vhost-user-fs device whose backend lacks DEVICE_STATE (docs/migration.md). */
 	return 1ull << VHU_F_VERSION_1 | 1ull << VHU_F_INDIRECT_DESC | 1ull << VHU_F_EVENT_IDX |
-	       1ull << VHU_F_PROTOCOL_FEATURES;
+	       1ull << VHU_F_PROTOCOL_FEATURES | 1ull << VHU_F_LOG_ALL;
 }
 
 uint64_t vhu_offered_protocol_features(const struct vhu_dev *dev)
 {
-	uint64_t f = 1ull << VHU_PROTOCOL_F_MQ | 1ull << VHU_PROTOCOL_F_REPLY_ACK |
-		     1ull << VHU_PROTOCOL_F_BACKEND_REQ | 1ull << VHU_PROTOCOL_F_BACKEND_SEND_FD |
-		     1ull << VHU_PROTOCOL_F_RESET_DEVICE |
+	uint64_t f = 1ull << VHU_PROTOCOL_F_MQ | 1ull << VHU_PROTOCOL_F_LOG_SHMFD |
+		     1ull << VHU_PROTOCOL_F_REPLY_ACK | 1ull << VHU_PROTOCOL_F_BACKEND_REQ |
+		     1ull << VHU_PROTOCOL_F_BACKEND_SEND_FD | 1ull << VHU_PROTOCOL_F_RESET_DEVICE |
 		     1ull << VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS;
 
 	if (dev->cfg.tag)
@@ -57,7 +59,7 @@ void vhu_dev_reset_rings(struct vhu_dev *dev)
 {
 	vhu_backend_cancel(dev);
 	for (unsigned i = 0; i < dev->nqueues; i++)
-		vhu_queue_stop(&dev->queues[i]);
+		vhu_queue_stop(&dev->queues[i], false);
 	/* The frontend dropped the window's maps with the device. */
 	vhu_shmem_reset(dev);
 	/* No handle() is in flight now; deferred requests completed from here are dropped. */
@@ -84,6 +86,7 @@ static int h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 		return VHU_EPROTO;
 	}
 	dev->features = v;
+	vhu_log_features_changed(dev);
 	for (unsigned i = 0; i < dev->nqueues; i++) {
 		struct vhu_queue *q = &dev->queues[i];
 
@@ -316,7 +319,6 @@ static int h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	return 0;
 }
 
-/* Dirty logging is only for migration, which we do not offer (no LOG_ALL, no LOG_SHMFD). */
 static int h_unsupported(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	log_ratelimited(LOG_LEVEL_WARN, "vhost-user: %s (%u) not supported",
@@ -345,8 +347,8 @@ static const struct handler handlers[VHU_REQUEST_MAX] = {
 	[VHU_SET_OWNER] = FIXED(h_nop, 0),
 	[VHU_RESET_OWNER] = FIXED(h_reset, 0),
 	[VHU_SET_MEM_TABLE] = {h_set_mem_table, 8, sizeof(struct vhu_mem_table), false},
-	[VHU_SET_LOG_BASE] = FIXED(h_unsupported, 16),
-	[VHU_SET_LOG_FD] = FIXED(h_unsupported, 0),
+	[VHU_SET_LOG_BASE] = FIXED_R(vhu_h_set_log_base, 16),
+	[VHU_SET_LOG_FD] = FIXED(vhu_h_set_log_fd, 0),
 	[VHU_SET_VRING_NUM] = FIXED(vhu_h_set_vring_num, 8),
 	[VHU_SET_VRING_ADDR] = FIXED(vhu_h_set_vring_addr, 40),
 	[VHU_SET_VRING_BASE] = FIXED(vhu_h_set_vring_base, 8),

@@ -184,6 +184,17 @@ struct vhu_dev {
 	pthread_mutex_t mem_lock;
 	struct gmem_table *mem;
 
+	/* Dirty log (vhu_log.c): [ctl] maps it and turns it on under log_lock (write);
+	 * completing threads mark it under log_lock (read). log_on (atomic) is read first,
+	 * without the lock: LOG_ALL acked and a log mapped. */
+	pthread_rwlock_t log_lock;
+	bool log_on;
+	uint8_t *log;	   /* the bitmap; NULL: none */
+	uint64_t log_size; /* its bytes */
+	void *log_map;	   /* the mapping (log minus the offset's page remainder) */
+	size_t log_map_len;
+	int log_fd; /* SET_LOG_FD eventfd, -1: none */
+
 	unsigned nqueues;
 	struct vhu_queue *queues;
 	struct vhu_pool *pool; /* NULL: inline */
@@ -244,6 +255,23 @@ void vhu_shmem_reset(struct vhu_dev *dev);
 /* Session end: closes the channel and forgets the window and its maps. */
 void vhu_shmem_session_end(struct vhu_dev *dev);
 
+/* vhu_log.c: dirty logging. */
+int vhu_h_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_set_log_fd(struct vhu_dev *dev, struct vhu_msg *msg);
+/* [ctl] after dev->features changed: LOG_ALL turns logging on or off. */
+void vhu_log_features_changed(struct vhu_dev *dev);
+/* Session end: unmaps the log, closes the log fd. */
+void vhu_log_session_end(struct vhu_dev *dev);
+/* Marks the first len bytes of the writable iovecs iov[0..n) (translated through mem). */
+void vhu_log_written(struct vhu_dev *dev, const struct gmem_table *mem, const struct iovec *iov,
+		     unsigned n, uint64_t len);
+/* Marks the used element at slot and the used index, if the ring logs. Under q->lock. */
+void vhu_log_used(struct vhu_dev *dev, const struct vq *vq, uint16_t slot);
+static inline bool vhu_log_on(const struct vhu_dev *dev)
+{
+	return __builtin_expect(__atomic_load_n(&dev->log_on, __ATOMIC_RELAXED), 0);
+}
+
 /* vhu_vring.c: the per-ring messages. */
 int vhu_h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg);
 int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg);
@@ -261,8 +289,11 @@ void vhu_queue_destroy(struct vhu_queue *q);
 void vhu_queue_try_run(struct vhu_queue *q);
 /* Stops the worker (joins it); ring state and in-flight requests stay. */
 void vhu_queue_pause(struct vhu_queue *q);
-/* GET_VRING_BASE semantics: pause, wait for cb->handle() calls to return, drop the rest. */
-void vhu_queue_stop(struct vhu_queue *q);
+/*
+ * Stops the ring: pause, wait for cb->handle() calls to return; with drain (GET_VRING_BASE)
+ * cb->stop() answers the deferred requests into the ring; what is left is dropped.
+ */
+void vhu_queue_stop(struct vhu_queue *q, bool drain);
 /* Forgets the ring configuration and fds (reset/disconnect); the queue must be stopped. */
 void vhu_queue_clear(struct vhu_queue *q);
 struct gmem_table *vhu_dev_mem_get(struct vhu_dev *dev);

@@ -55,6 +55,7 @@ enum vhu_backend_request {
 #define VHU_FLAG_NEED_REPLY   (1u << 3)
 
 /* Virtio feature bits we offer. */
+#define VHU_F_LOG_ALL		26 /* VHOST_F_LOG_ALL: dirty logging (migration) */
 #define VHU_F_INDIRECT_DESC	28
 #define VHU_F_EVENT_IDX		29
 #define VHU_F_PROTOCOL_FEATURES 30
@@ -64,6 +65,7 @@ enum vhu_backend_request {
  * vhost-user-fs-pci), SHMEM only with a DAX window as well. SHMEM is bit 22 in the spec and in
  * QEMU 11.1 (early drafts of the series said 20). */
 #define VHU_PROTOCOL_F_MQ		   0
+#define VHU_PROTOCOL_F_LOG_SHMFD	   1
 #define VHU_PROTOCOL_F_REPLY_ACK	   3
 #define VHU_PROTOCOL_F_BACKEND_REQ	   5
 #define VHU_PROTOCOL_F_CONFIG		   9
@@ -91,6 +93,9 @@ struct vhu_vring_state {
 	uint32_t index;
 	uint32_t num;
 };
+
+/* SET_VRING_ADDR flags: log used-ring writes at log_guest_addr (VHOST_VRING_F_LOG). */
+#define VHU_VRING_F_LOG (1u << 0)
 
 struct vhu_vring_addr {
 	uint32_t index;

@@ -291,12 +291,18 @@ void vhu_queue_pause(struct vhu_queue *q)
 	q->running = false;
 }
 
-void vhu_queue_stop(struct vhu_queue *q)
+void vhu_queue_stop(struct vhu_queue *q, bool drain)
 {
 	vhu_queue_pause(q);
 	pthread_mutex_lock(&q->lock);
 	while (q->busy)
 		pthread_cond_wait(&q->idle, &q->lock);
+	if (drain && q->inflight && q->dev->cb.stop) {
+		/* Deferred requests are answered now, into this ring (same generation). */
+		pthread_mutex_unlock(&q->lock);
+		q->dev->cb.stop(q->dev->opaque);
+		pthread_mutex_lock(&q->lock);
+	}
 	/* What is still in flight now was deferred by the handler: its completion is dropped. */
 	q->gen++;
 	q->inflight = 0;
@@ -336,7 +342,7 @@ int vhu_queue_init(struct vhu_queue *q, struct vhu_dev *dev, unsigned index)
 
 void vhu_queue_destroy(struct vhu_queue *q)
 {
-	vhu_queue_stop(q);
+	vhu_queue_stop(q, false);
 	vhu_queue_clear(q);
 	q->wake_fd = safe_close(q->wake_fd);
 	vhu_queue_free_elems(q);

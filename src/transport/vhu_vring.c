@@ -49,6 +49,8 @@ int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_queue_pause(q);
 	pthread_mutex_lock(&q->lock);
 	vq_unmap(&q->vq);
+	q->vq.log_used = a->flags & VHU_VRING_F_LOG;
+	q->vq.log_addr = a->log_guest_addr;
 	pthread_mutex_unlock(&q->lock);
 	q->desc_uva = a->desc_user_addr;
 	q->avail_uva = a->avail_user_addr;
@@ -85,7 +87,7 @@ int vhu_h_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	/* A request waiting on the backend channel would wait for the frontend, which waits
 	 * for this reply. */
 	vhu_backend_cancel(dev);
-	vhu_queue_stop(q);
+	vhu_queue_stop(q, true);
 	vhu_backend_resume(dev);
 	msg->has_reply = true;
 	msg->reply_size = sizeof(msg->reply.state);

@@ -48,6 +48,10 @@ struct vq {
 	bool signalled_used_valid;
 	int call_fd; /* eventfd, -1: no interrupts */
 	int err_fd;  /* eventfd, -1: none */
+	/* Dirty logging of used-ring writes (SET_VRING_ADDR with VHOST_VRING_F_LOG): the used
+	 * ring's guest-physical address. Logged by the owner (vhu_log.c), not here. */
+	bool log_used;
+	uint64_t log_addr;
 };
 
 /* A chain popped from the ring: readable iovecs first, then writable ones. */

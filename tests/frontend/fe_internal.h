@@ -83,6 +83,10 @@ struct fe {
 	int fuse_timeout_ms;
 	uint32_t fuse_minor;
 	struct fuse_init_out init_out;
+
+	/* Dirty log (fe_log.c). */
+	uint8_t *log;
+	size_t log_size;
 };
 
 int fe_ring_setup(struct fe *fe);

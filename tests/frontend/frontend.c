@@ -154,6 +154,7 @@ static bool has_own_reply(uint32_t request)
 	case VHU_GET_MAX_MEM_SLOTS:
 	case VHU_GET_CONFIG:
 	case VHU_GET_SHMEM_CONFIG:
+	case VHU_SET_LOG_BASE: /* with LOG_SHMFD, the only way we send it */
 		return true;
 	default:
 		return false;
@@ -472,6 +473,8 @@ void fe_free(struct fe *fe)
 			munmap(fe->regions[i].host, fe->regions[i].size);
 	safe_close(fe->memfd);
 	free(fe->bitmap);
+	if (fe->log)
+		munmap(fe->log, fe->log_size);
 	pthread_mutex_destroy(&fe->sock_lock);
 	free(fe);
 }

@@ -169,6 +169,24 @@ int fe_vhu_query(struct fe *fe, uint32_t request, const void *payload, uint32_t 
 		 size_t max, uint32_t *ret_size);
 
 /*
+ * Dirty logging, as QEMU starts and stops it around a migration (fe_log.c). Needs LOG_SHMFD in
+ * opts.protocol_features. fe_log_start(): a memfd of size bytes (0: just enough for guest
+ * memory), SET_LOG_BASE, SET_FEATURES with LOG_ALL, SET_VRING_ADDR with VHOST_VRING_F_LOG and
+ * the used ring's GPA on every queue. fe_log_stop() undoes the last two (the log stays mapped).
+ * fe_log_bitmap() is our view of the log; fe_log_clear() zeroes it.
+ */
+int fe_log_start(struct fe *fe, size_t size);
+int fe_log_stop(struct fe *fe);
+/* SET_LOG_BASE alone, with any fd, size and offset (hostile tests). */
+int fe_log_set_base(struct fe *fe, int fd, uint64_t size, uint64_t offset);
+/* Bytes of log that cover guest memory. */
+size_t fe_log_size_needed(const struct fe *fe);
+const volatile uint8_t *fe_log_bitmap(const struct fe *fe, size_t *ret_size);
+void fe_log_clear(struct fe *fe);
+uint64_t fe_vq_used_gpa(const struct fe *fe, unsigned queue);
+uint16_t fe_vq_num(const struct fe *fe, unsigned queue);
+
+/*
  * RESET_DEVICE (RESET_OWNER without that feature), then what a VMM does around a device reset
  * (after the backend channel settled, unless it is held):
  * the DAX window's maps are dropped by the frontend itself (REM_MEM_REG for each), our rings

@@ -52,7 +52,9 @@ enum {
 #define VHU_VRING_NOFD	    (1ull << 8)
 #define VHU_VRING_IDX_MASK  0xffull
 
+#define VHU_F_LOG_ALL		26
 #define VHU_F_PROTOCOL_FEATURES 30
+#define VHU_VRING_F_LOG		(1u << 0)
 
 enum {
 	VHU_PROTO_MQ = 0,

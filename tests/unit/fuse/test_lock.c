@@ -151,6 +151,34 @@ static void test_interrupt(void)
 	free(held);
 }
 
+/* Rings stopping: every waiting SETLKW is answered EINTR before the call returns; the session
+ * goes on. */
+static void test_answer_deferred(void)
+{
+	struct reply *held = malloc(sizeof(*held));
+	unsigned base = done_count;
+
+	mock.setlk_conflict = true;
+	mock.destroy_calls = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		lk_rq(FUSE_SETLKW, 650 + i, F_WRLCK, 0, 100, i == 1);
+		send_rq(srv, &rq, 4096, held);
+		CHECK(held->handled == FUSE_DEFERRED);
+		fuse_server_answer_deferred(srv);
+		CHECK_EQ(done_count, base + i + 1);
+		gather_deferred(held);
+		CHECK(held->oh.error == -EINTR && held->oh.unique == 650 + i);
+	}
+	CHECK_EQ(mock.destroy_calls, 0);
+	fuse_server_answer_deferred(srv); /* none waiting: returns at once */
+	CHECK_EQ(done_count, base + 2);
+	mock.setlk_conflict = false;
+	lk_rq(FUSE_SETLK, 660, F_WRLCK, 0, 100, false);
+	send_rq(srv, &rq, 4096, held);
+	CHECK_EQ(held->oh.error, 0);
+	free(held);
+}
+
 static void test_reset_cancel(void)
 {
 	unsigned base = done_count;
@@ -198,6 +226,7 @@ int main(void)
 		test_deferred(false);
 		test_deferred(true);
 		test_interrupt();
+		test_answer_deferred();
 		test_reset_cancel();
 		fuse_server_free(srv);
 	}

@@ -59,6 +59,27 @@ static void test_translate(void)
 	CHECK_EQ(gmem_gpa_to_iov(t, 0x10000 + PAGE, 2 * PAGE + 1, iov, 4, &n), -EFAULT);
 	CHECK_EQ(gmem_gpa_to_iov(t, 0x10000, 0, iov, 4, &n), -EFAULT);
 	CHECK_EQ(gmem_gpa_to_iov(t, UINT64_MAX, 2, iov, 4, &n), -EFAULT);
+	/* Back from host to guest-physical (the dirty log): inside one region only. */
+	uint64_t gpa = 0;
+	CHECK(gmem_host_to_gpa(t, a + 5, 10, &gpa) && gpa == 0x10005);
+	CHECK(gmem_host_to_gpa(t, b + PAGE - 1, 1, &gpa) && gpa == 0x10000 + 3 * PAGE - 1);
+	CHECK(!gmem_host_to_gpa(t, a + 2 * PAGE - 1, 2, &gpa));
+	CHECK(!gmem_host_to_gpa(t, a, 0, &gpa));
+	CHECK(!gmem_host_to_gpa(t, a - 1, 1, &gpa));
+	CHECK(!gmem_host_to_gpa(NULL, a, 1, &gpa));
+	CHECK(gmem_table_gpa_end(t) == 0x10000 + 3 * PAGE);
+	CHECK(gmem_table_gpa_end(NULL) == 0);
+	{
+		/* A region that ends at 2^64: the end saturates instead of wrapping to 0. */
+		struct gmem_region *top = wrap(UINT64_MAX - PAGE + 1, PAGE, 0x900000, b);
+		struct gmem_table *tt;
+
+		CHECK_EQ(gmem_table_new(&top, 1, &tt), 0);
+		CHECK(gmem_table_gpa_end(tt) == UINT64_MAX);
+		CHECK(gmem_host_to_gpa(tt, b + PAGE - 1, 1, &gpa) && gpa == UINT64_MAX);
+		gmem_table_unref(tt);
+		gmem_region_unref(top);
+	}
 
 	gmem_table_unref(t);
 	gmem_region_unref(r[0]);
