@@ -39,9 +39,12 @@ check "host: user.plain set on the host" "" setfattr -n user.plain -v p "$share/
 
 say "booting (share $share)"
 set +e
+# The guest runs the script from its results share: the guest mounts a tmpfs on /tmp, which
+# hides a tree under the host's /tmp.
+cp "$here/guest_xattrmap.sh" "$results/guest_xattrmap.sh"
 "$repo/tests/tools/vm-run.sh" --vfsd "$vfsd_bin" --shared-dir "$share" --tag vfsxm \
 	--mount-point /run/vfsd/share --results "$results" -- \
-	/bin/sh "$here/guest_xattrmap.sh" /run/vfsd/share >&2
+	/bin/sh /run/vfsd/results/guest_xattrmap.sh /run/vfsd/share >&2
 rc=$?
 set -e
 say "vm-run.sh status $rc, daemon status $(cat "$results/daemon-status" 2>/dev/null || echo unknown)"
