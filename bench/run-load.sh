@@ -125,7 +125,7 @@ cat <<EOF
 - machine: $cpu, $(nproc) CPUs, kernel $(uname -r), shared directory on $(df -T "$SHARE" | awk 'NR==2{print $2}')
 - vfsd: $vfsd_version, ${VFSD_NOTE:-${buildtype:-?} build of the working tree}; Rust: $rust_version (Debian trixie package)
 - both daemons run with their defaults (--sandbox=namespace, --seccomp=kill, --cache=auto,
-  --thread-pool-size=0); "pool $POOL" rows add --thread-pool-size=$POOL to both
+  --thread-pool-size=0)$([ "$POOL" -gt 0 ] && echo "; \"pool $POOL\" rows add --thread-pool-size=$POOL to both")
 - frontend: tests/frontend as the guest driver, 1 request queue of 1024 entries, 256 MiB guest
   memory, FUSE 7.38 INIT with a Linux 6.x guest's flags; ${SECS} s measured per row after ${WARM} s warmup,
   best of $REPEAT interleaved repetitions (highest throughput) per cell

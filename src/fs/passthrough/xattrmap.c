@@ -134,8 +134,9 @@ static size_t xm_expand_map(struct xattrmap_rule *out, const char *key, size_t k
 /* One rule at ps->p (white space skipped); appends to m. */
 static int xm_parse_rule(struct xm_parser *ps, struct xattrmap *m, bool *ret_map)
 {
-	const char *f[4];
-	size_t len[4];
+	/* Zeroed: gcc 12 at -O3 cannot see that xm_field sets them (-Wmaybe-uninitialized). */
+	const char *f[4] = {0};
+	size_t len[4] = {0};
 	enum xattrmap_type type;
 	unsigned scope = XM_ALL;
 	size_t i, nf;
