@@ -26,7 +26,7 @@ for tag in $tags; do
 	fi
 	say "mounted $tag"
 	mounted="/mnt/$tag $mounted"
-	if echo "written by the guest through $tag" >"/mnt/$tag/guest-wrote" 2>/tmp/err; then
+	if { echo "written by the guest through $tag" >"/mnt/$tag/guest-wrote"; } 2>/tmp/err; then
 		say "write $tag ok"
 	else
 		say "write $tag failed: $(cat /tmp/err)"
@@ -51,6 +51,11 @@ if [ "$wait" = power ]; then
 		say "waiting for the power button (${ev##*/})"
 		hexdump -n 24 "/dev/input/${ev##*/}" >/dev/null
 		say "power button pressed"
+		# The shares still serve (after a virsh save/restore, say).
+		for mp in $mounted; do
+			echo "written after the wait" >"$mp/guest-after-wait" 2>/dev/null &&
+				say "write after the wait ${mp#/mnt/} ok"
+		done
 	else
 		say "no power button device"
 	fi

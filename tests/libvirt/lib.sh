@@ -1,29 +1,44 @@
 # shellcheck shell=bash
 # tests/libvirt/lib.sh: a real libvirtd for the tests, started by the test itself (no systemd),
-# and the pieces of a small TCG domain with virtiofs filesystems. Sourced after tests/vm/lib.sh
-# (which gives tap/check/vm_finish, vm_assets and vm_build_initramfs).
+# and the pieces of a small TCG domain with virtiofs filesystems. Sets LV_DIR (this directory)
+# and SRC (the source tree) and sources tests/vm/lib.sh (tap/check/vm_finish, vm_assets and
+# vm_build_initramfs).
 #
-# libvirtd runs in a private mount namespace (lv_enter_namespace re-executes the calling script
-# under `unshare --mount`): /var is an overlay whose changes land in the work directory, /run is
+# libvirtd runs in a private mount namespace (the test scripts run their libvirt part under
+# `unshare --mount`): /var is an overlay whose changes land in the work directory, /run is
 # a tmpfs and /etc/libvirt a copy with our qemu.conf, so the daemon's state, sockets, logs and
 # configuration vanish with the test and a libvirt the host may run is not touched. QEMU and the
 # virtiofs daemons libvirt starts live in that namespace too and see the host's files.
 
-# lv_enter_namespace SCRIPT ARGS...: re-run SCRIPT in a private mount namespace (once).
-lv_enter_namespace() {
-	if [ -z "${VFSD_LV_IN_NS:-}" ]; then
-		VFSD_LV_IN_NS=1 exec unshare --mount --propagation private "$@"
-	fi
-}
+LV_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$LV_DIR/../.." && pwd)
+# shellcheck source=../vm/lib.sh
+. "$SRC/tests/vm/lib.sh"
 
-# lv_private_dirs WORK: the overlay on /var, the tmpfs on /run and the /etc/libvirt copy, with
-# the qemu.conf the tests need (below). WORK must not be under /var or /run.
+# lv_private_dirs WORK [ROOT]: the overlay on ROOT/var, the tmpfs on ROOT/run and the
+# ROOT/etc/libvirt copy with the qemu.conf the tests need (below); ROOT is "" (this host) or a
+# chroot (the sid one), which then also gets /proc, /sys, /dev and WORK at its own path.
+# WORK must not be under /var or /run.
 lv_private_dirs() {
-	local w="$1"
+	local w="$1" r="${2:-}"
 	mkdir -p "$w/var-upper" "$w/var-work" "$w/etc-libvirt"
-	mount -t overlay overlay -o "lowerdir=/var,upperdir=$w/var-upper,workdir=$w/var-work" /var
-	mount -t tmpfs -o mode=0755 lv-run /run
-	[ -d /etc/libvirt ] && cp -a /etc/libvirt/. "$w/etc-libvirt/"
+	if [ -n "$r" ]; then
+		mount -t proc proc "$r/proc"
+		mount -t sysfs sys "$r/sys"
+		mount --rbind /dev "$r/dev"
+		mount -t tmpfs -o mode=1777 lv-tmp "$r/tmp"
+		mkdir -p "$r$w"
+		mount --bind "$w" "$r$w"
+	fi
+	mount -t overlay overlay -o "lowerdir=$r/var,upperdir=$w/var-upper,workdir=$w/var-work" "$r/var"
+	mount -t tmpfs -o mode=0755 lv-run "$r/run"
+	if [ -n "$r" ]; then
+		# sid-qemu.sh points the chroot's absolute firmware symlinks at their host path
+		# (ROOT/usr/share/...): make that path exist inside the chroot too.
+		mkdir -p "$r$r"
+		mount --bind "$r" "$r$r"
+	fi
+	[ -d "$r/etc/libvirt" ] && cp -a "$r/etc/libvirt/." "$w/etc-libvirt/"
 	# QEMU as root, no security driver (AppArmor/SELinux are not active here), no per-domain
 	# mount namespace (not possible inside a container's or chroot's mount setup) and no
 	# cgroups (no systemd, and the controllers may not be writable); the daemons' and QEMU's
@@ -37,30 +52,34 @@ lv_private_dirs() {
 		cgroup_controllers = [ ]
 		virtiofsd_debug = 1
 	EOF
-	mount --bind "$w/etc-libvirt" /etc/libvirt
+	mount --bind "$w/etc-libvirt" "$r/etc/libvirt"
 	# libvirt resolves its build-time QEMU user (libvirt-qemu) before it reads qemu.conf; the
 	# package that creates it (libvirt-daemon-system) also starts a system libvirtd, so the user
 	# exists in this namespace only.
-	if ! getent passwd libvirt-qemu >/dev/null; then
-		cp /etc/passwd "$w/passwd"
-		cp /etc/group "$w/group"
+	cp "$r/etc/passwd" "$w/passwd"
+	cp "$r/etc/group" "$w/group"
+	if ! grep -q '^libvirt-qemu:' "$w/passwd"; then
 		echo "libvirt-qemu:x:64055:64055:libvirt QEMU (vfsd tests):/var/lib/libvirt:/usr/sbin/nologin" >>"$w/passwd"
 		echo "libvirt-qemu:x:64055:" >>"$w/group"
-		mount --bind "$w/passwd" /etc/passwd
-		mount --bind "$w/group" /etc/group
 	fi
-	mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt/qemu /run/libvirt
+	mount --bind "$w/passwd" "$r/etc/passwd"
+	mount --bind "$w/group" "$r/etc/group"
+	mkdir -p "$r/var/log/libvirt/qemu" "$r/var/lib/libvirt/qemu" "$r/var/cache/libvirt/qemu" \
+		"$r/run/libvirt"
 }
 
+# LV_PREFIX: the command libvirtd, virtlogd and virsh run through (e.g. chroot DIR), LV_URI
+# the connection.
+LV_PREFIX=()
 LV_URI=qemu:///system
-lv_virsh() { virsh -q -c "$LV_URI" "$@"; }
+lv_virsh() { "${LV_PREFIX[@]}" virsh -q -c "$LV_URI" "$@"; }
 
-# lv_start_libvirtd [PREFIX]: virtlogd and libvirtd as daemons (PREFIX: a command to run them
-# through, e.g. chroot DIR); waits until virsh answers. Sets LV_VERSION.
+# lv_start_libvirtd: virtlogd and libvirtd as daemons; waits until virsh answers. Sets
+# LV_VERSION.
 lv_start_libvirtd() {
 	local i
-	"$@" virtlogd --daemon 9>&- 8>&- || return 1
-	"$@" libvirtd --daemon 9>&- 8>&- || return 1
+	"${LV_PREFIX[@]}" virtlogd --daemon 9>&- 8>&- || return 1
+	"${LV_PREFIX[@]}" libvirtd --daemon 9>&- 8>&- || return 1
 	for ((i = 0; i < 100; i++)); do
 		LV_VERSION=$(lv_virsh version --daemon 2>/dev/null | sed -n 's/^Running against daemon: *//p') &&
 			[ -n "$LV_VERSION" ] && return 0
@@ -170,6 +189,46 @@ lv_no_daemons() {
 	return 1
 }
 
+# lv_boot NAME XMLFILE CONSOLE [WHAT]: virsh define and start, then wait for the guest's checks
+# ("VFSD: done" on CONSOLE), each a TAP line "NAME: ..." (WHAT: said of the define).
+lv_boot() {
+	local name="$1" xml="$2" con="$3" out t0
+	out=$(lv_virsh define "$xml" 2>&1) && tap ok "$name: virsh define${4:+ ($4)}" ||
+		tap not-ok "$name: virsh define${4:+ ($4)}" "$out"
+	t0=$(date +%s)
+	out=$(lv_virsh start "$name" 2>&1) && tap ok "$name: virsh start ($(($(date +%s) - t0)) s)" ||
+		tap not-ok "$name: virsh start" "$out"
+	if [ "$(lv_virsh domstate "$name" 2>&1)" = running ] && lv_wait_console "$con" 180; then
+		tap ok "$name: the guest ran its checks ($(($(date +%s) - t0)) s after start)"
+	else
+		tap not-ok "$name: the guest ran its checks" "no 'VFSD: done' on the console within 180 s"
+	fi
+}
+
+# lv_shutdown NAME [WHEN]: virsh shutdown; the guest (waiting for the power button) must power
+# off within 60 s, else it is destroyed. A TAP line (WHEN: appended to "virsh shutdown").
+lv_shutdown() {
+	local t0
+	t0=$(date +%s)
+	lv_virsh shutdown "$1" >/dev/null 2>&1 || true
+	if lv_wait_off "$1" 60; then
+		tap ok "$1: virsh shutdown${2:+ $2}: the guest powered off ($(($(date +%s) - t0)) s)"
+	else
+		tap not-ok "$1: virsh shutdown${2:+ $2}: the guest powered off" "still $(lv_virsh domstate "$1") after 60 s"
+		lv_virsh destroy "$1" >/dev/null 2>&1 || true
+	fi
+}
+
+# lv_fs_xml BINARY DIR TAG BINARY_ATTRS BINARY_BODY [EXTRA]: a virtiofs <filesystem> for the
+# directory DIR/TAG with tag TAG, started as <binary path='BINARY' BINARY_ATTRS>BINARY_BODY;
+# EXTRA: more children (<readonly/>, <idmap>...).
+lv_fs_xml() {
+	printf "    <filesystem type='mount' accessmode='passthrough'>\n"
+	printf "      <driver type='virtiofs' queue='1024'/>\n"
+	printf "      <binary path='%s'%s>%s</binary>\n" "$1" "$4" "$5"
+	printf "      <source dir='%s'/><target dir='%s'/>%s\n    </filesystem>\n" "$2/$3" "$3" "${6:-}"
+}
+
 # lv_wait_off NAME SECONDS: wait until the domain is no longer running.
 lv_wait_off() {
 	local i
@@ -195,4 +254,34 @@ lv_daemon_pids() {
 lv_argv() {
 	[ -n "${1:-}" ] && { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null
 	return 0
+}
+
+# lv_inner_begin RESULTS: for the part of a test that runs in the private namespace: "ok - X"
+# and "not ok - X[ # TODO why]" lines go to RESULTS (lv_inner_report numbers them), everything
+# else to stderr.
+lv_inner_begin() {
+	exec 3>>"$1" 1>&2
+	tap() {
+		if [ "$1" = ok ]; then echo "ok - $2" >&3; else echo "not ok - $2${3:+: $3}" >&3; fi
+		echo "[libvirt] $1 - $2${3:+: $3}"
+	}
+	# tap_todo DESCRIPTION WHY: a known gap, reported as a TAP TODO (not a failure).
+	tap_todo() {
+		echo "not ok - $1 # TODO $2" >&3
+		echo "[libvirt] TODO - $1: $2"
+	}
+}
+
+# lv_inner_report RESULTS: the lines lv_inner_begin's tap wrote, numbered (TODOs do not count
+# as failures).
+lv_inner_report() {
+	local line
+	[ -e "$1" ] || return 0
+	while IFS= read -r line; do
+		case "$line" in
+		"not ok - "*" # TODO "*) n=$((n + 1)) && echo "not ok $n - ${line#not ok - }" ;;
+		"ok - "*) tap ok "${line#ok - }" ;;
+		"not ok - "*) tap not-ok "${line#not ok - }" ;;
+		esac
+	done <"$1"
 }

@@ -27,22 +27,14 @@
 set -euo pipefail
 
 VFSD=$(readlink -f "$1")
-LV_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRC=$(cd "$LV_DIR/../.." && pwd)
-# shellcheck source=../vm/lib.sh
-. "$SRC/tests/vm/lib.sh"
 # shellcheck source=lib.sh
-. "$LV_DIR/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [ "${2:-}" = --inner ]; then
 	# The libvirt part, in its own mount namespace; "ok - X" lines go to fd 3 (the results file
 	# the outer part numbers), the rest to stderr.
 	W="$3"
-	exec 3>>"$W/inner.tap" 1>&2
-	tap() {
-		if [ "$1" = ok ]; then echo "ok - $2" >&3; else echo "not ok - $2${3:+: $3}" >&3; fi
-		echo "[libvirt] $1 - $2${3:+: $3}"
-	}
+	lv_inner_begin "$W/inner.tap"
 	lv_private_dirs "$W"
 	trap 'lv_stop_libvirtd ""' EXIT
 	vm_assets
@@ -69,25 +61,10 @@ if [ "${2:-}" = --inner ]; then
 		setfattr -n user.guest -v guest-value "$1/guest-wrote" && echo "setfattr ok"
 		echo "read user.host=$(getfattr --only-values -n user.host "$1/host-file")"
 	EOF
-	fsxml() { # TAG BINARY_ATTRS BINARY_BODY [EXTRA]
-		printf "    <filesystem type='mount' accessmode='passthrough'>\n"
-		printf "      <driver type='virtiofs' queue='1024'/>\n"
-		printf "      <binary path='%s'%s>%s</binary>\n" "$VFSD" "$2" "$3"
-		printf "      <source dir='%s'/><target dir='%s'/>%s\n    </filesystem>\n" "$S/$1" "$1" "${4:-}"
-	}
-	devs="$(fsxml none '' "<cache mode='none'/><sandbox mode='namespace'/><thread_pool size='1'/>")
-$(fsxml always " xattr='on'" "<cache mode='always'/><sandbox mode='chroot'/><thread_pool size='4'/>")"
+	devs="$(lv_fs_xml "$VFSD" "$S" none '' "<cache mode='none'/><sandbox mode='namespace'/><thread_pool size='1'/>")
+$(lv_fs_xml "$VFSD" "$S" always " xattr='on'" "<cache mode='always'/><sandbox mode='chroot'/><thread_pool size='4'/>")"
 	lv_domain_xml lv-options "$W/lv-options.console" none,always power "" "$devs" >"$W/lv-options.xml"
-	out=$(lv_virsh define "$W/lv-options.xml" 2>&1) && tap ok "lv-options: virsh define" ||
-		tap not-ok "lv-options: virsh define" "$out"
-	t0=$(date +%s)
-	out=$(lv_virsh start lv-options 2>&1) && tap ok "lv-options: virsh start ($(($(date +%s) - t0)) s)" ||
-		tap not-ok "lv-options: virsh start" "$out"
-	if [ "$(lv_virsh domstate lv-options 2>&1)" = running ] && lv_wait_console "$W/lv-options.console" 180; then
-		tap ok "lv-options: the guest ran its checks ($(($(date +%s) - t0)) s after start)"
-	else
-		tap not-ok "lv-options: the guest ran its checks" "no 'VFSD: done' on the console within 180 s"
-	fi
+	lv_boot lv-options "$W/lv-options.xml" "$W/lv-options.console"
 	con="$W/lv-options.console"
 	for t in none always; do
 		check "lv-options: the guest mounted '$t'" "$(lv_console "$con" | tr '\n' '|')" lv_console_has "$con" "VFSD: mounted $t"
@@ -139,14 +116,7 @@ $(fsxml always " xattr='on'" "<cache mode='always'/><sandbox mode='chroot'/><thr
 		esac
 		i=$((i + 1))
 	done
-	t0=$(date +%s)
-	lv_virsh shutdown lv-options >/dev/null 2>&1 || true
-	if lv_wait_off lv-options 60; then
-		tap ok "lv-options: virsh shutdown: the guest powered off ($(($(date +%s) - t0)) s)"
-	else
-		tap not-ok "lv-options: virsh shutdown: the guest powered off" "still $(lv_virsh domstate lv-options) after 60 s"
-		lv_virsh destroy lv-options >/dev/null 2>&1 || true
-	fi
+	lv_shutdown lv-options
 	check "lv-options: the guest saw the power button" "$(tail -n 3 "$con")" \
 		lv_console_has "$con" "VFSD: power button pressed"
 	check "lv-options: after virsh shutdown no vfsd is left" "$(lv_daemon_pids "$S/")" lv_no_daemons "$S/"
@@ -166,14 +136,8 @@ $(fsxml always " xattr='on'" "<cache mode='always'/><sandbox mode='chroot'/><thr
 	lv_domain_xml lv-readme "$W/lv-readme.console" "$(cat "$R/tags"),found" power \
 		"$(cat "$R/top.xml")" "$(cat "$R/devices.xml")
 $found" >"$W/lv-readme.xml"
-	out=$(lv_virsh define "$W/lv-readme.xml" 2>&1) &&
-		tap ok "lv-readme: virsh define (README's snippets + a filesystem without <binary>)" ||
-		tap not-ok "lv-readme: virsh define" "$out"
-	t0=$(date +%s)
-	out=$(lv_virsh start lv-readme 2>&1) && tap ok "lv-readme: virsh start ($(($(date +%s) - t0)) s)" ||
-		tap not-ok "lv-readme: virsh start" "$out"
 	con="$W/lv-readme.console"
-	[ "$(lv_virsh domstate lv-readme 2>&1)" = running ] && lv_wait_console "$con" 180 || true
+	lv_boot lv-readme "$W/lv-readme.xml" "$con" "README's snippets + a filesystem without <binary>"
 	for t in $(tr ',' ' ' <"$R/tags"); do
 		check "lv-readme: README's share '$t': the guest mounted it and the host reads its file" \
 			"$(grep VFSD "$con" | tr '\n' '|')" \
@@ -236,9 +200,9 @@ else
 	tap not-ok "dpkg -i on this host" "$(cat "$W/dpkg.log" 2>/dev/null)"
 fi
 
-VFSD_LV_IN_NS=1 unshare --mount --propagation private "$LV_DIR/run-libvirt.sh" "$VFSD" --inner "$W" ||
+unshare --mount --propagation private "$LV_DIR/run-libvirt.sh" "$VFSD" --inner "$W" ||
 	tap not-ok "the libvirt part exited with an error" "status $?"
-vm_guest_tap "$W/inner.tap"
+lv_inner_report "$W/inner.tap"
 
 if [ -n "$installed" ]; then
 	installed=""
