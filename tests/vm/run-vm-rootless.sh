@@ -19,6 +19,7 @@
 # Boot 2, as root: vfsd with --translate-uid/--translate-gid:
 #   sq    README's inline example (squash-guest onto host uid 1000, host 1000 shown as root)
 #   tm    map:0:400000:65536 for both ids and forbid-guest for every id above the map
+#   rust-tm  the Rust virtiofsd with tm's rules (diagnostics, as rust)
 # In each share the guest's root (tests/vm/guest_rootless.sh) creates files and directories,
 # has guest uid 1000 create some, chowns to an id inside the map and to one outside it (70000)
 # and reads owners; the host then checks every result and every host owner. A chown to an id
