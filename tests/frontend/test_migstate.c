@@ -372,6 +372,76 @@ static void hostile_node_path(struct hbuf *h, const char *path, uint32_t type)
 	hostile_end(h, off);
 }
 
+/* One node (id 2) with a file handle of `host_path`, and `path` (NULL: none). */
+static bool hostile_node_handle(struct th *t, struct hbuf *h, const char *host_path,
+				const char *path, uint32_t type)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char b[MAX_HANDLE_SZ];
+	} f = {.fh.handle_bytes = MAX_HANDLE_SZ};
+	int mnt;
+	size_t off;
+
+	if (name_to_handle_at(AT_FDCWD, host_path, &f.fh, &mnt, 0) < 0)
+		return false;
+	off = hostile_begin(h);
+	h64(h, 100);
+	h32(h, 1);
+	h64(h, 2);
+	h64(h, 1);
+	h32(h, type);
+	h32(h, (path ? 1 : 0) | 2);
+	if (path)
+		hbytes(h, path, (uint32_t)strlen(path));
+	h32(h, (uint32_t)f.fh.handle_type);
+	hbytes(h, f.fh.f_handle, f.fh.handle_bytes);
+	h64(h, 10);
+	h32(h, 0);
+	hostile_end(h, off);
+	return true;
+}
+
+static void hostile_outside_handles(struct th *t, struct hbuf *h)
+{
+	static const char *const fh_abort[] = {"--migration-mode=file-handles", NULL};
+	static const char *const fh_eio[] = {"--migration-mode=file-handles",
+					     "--migration-on-error=guest-error", NULL};
+	char out[2 * PATH_MAX];
+	struct fuse_attr_out a;
+	struct dst d;
+	struct {
+		const char *host, *path;
+		uint32_t type;
+	} cases[] = {{out, NULL, S_IFREG},
+		     {out, "victim", S_IFREG},
+		     {t->dir, NULL, S_IFDIR},
+		     {"/", NULL, S_IFDIR}};
+
+	snprintf(out, sizeof(out), "%s/outside", t->dir);
+	T_OK(t, th_host_write(t, "../outside", "secret", 6));
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (!hostile_node_handle(t, h, cases[i].host, cases[i].path, cases[i].type)) {
+			th_fail(t, __FILE__, __LINE__, "no file handle for %s", cases[i].host);
+			continue;
+		}
+		if (!cases[i].path) {
+			expect_refused(t, fh_abort, h->b, h->n, "handle outside the share");
+			T_EQ(t, dst_start(t, &d, fh_eio, h->b, h->n), 0);
+			if (d.th.fe)
+				T_EQ(t, fe_getattr(d.th.fe, 2, NULL, &a), -EIO);
+		} else {
+			/* The handle is refused, the path inside is used instead. */
+			T_EQ(t, dst_start(t, &d, fh_abort, h->b, h->n), 0);
+			if (d.th.fe) {
+				T_OK(t, fe_getattr(d.th.fe, 2, NULL, &a));
+				T_EQ(t, a.attr.size, 1);
+			}
+		}
+		dst_stop(t, &d);
+	}
+}
+
 static void test_hostile_refused(struct th *t)
 {
 	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
@@ -452,6 +522,9 @@ static void test_hostile_refused(struct th *t)
 			T_EQ(t, fe_getattr(d.th.fe, 2, NULL, &a), -EIO);
 		dst_stop(t, &d);
 	}
+	/* File handles of objects outside the share (same filesystem): never opened, with or
+	 * without a path that exists in the share, whatever the policy. */
+	hostile_outside_handles(t, h);
 	/* The right path with the wrong type: another object there now. */
 	hostile_node_path(h, "victim", S_IFDIR);
 	expect_refused(t, NULL, h->b, h->n, "type");

@@ -263,11 +263,14 @@ static int pt_parse_node(struct pt_load *l, struct pt_mnode *n)
 }
 
 /* Resolves a path relative to the share one component at a time, beneath it, no symlinks. */
-static int pt_open_rel(struct pt_fs *fs, char *path)
+static int pt_open_rel(struct pt_fs *fs, const char *rel)
 {
 	_cleanup_close_ int dir = -1;
-	char *save = NULL, *comp;
+	char *save = NULL, *comp, path[PATH_MAX];
 	int fd = -EINVAL;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", rel) >= sizeof(path))
+		return -ENAMETOOLONG;
 
 	dir = fcntl(fs->root->fd, F_DUPFD_CLOEXEC, 3);
 	if (dir < 0)
@@ -282,6 +285,72 @@ static int pt_open_rel(struct pt_fs *fs, char *path)
 	return fd < 0 ? fd : TAKE_FD(dir);
 }
 
+static bool pt_same_file(int a, int b)
+{
+	struct statx x, y;
+
+	return pt_statx(a, &x) == 0 && pt_statx(b, &y) == 0 && x.stx_ino == y.stx_ino &&
+	       x.stx_dev_major == y.stx_dev_major && x.stx_dev_minor == y.stx_dev_minor;
+}
+
+/* A directory is inside when walking ".." from it meets the share's root. */
+static bool pt_dir_inside(struct pt_fs *fs, int fd)
+{
+	_cleanup_close_ int cur = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	for (int depth = 0; cur >= 0 && depth < PATH_MAX / 2; depth++) {
+		int up;
+
+		if (pt_same_file(cur, fs->root->fd))
+			return true;
+		up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0 || pt_same_file(up, cur)) {
+			safe_close(up);
+			return false; /* the filesystem's root, not ours */
+		}
+		close(cur);
+		cur = up;
+	}
+	return false;
+}
+
+/*
+ * Whether an object opened by file handle is inside the share. /proc shows an object outside
+ * the share's mount by its path from the filesystem's root, which may look like one below the
+ * share (always, when the sandbox made the share "/"), so a path is only trusted once it leads
+ * back to the same object beneath the share. A deleted file has no path: its former directory
+ * must still be in the share (docs/migration.md: what this leaves open).
+ */
+static bool pt_inside_share(struct pt_load *l, int fd, char *path)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n = strlen(path), dn = sizeof(deleted) - 1;
+	_cleanup_close_ int again = -1;
+	struct statx stx;
+	char *rel, *slash;
+
+	if (pt_statx(fd, &stx) < 0)
+		return false;
+	if (S_ISDIR(stx.stx_mode))
+		return pt_dir_inside(l->fs, fd);
+	rel = (char *)pt_below_root(l->root, path);
+	if (!rel)
+		return false;
+	if (stx.stx_nlink > 0) {
+		again = *rel ? pt_open_rel(l->fs, rel) : -EINVAL;
+		return again >= 0 && pt_same_file(again, fd);
+	}
+	if (n < dn || strcmp(path + n - dn, deleted) != 0)
+		return false;
+	path[n - dn] = '\0';
+	slash = strrchr(rel, '/');
+	if (!slash)
+		return true; /* it was in the share's root directory */
+	*slash = '\0';
+	again = pt_open_rel(l->fs, rel);
+	return again >= 0 && pt_statx(again, &stx) == 0 && S_ISDIR(stx.stx_mode);
+}
+
 static int pt_open_handle(struct pt_load *l, const struct pt_mnode *n)
 {
 	_cleanup_free_ struct file_handle *fh = malloc(sizeof(*fh) + n->hlen);
@@ -290,7 +359,8 @@ static int pt_open_handle(struct pt_load *l, const struct pt_mnode *n)
 
 	if (!fh)
 		return -ENOMEM;
-	if (l->handles_dead)
+	/* Opening handles from a migration stream is opt-in on the destination too. */
+	if (!l->fs->cfg.migration_file_handles || l->handles_dead)
 		return -EPERM;
 	if (l->mount_fd < 0) {
 		l->mount_fd = openat(l->fs->root->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -310,7 +380,7 @@ static int pt_open_handle(struct pt_load *l, const struct pt_mnode *n)
 		return -errno;
 	}
 	/* A handle names any object of the filesystem: only one inside the share will do. */
-	if (pt_fd_path(l->fs, fd, path) < 0 || !pt_below_root(l->root, path))
+	if (pt_fd_path(l->fs, fd, path) < 0 || !pt_inside_share(l, fd, path))
 		return -EXDEV;
 	return TAKE_FD(fd);
 }
