@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -739,6 +740,67 @@ static void test_protocol_edges(struct th *t)
 	T_OK(t, th_reconnect(t, NULL));
 }
 
+static double ms_since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) * 1e3 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/*
+ * A state far larger than a pipe (64 KiB): the transfer runs beside the message loop, which
+ * answers SET_DEVICE_STATE_FD before a byte moves. Prints the size and the times.
+ */
+static void test_large_state(struct th *t)
+{
+	enum {
+		N = 4000
+	};
+	static uint64_t ids[N];
+	struct fuse_entry_out e;
+	uint64_t dir;
+	struct fuse_attr_out a;
+	struct timespec t0;
+	double save_ms;
+	size_t len = 0;
+	struct dst d;
+	uint64_t check;
+	void *blob;
+	char name[64];
+
+	if (!source_start(t, NULL))
+		return;
+	T_OK(t, mkdir(th_host(t, "many"), 0755));
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "many/a-rather-long-file-name-%06d", i);
+		T_OK(t, th_host_write(t, name, "", 0));
+	}
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, "many", &e));
+	dir = e.nodeid;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "a-rather-long-file-name-%06d", i);
+		T_OK(t, fe_lookup(t->fe, dir, name, &e));
+		ids[i] = e.nodeid;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	blob = source_save(t, &len);
+	save_ms = ms_since(&t0);
+	T_CHECK(t, len > 3 * 65536);
+	if (!blob)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	check = dst_start(t, &d, NULL, blob, len);
+	printf("# %d nodes: state %zu bytes, stop+save %.1f ms, connect+load %.1f ms\n", N + 1, len,
+	       save_ms, ms_since(&t0));
+	T_EQ(t, check, 0);
+	for (int i = 0; d.th.fe && i < N; i += 97)
+		T_OK(t, fe_getattr(d.th.fe, ids[i], NULL, &a));
+	dst_stop(t, &d);
+	free(blob);
+	T_OK(t, th_reconnect(t, NULL));
+}
+
 static const struct th_test migstate_tests[] = {
 	{"save-load-continues-without-init", test_save_load_continues},
 	{"source-continues-after-cancelled-save", test_source_continues_after_cancel},
@@ -749,6 +811,7 @@ static const struct th_test migstate_tests[] = {
 	{"requests-in-flight-at-stop", test_in_flight},
 	{"locks-lost-enolck", test_locks_lost},
 	{"device-state-protocol-edges", test_protocol_edges},
+	{"large-state-through-the-pipe", test_large_state},
 	TH_TESTS_END,
 };
 
