@@ -74,7 +74,7 @@ struct pt_save {
 	unsigned unfindable; /* nodes saved with neither path nor handle */
 };
 
-static void pt_save_node(struct pt_save *s, struct pt_inode *ino)
+static void pt_save_node(struct pt_save *s, struct pt_inode *ino, uint64_t nlookup)
 {
 	struct pt_fs *fs = s->fs;
 	_cleanup_free_ struct file_handle *fh = NULL;
@@ -124,7 +124,7 @@ static void pt_save_node(struct pt_save *s, struct pt_inode *ino)
 	}
 
 	sbuf_put_u64(s->w, ino->nodeid);
-	sbuf_put_u64(s->w, ino->nlookup);
+	sbuf_put_u64(s->w, nlookup);
 	sbuf_put_u32(s->w, (uint32_t)ino->type);
 	sbuf_put_u32(s->w, flags);
 	if (flags & PTM_N_PATH)
@@ -135,18 +135,43 @@ static void pt_save_node(struct pt_save *s, struct pt_inode *ino)
 	}
 }
 
-static void pt_save_nodes(struct pt_save *s)
+/*
+ * The table is copied (referenced inodes and their counts) under its lock, and each node is
+ * written after it: writing takes the inode's locks_mu, which may not be taken inside the
+ * table lock. No op runs meanwhile (the FUSE layer holds its session lock).
+ */
+static int pt_save_nodes(struct pt_save *s)
 {
 	struct pt_fs *fs = s->fs;
 	const struct pt_hmap *m = &fs->inodes_by_id;
+	struct pt_snap {
+		struct pt_inode *ino;
+		uint64_t nlookup;
+	} * snap;
+	size_t n = 0;
 
 	pthread_rwlock_rdlock(&fs->inodes_lock);
+	snap = calloc(m->count ? m->count : 1, sizeof(*snap));
+	if (!snap) {
+		pthread_rwlock_unlock(&fs->inodes_lock);
+		return -ENOMEM;
+	}
 	sbuf_put_u64(s->w, fs->next_nodeid);
 	sbuf_put_u32(s->w, (uint32_t)m->count);
-	for (size_t b = 0; b < m->nbuckets; b++)
-		for (struct pt_hnode *n = m->buckets[b]; n; n = n->next)
-			pt_save_node(s, container_of(n, struct pt_inode, by_id));
+	for (size_t b = 0; b < m->nbuckets; b++) {
+		for (struct pt_hnode *h = m->buckets[b]; h && n < m->count; h = h->next) {
+			snap[n].ino = container_of(h, struct pt_inode, by_id);
+			snap[n].nlookup = snap[n].ino->nlookup;
+			pt_inode_ref(snap[n++].ino);
+		}
+	}
 	pthread_rwlock_unlock(&fs->inodes_lock);
+	for (size_t i = 0; i < n; i++) {
+		pt_save_node(s, snap[i].ino, snap[i].nlookup);
+		pt_inode_put(fs, snap[i].ino);
+	}
+	free(snap);
+	return 0;
 }
 
 static void pt_save_handles(struct pt_save *s)
@@ -195,7 +220,9 @@ int pt_state_save(void *fsp, struct sbuf_w *w)
 	}
 	if (fs->inodes_by_id.count > UINT32_MAX || fs->handles.count > UINT32_MAX)
 		return -EOVERFLOW;
-	pt_save_nodes(&s);
+	r = pt_save_nodes(&s);
+	if (r < 0)
+		return r;
 	pt_save_handles(&s);
 	if (s.unfindable)
 		log_warn("migration: %u nodes cannot be found again on the destination; it fails "
