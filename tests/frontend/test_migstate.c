@@ -323,6 +323,22 @@ static void hbytes(struct hbuf *h, const void *p, uint32_t n)
 	h->n += n;
 }
 
+/* A count with the next id before it (the node and handle tables' heads). */
+static void hcount(struct hbuf *h, uint64_t next, uint32_t count)
+{
+	h64(h, next);
+	h32(h, count);
+}
+
+/* A node's fixed fields: id, lookup count, type, flags. */
+static void hnode(struct hbuf *h, uint64_t id, uint64_t nlookup, uint32_t type, uint32_t flags)
+{
+	h64(h, id);
+	h64(h, nlookup);
+	h32(h, type);
+	h32(h, flags);
+}
+
 /* Header and a session section like a 7.38 guest's with no optional flag; the backend section's
  * length is patched by hostile_end(). Returns the offset of that length. */
 static size_t hostile_begin(struct hbuf *h)
@@ -361,15 +377,10 @@ static void hostile_node_path(struct hbuf *h, const char *path, uint32_t type)
 {
 	size_t off = hostile_begin(h);
 
-	h64(h, 100); /* next node id */
-	h32(h, 1);
-	h64(h, 2);
-	h64(h, 1);
-	h32(h, type);
-	h32(h, 1); /* PATH */
+	hcount(h, 100, 1);
+	hnode(h, 2, 1, type, 1); /* PATH */
 	hbytes(h, path, (uint32_t)strlen(path));
-	h64(h, 10); /* next fh */
-	h32(h, 0);
+	hcount(h, 10, 0);
 	hostile_end(h, off);
 }
 
@@ -387,18 +398,13 @@ static bool hostile_node_handle(struct th *t, struct hbuf *h, const char *host_p
 	if (name_to_handle_at(AT_FDCWD, host_path, &f.fh, &mnt, 0) < 0)
 		return false;
 	off = hostile_begin(h);
-	h64(h, 100);
-	h32(h, 1);
-	h64(h, 2);
-	h64(h, 1);
-	h32(h, type);
-	h32(h, (path ? 1 : 0) | 2);
+	hcount(h, 100, 1);
+	hnode(h, 2, 1, type, (path ? 1 : 0) | 2);
 	if (path)
 		hbytes(h, path, (uint32_t)strlen(path));
 	h32(h, (uint32_t)f.fh.handle_type);
 	hbytes(h, f.fh.f_handle, f.fh.handle_bytes);
-	h64(h, 10);
-	h32(h, 0);
+	hcount(h, 10, 0);
 	hostile_end(h, off);
 	return true;
 }
@@ -457,37 +463,25 @@ static void test_hostile_refused(struct th *t)
 	T_OK(t, th_host_write(t, "victim", "x", 1));
 	/* A node count of four billion in a few bytes. */
 	off = hostile_begin(h);
-	h64(h, 100);
-	h32(h, UINT32_MAX);
+	hcount(h, 100, UINT32_MAX);
 	hostile_end(h, off);
 	expect_refused(t, guest_error, h->b, h->n, "huge node count");
 	/* A handle count likewise, and a handle of an unknown node. */
 	off = hostile_begin(h);
-	h64(h, 100);
-	h32(h, 0);
-	h64(h, 10);
-	h32(h, UINT32_MAX);
+	hcount(h, 100, 0);
+	hcount(h, 10, UINT32_MAX);
 	hostile_end(h, off);
 	expect_refused(t, guest_error, h->b, h->n, "huge handle count");
 	off = hostile_begin(h);
-	h64(h, 100);
-	h32(h, 0);
-	h64(h, 10);
-	h32(h, 1);
-	h64(h, 3);
-	h64(h, 55);
-	h32(h, O_RDONLY);
-	h32(h, 0);
+	hcount(h, 100, 0);
+	hcount(h, 10, 1);
+	hnode(h, 3, 55, O_RDONLY, 0); /* a handle has the same shape: fh 3 of node 55 */
 	hostile_end(h, off);
 	expect_refused(t, guest_error, h->b, h->n, "handle of an unknown node");
 	/* A path length beyond the section. */
 	off = hostile_begin(h);
-	h64(h, 100);
-	h32(h, 1);
-	h64(h, 2);
-	h64(h, 1);
-	h32(h, S_IFREG);
-	h32(h, 1);
+	hcount(h, 100, 1);
+	hnode(h, 2, 1, S_IFREG, 1);
 	h32(h, 1u << 30);
 	hostile_end(h, off);
 	expect_refused(t, guest_error, h->b, h->n, "path length");
@@ -498,15 +492,10 @@ static void test_hostile_refused(struct th *t)
 	} ids[] = {{2, 2, 1}, {0, 100, 1}, {2, 100, 1 | 1u << 9}};
 	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
 		off = hostile_begin(h);
-		h64(h, ids[i].next);
-		h32(h, 1);
-		h64(h, ids[i].id);
-		h64(h, 1);
-		h32(h, S_IFREG);
-		h32(h, ids[i].flags);
+		hcount(h, ids[i].next, 1);
+		hnode(h, ids[i].id, 1, S_IFREG, ids[i].flags);
 		hbytes(h, "victim", 6);
-		h64(h, 10);
-		h32(h, 0);
+		hcount(h, 10, 0);
 		hostile_end(h, off);
 		expect_refused(t, guest_error, h->b, h->n, "node id or flags");
 	}
