@@ -227,11 +227,15 @@ int vhu_h_set_device_state_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	} else {
 		r = 0;
 	}
-	if (r == 0)
-		r = xfer_start(dev, msg->fds[0]);
-	if (r == 0)
-		msg->fds[0] = -1; /* the thread's now */
+	/* Before the thread starts: it writes its own outcome there. */
 	x->result = r;
+	if (r == 0) {
+		r = xfer_start(dev, msg->fds[0]);
+		if (r == 0)
+			msg->fds[0] = -1; /* the thread's now */
+		else
+			x->result = r;
+	}
 	msg->has_reply = true;
 	msg->reply_size = sizeof(uint64_t);
 	/* Bits 0-7: 0 accepted; bit 8: no fd of ours, the frontend uses its pipe. On failure
