@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fs/passthrough/pt.h"
+#include "fs/passthrough/pt_ops.h"
 #include "util/log.h"
 
 /* Node flags. */
@@ -196,7 +197,7 @@ static void pt_save_handles(struct pt_save *s)
 	pthread_rwlock_unlock(&fs->handles_lock);
 }
 
-int pt_state_save(void *fsp, struct sbuf_w *w)
+int pt_op_state_save(void *fsp, struct sbuf_w *w)
 {
 	struct pt_fs *fs = fsp;
 	struct pt_save s = {.fs = fs, .w = w};
@@ -544,7 +545,7 @@ static int pt_load_handles(struct pt_load *l)
 	return 0;
 }
 
-int pt_state_load(void *fsp, struct sbuf_r *r)
+int pt_op_state_load(void *fsp, struct sbuf_r *r)
 {
 	struct pt_fs *fs = fsp;
 	struct pt_load l = {.fs = fs, .r = r, .mount_fd = -1};
