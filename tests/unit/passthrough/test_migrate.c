@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The passthrough backend's migration state (migrate.c) through the state_save/state_load ops:
+ * The passthrough backend's migration state (op_migrate.c) through the state_save/state_load ops:
  * a second backend on the same share takes over the node ids, lookup counts and open handles
  * of the first; every truncation of the state is refused (and leaves a backend that destroy()
  * cleans up); lost nodes follow the policy; lost locks answer ENOLCK.
