@@ -555,6 +555,12 @@ static void deleted_case(struct th *t, bool handles)
 	if (!blob)
 		return;
 	if (handles) {
+		/* A destination without the option opens no handle from the stream. */
+		long log0 = th_log_size(t);
+
+		expect_refused(t, NULL, blob, len, "file handles to a find-paths destination");
+		T_CHECK(t,
+			th_log_count(t, log0, "file handles", "--migration-mode=file-handles") > 0);
 		T_EQ(t, dst_start(t, &d, fh_flags, blob, len), 0);
 		if (d.th.fe) {
 			T_EQ(t, fe_read(d.th.fe, s.file, s.fh, 0, buf, sizeof(buf)), 18);

@@ -388,7 +388,12 @@ static int pt_open_handle(struct pt_load *l, const struct pt_mnode *n)
 	if (!fh)
 		return -ENOMEM;
 	/* Opening handles from a migration stream is opt-in on the destination too. */
-	if (!l->fs->cfg.migration_file_handles || l->handles_dead)
+	if (!l->fs->cfg.migration_file_handles && !l->handles_dead) {
+		l->handles_dead = true;
+		log_warn("migration: the state carries file handles, which this daemon opens only "
+			 "with --migration-mode=file-handles: finding nodes by path only");
+	}
+	if (l->handles_dead)
 		return -EPERM;
 	if (l->mount_fd < 0) {
 		l->mount_fd = openat(l->fs->root->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
