@@ -169,26 +169,39 @@ static void check_continues(struct th *t, struct fe *fe, const struct src_state 
 	T_OK(t, fe_release(fe, s->file, s->fh, 0));
 }
 
-/* SAVE on a source with nodes and handles open, LOAD into a fresh daemon, requests go on. */
-static void test_save_load_continues(struct th *t)
+/* SAVE on a source with nodes and handles open, LOAD into a fresh daemon, requests go on.
+ * Also with inodes held by file handle (--inode-file-handles) on both sides, and with the
+ * migration's file handles. */
+static void save_load_case(struct th *t, const char *const *flags)
 {
 	struct src_state s;
 	struct dst d;
 	size_t len = 0;
 	void *blob;
 
-	if (!source_start(t, NULL))
+	if (!source_start(t, flags))
 		return;
 	T_CHECK(t, fe_protocol_features(t->fe) & (1ull << VHU_PROTO_DEVICE_STATE));
 	populate(t, &s);
 	blob = source_save(t, &len);
 	if (!blob)
 		return;
-	T_EQ(t, dst_start(t, &d, NULL, blob, len), 0);
+	T_EQ(t, dst_start(t, &d, flags, blob, len), 0);
 	if (d.th.fe)
 		check_continues(t, d.th.fe, &s);
 	dst_stop(t, &d);
 	free(blob);
+}
+
+static void test_save_load_continues(struct th *t)
+{
+	static const char *const ifh[] = {"--inode-file-handles=mandatory", NULL};
+	static const char *const both[] = {"--inode-file-handles=prefer",
+					   "--migration-mode=file-handles", NULL};
+
+	save_load_case(t, NULL);
+	save_load_case(t, ifh);
+	save_load_case(t, both);
 	T_OK(t, th_reconnect(t, NULL));
 }
 
