@@ -29,22 +29,9 @@
 /* Waits until fd is ready for `events`: 0, or -ECANCELED when the transfer is aborted. */
 static int xfer_wait(struct vhu_xfer *x, short events)
 {
-	struct pollfd pfd[2] = {
-		{.fd = x->abort_fd, .events = POLLIN},
-		{.fd = x->fd, .events = events},
-	};
+	int r = vhu_wait_fd(x->abort_fd, x->fd, events);
 
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (pfd[0].revents)
-			return -ECANCELED;
-		if (pfd[1].revents)
-			return 0;
-	}
+	return r == 1 ? -ECANCELED : r;
 }
 
 static int xfer_send(struct vhu_xfer *x)
