@@ -12,9 +12,13 @@ OUTDIR/devices.xml (devices) and OUTDIR/tags (the <target dir> of every virtiofs
 comma separated). Exits 1 when the section, a block or the shared-memory/virtiofs parts a
 libvirt user needs are missing, or a block is not well-formed XML.
 """
+import os
 import re
 import sys
 import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm"))
+from readme_snippets import section  # noqa: E402 (tests/vm's README section reader)
 
 
 def fail(msg):
@@ -25,10 +29,10 @@ def fail(msg):
 def main():
     readme, share, out = sys.argv[1:4]
     text = open(readme, encoding="utf-8").read()
-    m = re.search(r"^### With libvirt\n(.*?)(?=^#{1,3} )", text, re.M | re.S)
-    if not m:
+    body = section(text, "With libvirt")
+    if body is None:
         fail("no '### With libvirt' section in README.md")
-    blocks = re.findall(r"^```xml\n(.*?)^```", m.group(1), re.M | re.S)
+    blocks = re.findall(r"^```xml\n(.*?)^```", body, re.M | re.S)
     if not blocks:
         fail("no ```xml block in the libvirt section")
     top, devices, tags = [], [], []

@@ -21,6 +21,7 @@
 #                filesystem with <idmap> (uid and gid 0 -> 300000, 65536 ids): libvirt >= 10
 #                starts vfsd as the user with --uid-map/--gid-map, vfsd maps them with newuidmap,
 #                and a file the guest's root creates must belong to host uid/gid 300000.
+# shellcheck disable=SC2034 # the LV_* settings are read by lib.sh
 set -euo pipefail
 
 VFSD=$(readlink -f "$1")
@@ -173,6 +174,8 @@ $(lv_fs_xml "$W/vfsd" "$S" nofile " xattr='on'" "<cache mode='always'/><sandbox 
 		saved=""
 	fi
 	lv_shutdown lv-sid "${saved:+after restore}"
+	check "lv-sid: the guest read its file again${saved:+ after restore}" \
+		"$(lv_console "$con" | tail -n 4 | tr '\n' '|')" lv_console_has "$con" "VFSD: reread nofile ok"
 	check "lv-sid: the guest wrote again after the power button${saved:+ (after restore)}" \
 		"$(lv_console "$con" | tail -n 4 | tr '\n' '|')" \
 		sh -c "tr -d '\\r' <'$con' | grep -qx 'VFSD: write after the wait nofile ok' &&
@@ -199,7 +202,6 @@ fi
 vm_assets
 cp "$VM_KERNEL" "$W/vmlinuz"
 cp "$VFSD" "$W/vfsd"
-LV_KERNEL=$W/vmlinuz
 lv_initramfs "$W/initrd.gz"
 chmod -R a+rX "$W"
 

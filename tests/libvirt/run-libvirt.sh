@@ -24,6 +24,7 @@
 #                   `virsh destroy` must leave no vfsd behind;
 #   3. `dpkg --purge vfsd`: the host is left as it was found.
 # virsh save/restore needs libvirt >= 11.3 and vfsd's migrate-precopy: run-libvirt-sid.sh.
+# shellcheck disable=SC2034 # the LV_* settings are read by lib.sh
 set -euo pipefail
 
 VFSD=$(readlink -f "$1")
