@@ -192,6 +192,19 @@ if [ "$rc" = 0 ] && [ -n "$deb" ]; then
 else
 	tap not-ok "dpkg-buildpackage" "$(tail -n 20 "$W/deb/build.log" 2>/dev/null)"
 fi
+# "Installs on a clean bookworm": every dependency is in the dependency closure of the Essential
+# packages and apt, i.e. on every bookworm system (dpkg -i below adds no package).
+if [ -n "$deb" ]; then
+	deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/(.*//; s/[[:space:]]//g' | grep .)
+	# shellcheck disable=SC2046 # a list of package names
+	base=$(apt-cache depends --recurse --installed --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances apt $(dpkg-query -W -f='${Essential} ${Package}\n' |
+		awk '$1 == "yes" { print $2 }') 2>/dev/null | grep -v '^ ' | sort -u)
+	missing=$(comm -23 <(sort -u <<<"$deps") <(echo "$base"))
+	[ -n "$deps" ] && [ -z "$missing" ] && deps_ok=1 || deps_ok=0
+	check "the package depends only on what every bookworm has ($(echo $deps))" \
+		"not pulled in by the Essential packages or apt: $missing" [ "$deps_ok" = 1 ]
+fi
 if dpkg-query -W -f='${Status}' vfsd 2>/dev/null | grep -q 'ok installed'; then
 	tap not-ok "dpkg -i on this host" "a vfsd package is already installed; the test will not replace it"
 elif [ -n "$deb" ] && dpkg_retry -i "$deb" >"$W/dpkg.log" 2>&1; then
