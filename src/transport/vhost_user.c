@@ -228,12 +228,11 @@ static void close_msg_fds(struct vhu_msg *msg)
 	msg->nfds = 0;
 }
 
-/* Waits until fd is readable: 1 when vhu_dev_stop() was called, 0 when readable, or -errno. */
-static int wait_readable(struct vhu_dev *dev, int fd)
+int vhu_wait_fd(int abort_fd, int fd, short events)
 {
 	struct pollfd pfd[2] = {
-		{.fd = dev->stop_fd, .events = POLLIN},
-		{.fd = fd, .events = POLLIN},
+		{.fd = abort_fd, .events = POLLIN},
+		{.fd = fd, .events = events},
 	};
 
 	for (;;) {
@@ -247,6 +246,12 @@ static int wait_readable(struct vhu_dev *dev, int fd)
 		if (pfd[1].revents)
 			return 0;
 	}
+}
+
+/* Waits until fd is readable: 1 when vhu_dev_stop() was called, 0 when readable, or -errno. */
+static int wait_readable(struct vhu_dev *dev, int fd)
+{
+	return vhu_wait_fd(dev->stop_fd, fd, POLLIN);
 }
 
 /* 0: the frontend left; 1: stopped; <0: error or protocol violation. */
@@ -285,6 +290,7 @@ static void session_end(struct vhu_dev *dev)
 {
 	struct gmem_table *old;
 
+	vhu_state_cancel(dev);
 	vhu_dev_reset_rings(dev);
 	pthread_mutex_lock(&dev->mem_lock);
 	old = TAKE_PTR(dev->mem);
@@ -358,6 +364,7 @@ int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, vo
 	dev->cb = *cb;
 	dev->opaque = opaque;
 	dev->conn_fd = dev->backend_fd = dev->log_fd = -1;
+	dev->xfer.fd = dev->xfer.abort_fd = -1;
 	pthread_mutex_init(&dev->mem_lock, NULL);
 	pthread_rwlock_init(&dev->log_lock, NULL);
 	pthread_mutex_init(&dev->backend_lock, NULL);
@@ -390,6 +397,8 @@ void vhu_dev_free(struct vhu_dev *dev)
 {
 	if (!dev)
 		return;
+	vhu_state_cancel(dev);
+	safe_close(dev->xfer.abort_fd);
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		vhu_queue_destroy(&dev->queues[i]);
 	vhu_pool_free(dev->pool);

@@ -94,4 +94,8 @@ int pt_op_flock(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uin
 bool pt_op_vt_available(struct pt_fs *fs);
 int pt_op_version(struct pt_fs *fs, uint64_t nodeid, struct fs_version *ret);
 
+/* op_migrate.c: the backend's part of the migration state (docs/migration.md). */
+int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w);
+int pt_op_state_load(struct pt_fs *fs, struct sbuf_r *r);
+
 #endif
