@@ -8,9 +8,11 @@ vfsd/Rust ratio is taken per repetition (repetition k of vfsd against repetition
 ran next to each other) and its range printed; native µs/op is the syscall loop's p50 latency; "CPUs busy" is req/s times CPU s/req, how many CPUs
 the daemon kept busy on average (above 1: more than one of its threads ran at once).
 
-usage: bench/load-ranges.py RAW.tsv [--rows op:depth,...] [--pool]
+usage: bench/load-ranges.py RAW.tsv [--rows op:depth,...] [--pool] [--versus LABEL]
   --rows   only these rows, in this order (e.g. getattr:1,getattr:64,write-1m:64)
   --pool   also the "64, pool N" rows (labels vfsd-pool / rust-pool)
+  --versus the same-run comparison of vfsd with another vfsd binary measured beside it under
+           LABEL (run-load.sh VFSD_BASE_BIN: vfsd-base), the ratio taken per repetition
 """
 import argparse
 import collections
@@ -60,13 +62,38 @@ def rng(vals, fmt):
     return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
 
 
+def versus(res, order, base):
+    """vfsd against `base` row by row: both ranges, the per-repetition ratio, CPU per request."""
+    print(f"| op | depth | {base} req/s | vfsd req/s | vfsd/{base} | {base} CPU µs/req "
+          "| vfsd CPU µs/req |")
+    print("|---|---|--:|--:|--:|--:|--:|")
+    n_rep = 0
+    for op in order:
+        for d in ("1", "64"):
+            b = res.get((base, op, d), [])
+            v = res.get(("vfsd", op, d), [])
+            if not b and not v:
+                continue
+            n_rep = max(n_rep, len(b), len(v))
+            ratios = [vv[0] / bb[0] for vv, bb in zip(v, b) if bb[0] > 0]
+            cells = [rng([x[0] for x in b], rate), rng([x[0] for x in v], rate),
+                     rng(ratios, lambda x: f"{x:.2f}"), rng([x[1] for x in b], us),
+                     rng([x[1] for x in v], us)]
+            print(f"| {NAMES.get(op, op)} | {d} | " + " | ".join(cells) + " |")
+    print(f"\n(ranges over {n_rep} interleaved repetitions)", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("raw")
     ap.add_argument("--rows")
     ap.add_argument("--pool", action="store_true")
+    ap.add_argument("--versus")
     a = ap.parse_args()
     res, order = load(a.raw)
+    if a.versus:
+        versus(res, order, a.versus)
+        return
 
     rows = []
     if a.rows:

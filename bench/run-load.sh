@@ -16,6 +16,9 @@
 # LOAD_OPS (default all), LOAD_POOL (2: the thread-pool size of the extra depth-64 row, 0 to skip
 # it), BUILD (default build-bench), LOAD_RAW (file to keep the raw tab-separated results in),
 # VFSD_BIN (measure this vfsd binary instead of building one, e.g. a release build of a commit),
+# VFSD_BASE_BIN (a second vfsd binary, e.g. a release build of an older commit, measured right
+# after VFSD_BIN in every repetition with the label vfsd-base: bench/load-ranges.py --versus
+# vfsd-base prints the same-run before/after table),
 # LOAD_QUEUES (e.g. "1 2 4": vfsd also at depth LOAD_MQ_DEPTH (64) with its operations spread
 # round-robin over that many request queues, --queues N of bench/load, and a second table; the
 # Rust virtiofsd serves one request queue only, so it stays at 1).
@@ -86,6 +89,9 @@ T0=$(date +%s)
 for op in $OPS; do
 	for _ in $(seq "$REPEAT"); do
 		run vfsd 1,64 "$op" --daemon vfsd --binary "$VFSD"
+		if [ -n "${VFSD_BASE_BIN:-}" ]; then
+			run vfsd-base 1,64 "$op" --daemon vfsd --binary "$VFSD_BASE_BIN"
+		fi
 		if [ "$POOL" -gt 0 ]; then
 			run vfsd-pool 64 "$op" --daemon vfsd --binary "$VFSD" \
 				--thread-pool-size "$POOL"

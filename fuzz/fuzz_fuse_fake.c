@@ -130,21 +130,21 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 	return n;
 }
 
-static int f_init(void *fs, const struct fs_init_info *info)
+static int f_init(struct fs_state *fs, const struct fs_init_info *info)
 {
 	return result();
 }
 
-static void f_destroy(void *fs)
+static void f_destroy(struct fs_state *fs)
 {
 }
 
-static void f_forget(void *fs, uint64_t nodeid, uint64_t nlookup)
+static void f_forget(struct fs_state *fs, uint64_t nodeid, uint64_t nlookup)
 {
 }
 
-static int f_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		    struct fs_entry *ret)
+static int f_lookup(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		    const char *name, struct fs_entry *ret)
 {
 	int r = result();
 
@@ -153,8 +153,8 @@ static int f_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return r;
 }
 
-static int f_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		     struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
+static int f_getattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		     uint64_t fh, struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	int r = result();
 
@@ -167,14 +167,15 @@ static int f_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool h
 	return 0;
 }
 
-static int f_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+static int f_setattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		     const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		     double *ret_timeout)
 {
 	return f_getattr(fs, ctx, nodeid, attr->has_fh, attr->fh, ret, ret_attr_flags, ret_timeout);
 }
 
-static int f_readlink(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf, size_t size)
+static int f_readlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
+		      size_t size)
 {
 	int r = result();
 	size_t n = take_u8();
@@ -196,43 +197,44 @@ static int f_entry_op(struct fs_entry *ret)
 	return r;
 }
 
-static int f_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		     const char *target, struct fs_entry *ret)
+static int f_symlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		     const char *name, const char *target, struct fs_entry *ret)
 {
 	return f_entry_op(ret);
 }
 
-static int f_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+static int f_mknod(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		   mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret)
 {
 	return f_entry_op(ret);
 }
 
-static int f_mkdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+static int f_mkdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		   mode_t mode, mode_t umask, struct fs_entry *ret)
 {
 	return f_entry_op(ret);
 }
 
-static int f_link(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
-		  const char *newname, struct fs_entry *ret)
+static int f_link(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		  uint64_t newparent, const char *newname, struct fs_entry *ret)
 {
 	return f_entry_op(ret);
 }
 
-static int f_name_op(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+static int f_name_op(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		     const char *name)
 {
 	return result();
 }
 
-static int f_rename(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		    uint64_t newparent, const char *newname, unsigned flags)
+static int f_rename(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		    const char *name, uint64_t newparent, const char *newname, unsigned flags)
 {
 	return result();
 }
 
-static int f_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
-		  uint32_t *ret_open_flags)
+static int f_open(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+		  uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
 	int r = result();
 
@@ -241,9 +243,9 @@ static int f_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags
 	return r;
 }
 
-static int f_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		    mode_t mode, int flags, mode_t umask, struct fs_entry *ret_entry,
-		    uint64_t *ret_fh, uint32_t *ret_open_flags)
+static int f_create(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		    const char *name, mode_t mode, int flags, mode_t umask,
+		    struct fs_entry *ret_entry, uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
 	int r = f_entry_op(ret_entry);
 
@@ -252,8 +254,8 @@ static int f_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return r;
 }
 
-static int f_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode, int flags,
-		     mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+static int f_tmpfile(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
+		     int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		     uint32_t *ret_open_flags)
 {
 	return f_create(fs, ctx, parent, NULL, mode, flags, umask, ret_entry, ret_fh,
@@ -269,7 +271,7 @@ static ssize_t count(size_t room)
 	return r < 0 ? r : (ssize_t)MIN((size_t)n, room);
 }
 
-static ssize_t f_read(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static ssize_t f_read(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		      const struct iovec *iov, int iovcnt, off_t off)
 {
 	ssize_t n = count(iov_total(iov, iovcnt));
@@ -284,13 +286,14 @@ static ssize_t f_read(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint6
 	return n;
 }
 
-static ssize_t f_write(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static ssize_t f_write(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		       const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags)
 {
 	return count(iov_total(iov, iovcnt));
 }
 
-static int f_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret)
+static int f_statfs(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		    struct statvfs *ret)
 {
 	int r = result();
 
@@ -308,25 +311,26 @@ static int f_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct 
 	return 0;
 }
 
-static int f_fh_op(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+static int f_fh_op(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
 	return result();
 }
 
-static int f_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static int f_flush(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   uint64_t lock_owner)
 {
 	return result();
 }
 
-static int f_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync)
+static int f_fsync(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   bool datasync)
 {
 	return result();
 }
 
 /* Entries until fill() is full or the answer says the directory ends. */
-static int f_readdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t off,
-		     bool plus, fs_fill_fn fill, void *cookie)
+static int f_readdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		     uint64_t off, bool plus, fs_fill_fn fill, void *cookie)
 {
 	int r = result();
 	unsigned n = take_u8() % 32u;
@@ -351,14 +355,14 @@ static int f_readdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	return 0;
 }
 
-static int f_opendir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+static int f_opendir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 		     uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
 	return f_open(fs, ctx, nodeid, flags, ret_fh, ret_open_flags);
 }
 
-static int f_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-		      const void *value, size_t size, int flags)
+static int f_setxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		      const char *name, const void *value, size_t size, int flags)
 {
 	return result();
 }
@@ -377,8 +381,8 @@ static ssize_t size_protocol(const void *src, size_t len, void *buf, size_t size
 	return (ssize_t)len;
 }
 
-static ssize_t f_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-			  void *buf, size_t size)
+static ssize_t f_getxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			  const char *name, void *buf, size_t size)
 {
 	int r = result();
 	uint16_t len;
@@ -387,8 +391,8 @@ static ssize_t f_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, c
 	return r < 0 ? r : size_protocol(NULL, len, buf, size);
 }
 
-static ssize_t f_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
-			   size_t size)
+static ssize_t f_listxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			   void *buf, size_t size)
 {
 	char list[16 * 65];
 	unsigned n;
@@ -407,12 +411,12 @@ static ssize_t f_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, 
 	return size_protocol(list, len, buf, size);
 }
 
-static int f_access(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
+static int f_access(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
 {
 	return result();
 }
 
-static int f_getlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static int f_getlk(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   uint64_t lock_owner, struct fs_lock *lk)
 {
 	static const int types[] = {F_UNLCK, F_RDLCK, F_WRLCK};
@@ -428,26 +432,26 @@ static int f_getlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 }
 
 /* Blocking calls answer at once: the waiter then completes the deferred request. */
-static int f_setlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static int f_setlk(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   uint64_t lock_owner, const struct fs_lock *lk, bool sleep)
 {
 	return result();
 }
 
-static int f_flock(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
-		   bool sleep)
+static int f_flock(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   int op, bool sleep)
 {
 	return result();
 }
 
-static int f_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int mode,
-		       off_t off, off_t len)
+static int f_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		       int mode, off_t off, off_t len)
 {
 	return result();
 }
 
-static int f_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
-		   int whence, off_t *ret)
+static int f_lseek(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   off_t off, int whence, off_t *ret)
 {
 	int r = result();
 
@@ -456,30 +460,31 @@ static int f_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	return r;
 }
 
-static ssize_t f_copy_file_range(void *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
+static ssize_t f_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 				 uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
 				 off_t off_out, size_t len, unsigned flags)
 {
 	return count(len);
 }
 
-static int f_syncfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid)
+static int f_syncfs(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid)
 {
 	return result();
 }
 
-static bool f_dax_available(void *fs)
+static bool f_dax_available(struct fs_state *fs)
 {
 	return take_u8() & 1;
 }
 
-static int f_setupmapping(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t foffset,
-			  uint64_t len, uint64_t moffset, bool writable)
+static int f_setupmapping(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			  uint64_t foffset, uint64_t len, uint64_t moffset, bool writable)
 {
 	return result();
 }
 
-static int f_removemapping(void *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len)
+static int f_removemapping(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t moffset,
+			   uint64_t len)
 {
 	return result();
 }

@@ -5,13 +5,20 @@
 Seeds are well-formed inputs that reach deep states quickly; the fuzzer mutates from there.
 Reproducers of fixed bugs are kept next to them under names starting with "crash-": the
 script rebuilds those it can describe, the others are fuzzer outputs kept as found.
-Usage: fuzz/gen_seeds.py [CORPUS_DIR]
+Each target's seeds are built with FUSE unique ids counted from the same start, so a seed added
+to one target changes no other target's files; the committed corpora are exactly what this
+writes (the lint test fuzz-seeds runs --check).
+Usage: fuzz/gen_seeds.py [CORPUS_DIR]   writes the seeds
+       fuzz/gen_seeds.py --check [CORPUS_DIR]   fails if a committed seed differs from what
+       this writes, or a committed seed-* file is one this no longer writes
 """
 import os
 import struct
 import sys
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+CHECK = sys.argv[1:2] == ["--check"]
+ARGS = sys.argv[2:] if CHECK else sys.argv[1:]
+OUT = ARGS[0] if ARGS else os.path.join(os.path.dirname(__file__), "corpus")
 
 # --- FUSE ------------------------------------------------------------------------------------
 (LOOKUP, FORGET, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR, UNLINK, RMDIR, RENAME, LINK,
@@ -465,16 +472,48 @@ def state_seeds():
     return s
 
 
+TARGETS = (("fuzz_xattrmap", xattrmap_seeds), ("fuzz_fuse_null", fuse_seeds),
+           ("fuzz_fuse_pt", fuse_seeds), ("fuzz_virtq", vq_seeds), ("fuzz_vhu", vhu_seeds),
+           ("fuzz_fuse_fake", fake_seeds), ("fuzz_idmap", idmap_seeds),
+           ("fuzz_state", state_seeds))
+
+
+def target_files(gen):
+    """{file name: bytes} of one target, unique ids counted from the same start every time."""
+    unique[0] = 100
+    return {(n if n.startswith("crash-") else "seed-" + n): data for n, data in gen().items()}
+
+
+def check():
+    bad = 0
+    for target, gen in TARGETS:
+        d = os.path.join(OUT, target)
+        files = target_files(gen)
+        for n, data in files.items():
+            try:
+                with open(os.path.join(d, n), "rb") as f:
+                    same = f.read() == data
+            except FileNotFoundError:
+                same = False
+            if not same:
+                print(f"{target}/{n}: differs from fuzz/gen_seeds.py's (run it and commit)")
+                bad += 1
+        for n in sorted(os.listdir(d)):
+            if n.startswith("seed-") and n not in files:
+                print(f"{target}/{n}: no longer written by fuzz/gen_seeds.py (remove it)")
+                bad += 1
+    print(f"{bad} seed files out of sync" if bad else "seed corpora match fuzz/gen_seeds.py")
+    return 1 if bad else 0
+
+
 def main():
-    for target, seeds in (("fuzz_xattrmap", xattrmap_seeds()), ("fuzz_fuse_null", fuse_seeds()), ("fuzz_fuse_pt", fuse_seeds()),
-                          ("fuzz_virtq", vq_seeds()), ("fuzz_vhu", vhu_seeds()),
-                          ("fuzz_fuse_fake", fake_seeds()), ("fuzz_idmap", idmap_seeds()),
-                          ("fuzz_state", state_seeds())):
+    if CHECK:
+        sys.exit(check())
+    for target, gen in TARGETS:
         d = os.path.join(OUT, target)
         os.makedirs(d, exist_ok=True)
-        for n, data in seeds.items():
-            with open(os.path.join(d, "seed-" + n if not n.startswith("crash-") else n),
-                      "wb") as f:
+        for n, data in target_files(gen).items():
+            with open(os.path.join(d, n), "wb") as f:
                 f.write(data)
 
 

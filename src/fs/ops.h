@@ -156,119 +156,133 @@ struct fs_lock {
 	pid_t pid; /* out of getlk: holder's pid as the guest should see it (0 if unknown) */
 };
 
+/*
+ * A backend's state, passed to each op. Opaque here: each backend defines it (the passthrough in
+ * fs/passthrough/pt.h, test backends in their own files), so an op gets its own state typed and
+ * the compiler rejects anything else.
+ */
+struct fs_state;
+
 struct fs_ops {
 	/* Session start (FUSE_INIT). The root node is valid afterwards. */
-	int (*init)(void *fs, const struct fs_init_info *info);
+	int (*init)(struct fs_state *fs, const struct fs_init_info *info);
 	/* Session end (FUSE_DESTROY, second INIT, device reset): drop all nodes but the root, close
 	 * all handles, release all locks. Must leave the backend ready for init() again. */
-	void (*destroy)(void *fs);
+	void (*destroy)(struct fs_state *fs);
 
-	int (*lookup)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		      struct fs_entry *ret);
+	int (*lookup)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		      const char *name, struct fs_entry *ret);
 	/* Drops nlookup references; unknown node ids are ignored (guest input). */
-	void (*forget)(void *fs, uint64_t nodeid, uint64_t nlookup);
+	void (*forget)(struct fs_state *fs, uint64_t nodeid, uint64_t nlookup);
 	/* ret_attr_flags (may be NULL): FS_ATTR_* of the node (as in fs_entry.attr_flags). */
-	int (*getattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+	int (*getattr)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
 		       uint64_t fh, struct stat *ret, uint32_t *ret_attr_flags,
 		       double *ret_timeout);
 	/* getattr with the host's statx(2): `mask` the STATX_* fields the guest wants (more may
 	 * come back; ret->stx_mask says which are valid), `sync` its AT_STATX_SYNC_TYPE bits. */
-	int (*statx)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		     unsigned mask, unsigned sync, struct statx *ret, uint32_t *ret_attr_flags,
-		     double *ret_timeout);
-	int (*setattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+	int (*statx)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		     uint64_t fh, unsigned mask, unsigned sync, struct statx *ret,
+		     uint32_t *ret_attr_flags, double *ret_timeout);
+	int (*setattr)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		       double *ret_timeout);
 	/* Returns the target length (not NUL-terminated) or -errno; -ERANGE if size is too small.
 	 */
-	int (*readlink)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
+	int (*readlink)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
 			size_t size);
-	int (*symlink)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		       const char *target, struct fs_entry *ret);
-	int (*mknod)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		     mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret);
-	int (*mkdir)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		     mode_t mode, mode_t umask, struct fs_entry *ret);
-	int (*unlink)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
-	int (*rmdir)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
+	int (*symlink)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		       const char *name, const char *target, struct fs_entry *ret);
+	int (*mknod)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		     const char *name, mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret);
+	int (*mkdir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		     const char *name, mode_t mode, mode_t umask, struct fs_entry *ret);
+	int (*unlink)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		      const char *name);
+	int (*rmdir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		     const char *name);
 	/* flags: 0 or RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT. */
-	int (*rename)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		      uint64_t newparent, const char *newname, unsigned flags);
-	int (*link)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
-		    const char *newname, struct fs_entry *ret);
+	int (*rename)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		      const char *name, uint64_t newparent, const char *newname, unsigned flags);
+	int (*link)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		    uint64_t newparent, const char *newname, struct fs_entry *ret);
 
 	/* flags are the guest's open(2) flags. */
-	int (*open)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+	int (*open)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 		    uint64_t *ret_fh, uint32_t *ret_open_flags);
-	int (*create)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		      mode_t mode, int flags, mode_t umask, struct fs_entry *ret_entry,
-		      uint64_t *ret_fh, uint32_t *ret_open_flags);
+	int (*create)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		      const char *name, mode_t mode, int flags, mode_t umask,
+		      struct fs_entry *ret_entry, uint64_t *ret_fh, uint32_t *ret_open_flags);
 	/* O_TMPFILE in directory `parent`: an unnamed file, open, with a node id. */
-	int (*tmpfile)(void *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode, int flags,
-		       mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+	int (*tmpfile)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
+		       int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		       uint32_t *ret_open_flags);
 	/* Reads into iov (guest memory); returns bytes read (short at EOF) or -errno. */
-	ssize_t (*read)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	ssize_t (*read)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 			const struct iovec *iov, int iovcnt, off_t off);
 	/* Writes from iov (guest memory); returns bytes written or -errno. */
-	ssize_t (*write)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-			 const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags);
-	int (*statfs)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret);
+	ssize_t (*write)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			 uint64_t fh, const struct iovec *iov, int iovcnt, off_t off,
+			 uint32_t write_flags);
+	int (*statfs)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		      struct statvfs *ret);
 	/* Closes the handle; also drops flock locks held through it. */
-	int (*release)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
+	int (*release)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
 	/* close(2) of one guest fd: drops the POSIX locks lock_owner holds on the node. */
-	int (*flush)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	int (*flush)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		     uint64_t lock_owner);
-	int (*fsync)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	int (*fsync)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		     bool datasync);
 
-	int (*opendir)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+	int (*opendir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 		       uint64_t *ret_fh, uint32_t *ret_open_flags);
 	/* Lists entries after cookie `off` (0 = from the start), calling fill until it returns
 	 * -ENOSPC or the directory ends. Returns 0 or -errno (an error after some entries were
 	 * filled is reported as 0 so the guest gets what was filled). plus: readdirplus. */
-	int (*readdir)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	int (*readdir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		       uint64_t off, bool plus, fs_fill_fn fill, void *cookie);
-	int (*releasedir)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
-	int (*fsyncdir)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	int (*releasedir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			  uint64_t fh);
+	int (*fsyncdir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 			bool datasync);
 
 	/* xattr flags: XATTR_CREATE / XATTR_REPLACE, and FS_XATTR_ACL_KILL_SGID. */
-	int (*setxattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-			const void *value, size_t size, int flags);
+	int (*setxattr)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			const char *name, const void *value, size_t size, int flags);
 	/* size 0: return the value's size. Else copy it and return its size, -ERANGE if larger. */
-	ssize_t (*getxattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-			    void *buf, size_t size);
+	ssize_t (*getxattr)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			    const char *name, void *buf, size_t size);
 	/* Same size protocol as getxattr; the list is NUL-separated names. */
-	ssize_t (*listxattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
-			     size_t size);
-	int (*removexattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name);
+	ssize_t (*listxattr)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			     void *buf, size_t size);
+	int (*removexattr)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			   const char *name);
 
 	/* mask: F_OK or a combination of R_OK, W_OK, X_OK. */
-	int (*access)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask);
+	int (*access)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask);
 
 	/* POSIX record locks, owned by (node, lock_owner) as the guest kernel defines owners. */
-	int (*getlk)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	int (*getlk)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		     uint64_t lock_owner, struct fs_lock *lk);
 	/* sleep=false: -EAGAIN on conflict. sleep=true may block; it returns -EINTR when the
 	 * calling thread gets a signal (used to cancel waiters on INTERRUPT and reset). */
-	int (*setlk)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	int (*setlk)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		     uint64_t lock_owner, const struct fs_lock *lk, bool sleep);
 	/* flock(2) locks, owned by the handle. op: LOCK_SH, LOCK_EX, LOCK_UN (no LOCK_NB: use
 	 * sleep). Same blocking contract as setlk. */
-	int (*flock)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
-		     bool sleep);
+	int (*flock)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		     int op, bool sleep);
 
-	int (*fallocate)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int mode,
-			 off_t off, off_t len);
+	int (*fallocate)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			 uint64_t fh, int mode, off_t off, off_t len);
 	/* whence: SEEK_SET, SEEK_CUR (treated as SET), SEEK_END, SEEK_DATA, SEEK_HOLE. */
-	int (*lseek)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
-		     int whence, off_t *ret);
+	int (*lseek)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		     off_t off, int whence, off_t *ret);
 	/* Returns bytes copied or -errno. */
-	ssize_t (*copy_file_range)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
-				   uint64_t fh_in, off_t off_in, uint64_t nodeid_out,
-				   uint64_t fh_out, off_t off_out, size_t len, unsigned flags);
-	int (*syncfs)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid);
+	ssize_t (*copy_file_range)(struct fs_state *fs, const struct fs_ctx *ctx,
+				   uint64_t nodeid_in, uint64_t fh_in, off_t off_in,
+				   uint64_t nodeid_out, uint64_t fh_out, off_t off_out, size_t len,
+				   unsigned flags);
+	int (*syncfs)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid);
 
 	/*
 	 * DAX. dax_available: whether this session has a cache window (asked at INIT; NULL or
@@ -277,10 +291,11 @@ struct fs_ops {
 	 * removemapping removes exactly one earlier setup. Offsets and lengths are the guest's,
 	 * unvalidated.
 	 */
-	bool (*dax_available)(void *fs);
-	int (*setupmapping)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t foffset,
-			    uint64_t len, uint64_t moffset, bool writable);
-	int (*removemapping)(void *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len);
+	bool (*dax_available)(struct fs_state *fs);
+	int (*setupmapping)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			    uint64_t foffset, uint64_t len, uint64_t moffset, bool writable);
+	int (*removemapping)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t moffset,
+			     uint64_t len);
 
 	/*
 	 * Coherence (NULL: no version table). vt_available: whether this session's guest can see
@@ -289,8 +304,8 @@ struct fs_ops {
 	 * setattr (or before a lookup that may fail) whose reply carries it; ret->flags 0 when the
 	 * node has none.
 	 */
-	bool (*vt_available)(void *fs);
-	int (*version)(void *fs, uint64_t nodeid, struct fs_version *ret);
+	bool (*vt_available)(struct fs_state *fs);
+	int (*version)(struct fs_state *fs, uint64_t nodeid, struct fs_version *ret);
 
 	/*
 	 * Migration (docs/migration.md; NULL: not migratable), called like init/destroy with no
@@ -300,14 +315,14 @@ struct fs_ops {
 	 * another process, maybe hostile: everything is validated. On -errno the caller ends the
 	 * session (destroy()).
 	 */
-	int (*state_save)(void *fs, struct sbuf_w *w);
-	int (*state_load)(void *fs, struct sbuf_r *r);
+	int (*state_save)(struct fs_state *fs, struct sbuf_w *w);
+	int (*state_load)(struct fs_state *fs, struct sbuf_r *r);
 };
 
 /* A backend instance: its ops and its state. */
 struct fs_backend {
 	const struct fs_ops *ops;
-	void *fs;
+	struct fs_state *fs;
 };
 
 #endif

@@ -23,26 +23,40 @@ static int reply_attr(struct fuse_req *req, const struct stat *st, uint32_t attr
 	return r < 0 ? r : fuse_reply_attr_ver(req, ver);
 }
 
+/* What GETATTR and STATX pass to the backend besides the node (the handle only with
+ * FUSE_GETATTR_FH: fh is undefined without it) and what it answers besides the stat. */
+struct attr_call {
+	bool has_fh;
+	uint64_t fh;
+	uint32_t attr_flags;
+	double timeout;
+};
+
+static struct attr_call attr_call(uint32_t getattr_flags, uint64_t fh)
+{
+	bool has_fh = (getattr_flags & FUSE_GETATTR_FH) != 0;
+
+	return (struct attr_call){.has_fh = has_fh, .fh = has_fh ? fh : 0};
+}
+
 int fuse_op_getattr(struct fuse_req *req)
 {
 	struct fuse_getattr_in in;
 	struct fs_version ver;
 	struct stat st;
-	uint32_t attr_flags = 0;
-	double timeout = 0;
-	bool has_fh;
+	struct attr_call c;
 	int r;
 
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	has_fh = (in.getattr_flags & FUSE_GETATTR_FH) != 0;
+	c = attr_call(in.getattr_flags, in.fh);
 	fuse_vt_version(req, req->nodeid, &ver); /* before the stat */
-	r = FUSE_BE_OP(req, getattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, has_fh,
-				     has_fh ? in.fh : 0, &st, &attr_flags, &timeout);
+	r = FUSE_BE_OP(req, getattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, c.has_fh, c.fh, &st,
+				     &c.attr_flags, &c.timeout);
 	if (r < 0)
 		return r;
-	return reply_attr(req, &st, attr_flags, timeout, &ver);
+	return reply_attr(req, &st, c.attr_flags, c.timeout, &ver);
 }
 
 /* What fuse_statx carries: the basic stats and the birth time (later statx fields have no
@@ -66,21 +80,19 @@ int fuse_op_statx(struct fuse_req *req)
 	struct fuse_statx_out o = {0};
 	struct fuse_statx *sx = &o.stat;
 	struct statx stx;
-	uint32_t attr_flags = 0;
-	double timeout = 0;
-	bool has_fh;
+	struct attr_call c;
 	int r;
 
 	r = fuse_read_args(req, &in, sizeof(in));
 	if (r < 0)
 		return r;
-	has_fh = (in.getattr_flags & FUSE_GETATTR_FH) != 0;
-	r = FUSE_BE_OP(req, statx)(FUSE_BE_FS(req), &req->ctx, req->nodeid, has_fh,
-				   has_fh ? in.fh : 0, in.sx_mask & FUSE_STATX_FIELDS,
-				   in.sx_flags & AT_STATX_SYNC_TYPE, &stx, &attr_flags, &timeout);
+	c = attr_call(in.getattr_flags, in.fh);
+	r = FUSE_BE_OP(req, statx)(FUSE_BE_FS(req), &req->ctx, req->nodeid, c.has_fh, c.fh,
+				   in.sx_mask & FUSE_STATX_FIELDS, in.sx_flags & AT_STATX_SYNC_TYPE,
+				   &stx, &c.attr_flags, &c.timeout);
 	if (r < 0)
 		return r;
-	fuse_split_timeout(timeout, &o.attr_valid, &o.attr_valid_nsec);
+	fuse_split_timeout(c.timeout, &o.attr_valid, &o.attr_valid_nsec);
 	sx->mask = stx.stx_mask & FUSE_STATX_FIELDS;
 	sx->blksize = stx.stx_blksize;
 	sx->attributes = stx.stx_attributes & FUSE_STATX_ATTRS;

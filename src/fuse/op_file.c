@@ -185,7 +185,7 @@ int fuse_op_write(struct fuse_req *req)
 int fuse_op_release(struct fuse_req *req)
 {
 	struct fuse_release_in in;
-	void *fs = FUSE_BE_FS(req);
+	struct fs_state *fs = FUSE_BE_FS(req);
 	int r;
 
 	r = fuse_read_args(req, &in, sizeof(in));

@@ -68,7 +68,7 @@ static int xattr_get(struct fuse_req *req, const char *name, uint32_t guest_size
 {
 	_cleanup_free_ void *buf = NULL;
 	size_t size = MIN(guest_size, FUSE_XATTR_SIZE_MAX);
-	void *fs = FUSE_BE_FS(req);
+	struct fs_state *fs = FUSE_BE_FS(req);
 	ssize_t r;
 
 	if (size > 0) {

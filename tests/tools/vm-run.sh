@@ -12,8 +12,9 @@
 #     --results DIR        writable dir shared with the guest at /run/vfsd/results; keeps
 #                          guest.log, exit-code, serial.log, daemon.log (default: a temp dir)
 #
-# COMMAND runs as root inside the guest's chroot of the host root, so it must be a host path
-# outside /tmp's tmpfs (or pass a path under /run/vfsd/results). Exit status: the command's;
+# COMMAND runs as root inside the guest's chroot of the host root. The guest mounts a tmpfs on
+# /tmp: a word of COMMAND that names a file under the host's /tmp is copied into the results
+# share and replaced by the copy's guest path (vm_guest_path in tests/vm/lib.sh). Exit status: the command's;
 # 0 needs also a clean daemon exit (status 0 after QEMU disconnects); 125 for setup failures.
 # Environment: see tests/vm/lib.sh (VFSD_DAEMON_CMD, VFSD_VM_FLAGS, VFSD_VM_SUITE, ...). QEMU 11.1
 # and Linux 7 from Debian sid, with the device that has a DAX window:
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
 	--mount-options) mopts="$2"; shift 2 ;;
 	--results) results="$2"; shift 2 ;;
 	--) shift; break ;;
-	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "vm-run: unknown option $1" >&2; exit 125 ;;
 	esac
 done
@@ -75,12 +76,14 @@ sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
 	echo "# written by vm-run.sh"
 	printf 'cd /\nexec'
-	for a in "$@"; do printf ' %s' "$(sq "$a")"; done
+	for a in "$@"; do
+		case "$(readlink -f "$a" 2>/dev/null || echo "$a")" in
+		/tmp/*) if [ -f "$a" ]; then a=$(vm_guest_path "$results" "$a"); fi ;;
+		esac
+		printf ' %s' "$(sq "$a")"
+	done
 	printf '\n'
 } >"$results/guest-cmd.sh"
-
-tmpfs_tmp=1
-case "$(readlink -f "$1" 2>/dev/null || echo "$1")" in /tmp/*) tmpfs_tmp=0 ;; esac
 
 qemu_args=()
 mapfile -t -O "${#qemu_args[@]}" qemu_args < <(vm_dev_9p / hostroot ro)
@@ -95,7 +98,7 @@ if [ -n "$shared" ]; then
 	mapfile -t -O "${#qemu_args[@]}" qemu_args < <(vm_dev_virtiofs "$work/vfsd.sock" "$tag" 0)
 	mounts="$tag:$mp${mopts:+:$mopts}"
 fi
-printf 'VIRTIOFS_MOUNTS=%s\nTMPFS_TMP=%s\n' "$(sq "$mounts")" "$tmpfs_tmp" >"$results/guest.conf"
+printf 'VIRTIOFS_MOUNTS=%s\n' "$(sq "$mounts")" >"$results/guest.conf"
 
 start=$(date +%s)
 vm_qemu "$results/serial.log" "${qemu_args[@]}"

@@ -31,46 +31,18 @@
 #include <unistd.h>
 
 #include "acl_util.h"
+#include "guest_tap.h"
 
 #define ACCESS_ACL  "system.posix_acl_access"
 #define DEFAULT_ACL "system.posix_acl_default"
 
-static int test_no, n_failed;
-static char detail[1024];
 static char work[4096];
-
-__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
-{
-	if (detail[0] == '\0') {
-		va_list ap;
-
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-#define SYS(call)                                                                          \
-	do {                                                                               \
-		if ((call) < 0)                                                            \
-			return fail("%s: %s (line %d)", #call, strerror(errno), __LINE__); \
-	} while (0)
 
 static void run(const char *name, int (*fn)(void))
 {
-	detail[0] = '\0';
-	test_no++;
-	printf("# running %d - %s\n", test_no, name);
-	fflush(stdout);
+	tap_begin(name);
 	umask(022);
-	if (fn() == 0) {
-		printf("ok %d - %s\n", test_no, name);
-	} else {
-		n_failed++;
-		printf("not ok %d - %s: %s\n", test_no, name, detail[0] ? detail : "failed");
-	}
-	fflush(stdout);
+	tap_end(name, fn(), NULL);
 }
 
 /* DIR/acl-work/name; each result stays valid for the next 31 calls (enough for any check). */

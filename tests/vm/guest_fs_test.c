@@ -34,69 +34,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest_tap.h"
+
 #define KiB	   1024u
 #define MiB	   (1024u * 1024u)
 #define MANY_FILES 5000
 
-static int test_no;
-static int n_failed;
-static int n_skipped;
-static char detail[1024];
-static bool skip_requested;
 static FILE *manifest;
-
-/* Record why the current check failed (first reason wins) and return -1. */
-__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
-{
-	if (detail[0] == '\0') {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* Mark the current check as skipped (feature absent in the guest kernel). */
-__attribute__((format(printf, 1, 2))) static int skip(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	skip_requested = true;
-	return 0;
-}
-
-#define CHECK(cond, ...)                          \
-	do {                                      \
-		if (!(cond))                      \
-			return fail(__VA_ARGS__); \
-	} while (0)
-/* A system call that must succeed; on failure report the call and errno. */
-#define SYS(call)                                                                          \
-	do {                                                                               \
-		if ((call) < 0)                                                            \
-			return fail("%s: %s (line %d)", #call, strerror(errno), __LINE__); \
-	} while (0)
 
 static void run(const char *name, int (*fn)(void))
 {
-	detail[0] = '\0';
-	skip_requested = false;
-	test_no++;
-	printf("# running %d - %s\n", test_no, name); /* names the check if the guest hangs */
-	int r = fn();
-	if (r == 0 && skip_requested) {
-		n_skipped++;
-		printf("ok %d - %s # SKIP %s\n", test_no, name, detail);
-	} else if (r == 0) {
-		printf("ok %d - %s\n", test_no, name);
-	} else {
-		n_failed++;
-		printf("not ok %d - %s: %s\n", test_no, name, detail[0] ? detail : "failed");
-	}
-	fflush(stdout);
+	tap_begin(name);
+	tap_end(name, fn(), NULL);
 }
 
 /* ------------------------------------------------------------------ helpers */

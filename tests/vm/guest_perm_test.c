@@ -33,6 +33,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "guest_tap.h"
+
 /* The users: U owns the test files, V is another user. G is U's primary group, S a
  * supplementary group of U only, W a group nobody has. */
 #define U 65534
@@ -42,20 +44,6 @@
 #define W 65529
 
 static char base[1024];
-static int test_no, n_failed;
-static char detail[512];
-
-__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!detail[0]) {
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* A check whose result on a FUSE mount is decided by the guest kernel's FUSE client, not by the
  * daemon: reported as a TAP TODO when it differs there (set by the check, cleared by report). */
@@ -64,18 +52,7 @@ static bool on_fuse;
 
 static void report(const char *name, int r)
 {
-	test_no++;
-	if (r != 0 && fuse_limit && on_fuse) {
-		printf("not ok %d - %s: %s # TODO %s\n", test_no, name,
-		       detail[0] ? detail : "failed", fuse_limit);
-	} else if (r == 0) {
-		printf("ok %d - %s\n", test_no, name);
-	} else {
-		n_failed++;
-		printf("not ok %d - %s: %s\n", test_no, name, detail[0] ? detail : "failed");
-	}
-	fflush(stdout);
-	detail[0] = '\0';
+	tap_end(name, r, on_fuse ? fuse_limit : NULL);
 	fuse_limit = NULL;
 }
 

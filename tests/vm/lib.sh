@@ -108,6 +108,32 @@ vm_guest_tap() {
 	done <"$1"
 }
 
+# ---------------------------------------------------------------- script start, guest paths
+
+# vm_script_start NAME: the common start of a tests/vm/run-vm-*.sh script (after sourcing this
+# file): say() logs as [NAME], VFSD_VM_TIMEOUT defaults to 300 s (a TCG run takes a minute or
+# two: a guest still running after 5 is hung), and $base is a new work directory of mode 0755 (so
+# that the daemon, in its sandbox, reaches the shares made below it).
+vm_script_start() {
+	VM_SCRIPT_NAME=$1
+	# shellcheck disable=SC2317 # called by the scripts
+	say() { printf '[%s] %s\n' "$VM_SCRIPT_NAME" "$*" >&2; }
+	export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
+	base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-$1.XXXXXX")
+	chmod 0755 "$base"
+}
+
+# vm_guest_path RESULTS FILE: copies FILE into the results share RESULTS (the guest's
+# /run/vfsd/results) and prints the path the guest reaches the copy by. The guest's root is the
+# host's /, but the guest mounts a tmpfs on /tmp, which hides a file under the host's /tmp (a
+# checkout or build tree there, as CI clones may be): every program or script a guest runs from
+# the tree goes through this (tests/tools/vm-run.sh does it for the words of its command).
+vm_guest_path() {
+	mkdir -p "$1/staged"
+	cp -p "$2" "$1/staged/${2##*/}"
+	echo "/run/vfsd/results/staged/${2##*/}"
+}
+
 # ---------------------------------------------------------------- assets and accelerator
 
 # vm_assets: sets VM_KERNEL VM_MODULES VM_KVER VM_KPKG VM_SUITE (installs/downloads if needed).

@@ -26,17 +26,13 @@ guest_bin="$(readlink -f "$2")"
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
-say() { printf '[vm-acl] %s\n' "$*" >&2; }
-export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
+vm_script_start vm-acl
 # The caller's flags (e.g. the sanitizer pass's --sandbox=none) come after --posix-acl.
 export VFSD_VM_FLAGS="--posix-acl ${VFSD_VM_FLAGS:-}"
 # guest_acl_test --supplementary-groups also checks named groups the caller is in by a
 # supplementary group, which no FUSE request carries (Linux 6.1): the guest kernel decides those
 # (default_permissions) and vfsd serves the request as the daemon (src/fs/passthrough/cred.c).
 vfsd_args=(--supplementary-groups)
-
-base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vm-acl.XXXXXX")
-chmod 0755 "$base"
 
 # tap_lines FILE PREFIX: the TAP lines of one run of guest_acl_test as our own checks.
 tap_lines() {

@@ -139,13 +139,10 @@ if [ "$config" = table ]; then
 fi
 
 # 3. the host controller, then the two guests (their ports connect to it)
-# Each guest runs the agent from its results share: the guest mounts a tmpfs on /tmp, which
-# hides a tree under the host's /tmp.
 for g in a b; do
-	cp "$here/coherence-agent.py" "$base/r$g/coherence-agent.py"
 	printf 'VIRTIOFS_MOUNTS=%s\n' "share:/run/vfsd/share" >"$base/r$g/guest.conf"
-	printf 'exec python3 %s %s /run/vfsd/share\n' /run/vfsd/results/coherence-agent.py \
-		"${g^^}" >"$base/r$g/guest-cmd.sh"
+	printf 'exec python3 %s %s /run/vfsd/share\n' \
+		"$(vm_guest_path "$base/r$g" "$here/coherence-agent.py")" "${g^^}" >"$base/r$g/guest-cmd.sh"
 done
 ctl_args=(--share "$share" --ctl-a "$base/ctl-a.sock" --ctl-b "$base/ctl-b.sock"
 	--mode "$mode" --reps "$reps" --json "$base/latency.json")

@@ -118,11 +118,9 @@ vm_start_daemon ro "$base/ro.sock" "$ro_share" "$results/daemon-ro.log" "${fs_fl
 	--readonly --dax-window=4M
 echo "# daemon: ${VM_DAEMON[*]} ${VM_DAEMON_FLAGS[*]} --dax-window=$window ${VFSD_DAX_FLAGS:-}"
 
-# 4. the guest: its checks print "ok - X" / "not ok - X: WHY" into guest.log. The checker runs
-# from the results share (the build tree may be under /tmp, a tmpfs in the guest).
-cp "$checker" "$results/guest_dax_test"
+# 4. the guest: its checks print "ok - X" / "not ok - X: WHY" into guest.log.
 {
-	printf 'C=/run/vfsd/results/guest_dax_test\nIMMUTABLE=%s\n' "$immutable"
+	printf 'C=%s\nIMMUTABLE=%s\n' "$(vm_guest_path "$results" "$checker")" "$immutable"
 	cat <<'EOF'
 M=/run/vfsd/share
 RO=/run/vfsd/ro

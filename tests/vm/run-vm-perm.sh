@@ -24,11 +24,7 @@ prog="$(readlink -f "$2")"
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
-say() { printf '[vm-perm] %s\n' "$*" >&2; }
-export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
-
-base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vm-perm.XXXXXX")
-chmod 0755 "$base"
+vm_script_start vm-perm
 
 # tap_from FILE PREFIX: FILE's TAP lines as checks; sets $from_total, $from_failed and
 # $from_todo (TODO: a result the guest's FUSE client decides, see guest_perm_test.c).
@@ -87,10 +83,8 @@ boot() {
 	local name="$1" with_tmpfs="$2" cmd
 	mkdir -p "$base/$name/share" "$base/$name/results"
 	chmod 0755 "$base/$name" "$base/$name/share"
-	# The guest runs the program from its results share: the guest mounts a tmpfs on /tmp,
-	# which hides a build tree under the host's /tmp.
-	cp "$prog" "$base/$name/results/guest_perm_test"
-	local gprog=/run/vfsd/results/guest_perm_test
+	local gprog
+	gprog=$(vm_guest_path "$base/$name/results" "$prog")
 	cmd="$gprog /run/vfsd/share"
 	if [ "$with_tmpfs" = tmpfs ]; then
 		cmd="mkdir -m 0755 /tmp/p && $gprog /tmp/p >/run/vfsd/results/tmpfs.tap 2>&1; $cmd"

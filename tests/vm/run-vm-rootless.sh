@@ -253,13 +253,13 @@ done
 # boot RESULTS NAME...: one guest on the shares NAME..., guest_rootless.sh on each, its record
 # in RESULTS/NAME.guest; QEMU is ${qemu_cmd[@]}.
 boot() {
-	local results="$1" s i=0 q=()
+	local results="$1" s i=0 q=() gscript
 	shift
 	mkdir -p "$results"
-	cp "$here/guest_rootless.sh" "$results/guest_rootless.sh"
+	gscript=$(vm_guest_path "$results" "$here/guest_rootless.sh")
 	{
 		for s in "$@"; do
-			echo "sh /run/vfsd/results/guest_rootless.sh /run/vfsd/$s $out_id >/run/vfsd/results/$s.guest 2>&1"
+			echo "sh $gscript /run/vfsd/$s $out_id >/run/vfsd/results/$s.guest 2>&1"
 		done
 	} >"$results/guest-cmd.sh"
 	printf 'VIRTIOFS_MOUNTS="%s"\nTMPFS_TMP=1\n' "$(for s in "$@"; do printf '%s:/run/vfsd/%s ' "$s" "$s"; done)" \

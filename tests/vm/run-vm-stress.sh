@@ -97,13 +97,11 @@ say "work directory: $base"
 
 # ------------------------------------------------------------------ the guest's workload
 printf 'VIRTIOFS_MOUNTS="vfsdtest:/run/vfsd/share"\nTMPFS_TMP=1\n' >"$results/guest.conf"
-# The guest mounts a tmpfs on /tmp, hiding a build tree there (CI clones may live in /tmp): run
-# fsx from the results share, which the guest sees at /run/vfsd/results.
-cp "$fsx_bin" "$results/fsx"
+guest_fsx=$(vm_guest_path "$results" "$fsx_bin")
 {
 	cat <<EOF
 S=$secs
-FSX=/run/vfsd/results/fsx
+FSX=$guest_fsx
 LOAD=$dbench_load
 EOF
 	cat <<'EOF'

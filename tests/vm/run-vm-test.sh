@@ -30,31 +30,30 @@ guest_args=("${@:3}")
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
-say() { printf '[vm-test] %s\n' "$*" >&2; }
+vm_script_start vm-test
 
 daemon_desc="${VFSD_DAEMON_CMD:-$vfsd_bin}"
 say "daemon: $daemon_desc ${VFSD_VM_FLAGS:---xattr}"
 echo "# daemon: $daemon_desc ${VFSD_VM_FLAGS:---xattr}"
-# A TCG run takes ~10-20 s: a guest still running after 5 minutes is hung.
-export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
 
 # 1. assets (fail loudly, never skip)
 vm_assets_tap || {
 	echo "1..$n"
+	rmdir "$base"
 	exit 1
 }
 [ -x "$guest_bin" ] || {
 	tap not-ok "guest test program" "$guest_bin is not executable"
 	echo "1..$n"
+	rmdir "$base"
 	exit 1
 }
 
 # 2. share and results directories
-base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vm-test.XXXXXX")
 share="$base/share"
 results="$base/results"
 mkdir -p "$share" "$results"
-chmod 0755 "$base" "$share"
+chmod 0755 "$share"
 
 # 3. boot and run
 say "share: $share   results: $results"

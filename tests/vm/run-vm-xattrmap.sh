@@ -22,14 +22,12 @@ vfsd_bin="$(readlink -f "$1")"
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
-say() { printf '[vm-xattrmap] %s\n' "$*" >&2; }
-export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
+vm_script_start vm-xattrmap
 export VFSD_VM_FLAGS="--xattrmap=:map:security.:user.virtiofs.: --security-label ${VFSD_VM_FLAGS:-}"
 
-base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vm-xattrmap.XXXXXX")
 share="$base/share" results="$base/results"
 mkdir -p "$share" "$results"
-chmod 0755 "$base" "$share"
+chmod 0755 "$share"
 
 vm_assets_tap || vm_finish vm-xattrmap "$base"
 echo x >"$share/hostfile"
@@ -39,12 +37,9 @@ check "host: user.plain set on the host" "" setfattr -n user.plain -v p "$share/
 
 say "booting (share $share)"
 set +e
-# The guest runs the script from its results share: the guest mounts a tmpfs on /tmp, which
-# hides a tree under the host's /tmp.
-cp "$here/guest_xattrmap.sh" "$results/guest_xattrmap.sh"
 "$repo/tests/tools/vm-run.sh" --vfsd "$vfsd_bin" --shared-dir "$share" --tag vfsxm \
 	--mount-point /run/vfsd/share --results "$results" -- \
-	/bin/sh /run/vfsd/results/guest_xattrmap.sh /run/vfsd/share >&2
+	/bin/sh "$(vm_guest_path "$results" "$here/guest_xattrmap.sh")" /run/vfsd/share >&2
 rc=$?
 set -e
 say "vm-run.sh status $rc, daemon status $(cat "$results/daemon-status" 2>/dev/null || echo unknown)"

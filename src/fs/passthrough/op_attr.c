@@ -65,11 +65,11 @@ static int pt_attr(struct pt_fs *fs, uint64_t nodeid, bool has_fh, uint64_t fh, 
 	return 0;
 }
 
-int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		  struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
+int pt_op_getattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		  uint64_t fh, struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	struct statx stx;
-	int r = pt_attr(fsp, nodeid, has_fh, fh, 0, 0, &stx, ret_attr_flags, ret_timeout);
+	int r = pt_attr(fs, nodeid, has_fh, fh, 0, 0, &stx, ret_attr_flags, ret_timeout);
 
 	if (r < 0)
 		return r;
@@ -77,11 +77,11 @@ int pt_op_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 	return 0;
 }
 
-int pt_op_statx(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		unsigned mask, unsigned sync, struct statx *ret, uint32_t *ret_attr_flags,
-		double *ret_timeout)
+int pt_op_statx(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		uint64_t fh, unsigned mask, unsigned sync, struct statx *ret,
+		uint32_t *ret_attr_flags, double *ret_timeout)
 {
-	return pt_attr(fsp, nodeid, has_fh, fh, mask, sync, ret, ret_attr_flags, ret_timeout);
+	return pt_attr(fs, nodeid, has_fh, fh, mask, sync, ret, ret_attr_flags, ret_timeout);
 }
 
 static int pt_set_mode(struct pt_fs *fs, const struct pt_inode *ino, const struct pt_handle *h,
@@ -174,11 +174,10 @@ static int pt_setattr_apply(struct pt_fs *fs, struct pt_inode *ino, const struct
 	return pt_set_times(fs, ino, a);
 }
 
-int pt_op_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
+int pt_op_setattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		  double *ret_timeout)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	struct statx stx;

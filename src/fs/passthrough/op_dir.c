@@ -32,10 +32,9 @@ static void pt_unlockp(pthread_mutex_t **m)
 		pthread_mutex_unlock(*m);
 }
 
-int pt_op_opendir(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
-		  uint32_t *ret_open_flags)
+int pt_op_opendir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+		  uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	int fd, r;
 
@@ -134,10 +133,9 @@ static int pt_readdir_locked(struct pt_fs *fs, struct pt_handle *h, bool plus, f
 	return filled ? 0 : r;
 }
 
-int pt_op_readdir(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t off,
-		  bool plus, fs_fill_fn fill, void *cookie)
+int pt_op_readdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		  uint64_t off, bool plus, fs_fill_fn fill, void *cookie)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	_cleanup_(pt_unlockp) pthread_mutex_t *locked = NULL;
 	bool fresh = false;
@@ -178,14 +176,14 @@ int pt_op_readdir(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	return r;
 }
 
-int pt_op_releasedir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+int pt_op_releasedir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
 	return pt_handle_release(fs, nodeid, fh);
 }
 
-int pt_op_fsyncdir(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync)
+int pt_op_fsyncdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   bool datasync)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	int r;
 

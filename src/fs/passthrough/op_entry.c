@@ -20,10 +20,9 @@
 #include "fs/passthrough/pt.h"
 #include "fs/passthrough/pt_ops.h"
 
-int pt_op_lookup(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_lookup(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 struct fs_entry *ret)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	int r;
 
@@ -33,14 +32,14 @@ int pt_op_lookup(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	return pt_do_lookup(fs, p.ino, name, ret);
 }
 
-void pt_op_forget(void *fsp, uint64_t nodeid, uint64_t nlookup)
+void pt_op_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup)
 {
-	pt_inode_forget(fsp, nodeid, nlookup);
+	pt_inode_forget(fs, nodeid, nlookup);
 }
 
-int pt_op_readlink(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, char *buf, size_t size)
+int pt_op_readlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
+		   size_t size)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	char target[PATH_MAX + 1];
 	ssize_t n;
@@ -138,8 +137,8 @@ static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
 	return r;
 }
 
-int pt_op_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
-		dev_t rdev, mode_t umask, struct fs_entry *ret)
+int pt_op_mknod(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret)
 {
 	struct pt_make_args a = {PT_MAKE_NOD, name, mode, umask, rdev, NULL};
 
@@ -158,15 +157,15 @@ int pt_op_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char 
 	return pt_make(fs, ctx, parent, &a, ret);
 }
 
-int pt_op_mkdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name, mode_t mode,
-		mode_t umask, struct fs_entry *ret)
+int pt_op_mkdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		mode_t mode, mode_t umask, struct fs_entry *ret)
 {
 	struct pt_make_args a = {PT_MAKE_DIR, name, mode & 07777, umask, 0, NULL};
 
 	return pt_make(fs, ctx, parent, &a, ret);
 }
 
-int pt_op_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_symlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		  const char *target, struct fs_entry *ret)
 {
 	struct pt_make_args a = {PT_MAKE_SYMLINK, name, 0, 0, 0, target};
@@ -205,20 +204,19 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 	return 0;
 }
 
-int pt_op_unlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+int pt_op_unlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
 {
 	return pt_remove(fs, ctx, parent, name, 0);
 }
 
-int pt_op_rmdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+int pt_op_rmdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
 {
 	return pt_remove(fs, ctx, parent, name, AT_REMOVEDIR);
 }
 
-int pt_op_rename(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 uint64_t newparent, const char *newname, unsigned flags)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
 	uint32_t src, dst;
@@ -252,10 +250,9 @@ int pt_op_rename(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	return 0;
 }
 
-int pt_op_link(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
+int pt_op_link(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
 	       const char *newname, struct fs_entry *ret)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
 	struct fs_version pver = {0};
@@ -286,9 +283,8 @@ int pt_op_link(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t ne
 	return r;
 }
 
-int pt_op_access(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
+int pt_op_access(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_cred_ struct pt_cred cred = {false};
 	int r;
@@ -310,9 +306,8 @@ int pt_op_access(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
 	return r < 0 ? -errno : 0;
 }
 
-int pt_op_statfs(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret)
+int pt_op_statfs(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	int r;
 
@@ -322,9 +317,8 @@ int pt_op_statfs(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, struct st
 	return fstatvfs(g.ino->fd, ret) < 0 ? -errno : 0;
 }
 
-int pt_op_syncfs(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid)
+int pt_op_syncfs(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_close_ int fd = -1;
 	int r;

@@ -104,10 +104,9 @@ static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struc
 	return fd;
 }
 
-int pt_op_open(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
-	       uint32_t *ret_open_flags)
+int pt_op_open(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+	       uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	int fd, hflags = 0, r;
 
@@ -188,11 +187,10 @@ static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
 	return 0;
 }
 
-int pt_op_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_create(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 mode_t mode, int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		 uint32_t *ret_open_flags)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	int hflags = pt_open_flags(fs, flags), fd, r;
 
@@ -244,11 +242,10 @@ int pt_op_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent, const cha
 	return 0;
 }
 
-int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t mode, int flags,
-		  mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+int pt_op_tmpfile(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
+		  int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		  uint32_t *ret_open_flags)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	int hflags = pt_open_flags(fs, flags) & ~O_DIRECTORY, fd, r;
 	struct fs_version pver = {0};
@@ -282,10 +279,9 @@ int pt_op_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent, mode_t m
 	return 0;
 }
 
-ssize_t pt_op_read(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+ssize_t pt_op_read(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   const struct iovec *iov, int iovcnt, off_t off)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	ssize_t n;
 	int r;
@@ -301,10 +297,9 @@ ssize_t pt_op_read(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_
 	return n < 0 ? -errno : n;
 }
 
-ssize_t pt_op_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+ssize_t pt_op_write(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	ssize_t n;
 	int r;
@@ -332,14 +327,14 @@ ssize_t pt_op_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	return n;
 }
 
-int pt_op_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+int pt_op_release(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
 	return pt_handle_release(fs, nodeid, fh);
 }
 
-int pt_op_fsync(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync)
+int pt_op_fsync(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		bool datasync)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	int r;
 
@@ -351,10 +346,9 @@ int pt_op_fsync(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	return r < 0 ? -errno : 0;
 }
 
-int pt_op_fallocate(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int mode,
-		    off_t off, off_t len)
+int pt_op_fallocate(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		    int mode, off_t off, off_t len)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	int r;
 
@@ -375,10 +369,9 @@ int pt_op_fallocate(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	return 0;
 }
 
-int pt_op_lseek(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
+int pt_op_lseek(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
 		int whence, off_t *ret)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	off_t res;
 	int r;
@@ -407,11 +400,10 @@ int pt_op_lseek(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	}
 }
 
-ssize_t pt_op_copy_file_range(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid_in,
+ssize_t pt_op_copy_file_range(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 			      uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
 			      off_t off_out, size_t len, unsigned flags)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard in = {fs, NULL};
 	_cleanup_handle_ struct pt_handle_guard out = {fs, NULL};
 	loff_t o_in = off_in, o_out = off_out;

@@ -38,10 +38,9 @@ static int pt_lock_to_flock(const struct fs_lock *lk, struct flock *fl)
 	return 0;
 }
 
-int pt_op_flush(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_flush(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	int r;
 
@@ -180,10 +179,9 @@ static int pt_lock_wait(struct pt_fs *fs, struct pt_inode *ino, struct pt_lock_o
 	return r;
 }
 
-int pt_op_getlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_getlk(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner, struct fs_lock *lk)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	struct pt_lock_owner *o = NULL;
 	struct flock fl, query;
@@ -249,10 +247,9 @@ static int pt_lock_access(const struct pt_handle *h, int type)
 	return 0;
 }
 
-int pt_op_setlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_setlk(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner, const struct fs_lock *lk, bool sleep)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	struct pt_lock_owner *o;
 	struct flock fl;
@@ -289,10 +286,9 @@ int pt_op_setlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	return r == -EACCES ? -EAGAIN : r;
 }
 
-int pt_op_flock(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
+int pt_op_flock(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
 		bool sleep)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	int r;
 

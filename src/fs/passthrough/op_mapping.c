@@ -21,17 +21,14 @@
 #include "fs/passthrough/pt.h"
 #include "fs/passthrough/pt_ops.h"
 
-bool pt_op_dax_available(void *fsp)
+bool pt_op_dax_available(struct pt_fs *fs)
 {
-	struct pt_fs *fs = fsp;
-
 	return fs->cfg.dax && dax_window_size(fs->cfg.dax) > 0;
 }
 
-int pt_op_setupmapping(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t foffset,
-		       uint64_t len, uint64_t moffset, bool writable)
+int pt_op_setupmapping(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		       uint64_t foffset, uint64_t len, uint64_t moffset, bool writable)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_close_ int fd = -1;
 	struct stat st;
@@ -62,10 +59,8 @@ int pt_op_setupmapping(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uin
 	return r;
 }
 
-int pt_op_removemapping(void *fsp, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len)
+int pt_op_removemapping(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len)
 {
-	struct pt_fs *fs = fsp;
-
 	if (!fs->cfg.dax)
 		return -ENOSYS;
 	return dax_remove(fs->cfg.dax, moffset, len);

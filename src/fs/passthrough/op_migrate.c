@@ -201,9 +201,8 @@ static void pt_save_handles(struct pt_save *s)
 	pthread_rwlock_unlock(&fs->handles_lock);
 }
 
-int pt_op_state_save(void *fsp, struct sbuf_w *w)
+int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w)
 {
-	struct pt_fs *fs = fsp;
 	struct pt_save s = {.fs = fs, .w = w};
 	int r;
 
@@ -566,9 +565,8 @@ static int pt_load_handles(struct pt_load *l)
 	return 0;
 }
 
-int pt_op_state_load(void *fsp, struct sbuf_r *r)
+int pt_op_state_load(struct pt_fs *fs, struct sbuf_r *r)
 {
-	struct pt_fs *fs = fsp;
 	struct pt_load l = {.fs = fs, .r = r, .mount_fd = -1};
 	int err;
 

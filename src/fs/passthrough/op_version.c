@@ -8,16 +8,13 @@
 #include "fs/passthrough/pt.h"
 #include "fs/passthrough/pt_ops.h"
 
-bool pt_op_vt_available(void *fsp)
+bool pt_op_vt_available(struct pt_fs *fs)
 {
-	struct pt_fs *fs = fsp;
-
 	return fs->cfg.vt && vt_attach_guest(fs->cfg.vt) == 0;
 }
 
-int pt_op_version(void *fsp, uint64_t nodeid, struct fs_version *ret)
+int pt_op_version(struct pt_fs *fs, uint64_t nodeid, struct fs_version *ret)
 {
-	struct pt_fs *fs = fsp;
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	int r;
 

@@ -94,7 +94,7 @@ static ssize_t pt_xattr_named(struct pt_fs *fs, const struct fs_ctx *ctx, uint64
 	return pt_xattr_op(fs, ctx, nodeid, x);
 }
 
-int pt_op_setxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+int pt_op_setxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		   const void *value, size_t size, int flags)
 {
 	struct pt_xreq x = {PT_XSET, name, (void *)value, size, flags & ~FS_XATTR_ACL_KILL_SGID,
@@ -105,15 +105,15 @@ int pt_op_setxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const c
 	/* Only the access ACL carries mode bits (posix_acl_update_mode): the flag means nothing
 	 * for any other name. */
 	x.kill_sgid = (flags & FS_XATTR_ACL_KILL_SGID) && !strcmp(name, PT_ACL_PREFIX "access");
-	return (int)pt_xattr_named(fsp, ctx, nodeid, &x);
+	return (int)pt_xattr_named(fs, ctx, nodeid, &x);
 }
 
-ssize_t pt_op_getxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-		       void *buf, size_t size)
+ssize_t pt_op_getxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		       const char *name, void *buf, size_t size)
 {
 	struct pt_xreq x = {PT_XGET, name, size ? buf : NULL, size, 0, false};
 
-	return pt_xattr_named(fsp, ctx, nodeid, &x);
+	return pt_xattr_named(fs, ctx, nodeid, &x);
 }
 
 /*
@@ -142,10 +142,9 @@ static ssize_t pt_listxattr_mapped(struct pt_fs *fs, const struct fs_ctx *ctx, u
 	return (ssize_t)len;
 }
 
-ssize_t pt_op_listxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
+ssize_t pt_op_listxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
 			size_t size)
 {
-	struct pt_fs *fs = fsp;
 	struct pt_xreq x = {PT_XLIST, NULL, size ? buf : NULL, size, 0, false};
 
 	if (fs->cfg.xattrmap && fs->cfg.xattr)
@@ -153,9 +152,9 @@ ssize_t pt_op_listxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, vo
 	return pt_xattr_op(fs, ctx, nodeid, &x);
 }
 
-int pt_op_removexattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
+int pt_op_removexattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
 {
 	struct pt_xreq x = {PT_XREMOVE, name, NULL, 0, 0, false};
 
-	return (int)pt_xattr_named(fsp, ctx, nodeid, &x);
+	return (int)pt_xattr_named(fs, ctx, nodeid, &x);
 }

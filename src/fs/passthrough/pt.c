@@ -30,10 +30,8 @@ static void pt_fd_budget_setup(struct pt_fs *fs)
 	pt_fh_budget(fs);
 }
 
-static int pt_init(void *fsp, const struct fs_init_info *info)
+static int pt_init(struct pt_fs *fs, const struct fs_init_info *info)
 {
-	struct pt_fs *fs = fsp;
-
 	pt_fd_budget_setup(fs);
 
 	fs->writeback = fs->cfg.writeback && info->writeback;
@@ -42,10 +40,8 @@ static int pt_init(void *fsp, const struct fs_init_info *info)
 	return 0;
 }
 
-static void pt_destroy(void *fsp)
+static void pt_destroy(struct pt_fs *fs)
 {
-	struct pt_fs *fs = fsp;
-
 	/* A remount or a new INIT: the window keeps the old session's maps otherwise. */
 	if (fs->cfg.dax)
 		dax_unmap_all(fs->cfg.dax);

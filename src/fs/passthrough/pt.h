@@ -115,6 +115,12 @@ struct pt_handle {
 	bool locks_lost;
 };
 
+/*
+ * The passthrough's state: fs/ops.h's opaque struct fs_state, so the ops take it typed. The
+ * passthrough's own code keeps calling it struct pt_fs (the alias below) to spare a rename of
+ * every use.
+ */
+#define pt_fs fs_state
 struct pt_fs {
 	struct pt_config cfg;
 	char *shared_dir;

@@ -48,7 +48,7 @@ static void copy_name(char *dst, const char *src)
 	snprintf(dst, 1100, "%s", src);
 }
 
-static int m_init(void *fs, const struct fs_init_info *info)
+static int m_init(struct fs_state *fs, const struct fs_init_info *info)
 {
 	record("init", NULL);
 	mock.init_info = *info;
@@ -56,7 +56,7 @@ static int m_init(void *fs, const struct fs_init_info *info)
 	return mock.ret;
 }
 
-static void m_destroy(void *fs)
+static void m_destroy(struct fs_state *fs)
 {
 	record("destroy", NULL);
 	mock.destroy_calls++;
@@ -70,8 +70,8 @@ static int entry_result(struct fs_entry *ret)
 	return 0;
 }
 
-static int m_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		    struct fs_entry *ret)
+static int m_lookup(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		    const char *name, struct fs_entry *ret)
 {
 	record("lookup", ctx);
 	mock.nodeid = parent;
@@ -79,7 +79,7 @@ static int m_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return entry_result(ret);
 }
 
-static void m_forget(void *fs, uint64_t nodeid, uint64_t nlookup)
+static void m_forget(struct fs_state *fs, uint64_t nodeid, uint64_t nlookup)
 {
 	record("forget", NULL);
 	mock.forget_calls++;
@@ -87,8 +87,8 @@ static void m_forget(void *fs, uint64_t nodeid, uint64_t nlookup)
 	mock.forget_sum += nlookup;
 }
 
-static int m_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
-		     struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
+static int m_getattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		     uint64_t fh, struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	record("getattr", ctx);
 	mock.nodeid = nodeid;
@@ -101,7 +101,7 @@ static int m_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool h
 	return 0;
 }
 
-static int m_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+static int m_setattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		     const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		     double *ret_timeout)
 {
@@ -115,7 +115,8 @@ static int m_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 	return 0;
 }
 
-static int m_readlink(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf, size_t size)
+static int m_readlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
+		      size_t size)
 {
 	record("readlink", ctx);
 	mock.nodeid = nodeid;
@@ -127,8 +128,8 @@ static int m_readlink(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char 
 	return (int)mock.data_len;
 }
 
-static int m_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		     const char *target, struct fs_entry *ret)
+static int m_symlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		     const char *name, const char *target, struct fs_entry *ret)
 {
 	record("symlink", ctx);
 	mock.nodeid = parent;
@@ -137,7 +138,7 @@ static int m_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const 
 	return entry_result(ret);
 }
 
-static int m_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+static int m_mknod(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		   mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret)
 {
 	record("mknod", ctx);
@@ -149,7 +150,7 @@ static int m_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const ch
 	return entry_result(ret);
 }
 
-static int m_mkdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+static int m_mkdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		   mode_t mode, mode_t umask, struct fs_entry *ret)
 {
 	record("mkdir", ctx);
@@ -160,7 +161,8 @@ static int m_mkdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const ch
 	return entry_result(ret);
 }
 
-static int m_unlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+static int m_unlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		    const char *name)
 {
 	record("unlink", ctx);
 	mock.nodeid = parent;
@@ -168,7 +170,7 @@ static int m_unlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return mock.ret;
 }
 
-static int m_rmdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+static int m_rmdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
 {
 	record("rmdir", ctx);
 	mock.nodeid = parent;
@@ -176,8 +178,8 @@ static int m_rmdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const ch
 	return mock.ret;
 }
 
-static int m_rename(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		    uint64_t newparent, const char *newname, unsigned flags)
+static int m_rename(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		    const char *name, uint64_t newparent, const char *newname, unsigned flags)
 {
 	record("rename", ctx);
 	mock.nodeid = parent;
@@ -188,8 +190,8 @@ static int m_rename(void *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return mock.ret;
 }
 
-static int m_link(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
-		  const char *newname, struct fs_entry *ret)
+static int m_link(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		  uint64_t newparent, const char *newname, struct fs_entry *ret)
 {
 	record("link", ctx);
 	mock.nodeid = nodeid;
@@ -198,8 +200,8 @@ static int m_link(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t 
 	return entry_result(ret);
 }
 
-static int m_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags, uint64_t *ret_fh,
-		  uint32_t *ret_open_flags)
+static int m_open(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+		  uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
 	record("open", ctx);
 	mock.nodeid = nodeid;
@@ -211,9 +213,9 @@ static int m_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags
 	return 0;
 }
 
-static int m_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		    mode_t mode, int flags, mode_t umask, struct fs_entry *ret_entry,
-		    uint64_t *ret_fh, uint32_t *ret_open_flags)
+static int m_create(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		    const char *name, mode_t mode, int flags, mode_t umask,
+		    struct fs_entry *ret_entry, uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
 	record("create", ctx);
 	mock.nodeid = parent;
@@ -229,8 +231,8 @@ static int m_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return 0;
 }
 
-static int m_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode, int flags,
-		     mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
+static int m_tmpfile(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
+		     int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		     uint32_t *ret_open_flags)
 {
 	record("tmpfile", ctx);
@@ -246,7 +248,7 @@ static int m_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t
 	return 0;
 }
 
-static ssize_t m_read(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static ssize_t m_read(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		      const struct iovec *iov, int iovcnt, off_t off)
 {
 	size_t done = 0;
@@ -264,7 +266,7 @@ static ssize_t m_read(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint6
 	return (ssize_t)done;
 }
 
-static ssize_t m_write(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static ssize_t m_write(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		       const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags)
 {
 	size_t done = 0;
@@ -286,7 +288,8 @@ static ssize_t m_write(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint
 	return (ssize_t)done;
 }
 
-static int m_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret)
+static int m_statfs(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		    struct statvfs *ret)
 {
 	record("statfs", ctx);
 	memset(ret, 0, sizeof(*ret));
@@ -301,7 +304,7 @@ static int m_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct 
 	return mock.ret;
 }
 
-static int m_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+static int m_release(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
 	record("release", ctx);
 	mock.release_calls++;
@@ -309,7 +312,7 @@ static int m_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	return mock.ret;
 }
 
-static int m_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static int m_flush(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   uint64_t lock_owner)
 {
 	record("flush", ctx);
@@ -319,7 +322,8 @@ static int m_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	return mock.ret;
 }
 
-static int m_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync)
+static int m_fsync(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   bool datasync)
 {
 	record("fsync", ctx);
 	mock.fh = fh;
@@ -327,7 +331,7 @@ static int m_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	return mock.ret;
 }
 
-static int m_opendir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+static int m_opendir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 		     uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
 	record("opendir", ctx);
@@ -337,8 +341,8 @@ static int m_opendir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int fl
 	return mock.ret;
 }
 
-static int m_readdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t off,
-		     bool plus, fs_fill_fn fill, void *cookie)
+static int m_readdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		     uint64_t off, bool plus, fs_fill_fn fill, void *cookie)
 {
 	record("readdir", ctx);
 	mock.fh = fh;
@@ -361,14 +365,14 @@ static int m_readdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	return mock.ret;
 }
 
-static int m_releasedir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+static int m_releasedir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
 	record("releasedir", ctx);
 	mock.fh = fh;
 	return mock.ret;
 }
 
-static int m_fsyncdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static int m_fsyncdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		      bool datasync)
 {
 	record("fsyncdir", ctx);
@@ -377,8 +381,8 @@ static int m_fsyncdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint6
 	return mock.ret;
 }
 
-static int m_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-		      const void *value, size_t size, int flags)
+static int m_setxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		      const char *name, const void *value, size_t size, int flags)
 {
 	record("setxattr", ctx);
 	copy_name(mock.name, name);
@@ -388,8 +392,8 @@ static int m_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const
 	return mock.ret;
 }
 
-static ssize_t m_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
-			  void *buf, size_t size)
+static ssize_t m_getxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			  const char *name, void *buf, size_t size)
 {
 	record("getxattr", ctx);
 	copy_name(mock.name, name);
@@ -404,8 +408,8 @@ static ssize_t m_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, c
 	return (ssize_t)mock.data_len;
 }
 
-static ssize_t m_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
-			   size_t size)
+static ssize_t m_listxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			   void *buf, size_t size)
 {
 	record("listxattr", ctx);
 	mock.size = size;
@@ -417,21 +421,22 @@ static ssize_t m_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, 
 	return (ssize_t)mock.data_len;
 }
 
-static int m_removexattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
+static int m_removexattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			 const char *name)
 {
 	record("removexattr", ctx);
 	copy_name(mock.name, name);
 	return mock.ret;
 }
 
-static int m_access(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
+static int m_access(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
 {
 	record("access", ctx);
 	mock.mask = mask;
 	return mock.ret;
 }
 
-static int m_getlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static int m_getlk(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   uint64_t lock_owner, struct fs_lock *lk)
 {
 	record("getlk", ctx);
@@ -455,7 +460,7 @@ static int blocking_wait(void)
 	return mock.lock_result;
 }
 
-static int m_setlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+static int m_setlk(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   uint64_t lock_owner, const struct fs_lock *lk, bool sleep)
 {
 	pthread_mutex_lock(&mock.lock);
@@ -469,8 +474,8 @@ static int m_setlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	return blocking_wait();
 }
 
-static int m_flock(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
-		   bool sleep)
+static int m_flock(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   int op, bool sleep)
 {
 	pthread_mutex_lock(&mock.lock);
 	record(sleep ? "flockw" : "flock", ctx);
@@ -483,8 +488,8 @@ static int m_flock(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	return blocking_wait();
 }
 
-static int m_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int mode,
-		       off_t off, off_t len)
+static int m_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		       int mode, off_t off, off_t len)
 {
 	record("fallocate", ctx);
 	mock.fh = fh;
@@ -494,8 +499,8 @@ static int m_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint
 	return mock.ret;
 }
 
-static int m_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
-		   int whence, off_t *ret)
+static int m_lseek(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		   off_t off, int whence, off_t *ret)
 {
 	record("lseek", ctx);
 	mock.off = off;
@@ -504,7 +509,7 @@ static int m_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	return mock.ret;
 }
 
-static ssize_t m_copy_file_range(void *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
+static ssize_t m_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 				 uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
 				 off_t off_out, size_t len, unsigned flags)
 {
@@ -519,7 +524,7 @@ static ssize_t m_copy_file_range(void *fs, const struct fs_ctx *ctx, uint64_t no
 	return mock.ret < 0 ? mock.ret : (ssize_t)(len / 2);
 }
 
-static int m_syncfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid)
+static int m_syncfs(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid)
 {
 	record("syncfs", ctx);
 	mock.nodeid = nodeid;

@@ -23,7 +23,7 @@ struct tenv {
 	char dir[PATH_MAX];
 	struct fs_backend be;
 	const struct fs_ops *ops;
-	void *fs;
+	struct fs_state *fs;
 };
 
 static const struct fs_ctx root_ctx = {0, 0, 1, NULL, 0};

@@ -13,7 +13,7 @@
 struct mig {
 	struct fs_backend be;
 	const struct fs_ops *ops;
-	void *fs;
+	struct fs_state *fs;
 };
 
 /* A backend on t's share with these policies, after init(). */
