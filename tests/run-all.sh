@@ -8,17 +8,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-need_pkgs=()
-for p in meson ninja-build gcc clang pkg-config libseccomp-dev libcap-ng-dev clang-format \
+# install_missing [APT-GET OPTIONS...] -- PACKAGES...: apt-get install those not installed yet.
+install_missing() {
+	local opts=() need=() p
+	while [ "$1" != -- ]; do opts+=("$1") && shift; done
+	shift
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
+	done
+	if [ "${#need[@]}" -gt 0 ]; then
+		echo "== installing: ${need[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${opts[@]}" "${need[@]}" >/dev/null
+	fi
+}
+install_missing -- meson ninja-build gcc clang pkg-config libseccomp-dev libcap-ng-dev clang-format \
 	clang-tidy qemu-system-x86 busybox-static cpio python3 attr liburing-dev help2man man-db \
-	groff-base dpkg-dev debhelper lintian git uidmap; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_pkgs+=("$p")
-done
-if [ "${#need_pkgs[@]}" -gt 0 ]; then
-	echo "== installing: ${need_pkgs[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
-fi
+	groff-base dpkg-dev debhelper lintian git uidmap
+# libvirt for the libvirt suite (tests/libvirt), without its recommends (the Xen/LXC/VirtualBox
+# drivers, lvm2, ...). Not libvirt-daemon-system: it would start a system libvirtd; the tests
+# start their own.
+install_missing --no-install-recommends -- libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 
 run_build() { # dir, meson args...
 	local dir=$1

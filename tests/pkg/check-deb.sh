@@ -22,19 +22,10 @@ notok() {
 }
 check() { if eval "$2"; then ok "$1"; else notok "$1" "${3:-}"; fi; }
 
-# The tree as git sees it (tracked and new files, not the ignored build directories), or, outside
-# a git checkout, everything but build directories.
-mkdir "$T/vfsd"
-if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-	(cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
-		xargs -0 -I{} sh -c '[ -e "{}" ] && printf "%s\0" "{}"' |
-		tar --null -T - -cf -) | tar -C "$T/vfsd" -xf -
-else
-	tar -C "$SRC" --exclude='./build*' --exclude=./obj-* -cf - . | tar -C "$T/vfsd" -xf -
-fi
 start=$(date +%s)
-(cd "$T/vfsd" && dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1
-check "dpkg-buildpackage -us -uc -b ($(($(date +%s) - start)) s)" "[ $? -eq 0 ]" "$T/build.log"
+"$(dirname "$0")/build-deb.sh" "$SRC" "$T"
+rc=$? # before the check's arguments: a command substitution there would reset $?
+check "dpkg-buildpackage -us -uc -b ($(($(date +%s) - start)) s)" "[ $rc -eq 0 ]" "$T/build.log"
 deb=$(ls "$T"/vfsd_*.deb 2>/dev/null | head -n 1)
 check "a vfsd .deb was built" "[ -n '$deb' ]"
 

@@ -123,18 +123,7 @@ chmod 0755 "$tmp/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
 
 log "apt-get install ${QEMU_PKGS[*]} (in the chroot)"
-# shellcheck disable=SC2016 # expanded by the inner shell
-unshare --mount --propagation private sh -ec '
-	r=$1
-	shift
-	mount -t proc proc "$r/proc"
-	mount -t sysfs sys "$r/sys"
-	mount --rbind /dev "$r/dev"
-	export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
-	chroot "$r" apt-get -o Acquire::Check-Valid-Until=false update -qq
-	chroot "$r" apt-get install -y -qq --no-install-recommends "$@"
-	chroot "$r" apt-get clean
-' sid-apt "$tmp" "${QEMU_PKGS[@]}" >"$CACHE/sid-apt.log" 2>&1 ||
+"$(dirname "$0")/sid-chroot-apt.sh" "$tmp" "$CACHE/sid-apt.log" "${QEMU_PKGS[@]}" ||
 	failed "apt-get install ${QEMU_PKGS[*]} in the chroot" "$CACHE/sid-apt.log"
 mounted_under "$tmp" && die "$tmp still has mounts after apt (should not happen)"
 
