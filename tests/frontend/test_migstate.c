@@ -640,6 +640,102 @@ static void test_modes(struct th *t)
 }
 
 /*
+ * --migration-confirm-paths. A file given a new name by link() and unlink() of the old one after
+ * the guest looked it up (a rename(2) moves the dentry, and /proc follows it; this does not):
+ * /proc shows "held (deleted)" for the node's fd. Without the option that path is sent and the
+ * destination loses the file; with it the source sees the path lead nowhere and finds the file's
+ * current name in that directory.
+ */
+static void test_confirm_paths(struct th *t)
+{
+	static const char *const confirm[] = {"--migration-confirm-paths", NULL};
+	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
+	char from[2 * PATH_MAX], to[2 * PATH_MAX], buf[64];
+	struct src_state s;
+	size_t len = 0;
+	struct dst d;
+	void *blob;
+
+	for (int on = 0; on < 2; on++) {
+		long log0;
+
+		if (!source_start(t, on ? confirm : NULL))
+			return;
+		populate(t, &s);
+		snprintf(from, sizeof(from), "%s/%s/held", t->share, s.dname);
+		snprintf(to, sizeof(to), "%s/%s/relinked-%d", t->share, s.dname, on);
+		T_OK(t, link(from, to));
+		T_OK(t, unlink(from));
+		log0 = th_log_size(t);
+		blob = source_save(t, &len);
+		if (!blob)
+			return;
+		T_EQ(t, th_log_count(t, log0, "paths confirmed", "1 corrected"), on ? 1 : 0);
+		if (on)
+			T_EQ(t, dst_start(t, &d, NULL, blob, len), 0);
+		else
+			T_EQ(t, dst_start(t, &d, guest_error, blob, len), 0);
+		if (d.th.fe) {
+			T_EQ(t, fe_read(d.th.fe, s.file, s.fh, 0, buf, sizeof(buf)),
+			     on ? 18 : -EIO);
+			T_CHECK(t, fe_readdir(d.th.fe, s.dir, s.dfh, 0, buf, sizeof(buf)) > 0);
+		}
+		dst_stop(t, &d);
+		free(blob);
+	}
+	T_OK(t, th_reconnect(t, NULL));
+}
+
+/*
+ * --migration-verify-handles: the file replaced by another of the same name between the save
+ * and the load. Without the option the destination opens the new file in its place, silently;
+ * with it the destination sees another file handle: the node is lost (EIO with guest-error, the
+ * load refused with abort).
+ */
+static void test_verify_handles(struct th *t)
+{
+	static const char *const verify[] = {"--migration-verify-handles", NULL};
+	static const char *const verify_eio[] = {"--migration-verify-handles",
+						 "--migration-on-error=guest-error", NULL};
+	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
+	static const char other[] = "another file here";
+	char path[2 * PATH_MAX], buf[64];
+	struct fuse_attr_out a;
+	struct src_state s;
+	size_t len = 0;
+	struct dst d;
+	void *blob;
+	int fd;
+
+	for (int on = 0; on < 2; on++) {
+		if (!source_start(t, on ? verify : NULL))
+			return;
+		populate(t, &s);
+		blob = source_save(t, &len);
+		if (!blob)
+			return;
+		snprintf(path, sizeof(path), "%s/%s/held", t->share, s.dname);
+		T_OK(t, unlink(path));
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		T_CHECK(t, fd >= 0);
+		T_EQ(t, write(fd, other, sizeof(other) - 1), (ssize_t)sizeof(other) - 1);
+		close(fd);
+		if (on)
+			expect_refused(t, verify, blob, len,
+				       "replaced file, verify-handles, abort");
+		T_EQ(t, dst_start(t, &d, on ? verify_eio : guest_error, blob, len), 0);
+		if (d.th.fe) {
+			T_EQ(t, fe_read(d.th.fe, s.file, s.fh, 0, buf, sizeof(buf)),
+			     on ? -EIO : (int)sizeof(other) - 1);
+			T_OK(t, fe_getattr(d.th.fe, s.sub, NULL, &a)); /* the rest is fine */
+		}
+		dst_stop(t, &d);
+		free(blob);
+	}
+	T_OK(t, th_reconnect(t, NULL));
+}
+
+/*
  * Requests in flight when the rings stop: GET_VRING_BASE answers once every request the daemon
  * popped is in the used ring, and the nodes those made are in the state. Requests it had not
  * popped yet stay in the avail ring, the guest's (QEMU moves them with guest memory): a source
@@ -828,6 +924,8 @@ static const struct th_test migstate_tests[] = {
 	{"hostile-state-refused", test_hostile_refused},
 	{"open-deleted-file-both-policies", test_deleted_open_file},
 	{"find-paths-vs-file-handles", test_modes},
+	{"confirm-paths-finds-relinked-file", test_confirm_paths},
+	{"verify-handles-catches-replaced-file", test_verify_handles},
 	{"requests-in-flight-at-stop", test_in_flight},
 	{"locks-lost-enolck", test_locks_lost},
 	{"device-state-protocol-edges", test_protocol_edges},

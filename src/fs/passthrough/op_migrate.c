@@ -550,7 +550,9 @@ static int pt_find_node(struct pt_load *l, struct pt_mnode *n)
 	struct statx stx;
 	int r;
 
-	if (n->flags & PTM_N_HANDLE)
+	/* A handle sent only to be checked is no reason to warn a find-paths destination. */
+	if ((n->flags & PTM_N_HANDLE) &&
+	    (l->fs->cfg.migration_file_handles || !(n->flags & PTM_N_VERIFY)))
 		fd = pt_open_handle(l, n);
 	if (fd < 0 && (n->flags & PTM_N_PATH))
 		fd = n->path[0] ? pt_open_rel(l->fs, n->path) : -EINVAL;
