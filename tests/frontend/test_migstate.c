@@ -868,7 +868,8 @@ static double ms_since(const struct timespec *a)
  * A state far larger than a pipe (64 KiB): the transfer runs beside the message loop, which
  * answers SET_DEVICE_STATE_FD before a byte moves. Prints the size and the times.
  */
-static void test_large_state(struct th *t)
+/* `opts` on both sides; `dname` a fresh directory for the N files. */
+static void large_case(struct th *t, const char *const *opts, const char *dname)
 {
 	enum {
 		N = 4000
@@ -885,14 +886,14 @@ static void test_large_state(struct th *t)
 	void *blob;
 	char name[64];
 
-	if (!source_start(t, NULL))
+	if (!source_start(t, opts))
 		return;
-	T_OK(t, mkdir(th_host(t, "many"), 0755));
+	T_OK(t, mkdir(th_host(t, dname), 0755));
 	for (int i = 0; i < N; i++) {
-		snprintf(name, sizeof(name), "many/a-rather-long-file-name-%06d", i);
+		snprintf(name, sizeof(name), "%s/a-rather-long-file-name-%06d", dname, i);
 		T_OK(t, th_host_write(t, name, "", 0));
 	}
-	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, "many", &e));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, dname, &e));
 	dir = e.nodeid;
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "a-rather-long-file-name-%06d", i);
@@ -906,15 +907,25 @@ static void test_large_state(struct th *t)
 	if (!blob)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	check = dst_start(t, &d, NULL, blob, len);
-	printf("# %d nodes: state %zu bytes, stop+save %.1f ms, connect+load %.1f ms\n", N + 1, len,
-	       save_ms, ms_since(&t0));
+	check = dst_start(t, &d, opts, blob, len);
+	printf("# %d nodes%s: state %zu bytes, stop+save %.1f ms, connect+load %.1f ms\n", N + 1,
+	       opts ? " (verify-handles, confirm-paths)" : "", len, save_ms, ms_since(&t0));
 	T_EQ(t, check, 0);
 	for (int i = 0; d.th.fe && i < N; i += 97)
 		T_OK(t, fe_getattr(d.th.fe, ids[i], NULL, &a));
 	dst_stop(t, &d);
 	free(blob);
 	T_OK(t, th_reconnect(t, NULL));
+}
+
+/* Also what the two checks cost: a path walk and a stat per node, a handle per node. */
+static void test_large_state(struct th *t)
+{
+	static const char *const checks[] = {"--migration-verify-handles",
+					     "--migration-confirm-paths", NULL};
+
+	large_case(t, NULL, "many");
+	large_case(t, checks, "many-checked");
 }
 
 static const struct th_test migstate_tests[] = {
