@@ -605,6 +605,35 @@ static void test_deleted_open_file(struct th *t)
 	deleted_case(t, true);
 }
 
+/* The host path of populate()'s open file "held". */
+static const char *held_path(struct th *t, const struct src_state *s, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s/held", t->share, s->dname);
+	return buf;
+}
+
+/*
+ * Loads blob (then freed) into a destination started with `flags`, which must accept it; the
+ * answer of a READ through the source's handle of "held" there. The rest of the tree works.
+ */
+static int load_and_read(struct th *t, const char *const *flags, const struct src_state *s,
+			 void *blob, size_t len)
+{
+	struct fuse_attr_out a;
+	char buf[64];
+	struct dst d;
+	int r = -ENOTCONN;
+
+	T_EQ(t, dst_start(t, &d, flags, blob, len), 0);
+	if (d.th.fe) {
+		r = fe_read(d.th.fe, s->file, s->fh, 0, buf, sizeof(buf));
+		T_OK(t, fe_getattr(d.th.fe, s->sub, NULL, &a));
+	}
+	dst_stop(t, &d);
+	free(blob);
+	return r;
+}
+
 /*
  * A file renamed on the host between the save and the load: find-paths looks at the old path
  * and loses it; file-handles finds the file where it is now.
@@ -613,10 +642,9 @@ static void test_modes(struct th *t)
 {
 	static const char *const fh_flags[] = {"--migration-mode=file-handles", NULL};
 	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
-	char from[2 * PATH_MAX], to[2 * PATH_MAX], buf[64];
+	char from[2 * PATH_MAX], to[2 * PATH_MAX];
 	struct src_state s;
 	size_t len = 0;
-	struct dst d;
 	void *blob;
 
 	for (int handles = 0; handles < 2; handles++) {
@@ -626,15 +654,10 @@ static void test_modes(struct th *t)
 		blob = source_save(t, &len);
 		if (!blob)
 			return;
-		snprintf(from, sizeof(from), "%s/%s/held", t->share, s.dname);
 		snprintf(to, sizeof(to), "%s/moved-%d", t->share, handles);
-		T_OK(t, rename(from, to));
-		T_EQ(t, dst_start(t, &d, handles ? fh_flags : guest_error, blob, len), 0);
-		if (d.th.fe)
-			T_EQ(t, fe_read(d.th.fe, s.file, s.fh, 0, buf, sizeof(buf)),
-			     handles ? 18 : -EIO);
-		dst_stop(t, &d);
-		free(blob);
+		T_OK(t, rename(held_path(t, &s, from, sizeof(from)), to));
+		T_EQ(t, load_and_read(t, handles ? fh_flags : guest_error, &s, blob, len),
+		     handles ? 18 : -EIO);
 	}
 	T_OK(t, th_reconnect(t, NULL));
 }
@@ -650,19 +673,17 @@ static void test_confirm_paths(struct th *t)
 {
 	static const char *const confirm[] = {"--migration-confirm-paths", NULL};
 	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
-	char from[2 * PATH_MAX], to[2 * PATH_MAX], buf[64];
+	char from[2 * PATH_MAX], to[2 * PATH_MAX];
 	struct src_state s;
 	size_t len = 0;
-	struct dst d;
 	void *blob;
+	long log0;
 
 	for (int on = 0; on < 2; on++) {
-		long log0;
-
 		if (!source_start(t, on ? confirm : NULL))
 			return;
 		populate(t, &s);
-		snprintf(from, sizeof(from), "%s/%s/held", t->share, s.dname);
+		held_path(t, &s, from, sizeof(from));
 		snprintf(to, sizeof(to), "%s/%s/relinked-%d", t->share, s.dname, on);
 		T_OK(t, link(from, to));
 		T_OK(t, unlink(from));
@@ -671,17 +692,7 @@ static void test_confirm_paths(struct th *t)
 		if (!blob)
 			return;
 		T_EQ(t, th_log_count(t, log0, "paths confirmed", "1 corrected"), on ? 1 : 0);
-		if (on)
-			T_EQ(t, dst_start(t, &d, NULL, blob, len), 0);
-		else
-			T_EQ(t, dst_start(t, &d, guest_error, blob, len), 0);
-		if (d.th.fe) {
-			T_EQ(t, fe_read(d.th.fe, s.file, s.fh, 0, buf, sizeof(buf)),
-			     on ? 18 : -EIO);
-			T_CHECK(t, fe_readdir(d.th.fe, s.dir, s.dfh, 0, buf, sizeof(buf)) > 0);
-		}
-		dst_stop(t, &d);
-		free(blob);
+		T_EQ(t, load_and_read(t, on ? NULL : guest_error, &s, blob, len), on ? 18 : -EIO);
 	}
 	T_OK(t, th_reconnect(t, NULL));
 }
@@ -699,11 +710,9 @@ static void test_verify_handles(struct th *t)
 						 "--migration-on-error=guest-error", NULL};
 	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
 	static const char other[] = "another file here";
-	char path[2 * PATH_MAX], buf[64];
-	struct fuse_attr_out a;
+	char path[2 * PATH_MAX];
 	struct src_state s;
 	size_t len = 0;
-	struct dst d;
 	void *blob;
 	int fd;
 
@@ -714,8 +723,7 @@ static void test_verify_handles(struct th *t)
 		blob = source_save(t, &len);
 		if (!blob)
 			return;
-		snprintf(path, sizeof(path), "%s/%s/held", t->share, s.dname);
-		T_OK(t, unlink(path));
+		T_OK(t, unlink(held_path(t, &s, path, sizeof(path))));
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		T_CHECK(t, fd >= 0);
 		T_EQ(t, write(fd, other, sizeof(other) - 1), (ssize_t)sizeof(other) - 1);
@@ -723,14 +731,8 @@ static void test_verify_handles(struct th *t)
 		if (on)
 			expect_refused(t, verify, blob, len,
 				       "replaced file, verify-handles, abort");
-		T_EQ(t, dst_start(t, &d, on ? verify_eio : guest_error, blob, len), 0);
-		if (d.th.fe) {
-			T_EQ(t, fe_read(d.th.fe, s.file, s.fh, 0, buf, sizeof(buf)),
-			     on ? -EIO : (int)sizeof(other) - 1);
-			T_OK(t, fe_getattr(d.th.fe, s.sub, NULL, &a)); /* the rest is fine */
-		}
-		dst_stop(t, &d);
-		free(blob);
+		T_EQ(t, load_and_read(t, on ? verify_eio : guest_error, &s, blob, len),
+		     on ? -EIO : (int)sizeof(other) - 1);
 	}
 	T_OK(t, th_reconnect(t, NULL));
 }
