@@ -179,7 +179,7 @@ static void pt_save_node(struct pt_save *s, struct pt_inode *ino, uint64_t nlook
 	_cleanup_free_ struct file_handle *fh = NULL;
 	char path[PATH_MAX], found[PATH_MAX];
 	const char *rel = NULL;
-	struct statx stx;
+	struct statx stx = {0}; /* nlink 0 when it cannot be read: no path */
 	uint32_t flags = 0;
 	int mnt_id;
 
