@@ -7,7 +7,8 @@
  * session-less server (fuse_server_reset).
  *
  * Input: a mode byte (bit 0: --migration-on-error=guest-error, bit 1:
- * --migration-mode=file-handles), then the state.
+ * --migration-mode=file-handles, bit 2: --migration-verify-handles and
+ * --migration-confirm-paths), then the state.
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -25,8 +26,8 @@
 #include "util/log.h"
 
 static char share[64];
-static struct fs_backend backends[4];
-static struct fuse_server *servers[4];
+static struct fs_backend backends[8];
+static struct fuse_server *servers[8];
 
 static void complete(void *cookie, size_t written)
 {
@@ -43,7 +44,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void cleanup(void)
 {
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < 8; i++) {
 		fuse_server_free(servers[i]);
 		pt_free(&backends[i]);
 	}
@@ -69,7 +70,7 @@ static void setup_once(void)
 	FZ_CHECK(symlinkat("../../../etc/passwd", fd, "d/out") == 0);
 	close(fd);
 	FZ_CHECK(realpath(share, real));
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < 8; i++) {
 		struct pt_config cfg = {
 			.shared_dir = real,
 			.xattr = true,
@@ -77,6 +78,8 @@ static void setup_once(void)
 			.proc_self_fd = -1,
 			.migration_guest_error = i & 1,
 			.migration_file_handles = i & 2,
+			.migration_verify_handles = i & 4,
+			.migration_confirm_paths = i & 4,
 		};
 		struct fuse_server_config fcfg;
 
@@ -118,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup_once();
 	if (size == 0)
 		return 0;
-	srv = servers[data[0] & 3];
+	srv = servers[data[0] & 7];
 	if (fuse_server_state_load(srv, data + 1, size - 1) == 0) {
 		getattr_all(srv);
 		FZ_CHECK(fuse_server_state_save(srv, &again, &len) == 0);

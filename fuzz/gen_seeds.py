@@ -468,6 +468,14 @@ def state_seeds():
         tree + [(6, 1, REG, 3, b"f", (1, b"\x01" * 8))], handles)
     s["dup-ids"] = b"\1" + state_blob(tree + [(3, 1, REG, 1, b"d/g", None)], handles)
     s["huge-count"] = b"\1" + state_blob([], [])[:-12] + struct.pack("<QI", 16, 0xffffffff)
+    # --migration-verify-handles (mode bit 2): a handle to check that matches nothing here,
+    # under abort and guest-error, and the check bit without a handle (malformed).
+    verify = tree + [(6, 1, LNK, 1 | 2 | 8, b"d/out", (1, b"\x01" * 8))]
+    s["verify-mismatch-abort"] = b"\4" + state_blob(verify, handles)
+    s["verify-mismatch-guest-error"] = b"\5" + state_blob(verify, handles)
+    s["verify-without-handle"] = b"\5" + state_blob(tree + [(6, 1, LNK, 1 | 8, b"d/out", None)],
+                                                    handles)
+    s["tree-verify-confirm"] = b"\6" + state_blob(tree, handles)
     s["flags-not-offered"] = b"\0" + state_blob(tree, [], flags=1 << 37)
     return s
 

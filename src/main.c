@@ -436,6 +436,8 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.translate_gid = &opts->translate_gid,
 		.migration_file_handles = opts->migration_file_handles,
 		.migration_guest_error = opts->migration_guest_error,
+		.migration_verify_handles = opts->migration_verify_handles,
+		.migration_confirm_paths = opts->migration_confirm_paths,
 	};
 	bool dax = window != 0;
 	struct vhu_config vcfg = {

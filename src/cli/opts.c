@@ -82,7 +82,8 @@ enum {
 	OPT_SECURITY_LABEL,
 	OPT_MIGRATION_MODE,
 	OPT_MIGRATION_ON_ERROR,
-	OPT_UNSUPPORTED,
+	OPT_MIGRATION_VERIFY_HANDLES,
+	OPT_MIGRATION_CONFIRM_PATHS,
 };
 
 static const char short_options[] = "+:hVdfo:";
@@ -135,23 +136,11 @@ static const struct option long_options[] = {
 	{"security-label", no_argument, NULL, OPT_SECURITY_LABEL},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
-	/*
-	 * Options of the Rust virtiofsd we do not implement. optional_argument so that every
-	 * spelling of them ends in "not supported", never in a confusing "missing value".
-	 */
 	{"migration-mode", required_argument, NULL, OPT_MIGRATION_MODE},
 	{"migration-on-error", required_argument, NULL, OPT_MIGRATION_ON_ERROR},
-	{"migration-verify-handles", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"migration-confirm-paths", optional_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-verify-handles", no_argument, NULL, OPT_MIGRATION_VERIFY_HANDLES},
+	{"migration-confirm-paths", no_argument, NULL, OPT_MIGRATION_CONFIRM_PATHS},
 	{NULL, 0, NULL, 0},
-};
-
-/* Why each unsupported option is refused; matched by prefix of the option name. */
-static const struct {
-	const char *prefix;
-	const char *why;
-} unsupported_reasons[] = {
-	{"migration-", "only --migration-mode and --migration-on-error are implemented"},
 };
 
 struct opts_choice {
@@ -252,6 +241,8 @@ static const struct {
 	O_FLAG("no_posix_lock", posix_lock, false),
 	O_FLAG("security_label", security_label, true),
 	O_FLAG("no_security_label", security_label, false),
+	O_FLAG("migration_verify_handles", migration_verify_handles, true),
+	O_FLAG("migration_confirm_paths", migration_confirm_paths, true),
 	O_FLAG("flock", flock, true),
 	O_FLAG("no_flock", flock, false),
 #undef O_FLAG
@@ -282,6 +273,8 @@ static const struct {
 	L_FLAG(OPT_SYSLOG, syslog, true),
 	L_FLAG(OPT_KEEP_SERVING, keep_serving, true),
 	L_FLAG(OPT_SECURITY_LABEL, security_label, true),
+	L_FLAG(OPT_MIGRATION_VERIFY_HANDLES, migration_verify_handles, true),
+	L_FLAG(OPT_MIGRATION_CONFIRM_PATHS, migration_confirm_paths, true),
 #undef L_FLAG
 };
 
@@ -546,22 +539,6 @@ static int opts_set_migration(struct opts_ctx *ctx, const char *name, const char
 	return r;
 }
 
-/* `shown` is the option as the user wrote it, `key` its long name (for the reason). */
-static int opts_unsupported(struct opts_ctx *ctx, const char *shown, const char *key)
-{
-	const char *why = "not implemented";
-
-	for (size_t i = 0; i < ARRAY_SIZE(unsupported_reasons); i++) {
-		const char *p = unsupported_reasons[i].prefix;
-
-		if (strncmp(key, p, strlen(p)) == 0) {
-			why = unsupported_reasons[i].why;
-			break;
-		}
-	}
-	return opts_error(ctx, "%s: not supported (%s)", shown, why);
-}
-
 /* One item of the old "-o" list: "flag" or "key=value". */
 static int opts_apply_o(struct opts_ctx *ctx, char *item)
 {
@@ -805,8 +782,6 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 	case OPT_XATTRMAP:
 		/* The rules are compiled (and their errors reported) by main. */
 		return opts_string(ctx, dashed, value, &o->xattrmap);
-	case OPT_UNSUPPORTED:
-		return opts_unsupported(ctx, dashed, name);
 	}
 	return opts_error(ctx, "%s: unhandled option", dashed);
 }

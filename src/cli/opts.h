@@ -118,6 +118,10 @@ struct vfsd_opts {
 	 * failed load); also -o migration_mode=, -o migration_on_error=. */
 	bool migration_file_handles;
 	bool migration_guest_error;
+	/* --migration-verify-handles (source: send file handles to check; destination: check
+	 * them) and --migration-confirm-paths (source: check paths at save); also as -o flags. */
+	bool migration_verify_handles;
+	bool migration_confirm_paths;
 };
 
 /*

@@ -70,6 +70,11 @@ void opts_usage(FILE *out)
 	      "  --migration-on-error=WHAT   an inode the destination cannot find: abort (fail\n"
 	      "                              the migration) or guest-error (EIO on that file\n"
 	      "                              only) (default: abort)\n"
+	      "  --migration-verify-handles  source: send each inode's file handle; destination:\n"
+	      "                              an inode found by path must have it, else it is\n"
+	      "                              lost (same filesystem on both sides)\n"
+	      "  --migration-confirm-paths   source: check each inode's path right before the\n"
+	      "                              state is sent, correct or drop it (a stat/inode)\n"
 	      "\n"
 	      "DAX (needs --tag and QEMU's vhost-user-test-device-pci, see docs/dax.md):\n"
 	      "  --dax MODE                  never: no cache window; inode: a window, and files\n"
@@ -141,10 +146,9 @@ void opts_usage(FILE *out)
 	      "                              readdirplus, writeback, allow_direct_io,\n"
 	      "                              announce_submounts, killpriv_v2, flock and\n"
 	      "                              posix_lock, each also as no_FLAG (flock and\n"
-	      "                              posix_lock default to on); write ,, for a comma\n"
-	      "                              inside a value\n"
-	      "\n"
-	      "Not supported: --migration-verify-handles, --migration-confirm-paths.\n",
+	      "                              posix_lock default to on), and\n"
+	      "                              migration_verify_handles, migration_confirm_paths;\n"
+	      "                              write ,, for a comma inside a value\n",
 	      out);
 }
 

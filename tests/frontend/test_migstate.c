@@ -605,6 +605,35 @@ static void test_deleted_open_file(struct th *t)
 	deleted_case(t, true);
 }
 
+/* The host path of populate()'s open file "held". */
+static const char *held_path(struct th *t, const struct src_state *s, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s/held", t->share, s->dname);
+	return buf;
+}
+
+/*
+ * Loads blob (then freed) into a destination started with `flags`, which must accept it; the
+ * answer of a READ through the source's handle of "held" there. The rest of the tree works.
+ */
+static int load_and_read(struct th *t, const char *const *flags, const struct src_state *s,
+			 void *blob, size_t len)
+{
+	struct fuse_attr_out a;
+	char buf[64];
+	struct dst d;
+	int r = -ENOTCONN;
+
+	T_EQ(t, dst_start(t, &d, flags, blob, len), 0);
+	if (d.th.fe) {
+		r = fe_read(d.th.fe, s->file, s->fh, 0, buf, sizeof(buf));
+		T_OK(t, fe_getattr(d.th.fe, s->sub, NULL, &a));
+	}
+	dst_stop(t, &d);
+	free(blob);
+	return r;
+}
+
 /*
  * A file renamed on the host between the save and the load: find-paths looks at the old path
  * and loses it; file-handles finds the file where it is now.
@@ -613,10 +642,9 @@ static void test_modes(struct th *t)
 {
 	static const char *const fh_flags[] = {"--migration-mode=file-handles", NULL};
 	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
-	char from[2 * PATH_MAX], to[2 * PATH_MAX], buf[64];
+	char from[2 * PATH_MAX], to[2 * PATH_MAX];
 	struct src_state s;
 	size_t len = 0;
-	struct dst d;
 	void *blob;
 
 	for (int handles = 0; handles < 2; handles++) {
@@ -626,15 +654,85 @@ static void test_modes(struct th *t)
 		blob = source_save(t, &len);
 		if (!blob)
 			return;
-		snprintf(from, sizeof(from), "%s/%s/held", t->share, s.dname);
 		snprintf(to, sizeof(to), "%s/moved-%d", t->share, handles);
-		T_OK(t, rename(from, to));
-		T_EQ(t, dst_start(t, &d, handles ? fh_flags : guest_error, blob, len), 0);
-		if (d.th.fe)
-			T_EQ(t, fe_read(d.th.fe, s.file, s.fh, 0, buf, sizeof(buf)),
-			     handles ? 18 : -EIO);
-		dst_stop(t, &d);
-		free(blob);
+		T_OK(t, rename(held_path(t, &s, from, sizeof(from)), to));
+		T_EQ(t, load_and_read(t, handles ? fh_flags : guest_error, &s, blob, len),
+		     handles ? 18 : -EIO);
+	}
+	T_OK(t, th_reconnect(t, NULL));
+}
+
+/*
+ * --migration-confirm-paths. A file given a new name by link() and unlink() of the old one after
+ * the guest looked it up (a rename(2) moves the dentry, and /proc follows it; this does not):
+ * /proc shows "held (deleted)" for the node's fd. Without the option that path is sent and the
+ * destination loses the file; with it the source sees the path lead nowhere and finds the file's
+ * current name in that directory.
+ */
+static void test_confirm_paths(struct th *t)
+{
+	static const char *const confirm[] = {"--migration-confirm-paths", NULL};
+	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
+	char from[2 * PATH_MAX], to[2 * PATH_MAX];
+	struct src_state s;
+	size_t len = 0;
+	void *blob;
+	long log0;
+
+	for (int on = 0; on < 2; on++) {
+		if (!source_start(t, on ? confirm : NULL))
+			return;
+		populate(t, &s);
+		held_path(t, &s, from, sizeof(from));
+		snprintf(to, sizeof(to), "%s/%s/relinked-%d", t->share, s.dname, on);
+		T_OK(t, link(from, to));
+		T_OK(t, unlink(from));
+		log0 = th_log_size(t);
+		blob = source_save(t, &len);
+		if (!blob)
+			return;
+		T_EQ(t, th_log_count(t, log0, "paths confirmed", "1 corrected"), on ? 1 : 0);
+		T_EQ(t, load_and_read(t, on ? NULL : guest_error, &s, blob, len), on ? 18 : -EIO);
+	}
+	T_OK(t, th_reconnect(t, NULL));
+}
+
+/*
+ * --migration-verify-handles: the file replaced by another of the same name between the save
+ * and the load. Without the option the destination opens the new file in its place, silently;
+ * with it the destination sees another file handle: the node is lost (EIO with guest-error, the
+ * load refused with abort).
+ */
+static void test_verify_handles(struct th *t)
+{
+	static const char *const verify[] = {"--migration-verify-handles", NULL};
+	static const char *const verify_eio[] = {"--migration-verify-handles",
+						 "--migration-on-error=guest-error", NULL};
+	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
+	static const char other[] = "another file here";
+	char path[2 * PATH_MAX];
+	struct src_state s;
+	size_t len = 0;
+	void *blob;
+	int fd;
+
+	for (int on = 0; on < 2; on++) {
+		if (!source_start(t, on ? verify : NULL))
+			return;
+		populate(t, &s);
+		blob = source_save(t, &len);
+		if (!blob)
+			return;
+		T_OK(t, unlink(held_path(t, &s, path, sizeof(path))));
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		T_CHECK(t, fd >= 0);
+		T_EQ(t, write(fd, other, sizeof(other) - 1), (ssize_t)sizeof(other) - 1);
+		close(fd);
+		if (on)
+			expect_refused(t, verify, blob, len,
+				       "replaced file, verify-handles, abort");
+		T_EQ(t, load_and_read(t, on ? verify_eio : guest_error, &s, blob, len),
+		     on ? -EIO : (int)sizeof(other) - 1);
 	}
 	T_OK(t, th_reconnect(t, NULL));
 }
@@ -772,7 +870,8 @@ static double ms_since(const struct timespec *a)
  * A state far larger than a pipe (64 KiB): the transfer runs beside the message loop, which
  * answers SET_DEVICE_STATE_FD before a byte moves. Prints the size and the times.
  */
-static void test_large_state(struct th *t)
+/* `opts` on both sides; `dname` a fresh directory for the N files. */
+static void large_case(struct th *t, const char *const *opts, const char *dname)
 {
 	enum {
 		N = 4000
@@ -789,14 +888,14 @@ static void test_large_state(struct th *t)
 	void *blob;
 	char name[64];
 
-	if (!source_start(t, NULL))
+	if (!source_start(t, opts))
 		return;
-	T_OK(t, mkdir(th_host(t, "many"), 0755));
+	T_OK(t, mkdir(th_host(t, dname), 0755));
 	for (int i = 0; i < N; i++) {
-		snprintf(name, sizeof(name), "many/a-rather-long-file-name-%06d", i);
+		snprintf(name, sizeof(name), "%s/a-rather-long-file-name-%06d", dname, i);
 		T_OK(t, th_host_write(t, name, "", 0));
 	}
-	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, "many", &e));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, dname, &e));
 	dir = e.nodeid;
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "a-rather-long-file-name-%06d", i);
@@ -810,15 +909,25 @@ static void test_large_state(struct th *t)
 	if (!blob)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	check = dst_start(t, &d, NULL, blob, len);
-	printf("# %d nodes: state %zu bytes, stop+save %.1f ms, connect+load %.1f ms\n", N + 1, len,
-	       save_ms, ms_since(&t0));
+	check = dst_start(t, &d, opts, blob, len);
+	printf("# %d nodes%s: state %zu bytes, stop+save %.1f ms, connect+load %.1f ms\n", N + 1,
+	       opts ? " (verify-handles, confirm-paths)" : "", len, save_ms, ms_since(&t0));
 	T_EQ(t, check, 0);
 	for (int i = 0; d.th.fe && i < N; i += 97)
 		T_OK(t, fe_getattr(d.th.fe, ids[i], NULL, &a));
 	dst_stop(t, &d);
 	free(blob);
 	T_OK(t, th_reconnect(t, NULL));
+}
+
+/* Also what the two checks cost: a path walk and a stat per node, a handle per node. */
+static void test_large_state(struct th *t)
+{
+	static const char *const checks[] = {"--migration-verify-handles",
+					     "--migration-confirm-paths", NULL};
+
+	large_case(t, NULL, "many");
+	large_case(t, checks, "many-checked");
 }
 
 static const struct th_test migstate_tests[] = {
@@ -828,6 +937,8 @@ static const struct th_test migstate_tests[] = {
 	{"hostile-state-refused", test_hostile_refused},
 	{"open-deleted-file-both-policies", test_deleted_open_file},
 	{"find-paths-vs-file-handles", test_modes},
+	{"confirm-paths-finds-relinked-file", test_confirm_paths},
+	{"verify-handles-catches-replaced-file", test_verify_handles},
 	{"requests-in-flight-at-stop", test_in_flight},
 	{"locks-lost-enolck", test_locks_lost},
 	{"device-state-protocol-edges", test_protocol_edges},

@@ -15,6 +15,7 @@
  * paths are resolved one component at a time beneath the share (pt_open_child_path: no "..",
  * no symlink), and an object opened by file handle must be inside the share.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,7 +32,8 @@
 #define PTM_N_PATH   (1u << 0) /* a path relative to the share follows ("" is the root) */
 #define PTM_N_HANDLE (1u << 1) /* a file handle follows */
 #define PTM_N_LOCKS  (1u << 2) /* had lock owners on the source */
-#define PTM_N_ALL    (PTM_N_PATH | PTM_N_HANDLE | PTM_N_LOCKS)
+#define PTM_N_VERIFY (1u << 3) /* the object found must have that file handle */
+#define PTM_N_ALL    (PTM_N_PATH | PTM_N_HANDLE | PTM_N_LOCKS | PTM_N_VERIFY)
 /* Handle flags. */
 #define PTM_H_LOCKS (1u << 0) /* flock() was used through it */
 
@@ -72,20 +74,112 @@ static const char *pt_below_root(const char *root, const char *path)
 	return path[n] == '/' ? path + n + 1 : path + n;
 }
 
+static int pt_open_rel(struct pt_fs *fs, const char *rel);
+static bool pt_same_file(int a, int b);
+
 struct pt_save {
 	struct pt_fs *fs;
 	struct sbuf_w *w;
 	char root[PATH_MAX];
-	unsigned unfindable; /* nodes saved with neither path nor handle */
+	unsigned unfindable;  /* nodes saved with neither path nor handle */
+	unsigned moved;	      /* --migration-confirm-paths: paths corrected */
+	unsigned unconfirmed; /* --migration-confirm-paths: paths dropped */
 };
+
+/* Whether `rel`, resolved beneath the share as the destination will, leads to fd's object. */
+static bool pt_path_names(struct pt_fs *fs, const char *rel, int fd)
+{
+	_cleanup_close_ int again = *rel ? pt_open_rel(fs, rel) : -EINVAL;
+
+	return again >= 0 && pt_same_file(again, fd);
+}
+
+/*
+ * The object's name in directory `dir` (relative to the share), found by inode number and
+ * confirmed, into out. For a file linked under another name whose old name was then removed
+ * (how some tools and network filesystems rename), which /proc shows as "old (deleted)".
+ */
+static const char *pt_find_in_dir(struct pt_fs *fs, const char *dir, int fd, uint64_t ino,
+				  char out[static PATH_MAX])
+{
+	_cleanup_close_ int d =
+		*dir ? pt_open_rel(fs, dir) : fcntl(fs->root->fd, F_DUPFD_CLOEXEC, 3);
+	const char *found = NULL;
+	struct dirent *de;
+	DIR *list;
+	int rd;
+
+	if (d < 0)
+		return NULL;
+	rd = openat(d, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	list = rd < 0 ? NULL : fdopendir(rd);
+	if (!list) {
+		safe_close(rd);
+		return NULL;
+	}
+	while (!found && (de = readdir(list))) {
+		if (de->d_ino != ino || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(out, PATH_MAX, "%s%s%s", dir, *dir ? "/" : "", de->d_name) <
+			    PATH_MAX &&
+		    pt_path_names(fs, out, fd))
+			found = out;
+	}
+	closedir(list);
+	return found;
+}
+
+/*
+ * --migration-confirm-paths: the path /proc gave must lead back to the node's object, as the
+ * destination will resolve it. If not (renamed since, a stale name on a network filesystem,
+ * the old name of a re-linked file), /proc is read again and re-checked, then the old name's
+ * directory is searched; otherwise the node goes without a path (unresolvable).
+ */
+static const char *pt_confirm_path(struct pt_save *s, struct pt_inode *ino, uint64_t inum,
+				   const char *rel, char path[static PATH_MAX],
+				   char found[static PATH_MAX])
+{
+	static const char deleted[] = " (deleted)";
+	struct pt_fs *fs = s->fs;
+	char *slash;
+	size_t n;
+
+	if (rel && pt_path_names(fs, rel, ino->fd))
+		return rel;
+	s->moved++;
+	if (pt_fd_path(fs, ino->fd, path) == 0 && (rel = pt_below_root(s->root, path)) &&
+	    pt_path_names(fs, rel, ino->fd))
+		return rel;
+	n = rel ? strlen(rel) : 0;
+	if (n > sizeof(deleted) - 1 && strcmp(rel + n - (sizeof(deleted) - 1), deleted) == 0) {
+		path[rel - path + n - (sizeof(deleted) - 1)] = '\0';
+		slash = strrchr(path, '/');
+		if (slash && slash >= rel) {
+			*slash = '\0';
+			rel = pt_find_in_dir(fs, rel, ino->fd, inum, found);
+		} else {
+			rel = pt_find_in_dir(fs, "", ino->fd, inum, found);
+		}
+		if (rel)
+			return rel;
+	}
+	s->moved--;
+	s->unconfirmed++;
+	log_ratelimited(LOG_LEVEL_WARN,
+			"migration: node %llu: its path no longer leads to it and no other was "
+			"found (--migration-confirm-paths): the destination cannot find it by path",
+			(unsigned long long)ino->nodeid);
+	return NULL;
+}
 
 static void pt_save_node(struct pt_save *s, struct pt_inode *ino, uint64_t nlookup)
 {
 	struct pt_fs *fs = s->fs;
 	_cleanup_free_ struct file_handle *fh = NULL;
-	char path[PATH_MAX];
+	char path[PATH_MAX], found[PATH_MAX];
 	const char *rel = NULL;
-	struct statx stx;
+	struct statx stx = {0}; /* nlink 0 when it cannot be read: no path */
 	uint32_t flags = 0;
 	int mnt_id;
 
@@ -96,8 +190,11 @@ static void pt_save_node(struct pt_save *s, struct pt_inode *ino, uint64_t nlook
 		if (pt_statx(ino->fd, &stx) == 0 && stx.stx_nlink > 0 &&
 		    pt_fd_path(fs, ino->fd, path) == 0)
 			rel = pt_below_root(s->root, path);
+		if (fs->cfg.migration_confirm_paths && stx.stx_nlink > 0)
+			rel = pt_confirm_path(s, ino, stx.stx_ino, rel, path, found);
 		/* Handles decode on the share's own mount only (the destination has no other). */
-		fh = fs->cfg.migration_file_handles && ino->mnt_id == fs->root->mnt_id
+		fh = (fs->cfg.migration_file_handles || fs->cfg.migration_verify_handles) &&
+				     ino->mnt_id == fs->root->mnt_id
 			     ? malloc(sizeof(*fh) + MAX_HANDLE_SZ)
 			     : NULL;
 		if (fh) {
@@ -116,6 +213,8 @@ static void pt_save_node(struct pt_save *s, struct pt_inode *ino, uint64_t nlook
 		flags |= PTM_N_PATH;
 	if (fh)
 		flags |= PTM_N_HANDLE;
+	if (fh && fs->cfg.migration_verify_handles)
+		flags |= PTM_N_VERIFY;
 	pthread_mutex_lock(&ino->locks_mu);
 	if (ino->nowners || ino->locks_lost)
 		flags |= PTM_N_LOCKS;
@@ -228,6 +327,10 @@ int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w)
 	if (r < 0)
 		return r;
 	pt_save_handles(&s);
+	if (fs->cfg.migration_confirm_paths)
+		log_info(
+			"migration: paths confirmed: %u corrected, %u no longer lead to their node",
+			s.moved, s.unconfirmed);
 	if (s.unfindable)
 		log_warn("migration: %u nodes cannot be found again on the destination; it fails "
 			 "the migration unless started with --migration-on-error=guest-error",
@@ -289,6 +392,8 @@ static int pt_parse_node(struct pt_load *l, struct pt_mnode *n)
 		n->handle = sbuf_get_bytes(l->r, MAX_HANDLE_SZ, &n->hlen);
 		if (!n->handle || n->hlen == 0 || n->htype > INT_MAX)
 			return pt_load_bad("bad file handle");
+	} else if (n->flags & PTM_N_VERIFY) {
+		return pt_load_bad("a handle to verify without a handle");
 	}
 	return 0;
 }
@@ -421,6 +526,23 @@ static int pt_open_handle(struct pt_load *l, const struct pt_mnode *n)
 	return TAKE_FD(fd);
 }
 
+/* --migration-verify-handles: 0 when fd's object has the node's saved file handle. */
+static int pt_handle_matches(int fd, const struct pt_mnode *n)
+{
+	_cleanup_free_ struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	int mnt_id;
+
+	if (!fh)
+		return -ENOMEM;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", fh, &mnt_id, AT_EMPTY_PATH) < 0)
+		return -errno;
+	if ((uint32_t)fh->handle_type != n->htype || fh->handle_bytes != n->hlen ||
+	    memcmp(fh->f_handle, n->handle, n->hlen) != 0)
+		return -ESTALE; /* another object than the source's has its path now */
+	return 0;
+}
+
 /* The node's object on this host as an O_PATH fd, or -errno. */
 static int pt_find_node(struct pt_load *l, struct pt_mnode *n)
 {
@@ -428,7 +550,9 @@ static int pt_find_node(struct pt_load *l, struct pt_mnode *n)
 	struct statx stx;
 	int r;
 
-	if (n->flags & PTM_N_HANDLE)
+	/* A handle sent only to be checked is no reason to warn a find-paths destination. */
+	if ((n->flags & PTM_N_HANDLE) &&
+	    (l->fs->cfg.migration_file_handles || !(n->flags & PTM_N_VERIFY)))
 		fd = pt_open_handle(l, n);
 	if (fd < 0 && (n->flags & PTM_N_PATH))
 		fd = n->path[0] ? pt_open_rel(l->fs, n->path) : -EINVAL;
@@ -439,6 +563,12 @@ static int pt_find_node(struct pt_load *l, struct pt_mnode *n)
 		return r;
 	if ((stx.stx_mode & S_IFMT) != n->type)
 		return -ESTALE; /* another kind of object has the name now */
+	if ((n->flags & PTM_N_VERIFY) ||
+	    ((n->flags & PTM_N_HANDLE) && l->fs->cfg.migration_verify_handles)) {
+		r = pt_handle_matches(fd, n);
+		if (r < 0)
+			return r;
+	}
 	return TAKE_FD(fd);
 }
 

@@ -101,6 +101,11 @@ struct pt_config {
 	 * instead of failing the load. */
 	bool migration_file_handles;
 	bool migration_guest_error;
+	/* Saving: send file handles the destination checks (--migration-verify-handles; loading:
+	 * check every handle sent); confirm each path right before saving it
+	 * (--migration-confirm-paths). */
+	bool migration_verify_handles;
+	bool migration_confirm_paths;
 };
 
 /*

@@ -286,6 +286,13 @@ static void test_enums(void)
 		PARSE(&o, BASE, "-o", "migration_mode=file-handles,migration_on_error=guest-error"),
 		0);
 	CHECK(o.migration_file_handles && o.migration_guest_error);
+	CHECK(!o.migration_verify_handles && !o.migration_confirm_paths);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--migration-verify-handles", "--migration-confirm-paths"), 0);
+	CHECK(o.migration_verify_handles && o.migration_confirm_paths);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "-o", "migration_verify_handles,migration_confirm_paths"), 0);
+	CHECK(o.migration_verify_handles && o.migration_confirm_paths);
 	opts_free(&o);
 }
 
@@ -567,9 +574,8 @@ static void test_errors(void)
 		    "--migration-on-error=eio");
 	EXPECT_FAIL("--migration-mode: missing value", BASE, "--migration-mode");
 	EXPECT_FAIL("-o migration_on_error: invalid value 'x'", BASE, "-o", "migration_on_error=x");
-	EXPECT_FAIL("--migration-verify-handles: not supported", BASE,
-		    "--migration-verify-handles");
-	EXPECT_FAIL("--migration-confirm-paths: not supported", BASE, "--migration-confirm-paths");
+	EXPECT_FAIL("-o migration_confirm_paths: takes no value", BASE, "-o",
+		    "migration_confirm_paths=1");
 	EXPECT_FAIL("-o xattrmap: missing value", BASE, "-o", "xattrmap");
 	EXPECT_FAIL("-o security_label: takes no value", BASE, "-o", "security_label=1");
 

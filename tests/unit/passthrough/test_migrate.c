@@ -172,6 +172,52 @@ static void test_locks_lost(void)
 	tenv_done(&t);
 }
 
+/*
+ * --migration-confirm-paths on the source: a directory renamed (/proc follows it) and a file
+ * in the share's root given a new name by link() and unlink() of the old one (/proc shows
+ * "f (deleted)") are both sent under their current paths. --migration-verify-handles: the
+ * same objects load; a file replaced by another of its name is refused.
+ */
+static void test_confirm_verify(void)
+{
+	struct pt_config cfg = tenv_default_config();
+	struct tenv t;
+	struct ids ids;
+	struct sbuf_w w = {0};
+	struct mig m;
+	char buf[8];
+	struct iovec iov = {buf, sizeof(buf)};
+	int dfd;
+
+	cfg.migration_confirm_paths = true;
+	cfg.migration_verify_handles = true;
+	CHECK_EQ(tenv_init(&t, &cfg), 0);
+	populate(&t, &ids);
+	/* tpath() has one buffer: names relative to the share's fd instead. */
+	dfd = open(t.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK(dfd >= 0);
+	CHECK_EQ(renameat(dfd, "d", dfd, "e"), 0);
+	CHECK_EQ(linkat(dfd, "f", dfd, "f2", 0), 0);
+	CHECK_EQ(unlinkat(dfd, "f", 0), 0);
+	close(dfd);
+	CHECK_EQ(t.ops->state_save(t.fs, &w), 0);
+	CHECK(memmem(w.buf, w.len, "f2", 2) && memmem(w.buf, w.len, "e/g", 3));
+	CHECK(!memmem(w.buf, w.len, "deleted", 7));
+
+	CHECK_EQ(mig_new(&t, false, false, &m), 0);
+	CHECK_EQ(mig_load(&m, &w, w.len), 0);
+	CHECK_EQ(m.ops->read(m.fs, &root_ctx, ids.f, ids.fh, &iov, 1, 0), 4);
+	mig_free(&m);
+
+	CHECK_EQ(unlink(tpath(&t, "e/g")), 0);
+	thost_write(&t, "e/g", "new", 0644);
+	CHECK_EQ(mig_new(&t, false, false, &m), 0);
+	CHECK_EQ(mig_load(&m, &w, w.len), -ESTALE);
+	mig_free(&m);
+	free(w.buf);
+	tenv_done(&t);
+}
+
 /* More nodes than a destination takes: refused before any is looked at (and the bytes for
  * them are really there, so only the cap can refuse it). */
 static void test_caps(void)
@@ -204,5 +250,6 @@ int main(void)
 	test_lost();
 	test_locks_lost();
 	test_caps();
+	test_confirm_verify();
 	return check_report("passthrough-migrate");
 }
