@@ -663,21 +663,24 @@ static void test_modes(struct th *t)
 }
 
 /*
- * --migration-confirm-paths. A file given a new name by link() and unlink() of the old one after
- * the guest looked it up (a rename(2) moves the dentry, and /proc follows it; this does not):
- * /proc shows "held (deleted)" for the node's fd. Without the option that path is sent and the
- * destination loses the file; with it the source sees the path lead nowhere and finds the file's
- * current name in that directory.
+ * A file given a new name by link() and unlink() of the old one after the guest looked it up (a
+ * rename(2) moves the dentry, and /proc follows it; this does not): /proc shows "held (deleted)"
+ * for the node's fd. A decoy file really named "held (deleted)" sits beside it. Whether or not
+ * --migration-confirm-paths is given, the source sees that the /proc name does not lead to the
+ * node and finds the file's current name in that directory: the destination reads the real file,
+ * never the decoy. (The option confirms every other path too.)
  */
 static void test_confirm_paths(struct th *t)
 {
 	static const char *const confirm[] = {"--migration-confirm-paths", NULL};
 	static const char *const guest_error[] = {"--migration-on-error=guest-error", NULL};
-	char from[2 * PATH_MAX], to[2 * PATH_MAX];
+	static const char decoy[] = "decoy";
+	char from[2 * PATH_MAX], to[2 * PATH_MAX], fake[2 * PATH_MAX + 16];
 	struct src_state s;
 	size_t len = 0;
 	void *blob;
 	long log0;
+	int fd;
 
 	for (int on = 0; on < 2; on++) {
 		if (!source_start(t, on ? confirm : NULL))
@@ -685,14 +688,20 @@ static void test_confirm_paths(struct th *t)
 		populate(t, &s);
 		held_path(t, &s, from, sizeof(from));
 		snprintf(to, sizeof(to), "%s/%s/relinked-%d", t->share, s.dname, on);
+		snprintf(fake, sizeof(fake), "%s (deleted)", from);
 		T_OK(t, link(from, to));
 		T_OK(t, unlink(from));
+		fd = open(fake, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		T_CHECK(t, fd >= 0);
+		T_EQ(t, write(fd, decoy, sizeof(decoy) - 1), (ssize_t)sizeof(decoy) - 1);
+		close(fd);
 		log0 = th_log_size(t);
 		blob = source_save(t, &len);
 		if (!blob)
 			return;
-		T_EQ(t, th_log_count(t, log0, "paths confirmed", "1 corrected"), on ? 1 : 0);
-		T_EQ(t, load_and_read(t, on ? NULL : guest_error, &s, blob, len), on ? 18 : -EIO);
+		T_EQ(t, th_log_count(t, log0, "paths confirmed", "1 corrected"), 1);
+		T_EQ(t, load_and_read(t, guest_error, &s, blob, len), 18);
+		T_OK(t, unlink(fake));
 	}
 	T_OK(t, th_reconnect(t, NULL));
 }

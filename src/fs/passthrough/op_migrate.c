@@ -136,6 +136,14 @@ static const char *pt_find_in_dir(struct pt_fs *fs, const char *dir, int fd, uin
  * the old name of a re-linked file), /proc is read again and re-checked, then the old name's
  * directory is searched; otherwise the node goes without a path (unresolvable).
  */
+static bool pt_name_says_deleted(const char *rel)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n = rel ? strlen(rel) : 0;
+
+	return n >= sizeof(deleted) - 1 && strcmp(rel + n - (sizeof(deleted) - 1), deleted) == 0;
+}
+
 static const char *pt_confirm_path(struct pt_save *s, struct pt_inode *ino, uint64_t inum,
 				   const char *rel, char path[static PATH_MAX],
 				   char found[static PATH_MAX])
@@ -168,7 +176,7 @@ static const char *pt_confirm_path(struct pt_save *s, struct pt_inode *ino, uint
 	s->unconfirmed++;
 	log_ratelimited(LOG_LEVEL_WARN,
 			"migration: node %llu: its path no longer leads to it and no other was "
-			"found (--migration-confirm-paths): the destination cannot find it by path",
+			"found: the destination cannot find it by path",
 			(unsigned long long)ino->nodeid);
 	return NULL;
 }
@@ -190,7 +198,12 @@ static void pt_save_node(struct pt_save *s, struct pt_inode *ino, uint64_t nlook
 		if (pt_statx(ino->fd, &stx) == 0 && stx.stx_nlink > 0 &&
 		    pt_fd_path(fs, ino->fd, path) == 0)
 			rel = pt_below_root(s->root, path);
-		if (fs->cfg.migration_confirm_paths && stx.stx_nlink > 0)
+		/* A linked node whose /proc name ends in " (deleted)" was re-linked under another
+		 * name: that name is confirmed (or searched for) even without the option, so the
+		 * destination never opens an unrelated file that happens to bear the literal name.
+		 */
+		if (stx.stx_nlink > 0 &&
+		    (fs->cfg.migration_confirm_paths || pt_name_says_deleted(rel)))
 			rel = pt_confirm_path(s, ino, stx.stx_ino, rel, path, found);
 		/* Handles decode on the share's own mount only (the destination has no other). */
 		fh = (fs->cfg.migration_file_handles || fs->cfg.migration_verify_handles) &&
@@ -327,7 +340,7 @@ int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w)
 	if (r < 0)
 		return r;
 	pt_save_handles(&s);
-	if (fs->cfg.migration_confirm_paths)
+	if (fs->cfg.migration_confirm_paths || s.moved || s.unconfirmed)
 		log_info(
 			"migration: paths confirmed: %u corrected, %u no longer lead to their node",
 			s.moved, s.unconfirmed);
