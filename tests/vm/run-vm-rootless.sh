@@ -180,7 +180,7 @@ for s in "${sh_snippets[@]}"; do
 	# "vfsd ..." stands for the first snippet's options; the example base is the user's own
 	s="${s/vfsd .../vfsd --socket-path=\"\$XDG_RUNTIME_DIR/vfsd.sock\" --shared-dir=\"\$HOME/share\"}"
 	s=$(sed "s/--uid-map=\(:[0-9]*:\)100000:/--uid-map=\1$subu:/g; s/--gid-map=\(:[0-9]*:\)100000:/--gid-map=\1$subg:/g" <<<"$s")
-	echo "# README snippet $r, run by $user: $s"
+	printf "# README snippet %s, run by %s: %s\n" "$r" "$user" "$(printf "%s" "$s" | tr "\n" " ")"
 	if [[ "$s" == *--uid-map=* ]]; then
 		# the user's own ids as 0, subordinate ids as 1..65536: guest 1000 is BASE + 999
 		host_files "$r" "$(sub 5)" 0:0
