@@ -158,9 +158,10 @@ config vfsd-dax-inode label="vfsd DAX, dax=inode" kind=virtiofs daemon=vfsd sets
 config vfsd-dax-small label="vfsd DAX, dax=always, $((FIO_MB / 2))M window" kind=virtiofs daemon=vfsd \
 	sets=dax env="$dax_env" flags="--cache=auto --dax-window=$((FIO_MB / 2))M" mount="-t virtiofs -o dax=always"
 # the version table (docs/coherence.md): only when named with --configs (QEMU 11.1's test device,
-# the patched guest modules, vfsd --coherence=table with its default table in /dev/shm)
+# the patched guest modules, vfsd --coherence=table with its default table in /dev/shm;
+# iomem=relaxed lets vt-probe readbench map the device's BAR 4, which the driver holds)
 config vfsd-coherent label="vfsd table (patched guest)" kind=virtiofs daemon=vfsd sets=coherent \
-	env="$dax_env" modules=patched flags="--cache=auto --coherence=table" mount="-t virtiofs"
+	env="$dax_env VFSD_VM_APPEND=iomem=relaxed" modules=patched flags="--cache=auto --coherence=table" mount="-t virtiofs"
 # the same without the host change watch (what the fanotify mark costs)
 config vfsd-coherent-nowatch label="vfsd table, no host watch" kind=virtiofs daemon=vfsd \
 	sets=coherent env="$dax_env" modules=patched flags="--cache=auto --coherence=table --vt-watch=none" \

@@ -152,7 +152,8 @@ static int readbench(void)
 		if (strncmp(id, "0x105a", 6) != 0) /* virtio-fs, modern */
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/resource4", pci, e->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* O_RDWR as coherence-agent.py opens it; mapped read-only below */
+		int fd = open(path, O_RDWR | O_CLOEXEC);
 		struct stat st;
 
 		if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0) {
