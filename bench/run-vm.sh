@@ -24,7 +24,7 @@
 # minutes under TCG).
 #
 #   bench/run-vm.sh [--dax | --mq] [--quick] [--repeat N] [--output FILE] [--configs "NAME ..."]
-#                   [--vfsd PATH] [--helper PATH]
+#                   [--workloads all|meta|files] [--vfsd PATH] [--helper PATH]
 #
 #   --dax       the DAX comparison (above); fails if the sid chroot cannot be built, except with
 #               --quick, which then exits 77 (a skip for meson)
@@ -37,10 +37,13 @@
 #               bench/RESULTS-vm-dax.md, in the full mode)
 #   --configs   a subset of the configurations below, in that order (default: those whose "sets"
 #               has "all", with --dax "dax")
+#   --workloads all (default): everything; meta: the metadata workloads only (small files and
+#               build-like, no fio); files: the small-file phases only (not with --dax)
 #   --vfsd      the vfsd binary (default: a release build in $BUILD, default build-bench)
 #   --helper    the vm_files binary (default: $BUILD/bench/vm_files)
 # Environment: VFSD_BIN (as --vfsd), BUILD, BENCH_DAX=1 (as --dax), BENCH_QUICK=1 (as --quick),
-# BENCH_REPEAT (as --repeat), BENCH_MQ=1 (as --mq), BENCH_NOTE (a line for the header, e.g. which
+# BENCH_REPEAT (as --repeat), BENCH_MQ=1 (as --mq), VT_PROBE (guest/vt-probe for the patched
+# configurations, default $BUILD/guest/vt-probe: it adds table_read_ns and ram_read_ns), BENCH_NOTE (a line for the header, e.g. which
 # commit vfsd was built from), BENCH_VM_LOCK (a file to flock(1) around each configuration's boot,
 # e.g. /tmp/vfsd-vm.lock on a machine whose VM runs take turns), and lib.sh's VFSD_VM_* knobs (VFSD_VM_MEM, VFSD_VM_SMP, VFSD_VM_ACCEL, VFSD_CACHE, ...),
 # which apply to every configuration alike. Installs fio, git, gcc, make (with --dax: fio) with
@@ -58,6 +61,7 @@ mq=${BENCH_MQ:-0}
 repeat=${BENCH_REPEAT:-1}
 output=""
 only=""
+workloads=all
 vfsd_bin=${VFSD_BIN:-}
 helper=""
 while [ $# -gt 0 ]; do
@@ -67,15 +71,18 @@ while [ $# -gt 0 ]; do
 	--repeat) repeat=$2; shift 2 ;;
 	--output) output=$2; shift 2 ;;
 	--configs) only=$2; shift 2 ;;
+	--workloads) workloads=$2; shift 2 ;;
 	--vfsd) vfsd_bin=$2; shift 2 ;;
 	--helper) helper=$2; shift 2 ;;
 	--mq) mq=1; shift ;;
-	-h | --help) sed -n '2,48p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,50p' "$0"; exit 0 ;;
 	*) echo "run-vm: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
-SET=all RESULTS=RESULTS-vm.md # the workload set (bench/vm-workload.sh) and the default output
+case "$workloads" in all | meta | files) ;; *) echo "run-vm: --workloads all, meta or files" >&2; exit 2 ;; esac
+SET=$workloads RESULTS=RESULTS-vm.md # the workload set (bench/vm-workload.sh) and the default output
 PICK=all                      # the configurations' "sets" entry that selects them
+[ "$dax" = 0 ] || [ "$workloads" = all ] || { echo "run-vm: --workloads is not for --dax" >&2; exit 2; }
 [ "$dax" = 0 ] || SET=dax RESULTS=RESULTS-vm-dax.md PICK=dax
 [ "$mq" = 0 ] || RESULTS=RESULTS-mq-vm.md PICK=mq
 [ "$dax$mq" != 11 ] || vm_die "--dax and --mq are separate runs"
@@ -151,9 +158,18 @@ config vfsd-dax-inode label="vfsd DAX, dax=inode" kind=virtiofs daemon=vfsd sets
 config vfsd-dax-small label="vfsd DAX, dax=always, $((FIO_MB / 2))M window" kind=virtiofs daemon=vfsd \
 	sets=dax env="$dax_env" flags="--cache=auto --dax-window=$((FIO_MB / 2))M" mount="-t virtiofs -o dax=always"
 # the version table (docs/coherence.md): only when named with --configs (QEMU 11.1's test device,
-# the patched guest modules, vfsd --coherence=table with its default table in /dev/shm)
+# the patched guest modules, vfsd --coherence=table with its default table in /dev/shm;
+# iomem=relaxed lets vt-probe readbench map the device's BAR 4, which the driver holds)
 config vfsd-coherent label="vfsd table (patched guest)" kind=virtiofs daemon=vfsd sets=coherent \
-	env="$dax_env" modules=patched flags="--cache=auto --coherence=table" mount="-t virtiofs"
+	env="$dax_env VFSD_VM_APPEND=iomem=relaxed" modules=patched flags="--cache=auto --coherence=table" mount="-t virtiofs"
+# the same without the host change watch (what the fanotify mark costs)
+config vfsd-coherent-nowatch label="vfsd table, no host watch" kind=virtiofs daemon=vfsd \
+	sets=coherent env="$dax_env" modules=patched flags="--cache=auto --coherence=table --vt-watch=none" \
+	mount="-t virtiofs"
+# --cache=always on the platform of the table column (QEMU 11.1, the test device, the patched
+# modules, which without --coherence behave like Debian's): the fair reference for it
+config vfsd-always-td label="vfsd always (QEMU 11.1, test device, patched guest)" kind=virtiofs \
+	daemon=vfsd sets=coherent env="$dax_env" modules=patched flags="--cache=always" mount="-t virtiofs"
 # --mq: vhost-user-fs-pci with num-request-queues=N (tests/vm/lib.sh VFSD_VM_QUEUES)
 for q in 1 2 4; do
 	config "vfsd-q$q" label="vfsd auto, $q request queue$([ "$q" = 1 ] || echo s)" kind=virtiofs \
@@ -163,6 +179,9 @@ done
 REF_VFSD=vfsd-auto REF_RUST=rust
 RATIOS="vfsd-auto:rust:vfsd/Rust|vfsd-auto:native:vfsd/native"
 [ "$dax" = 0 ] || RATIOS="vfsd-dax:vfsd-auto:DAX/auto|vfsd-dax:vfsd-always:DAX/always|vfsd-auto:rust:vfsd/Rust"
+if [[ " $only " == *" vfsd-coherent "* ]]; then
+	RATIOS="vfsd-coherent:vfsd-always-td:table/always (QEMU 11.1)|vfsd-coherent:vfsd-always:table/always|vfsd-coherent:vfsd-never:table/never"
+fi
 if [ "$mq" = 1 ]; then
 	REF_VFSD=vfsd-q1
 	RATIOS="vfsd-q2:vfsd-q1:2q/1q|vfsd-q4:vfsd-q1:4q/1q|vfsd-q1:rust:vfsd 1q/Rust|vfsd-q2:rust:vfsd 2q/Rust"
@@ -196,7 +215,7 @@ fi
 # ------------------------------------------------------------------ tools, binaries, assets
 need=()
 tools=(fio git gcc make)
-[ "$SET" = all ] || tools=(fio)
+[ "$SET" != dax ] || tools=(fio)
 for p in "${tools[@]}"; do
 	command -v "$p" >/dev/null 2>&1 || need+=("$p")
 done
@@ -216,6 +235,15 @@ if [ -z "$vfsd_bin" ] || [ -z "$helper" ]; then
 	vfsd_bin=${vfsd_bin:-$BUILD/vfsd}
 	helper=${helper:-$BUILD/bench/vm_files}
 fi
+# the patched guest's table probe (guest/vt-probe.c): how fast the guest reads the mapped table
+vt_probe=""
+for c in "${CONFIGS[@]}"; do
+	[ "${CFG[$c.modules]:-}" = patched ] || continue
+	vt_probe=${VT_PROBE:-$BUILD/guest/vt-probe}
+	[ -x "$vt_probe" ] || { [ -d "$BUILD" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >&2; ninja -C "$BUILD" guest/vt-probe >&2; }
+	vt_probe=$(readlink -f "$vt_probe")
+	break
+done
 vfsd_bin=$(readlink -f "$vfsd_bin")
 helper=$(readlink -f "$helper")
 [ -x "$vfsd_bin" ] || vm_die "no vfsd binary at $vfsd_bin"
@@ -243,7 +271,7 @@ trap 'vm_kill_daemons; rm -rf "$WORK"' EXIT
 # the source tarball of the build-like workload: headers from the host's /usr/include
 TARBALL=$WORK/src.tar
 tar_files=0
-if [ "$SET" = all ]; then
+if [ "$SET" = all ] || [ "$SET" = meta ]; then
 	# shellcheck disable=SC2086 # a list of directories
 	tar -C /usr/include --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
 		-cf "$TARBALL" $TAR_DIRS
@@ -299,7 +327,8 @@ run_vm() {
 	}
 	trap cleanup_vm EXIT
 	cp "$ROOT/bench/vm-workload.sh" "$helper" "$results/"
-	[ "$SET" = dax ] || cp "$TARBALL" "$results/"
+	[ "${CFG[$name.modules]:-}" != patched ] || cp "$vt_probe" "$results/vt-probe"
+	[ ! -f "$TARBALL" ] || cp "$TARBALL" "$results/"
 	printf "VIRTIOFS_MOUNTS=''\nTMPFS_TMP=1\n" >"$results/guest.conf"
 	local R=/run/vfsd/results M=/run/vfsd/share sync=""
 	[ "${CFG[$name.kind]}" = virtiofs ] && sync=$R/sync
@@ -307,8 +336,10 @@ run_vm() {
 		workload_env /tmp/src.tar "$R/${helper##*/}" 1 "$sync"
 		echo "[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd"
 		echo "mkdir -p $M && mount ${CFG[$name.mount]} bench $M || { echo 'mount failed'; exit 201; }"
-		[ "$SET" = dax ] || echo "cp $R/src.tar /tmp/src.tar"
+		[ ! -f "$TARBALL" ] || echo "cp $R/src.tar /tmp/src.tar"
 		echo "/bin/bash $R/vm-workload.sh $M $R/out; rc=\$?"
+		# with the table: ns per read of the mapped table against ordinary memory
+		[ "${CFG[$name.modules]:-}" != patched ] || echo "$R/vt-probe readbench >>$R/out || true"
 		echo "umount $M || rc=202"
 		echo "exit \$rc"
 	} >"$results/guest-cmd.sh"
@@ -435,6 +466,7 @@ regen="bench/run-vm.sh"
 [ "$dax" = 1 ] && regen="$regen --dax"
 [ "$mq" = 1 ] && regen="$regen --mq"
 [ "$quick" = 1 ] && regen="$regen --quick"
+[ "$SET" != meta ] && [ "$SET" != files ] || regen="$regen --workloads $SET"
 [ "$repeat" = 1 ] || regen="$regen --repeat $repeat"
 
 # workloads: the workload set's description, for the report
@@ -457,14 +489,24 @@ workloads() {
 EOF
 		return
 	fi
-	cat <<EOF
+	if [ "$SET" = all ]; then
+		cat <<EOF
 - fio: \`--ioengine=psync --direct=0\`, a ${FIO_MB} MiB file, each run stops after the size or
   ${FIO_SECONDS} s (random runs visit each block at most once); the 4-job run gives each job its own
   quarter; no fsync (every column writes to the host's page cache)
+EOF
+	else
+		echo "- workloads: \`--workloads $SET\`, the metadata workloads only (no fio)"
+	fi
+	cat <<EOF
 - small files: ${FILES} files of ${FILE_SIZE} bytes in 100 directories (10 × 10), each phase timed
   alone by bench/vm_files.c
+EOF
+	[ "$SET" = files ] || cat <<EOF
 - build-like: untar ${tar_files} files (${tar_mib} MiB, /usr/include/{${TAR_DIRS// /,}}), \`git init+add+commit\`,
   \`git status\`, \`grep -r\`, \`make -j2\` of ${CFILES} generated C files, \`rm -rf\`
+EOF
+	cat <<EOF
 - cold: the guest's caches are dropped first (fio: \`--invalidate=1\`; the others: \`echo 3 >
   drop_caches\`); the host's never are, so the daemons and the native run read the host's page cache
 EOF
@@ -472,7 +514,7 @@ EOF
 
 report() {
 	local c qemu irqs title="VM benchmark"
-	[ "$SET" = all ] || title="DAX benchmark"
+	[ "$SET" != dax ] || title="DAX benchmark"
 	[ "$mq" = 0 ] || title="request queue benchmark"
 	cat <<EOF
 # vfsd $title (bench/run-vm.sh)

@@ -1,6 +1,6 @@
 # bench/vm-table.awk: the Markdown tables of bench/run-vm.sh from its raw results
 # (tab-separated: configuration, run, key, value; see bench/vm-workload.sh for the keys).
-# Variables (-v): set (the workload set: all, the default, or dax), cfgs (configurations,
+# Variables (-v): set (the workload set: all, the default, meta, files or dax), cfgs (configurations,
 # space-separated, in column order), labels (their headings, each followed by |), vref/rref (the
 # vfsd and Rust columns the daemon CPU table compares), ratios (the ratio columns,
 # "A:B:HEADING|...": A's figure against B's), files, cfiles, tarf (sizes for the row labels).
@@ -176,15 +176,21 @@ BEGIN {
 
 # the rows of the full set
 function all_rows() {
-	row("seqread", "fio seq read 1 MiB, cold: MiB/s", "mibs", "hi", "max")
-	row("seqwrite", "fio seq write 1 MiB: MiB/s", "mibs", "hi", "max")
-	row("randread", "fio rand read 4 KiB, cold: IOPS (MiB/s)", "iops", "hi", "max")
-	row("randwrite", "fio rand write 4 KiB: IOPS (MiB/s)", "iops", "hi", "max")
-	row("randread4", "fio rand read 4 KiB, 4 jobs, cold: IOPS (MiB/s)", "iops", "hi", "max")
+	if (set == "all") {
+		row("seqread", "fio seq read 1 MiB, cold: MiB/s", "mibs", "hi", "max")
+		row("seqwrite", "fio seq write 1 MiB: MiB/s", "mibs", "hi", "max")
+		row("randread", "fio rand read 4 KiB, cold: IOPS (MiB/s)", "iops", "hi", "max")
+		row("randwrite", "fio rand write 4 KiB: IOPS (MiB/s)", "iops", "hi", "max")
+		row("randread4", "fio rand read 4 KiB, 4 jobs, cold: IOPS (MiB/s)", "iops", "hi", "max")
+	}
 	row("files_create", "create " files " files: files/s (s)", "files", "hi", "max")
 	row("files_stat", "stat " files " files, cold: files/s (s)", "files", "hi", "max")
 	row("files_read", "read " files " files, cold: files/s (s)", "files", "hi", "max")
 	row("files_unlink", "unlink " files " files, cold: files/s (s)", "files", "hi", "max")
+	if (set == "files") {
+		nwork = n
+		return
+	}
 	row("untar", "untar " tarf " files: s", "secs", "lo", "min")
 	row("git_commit", "git init+add+commit: s", "secs", "lo", "min")
 	row("git_status", "git status, cold: s", "secs", "lo", "min")

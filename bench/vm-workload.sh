@@ -12,7 +12,9 @@
 # the guest's page cache grew during the run; KEY_s and KEY_n for timed phases; KEY_error when a
 # workload failed; total_s at the end). Settings come from the environment:
 #   BENCH_SET          all (default): fio, small files and build; dax: only fio, one file
-#                      written, then read cold and warm with read() and mmap (KEY_cold, KEY_warm)
+#                      written, then read cold and warm with read() and mmap (KEY_cold, KEY_warm);
+#                      meta: the metadata workloads only (small files and build); files: the
+#                      small files only
 #   BENCH_FIO_MB       fio file size in MiB (the 4-job run reads a quarter each)
 #   BENCH_FIO_SECONDS  upper bound on each fio run (it stops earlier when the size is done)
 #   BENCH_FILES        small files (a multiple of 100), BENCH_FILE_SIZE bytes each
@@ -38,7 +40,7 @@ set=${BENCH_SET:-all}
 fio_mb=${BENCH_FIO_MB:?}
 fio_secs=${BENCH_FIO_SECONDS:?}
 drop=${BENCH_DROP:-0}
-if [ "$set" = all ]; then
+if [ "$set" != dax ]; then
 	files=${BENCH_FILES:?}
 	file_size=${BENCH_FILE_SIZE:-1024}
 	tarball=${BENCH_TARBALL:?}
@@ -83,6 +85,25 @@ mark() {
 	say "no answer from the host for $1"
 }
 
+# The patched fuse.ko's counters (guest/README.md): requests sent and version checks, per phase.
+# vt_mark KEY start|end: at the end, KEY_vt_NAME records how much each counter grew.
+VT_PARAM=/sys/module/fuse/parameters/vfsd_vt
+VT_KEYS="req_lookup req_getattr req_make fresh stale stale_dir stale_node own own_kept"
+declare -A vt0=()
+vt_mark() {
+	local key=$1 kv name
+	[ -r "$VT_PARAM" ] || return 0
+	for kv in $(<"$VT_PARAM"); do
+		name=${kv%%=*}
+		[[ " $VT_KEYS " == *" $name "* ]] || continue
+		if [ "$2" = start ]; then
+			vt0[$name]=${kv#*=}
+		elif [ -n "${vt0[$name]:-}" ]; then
+			record "${key}_vt_$name" "$((${kv#*=} - vt0[$name]))"
+		fi
+	done
+}
+
 cold() { # drop the caches before a cold-cache phase
 	[ "$drop" = 1 ] || return 0
 	sync
@@ -99,9 +120,11 @@ timed() {
 	shift
 	log=$(mktemp)
 	mark "$key.start"
+	vt_mark "$key" start
 	t0=$(usec)
 	if "$@" >"$log" 2>&1; then
 		t1=$(usec)
+		vt_mark "$key" end
 		mark "$key.end"
 		record "${key}_s" "$(secs "$t0" "$t1")"
 		say "$key: $(secs "$t0" "$t1") s"
@@ -179,14 +202,16 @@ if [ "$set" = dax ]; then
 fi
 
 # ------------------------------------------------------------------ the full set
-say "fio: ${fio_mb} MiB file, at most ${fio_secs} s per run"
-rm -f "$fio_file"
-fio_run seqwrite write 1M
-fio_run seqread read 1M
-fio_run randread randread 4k
-fio_run randread4 randread 4k --numjobs=4 --group_reporting --size="$((fio_mb / 4))M" \
-	--offset_increment="$((fio_mb / 4))M"
-fio_run randwrite randwrite 4k
+if [ "$set" = all ]; then
+	say "fio: ${fio_mb} MiB file, at most ${fio_secs} s per run"
+	rm -f "$fio_file"
+	fio_run seqwrite write 1M
+	fio_run seqread read 1M
+	fio_run randread randread 4k
+	fio_run randread4 randread 4k --numjobs=4 --group_reporting --size="$((fio_mb / 4))M" \
+		--offset_increment="$((fio_mb / 4))M"
+	fio_run randwrite randwrite 4k
+fi
 rm -rf "$dir/fio"
 
 # ------------------------------------------------------------------ small files
@@ -196,7 +221,9 @@ files_phase() {
 	local phase=$1 res
 	[ "$phase" = create ] || cold
 	mark "files_$phase.start"
+	vt_mark "files_$phase" start
 	if res=$("$helper" "$phase" "$dir/files" "$files" "$file_size" 2>&1); then
+		vt_mark "files_$phase" end
 		mark "files_$phase.end"
 		record "files_${phase}_s" "${res##* }"
 		record "files_${phase}_n" "$files"
@@ -212,6 +239,10 @@ for phase in create stat read unlink; do
 	files_phase "$phase"
 done
 rm -rf "$dir/files"
+if [ "$set" = files ]; then
+	finish
+	exit 0
+fi
 
 # ------------------------------------------------------------------ build-like
 say "build: untar $(basename "$tarball"), git, grep, make -j2 of $cfiles C files, rm -rf"

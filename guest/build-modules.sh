@@ -183,10 +183,14 @@ if [ ! -f "$out/.built" ]; then
 	mv "$out.tmp" "$out"
 	touch "$out/.built"
 	log "built in $(($(date +%s) - t0)) s"
-	# older builds of the same kernel are superseded
+	# Older builds of the same kernel are removed only after a day unused: the cache is shared
+	# by every checkout on the machine, and another one's test may be booting its build now.
 	for old in "$top/build-$kver-"*; do
-		[ "$old" = "$out" ] || rm -rf "$old"
+		[ "$old" != "$out" ] && [ -f "$old/.built" ] || continue
+		[ -z "$(find "$old/.built" -mmin -1440)" ] || continue
+		rm -rf "$old"
 	done
 fi
+touch "$out/.built" # in use: kept for a day at least (above)
 log "modules: $out/{fuse,virtiofs,cuse}.ko (Linux $kver, fs/fuse of linux-source-$series $src_ver)"
 printf 'GUEST_MODULES_DIR=%q\nGUEST_MODULES_KVER=%q\nGUEST_MODULES_SRC=%q\n' "$out" "$kver" "$src_ver"

@@ -6,30 +6,55 @@
  * counters[slot] + header.epoch still equals that version, regardless of its timeout; any other
  * value, including a slot outside the table or a table whose header is garbage, means stale
  * and sends the kernel down its ordinary expiry path (LOOKUP, GETATTR, READDIR).
+ *
+ * Own changes. A creating request (MKNOD, MKDIR, SYMLINK, LINK, CREATE) bumps its directory's
+ * counter, which would make every other name this guest holds in that directory stale. Its
+ * reply says VFSD_VT_BUMPED and v, the value its own atomic increment produced, so the counter
+ * held v - 1 right before it. Counters and the epoch only grow, and v is the slot's counter plus
+ * the epoch after the increment; so a name looked up at v - 1 was looked up when the counter
+ * already held v - 1, and nothing moved it between then and this request's increment: the only
+ * change to the directory in between is this request's own, which this guest has just applied
+ * to its dcache (the new dentry is instantiated before the version is noted). Such names are
+ * as current at v as they were at v - 1. A run (base, cur) of a slot records this: extended
+ * when the next own change starts exactly at cur, restarted at (v - 1, v) otherwise. A name
+ * looked up at any version in [base, cur] is current while the counter reads cur. Anybody
+ * else's change (another guest, the host, a colliding slot, the epoch) moves the counter past
+ * cur or makes the next own change start past cur: the run is dropped and those names are
+ * stale, as without runs. Runs apply to names only, never to attributes: the directory's own
+ * mtime did change.
  */
 #include "fuse_i.h"
 
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
+#include <linux/seqlock.h>
 #include <linux/string.h>
 
 /* Statistics, read through /sys/module/fuse/parameters/vfsd_vt (guest/vt-probe.c). */
 enum {
-	VT_STAT_OFFERED,   /* connections that sent the INIT flag */
-	VT_STAT_ACKED,	   /* ... whose daemon acked it */
-	VT_STAT_ON,	   /* ... with a valid header: the table is in use */
-	VT_STAT_BROKEN,	   /* ... with an invalid header: everything stale */
-	VT_STAT_FRESH,	   /* checks that found a version current */
-	VT_STAT_KEPT,	   /* ... where the timeout alone would have expired the item */
-	VT_STAT_STALE,	   /* checks that found a version changed */
-	VT_STAT_BAD_SLOT,  /* versions naming a slot outside the table */
-	VT_STAT_VERSIONS,  /* versions received in replies */
-	VT_STAT_RDC_RESET, /* readdir caches dropped because the directory changed */
+	VT_STAT_OFFERED,     /* connections that sent the INIT flag */
+	VT_STAT_ACKED,	     /* ... whose daemon acked it */
+	VT_STAT_ON,	     /* ... with a valid header: the table is in use */
+	VT_STAT_BROKEN,	     /* ... with an invalid header: everything stale */
+	VT_STAT_FRESH,	     /* checks that found a version current */
+	VT_STAT_KEPT,	     /* ... where the timeout alone would have expired the item */
+	VT_STAT_STALE,	     /* checks that found a version changed */
+	VT_STAT_BAD_SLOT,    /* versions naming a slot outside the table */
+	VT_STAT_VERSIONS,    /* versions received in replies */
+	VT_STAT_RDC_RESET,   /* readdir caches dropped because the directory changed */
+	VT_STAT_STALE_DIR,   /* stale dentries: the directory's version moved */
+	VT_STAT_STALE_NODE,  /* stale dentries: only the (non-directory) inode's version moved */
+	VT_STAT_OWN,	     /* own changes noted (creating replies with VFSD_VT_BUMPED) */
+	VT_STAT_OWN_KEPT,    /* names kept current by a run of own changes */
+	VT_STAT_REQ_LOOKUP,  /* requests sent (with or without the table): LOOKUP */
+	VT_STAT_REQ_GETATTR, /* ... GETATTR */
+	VT_STAT_REQ_MAKE,    /* ... MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE */
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
-	"offered", "acked", "on",	"broken",   "fresh",
-	"kept",	   "stale", "bad_slot", "versions", "rdc_reset",
+	"offered", "acked",    "on",	     "broken",	    "fresh",	 "kept",
+	"stale",   "bad_slot", "versions",   "rdc_reset",   "stale_dir", "stale_node",
+	"own",	   "own_kept", "req_lookup", "req_getattr", "req_make",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
 
@@ -62,6 +87,7 @@ MODULE_PARM_DESC(vfsd_vt, "vfsd version table: connections and checks (read only
 void fuse_vt_conn_init(struct fuse_conn *fc, const struct fuse_vt_region *r)
 {
 	memset(&fc->vt, 0, sizeof(fc->vt));
+	seqlock_init(&fc->vt.runs_lock);
 	if (r && r->base && r->len >= VFSD_VT_HDR_SIZE + sizeof(u64)) {
 		fc->vt.base = r->base;
 		fc->vt.len = r->len;
@@ -131,6 +157,13 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 	unsigned int size;
 
 	args->vt.posted = false;
+	/* Counted with the table off too: bench/vm-workload.sh compares the request mix. */
+	if (args->opcode == FUSE_LOOKUP)
+		vt_count(VT_STAT_REQ_LOOKUP);
+	else if (args->opcode == FUSE_GETATTR)
+		vt_count(VT_STAT_REQ_GETATTR);
+	else if (args->opcode != FUSE_SETATTR)
+		vt_count(VT_STAT_REQ_MAKE);
 	if (!vt_acked(fc))
 		return;
 	switch (args->opcode) {
@@ -171,14 +204,17 @@ const struct vfsd_vt_ver *fuse_vt_node(const struct fuse_args *args)
 	return &args->vt.entry.node;
 }
 
-const struct vfsd_vt_ver *fuse_vt_parent(const struct fuse_args *args)
+const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args)
 {
 	if (!args->vt.posted || args->opcode == FUSE_GETATTR || args->opcode == FUSE_SETATTR)
 		return NULL;
+	/* Only a creating request changes the directory: a LOOKUP claiming otherwise is wrong. */
+	if (args->opcode == FUSE_LOOKUP)
+		args->vt.entry.parent.flags &= ~VFSD_VT_BUMPED;
 	return &args->vt.entry.parent;
 }
 
-void fuse_vt_copy_parent(const struct fuse_args *args, struct vfsd_vt_ver *out)
+void fuse_vt_copy_parent(struct fuse_args *args, struct vfsd_vt_ver *out)
 {
 	const struct vfsd_vt_ver *p = fuse_vt_parent(args);
 
@@ -216,6 +252,42 @@ static struct fuse_vt_dentry *vt_dentry(const struct dentry *entry)
 	return entry->d_fsdata;
 }
 
+/* A creating request bumped `slot` from v - 1 to v (the file comment, "Own changes"). */
+static void vt_run_note(struct fuse_conn *fc, u32 slot, u64 v)
+{
+	struct fuse_vt_run *run = &fc->vt.runs[slot % FUSE_VT_RUNS];
+
+	if (fc->vt.state != FUSE_VT_ON || slot >= fc->vt.nslots || v < 2)
+		return;
+	vt_count(VT_STAT_OWN);
+	write_seqlock(&fc->vt.runs_lock);
+	if (run->cur && run->slot == slot && run->cur == v - 1) {
+		run->cur = v;
+	} else if (!run->cur || run->slot != slot || run->cur < v) {
+		run->slot = slot;
+		run->base = v - 1;
+		run->cur = v;
+	}
+	/* else: a reply older than the run (two own changes answered out of order); the run
+	 * already ends past it */
+	write_sequnlock(&fc->vt.runs_lock);
+}
+
+/* Is a name looked up at `version` in slot `slot` current although the counter reads `now`? */
+static bool vt_run_covers(const struct fuse_conn *fc, u32 slot, u64 version, u64 now)
+{
+	const struct fuse_vt_run *run = &fc->vt.runs[slot % FUSE_VT_RUNS];
+	unsigned int seq;
+	bool ok;
+
+	do {
+		seq = read_seqbegin(&fc->vt.runs_lock);
+		ok = run->cur && run->slot == slot && run->cur == now && run->base <= version &&
+		     version <= run->cur;
+	} while (read_seqretry(&fc->vt.runs_lock, seq));
+	return ok;
+}
+
 void fuse_vt_dentry_set(struct dentry *entry, const struct vfsd_vt_ver *parent)
 {
 	struct fuse_vt_dentry *fd = vt_dentry(entry);
@@ -230,8 +302,11 @@ void fuse_vt_dentry_set(struct dentry *entry, const struct vfsd_vt_ver *parent)
 	smp_wmb();
 	WRITE_ONCE(fd->dir_slot, parent->slot);
 	WRITE_ONCE(fd->dir_version, parent->version);
-	smp_wmb(); /* pairs with the smp_rmb() in fuse_vt_dentry_expired() */
+	smp_wmb(); /* pairs with the smp_rmb() in vt_name_current() */
 	WRITE_ONCE(fd->valid, 1);
+	/* Called after the new dentry is instantiated: the own change is applied. */
+	if (parent->flags & VFSD_VT_BUMPED)
+		vt_run_note(get_fuse_conn_super(entry->d_sb), parent->slot, parent->version);
 }
 
 void fuse_vt_dentry_forget(struct dentry *entry)
@@ -278,29 +353,78 @@ static bool vt_result(bool fresh, bool time_expired)
 	return true;
 }
 
-bool fuse_vt_dentry_expired(const struct dentry *entry, struct inode *inode, bool time_expired)
+/* 1: the dentry's name is current (its directory's version holds, or a run of own changes
+ * covers it), 0: it is not, -1: the dentry has no version. */
+static int vt_name_current(const struct fuse_conn *fc, const struct dentry *entry)
 {
-	const struct fuse_conn *fc = get_fuse_conn_super(entry->d_sb);
 	const struct fuse_vt_dentry *fd = vt_dentry(entry);
 	u32 slot;
-	u64 version;
-	int node;
+	u64 version, now;
 
-	if (fc->vt.state == FUSE_VT_BROKEN)
-		return true;
-	if (fc->vt.state != FUSE_VT_ON || !READ_ONCE(fd->valid))
-		return time_expired;
+	if (!READ_ONCE(fd->valid))
+		return -1;
 	smp_rmb();
 	slot = READ_ONCE(fd->dir_slot);
 	version = READ_ONCE(fd->dir_version);
-	if (!vt_current(fc, slot, version))
+	if (slot >= fc->vt.nslots) {
+		vt_count(VT_STAT_BAD_SLOT);
+		return 0;
+	}
+	now = READ_ONCE(fc->vt.slots[slot]) + READ_ONCE(fc->vt.hdr->epoch);
+	if (now == version)
+		return 1;
+	if (vt_run_covers(fc, slot, version, now)) {
+		vt_count(VT_STAT_OWN_KEPT);
+		return 1;
+	}
+	vt_count(VT_STAT_STALE_DIR);
+	return 0;
+}
+
+bool fuse_vt_dentry_expired(const struct dentry *entry, struct inode *inode, bool time_expired)
+{
+	const struct fuse_conn *fc = get_fuse_conn_super(entry->d_sb);
+	int name, node;
+
+	if (fc->vt.state == FUSE_VT_BROKEN)
+		return true;
+	if (fc->vt.state != FUSE_VT_ON)
+		return time_expired;
+	name = vt_name_current(fc, entry);
+	if (name < 0)
+		return time_expired;
+	if (!name)
 		return vt_result(false, time_expired);
-	if (!inode) /* negative: valid while the directory is unchanged */
+	/* Negative: valid while the directory is unchanged. A directory: its name is all the
+	 * path walk needs; its attributes have their own checks (fuse_permission(),
+	 * fuse_update_get_attr(), the readdir cache), so its own changes, e.g. this guest's
+	 * creates in it, do not send its parent a LOOKUP. */
+	if (!inode || S_ISDIR(inode->i_mode))
 		return vt_result(true, time_expired);
+	/* Anything else: also while the inode's version holds, so that open() revalidates a
+	 * changed file's attributes as it does when a timeout runs out (O_APPEND writes use the
+	 * cached size). */
 	node = vt_inode_fresh(fc, get_fuse_inode(inode));
 	if (node < 0)
 		return time_expired;
+	if (!node)
+		vt_count(VT_STAT_STALE_NODE);
 	return vt_result(node, time_expired);
+}
+
+bool fuse_vt_dentry_keep(const struct dentry *entry, bool time_expired)
+{
+	const struct fuse_conn *fc = get_fuse_conn_super(entry->d_sb);
+	int name;
+
+	if (fc->vt.state == FUSE_VT_BROKEN)
+		return false;
+	if (fc->vt.state != FUSE_VT_ON)
+		return !time_expired;
+	name = vt_name_current(fc, entry);
+	if (name < 0)
+		return !time_expired;
+	return name;
 }
 
 bool fuse_vt_attr_expired(struct inode *inode, bool time_expired)

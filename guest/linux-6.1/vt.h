@@ -11,6 +11,7 @@
 #ifndef _FS_FUSE_VT_H
 #define _FS_FUSE_VT_H
 
+#include <linux/seqlock.h>
 #include <linux/types.h>
 #include "vt_proto.h"
 
@@ -38,6 +39,20 @@ enum fuse_vt_state {
 	FUSE_VT_BROKEN,	 /* acked, but the header is not: everything counts as stale */
 };
 
+/*
+ * A run of the guest's own changes to a slot (vt.c, "Own changes"): the slot's version went from
+ * base to cur only through this guest's own creating requests, each of which this guest applied
+ * to its dcache itself. Names looked up at any version in [base, cur] are as current as names
+ * looked up at cur. Only names, never attributes.
+ */
+struct fuse_vt_run {
+	u64 base;
+	u64 cur; /* 0: unused */
+	u32 slot;
+};
+
+#define FUSE_VT_RUNS 256 /* buckets by slot; a collision only forgets a run */
+
 /* In struct fuse_conn. The bounds are copied at INIT and never re-read from the region. */
 struct fuse_vt_conn {
 	void *base;
@@ -45,7 +60,9 @@ struct fuse_vt_conn {
 	const struct vfsd_vt_header *hdr;
 	const u64 *slots;
 	u64 nslots;
-	int state; /* enum fuse_vt_state */
+	int state;	     /* enum fuse_vt_state */
+	seqlock_t runs_lock; /* writers: creating replies; readers: lock-free dentry checks */
+	struct fuse_vt_run runs[FUSE_VT_RUNS];
 };
 
 /* In struct fuse_inode: the version the cached attributes came with (under fi->lock). */
@@ -87,24 +104,31 @@ void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags);
  * GETATTR and SETATTR (by args->opcode) when acked; the versions of the reply, NULL if none. */
 void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_node(const struct fuse_args *args);
-const struct vfsd_vt_ver *fuse_vt_parent(const struct fuse_args *args);
-void fuse_vt_copy_parent(const struct fuse_args *args, struct vfsd_vt_ver *out);
+const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args);
+void fuse_vt_copy_parent(struct fuse_args *args, struct vfsd_vt_ver *out);
 
 /* Inodes: stored together with the attributes they describe (fi->lock held). */
 void fuse_vt_inode_init(struct fuse_inode *fi);
 void fuse_vt_inode_set(struct fuse_inode *fi, const struct vfsd_vt_ver *ver);
 
-/* Dentries: the parent's version (NULL: keep what is there); forget on invalidation. */
+/* Dentries: the parent's version (NULL: keep what is there); forget on invalidation. Called
+ * after the dentry is instantiated; a creating request's VFSD_VT_BUMPED parent version also
+ * extends the run of this guest's own changes to that slot. */
 void fuse_vt_dentry_set(struct dentry *entry, const struct vfsd_vt_ver *parent);
 void fuse_vt_dentry_forget(struct dentry *entry);
 
 /*
- * The checks (dentry revalidation and d_delete, attribute refresh, permission). time_expired is
+ * The checks (dentry revalidation, attribute refresh, permission). time_expired is
  * Debian's answer; with the table on, a versioned item is expired exactly when its version
- * changed, whatever the timeout says. Lock-free; fine under RCU and under d_lock.
+ * changed, whatever the timeout says; a name is current while its directory's version holds or a
+ * run of own changes covers it, a non-directory's dentry also needs its inode's version. Lock-free
+ * apart from a seqlock read; fine under RCU and under d_lock.
  */
 bool fuse_vt_dentry_expired(const struct dentry *entry, struct inode *inode, bool time_expired);
 bool fuse_vt_attr_expired(struct inode *inode, bool time_expired);
+/* d_delete: keep an unused dentry while its name is current (its inode's attributes are checked
+ * again when it is used); without a version, while time_expired is false. */
+bool fuse_vt_dentry_keep(const struct dentry *entry, bool time_expired);
 
 /* The readdir cache (fi->rdc.lock held): note the directory's version when a cache starts;
  * at position 0, true if it changed since. */

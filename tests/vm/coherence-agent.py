@@ -8,6 +8,7 @@
 # timestamps the answers as they arrive; this agent never reports its own clock.
 # Commands ("op"): ping, vt (the patched fuse.ko's counters), stat_loop, act (file system
 # changes), wait (poll until a condition holds; answers "armed" first, then the result),
+# create_loop (create files in a directory one by one, checking conditions after each),
 # corrupt (garbage into this guest's own table mirror, PCI BAR 4), quit.
 import json
 import mmap
@@ -191,6 +192,22 @@ while True:
                     polls += 1
                     seen = holds(cond)
                 send({"id": rid, "seen": seen, "polls": polls})
+            elif op == "create_loop":  # own creates in a directory, checking conds after each
+                d, conds, n, extra = cmd["dir"], cmd["conds"], cmd["n"], cmd["extra"]
+                first = [None] * len(conds)
+                i = done_at = 0
+                while i < n:
+                    with open(p(os.path.join(d, f"{cmd['prefix']}{i}")), "xb") as f:
+                        f.write(b"o")
+                    for k, c in enumerate(conds):
+                        if first[k] is None and holds(c):
+                            first[k] = i
+                    i += 1
+                    if done_at == 0 and all(x is not None for x in first):
+                        done_at = i
+                    if done_at and i >= done_at + extra:
+                        break
+                send({"id": rid, "first": first, "created": i, "vt": vt()})
             elif op == "look":  # the demo: a directory's names, sizes, modes and contents
                 out = []
                 for n in sorted(os.listdir(p(cmd["dir"]))):

@@ -245,6 +245,41 @@ def kinds(who, tag):
     tap(B.recv(rid, args.timeout + 30)[0]["seen"], f"{tag}: B no longer sees the renamed name")
 
 
+def own_creates(tag):
+    """B creates files in a directory while A renames, unlinks and creates names there: B's own
+    creates must never hide A's changes (the guest keeps its other names across its own
+    creates only while nobody else changed the directory: guest/linux-6.1/vt.c)."""
+    d = f"{tag}-dir"
+    os.mkdir(sp(d))
+    host_act([["create", f"{d}/{n}", "0123456789"] for n in ("ren", "unl", "keep")])
+    # B caches the names (and the absence of the new one) before its creates start
+    for c in (["exists", f"{d}/ren"], ["exists", f"{d}/unl"], ["exists", f"{d}/keep"],
+              ["absent", f"{d}/ren2"], ["absent", f"{d}/new"]):
+        rid = B.send("wait", cond=c, timeout=1)
+        B.recv(rid, 30)
+        B.recv(rid, 30)
+    conds = [["renamed", f"{d}/ren", f"{d}/ren2"], ["absent", f"{d}/unl"],
+             ["exists", f"{d}/new"]]
+    v0 = B.call("vt")["vt"]
+    rid = B.send("create_loop", dir=d, prefix="own", conds=conds, n=3000, extra=20)
+    time.sleep(0.5)  # B is creating in d meanwhile
+    A.call("act", steps=[["rename", f"{d}/ren", f"{d}/ren2"], ["unlink", f"{d}/unl"],
+                         ["create", f"{d}/new", "x"]])
+    r, _ = B.recv(rid, 300)
+    d_vt = {k: r["vt"].get(k, 0) - v0.get(k, 0) for k in ("own", "own_kept", "stale")}
+    diag(f"{tag}: B created {r['created']} files in {d}; first seen after its create number "
+         f"{r['first']}; counters moved by {d_vt}")
+    for c, first in zip(conds, r["first"]):
+        tap(first is not None, f"{tag}: B sees A's {c[0]} of {c[1]} during its own creates there",
+            f"not seen after {r['created']} creates")
+    tap(d_vt["own"] >= r["created"],
+        f"{tag}: B's creates were noted as its own changes ({d_vt['own']})", f"{d_vt}")
+    # and B still sees the names it created and the one nobody touched
+    r2 = B.call("stat_loop", paths=[f"{d}/keep", f"{d}/own0", f"{d}/own{r['created'] - 1}"], n=1)
+    tap(r2["errors"] == 0, f"{tag}: B still sees its own files and the untouched one",
+        f"{r2['errors']} errors")
+
+
 def repeat(who, tag, reps, kind):
     """reps renames (B had the old name cached: it polls until the old name is gone and the new
     one is there) or chmods (B had the attributes cached) by who. Latencies in ms."""
@@ -356,6 +391,8 @@ try:
         # 2. every change kind, by guest A and then by the host
         kinds("A", "g2g")
         kinds("host", "h2g")
+        # 2b. B's own creates in a directory that A changes at the same time
+        own_creates("own")
     # 3. latency of renames
     if args.mode != "demo":
         latency_phase("A", "g2g-rename", "rename", 100)

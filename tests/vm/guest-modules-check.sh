@@ -31,6 +31,27 @@ case $prc in
 1) notok "vt-probe: the version table is $expect" "$(echo "$out" | grep '^not ok' | head -1)" ;;
 *) notok "vt-probe: the loaded fuse.ko is the vfsd build" "$out" ;;
 esac
+# With the table: the guest's own creates in a directory keep its other names there current
+# (a run of own changes, guest/linux-6.1/vt.c): each stat of "first" after a create is a
+# version check that finds the directory moved only by this guest.
+if [ "$expect" = on ]; then
+	d=$mp/vt-own
+	mkdir "$d" && echo x >"$d/first" && stat "$d/first" >/dev/null
+	own0=$("$probe" get own) kept0=$("$probe" get own_kept)
+	i=0 err=0
+	while [ $i -lt 20 ]; do
+		echo "$i" >"$d/n$i" || err=1
+		stat "$d/first" >/dev/null || err=1
+		i=$((i + 1))
+	done
+	own=$(($("$probe" get own) - own0)) kept=$(($("$probe" get own_kept) - kept0))
+	if [ $err = 0 ] && [ "$own" -ge 20 ] && [ "$kept" -ge 10 ]; then
+		ok "own creates keep the directory's other names (20 creates: own $own, own_kept $kept)"
+	else
+		notok "own creates keep the directory's other names" "errors $err, own $own, own_kept $kept"
+	fi
+	rm -rf "$d"
+fi
 "$probe" | sed 's/^/# vt-probe: /'
 dmesg | grep -iE 'fuse|virtio.fs|virtiofs|vfsd' | sed 's/^/# dmesg: /'
 echo "# guest-modules-check: $n checks, status $rc; now guest_fs_test"
