@@ -1,0 +1,127 @@
+#!/bin/sh
+# shellcheck disable=SC2012,SC2013 # busybox: ls of our own names; one module name a line
+# migrate-guest.sh: /init of the guest of vm-migrate and vm-snapshot (tests/vm/run-vm-migrate.sh).
+#
+# The root is this initramfs (busybox, the virtio-fs modules) and nothing else: QEMU refuses to
+# migrate while a 9p export is mounted, so there is no host root here. Everything the guest
+# says goes to its serial console, which QEMU migrates with the VM (the source's console file
+# ends at the switch-over, the destination's goes on). Lines for the host:
+#   MIG ready                     both loops started
+#   T <i> <sha256 prefix>         tick i of the main loop, and the sum of rw.dat it wrote
+#   B <j>                         big-file pass j read the right data (cache=never share)
+#   ERR <what>                    a failed check (the host fails the test on any)
+#   SUMMARY ticks=<i> big=<j>     the loops ended (the host created ctl/stop on the share)
+#   MIG done                      unmounted, powering off
+# Settings from the kernel command line (they reach init as environment variables):
+#   migdel=1   hold a file open that is deleted (default 1)
+#   migbig=1   mount the second share "never" (the daemon runs --cache=never) and re-read
+#              big.dat there in a loop, comparing its md5 with big.md5 (default 0)
+#
+# The main loop, in /mnt/a/w (cwd held), every ~0.1 s, tick i:
+#   - appends "i" to held.log through fd 3, opened once with O_APPEND;
+#   - writes "i" through fd 4 into del.dat, opened once read-write and deleted at once, and
+#     re-opens that deleted file through /proc/self/fd/4: it must have i lines;
+#   - checks that rw.dat still has the sum written at tick i-1, rewrites it with 32 KiB of
+#     new random data, drops the guest's page cache and reads it back: same sum;
+#   - lists dir/: as many names as at the start.
+export PATH=/bin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs -o mode=1777 tmp /tmp
+echo 0 >/proc/sys/kernel/printk
+for m in $(cat /modules.list); do
+	insmod "/lib/modules/$m" || echo "ERR insmod $m"
+done
+halt() {
+	sync
+	poweroff -f
+	sleep 5
+}
+mkdir -p /mnt/a /mnt/n
+mount -t virtiofs share /mnt/a || {
+	echo "ERR mount share"
+	halt
+}
+if [ "${migbig:-0}" = 1 ]; then
+	mount -t virtiofs never /mnt/n || {
+		echo "ERR mount never"
+		halt
+	}
+fi
+stopfile=/mnt/a/ctl/stop
+
+bigloop() {
+	exp=$(cat /mnt/n/big.md5)
+	j=0
+	while [ ! -e $stopfile ]; do
+		j=$((j + 1))
+		s=$(dd if=/mnt/n/big.dat bs=1048576 2>/dev/null | md5sum)
+		s=${s%% *}
+		if [ "$s" = "$exp" ]; then
+			echo "B $j"
+		else
+			echo "ERR big.dat pass $j: md5 $s, expected $exp"
+		fi
+	done
+	echo "$j" >/tmp/bigpasses
+}
+
+cd /mnt/a/w || {
+	echo "ERR cd /mnt/a/w"
+	halt
+}
+exec 3>>held.log
+if [ "${migdel:-1}" = 1 ]; then
+	exec 4<>del.dat
+	rm del.dat
+fi
+names=$(ls dir | wc -l)
+bigpid=""
+if [ "${migbig:-0}" = 1 ]; then
+	bigloop &
+	bigpid=$!
+fi
+echo "MIG ready"
+i=0
+prev=""
+while :; do
+	i=$((i + 1))
+	echo "$i" >&3 || echo "ERR tick $i: append through the held fd"
+	if [ "${migdel:-1}" = 1 ]; then
+		echo "$i" >&4 || echo "ERR tick $i: write to the deleted file"
+		c=$(wc -l </proc/$$/fd/4)
+		[ "$c" = "$i" ] || echo "ERR tick $i: the deleted file has '$c' lines"
+	fi
+	if [ -n "$prev" ]; then
+		s=$(sha256sum <rw.dat)
+		[ "$s" = "$prev" ] || echo "ERR tick $i: rw.dat changed since the last tick: $s"
+	fi
+	dd if=/dev/urandom of=/tmp/rw bs=4096 count=8 2>/dev/null
+	prev=$(sha256sum </tmp/rw)
+	cat /tmp/rw >rw.dat || echo "ERR tick $i: rewrite rw.dat"
+	echo 1 >/proc/sys/vm/drop_caches
+	s=$(sha256sum <rw.dat)
+	[ "$s" = "$prev" ] || echo "ERR tick $i: rw.dat read back $s, wrote $prev"
+	l=$(ls dir | wc -l)
+	[ "$l" = "$names" ] || echo "ERR tick $i: dir lists $l names, expected $names"
+	ls -l dir >/dev/null || echo "ERR tick $i: ls -l dir"
+	echo "T $i $(echo "$prev" | cut -c1-16)"
+	[ -e $stopfile ] && break
+	usleep 100000
+done
+big=0
+if [ -n "$bigpid" ]; then
+	wait "$bigpid"
+	big=$(cat /tmp/bigpasses)
+fi
+h=$(wc -l <held.log)
+[ "$h" = "$i" ] || echo "ERR held.log has $h lines after $i ticks"
+echo "SUMMARY ticks=$i big=$big"
+exec 3>&- 4>&-
+cd /
+umount /mnt/n 2>/dev/null
+umount /mnt/a || echo "ERR umount share"
+echo "MIG done"
+halt
