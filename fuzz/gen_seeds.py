@@ -402,10 +402,60 @@ def idmap_seeds():
     return s
 
 
+def state_blob(nodes, handles, next_node=16, next_fh=8, initialized=1, minor=38,
+               flags=0x1 | (1 << 30), max_write=1 << 20):
+    """A migration state (docs/migration.md); nodes: (id, nlookup, type, flags, path, fh)."""
+    def u32(v):
+        return struct.pack("<I", v)
+
+    def u64(v):
+        return struct.pack("<Q", v)
+
+    fuse = u32(initialized) + u32(minor) + u64(flags) + u32(max_write) + u32(0)
+    be = b""
+    if initialized:
+        be = u64(next_node) + u32(len(nodes))
+        for nid, nl, typ, fl, path, fh in nodes:
+            be += u64(nid) + u64(nl) + u32(typ) + u32(fl)
+            if fl & 1:
+                be += u32(len(path)) + path
+            if fl & 2:
+                be += u32(fh[0]) + u32(len(fh[1])) + fh[1]
+        be += u64(next_fh) + u32(len(handles))
+        for fh, nid, oflags, hf in handles:
+            be += u64(fh) + u64(nid) + u32(oflags) + u32(hf)
+    return (b"VFSDSTAT" + u32(1) + u32(2) + u32(1) + u32(0) + u64(len(fuse)) + fuse +
+            u32(2) + u32(0) + u64(len(be)) + be)
+
+
+def state_seeds():
+    DIR, REG, LNK = 0o040000, 0o100000, 0o120000
+    tree = [(1, 1, DIR, 4, b"", None), (2, 3, DIR, 1, b"d", None), (3, 1, REG, 1, b"f", None),
+            (4, 2, REG, 1, b"d/g", None), (5, 1, LNK, 1, b"l", None)]
+    handles = [(1, 3, 0o2, 0), (2, 2, 0o200000, 0), (3, 4, 0o2 | 0o2000, 1),
+               (4, 3, 0o2 | 0o100 | 0o1000, 0)]
+    s = {}
+    for mode in range(4):
+        s["tree-%d" % mode] = bytes([mode]) + state_blob(tree, handles)
+    s["no-session"] = b"\0" + state_blob([], [], initialized=0)
+    s["empty-session"] = b"\0" + state_blob([], [])
+    lost = tree + [(6, 1, REG, 0, b"", None), (7, 1, REG, 1, b"gone", None),
+                   (8, 1, REG, 1, b"d/out", None), (9, 1, REG, 1, b"../../etc/passwd", None)]
+    s["lost-abort"] = b"\0" + state_blob(lost, handles + [(5, 6, 0, 0), (6, 7, 0o2, 0)])
+    s["lost-guest-error"] = b"\1" + state_blob(lost, handles + [(5, 6, 0, 0), (6, 7, 0o2, 0)])
+    s["bad-handle"] = b"\3" + state_blob(
+        tree + [(6, 1, REG, 3, b"f", (1, b"\x01" * 8))], handles)
+    s["dup-ids"] = b"\1" + state_blob(tree + [(3, 1, REG, 1, b"d/g", None)], handles)
+    s["huge-count"] = b"\1" + state_blob([], [])[:-12] + struct.pack("<QI", 16, 0xffffffff)
+    s["flags-not-offered"] = b"\0" + state_blob(tree, [], flags=1 << 37)
+    return s
+
+
 def main():
     for target, seeds in (("fuzz_xattrmap", xattrmap_seeds()), ("fuzz_fuse_null", fuse_seeds()), ("fuzz_fuse_pt", fuse_seeds()),
                           ("fuzz_virtq", vq_seeds()), ("fuzz_vhu", vhu_seeds()),
-                          ("fuzz_fuse_fake", fake_seeds()), ("fuzz_idmap", idmap_seeds())):
+                          ("fuzz_fuse_fake", fake_seeds()), ("fuzz_idmap", idmap_seeds()),
+                          ("fuzz_state", state_seeds())):
         d = os.path.join(OUT, target)
         os.makedirs(d, exist_ok=True)
         for n, data in seeds.items():

@@ -120,6 +120,21 @@ static void on_stop(void *opaque)
 	fuse_server_answer_deferred(d->srv);
 }
 
+/* Migration: the FUSE session and the backend behind it, as bytes (docs/migration.md). */
+static int on_state_save(void *opaque, void **ret_buf, size_t *ret_len)
+{
+	struct daemon *d = opaque;
+
+	return fuse_server_state_save(d->srv, ret_buf, ret_len);
+}
+
+static int on_state_load(void *opaque, const void *buf, size_t len)
+{
+	struct daemon *d = opaque;
+
+	return fuse_server_state_load(d->srv, buf, len);
+}
+
 static void on_reset(void *opaque)
 {
 	struct daemon *d = opaque;
@@ -419,6 +434,8 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 		.vt = vt,
 		.translate_uid = &opts->translate_uid,
 		.translate_gid = &opts->translate_gid,
+		.migration_file_handles = opts->migration_file_handles,
+		.migration_guest_error = opts->migration_guest_error,
 	};
 	bool dax = window != 0;
 	struct vhu_config vcfg = {
@@ -433,7 +450,13 @@ static int serve(const struct vfsd_opts *opts, const struct sandbox_config *sb, 
 			opts->queue_threads ? opts->queue_threads : default_queue_threads(),
 		.keep_serving = opts->keep_serving,
 	};
-	struct vhu_callbacks cb = {.handle = on_request, .reset = on_reset, .stop = on_stop};
+	struct vhu_callbacks cb = {
+		.handle = on_request,
+		.reset = on_reset,
+		.stop = on_stop,
+		.state_save = on_state_save,
+		.state_load = on_state_load,
+	};
 	struct vt_watch_sink sink = {vt_host_changed, vt_host_lost, vt};
 	struct vt_watch *watch = NULL;
 	struct fuse_server_config fcfg;
@@ -741,7 +764,10 @@ static int run(struct vfsd_opts *opts)
 		.unlink_socket_on_exit = false,
 		.modcaps = opts->modcaps,
 		.rlimit_nofile = opts->rlimit_nofile,
-		.need_dac_read_search = opts->inode_file_handles != OPTS_INODE_FH_NEVER,
+		/* open_by_handle_at: --inode-file-handles, and loading a migration state
+		 * with file handles (--migration-mode=file-handles on both sides). */
+		.need_dac_read_search = opts->inode_file_handles != OPTS_INODE_FH_NEVER ||
+					opts->migration_file_handles,
 	};
 	sb.uid_map = to_sandbox_ranges(opts->uid_map, uid_ranges, &sb.n_uid_map);
 	sb.gid_map = to_sandbox_ranges(opts->gid_map, gid_ranges, &sb.n_gid_map);

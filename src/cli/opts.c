@@ -80,6 +80,8 @@ enum {
 	OPT_TRANSLATE_GID,
 	OPT_XATTRMAP,
 	OPT_SECURITY_LABEL,
+	OPT_MIGRATION_MODE,
+	OPT_MIGRATION_ON_ERROR,
 	OPT_UNSUPPORTED,
 };
 
@@ -137,8 +139,8 @@ static const struct option long_options[] = {
 	 * Options of the Rust virtiofsd we do not implement. optional_argument so that every
 	 * spelling of them ends in "not supported", never in a confusing "missing value".
 	 */
-	{"migration-mode", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"migration-on-error", optional_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-mode", required_argument, NULL, OPT_MIGRATION_MODE},
+	{"migration-on-error", required_argument, NULL, OPT_MIGRATION_ON_ERROR},
 	{"migration-verify-handles", optional_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-confirm-paths", optional_argument, NULL, OPT_UNSUPPORTED},
 	{NULL, 0, NULL, 0},
@@ -149,7 +151,7 @@ static const struct {
 	const char *prefix;
 	const char *why;
 } unsupported_reasons[] = {
-	{"migration-", "migration is not implemented"},
+	{"migration-", "only --migration-mode and --migration-on-error are implemented"},
 };
 
 struct opts_choice {
@@ -207,6 +209,18 @@ static const struct opts_choice inode_fh_choices[] = {
 	{"fallback", OPTS_INODE_FH_PREFER}, /* deprecated Rust virtiofsd alias */
 };
 static const char inode_fh_expected[] = "never, prefer, mandatory";
+
+static const struct opts_choice migration_mode_choices[] = {
+	{"find-paths", 0},
+	{"file-handles", 1},
+};
+static const char migration_mode_expected[] = "find-paths, file-handles";
+
+static const struct opts_choice migration_on_error_choices[] = {
+	{"abort", 0},
+	{"guest-error", 1},
+};
+static const char migration_on_error_expected[] = "abort, guest-error";
 
 static const char log_level_expected[] = "error, warn, info, debug, trace, off";
 
@@ -512,6 +526,26 @@ static int opts_set_log_level(struct opts_ctx *ctx, const char *name, const char
 	return 0;
 }
 
+/* --migration-mode (on_error false) or --migration-on-error. */
+static int opts_set_migration(struct opts_ctx *ctx, const char *name, const char *value,
+			      bool on_error)
+{
+	int v = 0, r;
+
+	if (on_error) {
+		r = OPTS_CHOOSE(ctx, name, value, migration_on_error_choices,
+				migration_on_error_expected, &v);
+		if (r == 0)
+			ctx->opts->migration_guest_error = v;
+	} else {
+		r = OPTS_CHOOSE(ctx, name, value, migration_mode_choices, migration_mode_expected,
+				&v);
+		if (r == 0)
+			ctx->opts->migration_file_handles = v;
+	}
+	return r;
+}
+
 /* `shown` is the option as the user wrote it, `key` its long name (for the reason). */
 static int opts_unsupported(struct opts_ctx *ctx, const char *shown, const char *key)
 {
@@ -550,7 +584,8 @@ static int opts_apply_o(struct opts_ctx *ctx, char *item)
 	if (strcmp(item, "source") != 0 && strcmp(item, "cache") != 0 &&
 	    strcmp(item, "sandbox") != 0 && strcmp(item, "modcaps") != 0 &&
 	    strcmp(item, "loglevel") != 0 && strcmp(item, "log_level") != 0 &&
-	    strcmp(item, "xattrmap") != 0)
+	    strcmp(item, "xattrmap") != 0 && strcmp(item, "migration_mode") != 0 &&
+	    strcmp(item, "migration_on_error") != 0)
 		return opts_error(ctx, "-o: unknown option '%s'", opts_quote(item, q, sizeof(q)));
 	if (!value)
 		return opts_error(ctx, "%s: missing value", name);
@@ -565,6 +600,10 @@ static int opts_apply_o(struct opts_ctx *ctx, char *item)
 		return opts_set_modcaps(ctx, name, value);
 	if (strcmp(item, "xattrmap") == 0)
 		return opts_string(ctx, name, value, &ctx->opts->xattrmap);
+	if (strcmp(item, "migration_mode") == 0)
+		return opts_set_migration(ctx, name, value, false);
+	if (strcmp(item, "migration_on_error") == 0)
+		return opts_set_migration(ctx, name, value, true);
 	return opts_set_log_level(ctx, name, value);
 }
 
@@ -698,6 +737,10 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 		return opts_set_cache(ctx, dashed, value);
 	case OPT_INODE_FILE_HANDLES:
 		return opts_set_inode_fh(ctx, value, argc, argv);
+	case OPT_MIGRATION_MODE:
+		return opts_set_migration(ctx, dashed, value, false);
+	case OPT_MIGRATION_ON_ERROR:
+		return opts_set_migration(ctx, dashed, value, true);
 	case OPT_SANDBOX:
 		return opts_set_sandbox(ctx, dashed, value);
 	case OPT_SECCOMP:

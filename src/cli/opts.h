@@ -113,6 +113,11 @@ struct vfsd_opts {
 	struct idmap translate_uid, translate_gid;
 	char *xattrmap;	     /* --xattrmap=RULES / -o xattrmap=; compiled by main (implies xattr) */
 	bool security_label; /* --security-label / -o security_label (implies xattr) */
+	/* --migration-mode=find-paths|file-handles (source: send file handles too) and
+	 * --migration-on-error=abort|guest-error (destination: EIO on a lost node instead of a
+	 * failed load); also -o migration_mode=, -o migration_on_error=. */
+	bool migration_file_handles;
+	bool migration_guest_error;
 };
 
 /*

@@ -63,6 +63,13 @@ void opts_usage(FILE *out)
 	      "                              mandatory (default: never; alone: prefer)\n"
 	      "  --readonly                  refuse every change to DIR (default: off)\n"
 	      "  --preserve-noatime          keep the guest's O_NOATIME (default: drop it)\n"
+	      "  --migration-mode=MODE       how a migration's destination finds inodes again:\n"
+	      "                              find-paths (paths in the share) or file-handles\n"
+	      "                              (file handles, then paths; the destination needs\n"
+	      "                              the same filesystem) (default: find-paths)\n"
+	      "  --migration-on-error=WHAT   an inode the destination cannot find: abort (fail\n"
+	      "                              the migration) or guest-error (EIO on that file\n"
+	      "                              only) (default: abort)\n"
 	      "\n"
 	      "DAX (needs --tag and QEMU's vhost-user-test-device-pci, see docs/dax.md):\n"
 	      "  --dax MODE                  never: no cache window; inode: a window, and files\n"
@@ -127,7 +134,9 @@ void opts_usage(FILE *out)
 	      "  -f                          accepted, no effect (vfsd never daemonizes)\n"
 	      "  -o OPT[,OPT]...             the old option list, repeatable: source=DIR,\n"
 	      "                              cache=MODE, sandbox=MODE, modcaps=CAPS,\n"
-	      "                              loglevel=LEVEL, xattrmap=RULES, and the flags\n"
+	      "                              loglevel=LEVEL, xattrmap=RULES,\n"
+	      "                              migration_mode=MODE, migration_on_error=WHAT,\n"
+	      "                              and the flags\n"
 	      "                              xattr, posix_acl, security_label,\n"
 	      "                              readdirplus, writeback, allow_direct_io,\n"
 	      "                              announce_submounts, killpriv_v2, flock and\n"
@@ -135,7 +144,7 @@ void opts_usage(FILE *out)
 	      "                              posix_lock default to on); write ,, for a comma\n"
 	      "                              inside a value\n"
 	      "\n"
-	      "Not supported: the --migration-* options.\n",
+	      "Not supported: --migration-verify-handles, --migration-confirm-paths.\n",
 	      out);
 }
 
@@ -144,7 +153,8 @@ const char *opts_capabilities_json(void)
 	return "{\n"
 	       "  \"type\": \"fs\",\n"
 	       "  \"features\": [\n"
-	       "    \"separate-options\"\n"
+	       "    \"separate-options\",\n"
+	       "    \"migrate-precopy\"\n"
 	       "  ]\n"
 	       "}";
 }

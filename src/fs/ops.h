@@ -32,6 +32,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "util/sbuf.h"
+
 #define FS_ROOT_ID 1ull
 
 /* Credentials of the guest process that made the request. */
@@ -289,6 +291,17 @@ struct fs_ops {
 	 */
 	bool (*vt_available)(void *fs);
 	int (*version)(void *fs, uint64_t nodeid, struct fs_version *ret);
+
+	/*
+	 * Migration (docs/migration.md; NULL: not migratable), called like init/destroy with no
+	 * other op in flight. state_save appends this session's state (nodes, open handles, next
+	 * ids) to w and changes nothing: a failed migration resumes the session. state_load,
+	 * right after init() of a new session, recreates the state a state_save wrote, maybe in
+	 * another process, maybe hostile: everything is validated. On -errno the caller ends the
+	 * session (destroy()).
+	 */
+	int (*state_save)(void *fs, struct sbuf_w *w);
+	int (*state_load)(void *fs, struct sbuf_r *r);
 };
 
 /* A backend instance: its ops and its state. */

@@ -285,6 +285,11 @@ int fuse_op_interrupt(struct fuse_req *req);
 int fuse_op_setupmapping(struct fuse_req *req);
 int fuse_op_removemapping(struct fuse_req *req);
 
+/* The INIT flags this server offers (op_init.c; also what a loaded state may carry), and
+ * what the backend's init() gets for negotiated flags. */
+uint64_t fuse_offered_flags(const struct fuse_server *srv);
+void fuse_init_info(uint64_t flags, struct fs_init_info *ret);
+
 /* Session end, shared by INIT, DESTROY and reset; session_lock write-held. */
 void fuse_session_end(struct fuse_server *srv);
 

@@ -85,4 +85,14 @@ void fuse_server_answer_deferred(struct fuse_server *srv);
  */
 void fuse_server_reset(struct fuse_server *srv);
 
+/*
+ * Migration (docs/migration.md). state_save: the session (its whole INIT result) and the
+ * backend's state, as a malloc'd versioned blob; changes nothing, so the session goes on if the
+ * migration fails. state_load: ends any session, then continues the one the blob describes (no
+ * FUSE_INIT follows); a refused blob (logged) leaves no session, as after a reset. Both wait for
+ * requests in flight; 0 or -errno.
+ */
+int fuse_server_state_save(struct fuse_server *srv, void **ret_buf, size_t *ret_len);
+int fuse_server_state_load(struct fuse_server *srv, const void *buf, size_t len);
+
 #endif

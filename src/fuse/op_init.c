@@ -36,7 +36,7 @@
 	 FUSE_ASYNC_DIO | FUSE_HAS_IOCTL_DIR | FUSE_ATOMIC_O_TRUNC | FUSE_MAX_PAGES |      \
 	 FUSE_INIT_EXT | FUSE_CREATE_SUPP_GROUP)
 
-static uint64_t offered_flags(const struct fuse_server *srv)
+uint64_t fuse_offered_flags(const struct fuse_server *srv)
 {
 	const struct fuse_server_config *cfg = &srv->cfg;
 	const struct fs_ops *ops = srv->be->ops;
@@ -67,6 +67,15 @@ static uint64_t offered_flags(const struct fuse_server *srv)
 	if (cfg->security_label)
 		f |= FUSE_SECURITY_CTX;
 	return f;
+}
+
+void fuse_init_info(uint64_t flags, struct fs_init_info *ret)
+{
+	*ret = (struct fs_init_info){
+		.writeback = (flags & FUSE_WRITEBACK_CACHE) != 0,
+		.killpriv_v2 = (flags & FUSE_HANDLE_KILLPRIV_V2) != 0,
+		.posix_acl = (flags & FUSE_POSIX_ACL) != 0,
+	};
 }
 
 /* Of POSIX_ACL and DONT_MASK, one without the other is wrong either way (a guest-side umask
@@ -143,7 +152,7 @@ int fuse_op_init(struct fuse_req *req)
 	guest_flags = in.flags;
 	if ((in.flags & FUSE_INIT_EXT) && n >= offsetof(struct fuse_init_in, flags2) + 4)
 		guest_flags |= (uint64_t)in.flags2 << 32;
-	srv->flags = acl_flags_paired(srv, guest_flags & offered_flags(srv));
+	srv->flags = acl_flags_paired(srv, guest_flags & fuse_offered_flags(srv));
 	srv->minor = MIN(in.minor, FUSE_OUR_MINOR);
 	/* The Rust daemon refuses such a guest (EPROTO); serving it unlabelled is kinder, and the
 	 * guest then labels nothing itself either. */
@@ -158,11 +167,7 @@ int fuse_op_init(struct fuse_req *req)
 		srv->flags &= ~(uint64_t)(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
 	}
 
-	info = (struct fs_init_info){
-		.writeback = (srv->flags & FUSE_WRITEBACK_CACHE) != 0,
-		.killpriv_v2 = (srv->flags & FUSE_HANDLE_KILLPRIV_V2) != 0,
-		.posix_acl = (srv->flags & FUSE_POSIX_ACL) != 0,
-	};
+	fuse_init_info(srv->flags, &info);
 	r = ops->init ? ops->init(srv->be->fs, &info) : 0;
 	if (r < 0) {
 		srv->flags = 0;

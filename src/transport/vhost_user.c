@@ -285,6 +285,7 @@ static void session_end(struct vhu_dev *dev)
 {
 	struct gmem_table *old;
 
+	vhu_state_cancel(dev);
 	vhu_dev_reset_rings(dev);
 	pthread_mutex_lock(&dev->mem_lock);
 	old = TAKE_PTR(dev->mem);
@@ -358,6 +359,7 @@ int vhu_dev_new(const struct vhu_config *cfg, const struct vhu_callbacks *cb, vo
 	dev->cb = *cb;
 	dev->opaque = opaque;
 	dev->conn_fd = dev->backend_fd = dev->log_fd = -1;
+	dev->xfer.fd = dev->xfer.abort_fd = -1;
 	pthread_mutex_init(&dev->mem_lock, NULL);
 	pthread_rwlock_init(&dev->log_lock, NULL);
 	pthread_mutex_init(&dev->backend_lock, NULL);
@@ -390,6 +392,8 @@ void vhu_dev_free(struct vhu_dev *dev)
 {
 	if (!dev)
 		return;
+	vhu_state_cancel(dev);
+	safe_close(dev->xfer.abort_fd);
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		vhu_queue_destroy(&dev->queues[i]);
 	vhu_pool_free(dev->pool);

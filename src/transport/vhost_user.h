@@ -50,7 +50,22 @@ struct vhu_callbacks {
 	 * Must complete every deferred request now (vhu_req_done() from any thread) and return
 	 * once they are: the frontend's answer says the ring is idle. */
 	void (*stop)(void *opaque);
+	/*
+	 * Optional, both or neither (then VHOST_USER_PROTOCOL_F_DEVICE_STATE is offered): the
+	 * device's state for migration, as bytes the transport only moves (SET_DEVICE_STATE_FD,
+	 * CHECK_DEVICE_STATE). Both run on the control thread; the device serializes them with
+	 * its requests itself. state_save returns a malloc'd blob (*ret_buf, freed by the
+	 * transport) and must leave the device as it was: a failed or cancelled migration
+	 * resumes it. state_load replaces the device's state with a blob state_save made
+	 * (possibly in another process, possibly hostile: it validates everything); on failure
+	 * the device is left as after a reset. 0 or -errno.
+	 */
+	int (*state_save)(void *opaque, void **ret_buf, size_t *ret_len);
+	int (*state_load)(void *opaque, const void *buf, size_t len);
 };
+
+/* Largest device state a LOAD accepts (and a SAVE sends), bytes. */
+#define VHU_STATE_MAX (256u << 20)
 
 struct vhu_config {
 	const char *tag;   /* virtio-fs tag: offer CONFIG and answer GET_CONFIG */

@@ -17,8 +17,8 @@
 
 uint64_t vhu_offered_features(void)
 {
-	/* LOG_ALL without device state does not make us migratable: QEMU fails the migration of
-	 * a vhost-user-fs device whose backend lacks DEVICE_STATE (docs/migration.md). */
+	/* LOG_ALL alone does not make us migratable: QEMU also needs DEVICE_STATE, offered with
+	 * the device's state callbacks (docs/migration.md). */
 	return 1ull << VHU_F_VERSION_1 | 1ull << VHU_F_INDIRECT_DESC | 1ull << VHU_F_EVENT_IDX |
 	       1ull << VHU_F_PROTOCOL_FEATURES | 1ull << VHU_F_LOG_ALL;
 }
@@ -34,6 +34,8 @@ uint64_t vhu_offered_protocol_features(const struct vhu_dev *dev)
 		f |= 1ull << VHU_PROTOCOL_F_CONFIG;
 	if (dev->cfg.tag && (dev->cfg.shm_size || dev->cfg.shm1_size))
 		f |= 1ull << VHU_PROTOCOL_F_SHMEM;
+	if (dev->cb.state_save && dev->cb.state_load)
+		f |= 1ull << VHU_PROTOCOL_F_DEVICE_STATE;
 	return f;
 }
 
@@ -367,6 +369,8 @@ static const struct handler handlers[VHU_REQUEST_MAX] = {
 	[VHU_GET_MAX_MEM_SLOTS] = FIXED_R(h_get_max_mem_slots, 0),
 	[VHU_ADD_MEM_REG] = FIXED(h_add_mem_reg, 40),
 	[VHU_REM_MEM_REG] = FIXED(h_rem_mem_reg, 40),
+	[VHU_SET_DEVICE_STATE_FD] = FIXED_R(vhu_h_set_device_state_fd, 8),
+	[VHU_CHECK_DEVICE_STATE] = FIXED_R(vhu_h_check_device_state, 0),
 	[VHU_GET_SHMEM_CONFIG] = FIXED_R(vhu_h_get_shmem_config, 0),
 };
 

@@ -198,6 +198,20 @@ struct vhu_dev {
 	unsigned nqueues;
 	struct vhu_queue *queues;
 	struct vhu_pool *pool; /* NULL: inline */
+
+	/* Device state transfer (vhu_state.c), [ctl]: one at a time, moved through the pipe
+	 * the frontend gave by a thread of its own so that the control thread keeps serving. */
+	struct vhu_xfer {
+		pthread_t thread;
+		bool running; /* thread started, not joined */
+		bool done;    /* a transfer ran: result is its outcome */
+		uint32_t direction;
+		int fd;		 /* the frontend's pipe end; owned by the thread while running */
+		int abort_fd;	 /* eventfd: makes the thread give up */
+		uint8_t *buf;	 /* SAVE: the blob to send; LOAD: what was read */
+		size_t len, cap; /* bytes in buf, and its allocation */
+		int result;	 /* 0 or -errno */
+	} xfer;
 };
 
 /* A received message; handlers take the fds they keep (set to -1), the rest get closed. */
@@ -210,6 +224,7 @@ struct vhu_msg {
 		struct vhu_mem_table mem;
 		struct vhu_mem_single mem_single;
 		struct vhu_config_hdr config;
+		struct vhu_device_state dstate;
 		uint8_t bytes[VHU_MAX_PAYLOAD];
 	} payload;
 	int fds[VHU_MAX_FDS];
@@ -254,6 +269,12 @@ bool vhu_unskip_region(struct vhu_dev *dev, uint64_t guest_addr, uint64_t size);
 void vhu_shmem_reset(struct vhu_dev *dev);
 /* Session end: closes the channel and forgets the window and its maps. */
 void vhu_shmem_session_end(struct vhu_dev *dev);
+
+/* vhu_state.c: device state for migration. */
+int vhu_h_set_device_state_fd(struct vhu_dev *dev, struct vhu_msg *msg);
+int vhu_h_check_device_state(struct vhu_dev *dev, struct vhu_msg *msg);
+/* Stops a transfer still running and forgets its result (session end, device free). */
+void vhu_state_cancel(struct vhu_dev *dev);
 
 /* vhu_log.c: dirty logging. */
 int vhu_h_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg);

@@ -39,6 +39,8 @@ enum vhu_request {
 	VHU_GET_MAX_MEM_SLOTS = 36,
 	VHU_ADD_MEM_REG = 37,
 	VHU_REM_MEM_REG = 38,
+	VHU_SET_DEVICE_STATE_FD = 42,
+	VHU_CHECK_DEVICE_STATE = 43,
 	VHU_GET_SHMEM_CONFIG = 44,
 	VHU_REQUEST_MAX = 45, /* size of the handler table */
 };
@@ -72,6 +74,7 @@ enum vhu_backend_request {
 #define VHU_PROTOCOL_F_BACKEND_SEND_FD	   10
 #define VHU_PROTOCOL_F_RESET_DEVICE	   13
 #define VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
+#define VHU_PROTOCOL_F_DEVICE_STATE	   19
 #define VHU_PROTOCOL_F_SHMEM		   22
 
 /* SET_VRING_KICK/CALL/ERR payload: queue index, and a flag for "no fd". */
@@ -139,6 +142,16 @@ struct vhu_shmem_map {
 	uint64_t shm_offset;
 	uint64_t len;
 	uint64_t flags;
+};
+
+/* SET_DEVICE_STATE_FD payload; the reply's bit 8 says no fd comes back (we never send one). */
+#define VHU_STATE_SAVE		0u
+#define VHU_STATE_LOAD		1u
+#define VHU_STATE_PHASE_STOPPED 0u
+#define VHU_STATE_REPLY_NOFD	(1ull << 8)
+struct vhu_device_state {
+	uint32_t direction;
+	uint32_t phase;
 };
 
 /* GET_SHMEM_CONFIG reply: one size per shared memory region id. */

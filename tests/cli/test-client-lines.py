@@ -119,15 +119,17 @@ DC = os.path.join(T, "a,b share")
 os.mkdir(DC)
 S = os.path.join(T, "vfsd.sock")
 
-# --print-capabilities: what libvirt parses (qemu_vhost_user.c); "migrate-precopy" only once
-# migration works.
+# --print-capabilities: what libvirt parses (qemu_vhost_user.c); "migrate-precopy" lets libvirt
+# migrate and save a VM with a vfsd share (device state, docs/migration.md).
 p = subprocess.run([VFSD, "--print-capabilities"], capture_output=True, text=True, env=ENV)
 try:
     caps = json.loads(p.stdout)
 except ValueError:
     caps = None
-result(p.returncode == 0 and caps == {"type": "fs", "features": ["separate-options"]},
-       "--print-capabilities: {type: fs, features: [separate-options]}", p.stdout + p.stderr)
+result(p.returncode == 0 and
+       caps == {"type": "fs", "features": ["separate-options", "migrate-precopy"]},
+       "--print-capabilities: {type: fs, features: [separate-options, migrate-precopy]}",
+       p.stdout + p.stderr)
 
 # libvirt >= 11.3 with separate-options (argv captured from libvirt 12.8).
 run_line("libvirt 12.8 xattr, thread pool, openfiles, debug",

@@ -62,7 +62,8 @@ struct fe {
 	int backend_fd; /* our end of the backend channel */
 	int backend_peer;
 	uint64_t features, protocol_features, protocol_offered, queue_num;
-	struct fe_dax *dax; /* with opts.dax (fe_dax.c) */
+	uint64_t state_check; /* CHECK_DEVICE_STATE answer of opts.incoming_state */
+	struct fe_dax *dax;   /* with opts.dax (fe_dax.c) */
 
 	int memfd;
 	size_t mem_size;
@@ -103,5 +104,8 @@ int fe_dax_start(struct fe *fe);
 /* The device was reset: drop every map (REM_MEM_REG for each) as QEMU does. */
 int fe_dax_reset(struct fe *fe);
 void fe_dax_free(struct fe *fe);
+
+/* fe_state.c: the destination's load during negotiate(). */
+int fe_state_incoming(struct fe *fe, const void *buf, size_t len);
 
 #endif

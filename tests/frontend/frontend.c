@@ -154,6 +154,8 @@ static bool has_own_reply(uint32_t request)
 	case VHU_GET_MAX_MEM_SLOTS:
 	case VHU_GET_CONFIG:
 	case VHU_GET_SHMEM_CONFIG:
+	case VHU_SET_DEVICE_STATE_FD:
+	case VHU_CHECK_DEVICE_STATE:
 	case VHU_SET_LOG_BASE: /* with LOG_SHMFD, the only way we send it */
 		return true;
 	default:
@@ -370,6 +372,10 @@ static int negotiate(struct fe *fe)
 	}
 	if ((r = fe_vhu_call(fe, VHU_SET_OWNER, NULL, 0, NULL, 0, NULL)) < 0)
 		return r;
+	/* A migration's destination: QEMU loads the state here, before features and memory. */
+	if (fe->opts.incoming_state &&
+	    (r = fe_state_incoming(fe, fe->opts.incoming_state, fe->opts.incoming_len)) < 0)
+		return r;
 	/* Where QEMU's vhost-user-base realize reads the config and the shared memory regions. */
 	if (fe->opts.dax && (r = fe_dax_negotiate(fe)) < 0)
 		return r;
@@ -407,6 +413,7 @@ int fe_connect(const char *path, const struct fe_options *opts, struct fe **ret)
 	if (!fe)
 		return -ENOMEM;
 	fe->sock = fe->memfd = fe->backend_fd = fe->backend_peer = -1;
+	fe->state_check = ~0ull;
 	pthread_mutex_init(&fe->sock_lock, NULL);
 	for (unsigned i = 0; i < FE_MAX_QUEUES; i++)
 		fe->vq[i].kick_fd = fe->vq[i].call_fd = -1;

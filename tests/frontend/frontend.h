@@ -61,6 +61,13 @@ struct fe_options {
 	 * iov_base is NULL is room in guest memory that fe_submit() neither fills nor copies
 	 * back, and writable room is not poisoned. For benchmarks; tests want the checks. */
 	bool bulk_in_place;
+	/* Be a migration's destination (needs DEVICE_STATE in protocol_features): after
+	 * SET_OWNER, RESET_DEVICE (when negotiated), then this state loaded with
+	 * SET_DEVICE_STATE_FD and CHECK_DEVICE_STATE, then features, memory and rings, as QEMU
+	 * 11.1 does. fe_state_check() gives the CHECK answer; the connection stands either way.
+	 */
+	const void *incoming_state;
+	size_t incoming_len;
 };
 
 /* Defaults for everything zero in *opts (opts may be NULL). */
@@ -185,6 +192,20 @@ const volatile uint8_t *fe_log_bitmap(const struct fe *fe, size_t *ret_size);
 void fe_log_clear(struct fe *fe);
 uint64_t fe_vq_used_gpa(const struct fe *fe, unsigned queue);
 uint16_t fe_vq_num(const struct fe *fe, unsigned queue);
+
+/*
+ * Device state (fe_state.c), as QEMU moves it: fe_state_save() sends SET_DEVICE_STATE_FD(SAVE,
+ * STOPPED) with a pipe's write end, reads the pipe to EOF into *ret_buf (malloc'd) and sends
+ * CHECK_DEVICE_STATE, whose answer goes to *ret_check (0: success). fe_state_load() does the
+ * same with LOAD, writing buf into the pipe. Both return 0 when the messages went through
+ * (whatever the daemon answered: *ret_set is the SET reply), -errno otherwise.
+ */
+int fe_state_save(struct fe *fe, void **ret_buf, size_t *ret_len, uint64_t *ret_set,
+		  uint64_t *ret_check);
+int fe_state_load(struct fe *fe, const void *buf, size_t len, uint64_t *ret_set,
+		  uint64_t *ret_check);
+/* The CHECK_DEVICE_STATE answer of opts.incoming_state (~0: none was sent). */
+uint64_t fe_state_check(const struct fe *fe);
 
 /*
  * RESET_DEVICE (RESET_OWNER without that feature), then what a VMM does around a device reset

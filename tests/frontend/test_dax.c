@@ -541,6 +541,40 @@ static void test_removemapping(struct th *t)
 	T_EQ(t, fe_removemapping(t->fe, FE_ROOT_ID, 3, many, 2), -EINVAL);
 }
 
+/*
+ * Migration with live maps: the guest's mappings cannot move, so the SAVE is refused (the
+ * migration fails and the source goes on); once they are gone it saves.
+ */
+static void test_migration_refused_with_maps(struct th *t)
+{
+	struct fe_options o = {.dax = true,
+			       .protocol_features = DAX_PROTO | PROTO(VHU_PROTO_DEVICE_STATE)};
+	uint64_t node, set = 0, check = 0;
+	size_t len = 0;
+	void *blob = NULL;
+
+	T_OK(t, dax_start(t, dax_flags, &o));
+	if (!t->fe)
+		return;
+	T_OK(t, dax_file(t, th_name(t, "mig"), 8192, 3, &node, NULL, NULL));
+	T_OK(t, dax_map(t, node, 0, DAX_CHUNK, 0, MAP_R));
+	T_OK(t, fe_stop(t->fe));
+	T_OK(t, fe_state_save(t->fe, &blob, &len, &set, &check));
+	T_CHECK(t, (set & 0xff) != 0);
+	T_CHECK(t, check != 0);
+	T_CHECK(t, blob == NULL);
+	T_OK(t, fe_resume(t->fe));
+	T_OK(t, dax_unmap(t, 0, DAX_CHUNK));
+	T_EQ(t, dax_live(t), 0);
+	T_OK(t, fe_stop(t->fe));
+	T_OK(t, fe_state_save(t->fe, &blob, &len, &set, &check));
+	T_EQ(t, set & 0xff, 0);
+	T_EQ(t, check, 0);
+	T_CHECK(t, blob && len > 0);
+	free(blob);
+	T_OK(t, fe_resume(t->fe));
+}
+
 static const struct th_test dax_tests[] = {
 	{"no-tag-no-dax", test_no_tag},
 	{"tag-dax-never-config-only", test_tag_dax_never},
@@ -559,6 +593,7 @@ static const struct th_test dax_tests[] = {
 	{"host-shrink-then-getattr", test_host_shrink},
 	{"remap-other-file", test_remap_other_file},
 	{"removemapping", test_removemapping},
+	{"migration-refused-with-live-maps", test_migration_refused_with_maps},
 	TH_TESTS_END,
 };
 

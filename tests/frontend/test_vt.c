@@ -817,6 +817,35 @@ static void test_watch_inotify(struct th *t)
 	T_EQ(t, mirror(t->fe, e.v.node.slot), v + 2);
 }
 
+/*
+ * Migration of a versioned session is refused (the guest's mirror is shared memory of this
+ * host: docs/migration.md); the same daemon saves a session without the table.
+ */
+static void test_migration_refused(struct th *t)
+{
+	struct fe_options o = {.dax = true,
+			       .protocol_features = DAX_PROTO | PROTO(VHU_PROTO_DEVICE_STATE)};
+	uint64_t set = 0, check = 0;
+	size_t len = 0;
+	void *blob = NULL;
+
+	T_OK(t, dax_start(t, flags_vt, &o));
+	if (!t->fe)
+		return;
+	T_OK(t, fe_init(t->fe, 38, th_init_flags() | VT_FLAG));
+	T_CHECK(t, fe_fuse_init_out(t->fe)->flags2 & (uint32_t)(VT_FLAG >> 32));
+	T_OK(t, fe_stop(t->fe));
+	T_OK(t, fe_state_save(t->fe, &blob, &len, &set, &check));
+	T_CHECK(t, (set & 0xff) != 0 && check != 0 && blob == NULL);
+	T_OK(t, fe_resume(t->fe));
+	T_OK(t, fe_init(t->fe, 38, th_init_flags()));
+	T_OK(t, fe_stop(t->fe));
+	T_OK(t, fe_state_save(t->fe, &blob, &len, &set, &check));
+	T_CHECK(t, (set & 0xff) == 0 && check == 0 && blob != NULL);
+	free(blob);
+	T_OK(t, fe_resume(t->fe));
+}
+
 static const struct th_test vt_tests[] = {
 	{"vt_stock_guest", test_stock_guest},
 	{"vt_no_table", test_no_table},
@@ -833,6 +862,7 @@ static const struct th_test vt_tests[] = {
 	{"vt_watch_own_once", test_watch_own_once},
 	{"vt_watch_overflow", test_watch_overflow},
 	{"vt_watch_inotify", test_watch_inotify},
+	{"vt_migration_refused", test_migration_refused},
 	TH_TESTS_END,
 };
 

@@ -10,7 +10,7 @@ secs=${2:?usage: run-fuzzers.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(fuzz_fuse_null fuzz_fuse_pt fuzz_fuse_fake fuzz_virtq fuzz_vhu fuzz_xattrmap fuzz_idmap)
+[ "${#targets[@]}" -gt 0 ] || targets=(fuzz_fuse_null fuzz_fuse_pt fuzz_fuse_fake fuzz_virtq fuzz_vhu fuzz_xattrmap fuzz_idmap fuzz_state)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-fuzz.XXXXXX")
 status=0

@@ -27,8 +27,10 @@ int pt_handle_table_init(struct pt_fs *fs)
 static void pt_handle_free(struct pt_fs *fs, struct pt_handle *h)
 {
 	free(h->dir); /* a plain allocation (op_dir.c) */
-	safe_close(h->fd);
-	pt_fd_uncharge(fs);
+	if (!h->broken) {
+		safe_close(h->fd);
+		pt_fd_uncharge(fs);
+	}
 	pt_inode_put(fs, h->inode);
 	pthread_mutex_destroy(&h->dir_mu);
 	free(h);
@@ -115,12 +117,56 @@ int pt_handle_get(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh,
 	/* A handle is only valid together with the node it was opened on. */
 	if (h && h->inode->nodeid != guest_nodeid)
 		h = NULL;
+	if (h && h->broken) {
+		pthread_rwlock_unlock(&fs->handles_lock);
+		return -EIO; /* not reopened after a migration (migrate.c) */
+	}
 	if (h)
 		atomic_fetch_add(&h->refs, 1);
 	pthread_rwlock_unlock(&fs->handles_lock);
 	if (!h)
 		return -EBADF;
 	*ret = h;
+	return 0;
+}
+
+int pt_handle_restore(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags, uint64_t fh,
+		      bool locks_lost)
+{
+	_cleanup_close_ int owned = TAKE_FD(*fd);
+	struct pt_handle *h;
+
+	if (fh == 0)
+		return -EINVAL;
+	if (owned >= 0 && pt_fd_charge(fs) < 0)
+		return -EMFILE;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		if (owned >= 0)
+			pt_fd_uncharge(fs);
+		return -ENOMEM;
+	}
+	h->broken = owned < 0;
+	h->locks_lost = locks_lost;
+	h->fd = owned;
+	h->flags = flags;
+	h->fh = fh;
+	atomic_init(&h->refs, 1);
+	pthread_mutex_init(&h->dir_mu, NULL);
+	pthread_rwlock_wrlock(&fs->handles_lock);
+	if (pt_handle_find(fs, fh)) {
+		pthread_rwlock_unlock(&fs->handles_lock);
+		pthread_mutex_destroy(&h->dir_mu);
+		free(h);
+		if (owned >= 0)
+			pt_fd_uncharge(fs);
+		return -EEXIST;
+	}
+	pt_inode_ref(ino);
+	h->inode = ino;
+	TAKE_FD(owned);
+	pt_hmap_insert(&fs->handles, &h->node, pt_hash64(fh));
+	pthread_rwlock_unlock(&fs->handles_lock);
 	return 0;
 }
 

@@ -73,7 +73,7 @@ static void pt_inode_free(struct pt_fs *fs, struct pt_inode *ino)
 		pt_fh_inode_done(fs, ino);
 	} else {
 		safe_close(ino->fd);
-		if (ino != fs->root)
+		if (ino != fs->root && !ino->broken)
 			pt_fd_uncharge(fs);
 	}
 	pthread_mutex_destroy(&ino->locks_mu);
@@ -171,6 +171,10 @@ int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret)
 
 	pthread_rwlock_rdlock(&fs->inodes_lock);
 	ino = pt_find_by_id(fs, guest_nodeid);
+	if (ino && ino->broken) {
+		pthread_rwlock_unlock(&fs->inodes_lock);
+		return -EIO; /* lost in a migration (migrate.c) */
+	}
 	if (ino)
 		atomic_fetch_add(&ino->refs, 1);
 	pthread_rwlock_unlock(&fs->inodes_lock);
@@ -181,6 +185,21 @@ int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret)
 		pt_inode_put(fs, ino);
 		return r;
 	}
+	*ret = ino;
+	return 0;
+}
+
+int pt_inode_find(struct pt_fs *fs, uint64_t nodeid, struct pt_inode **ret)
+{
+	struct pt_inode *ino;
+
+	pthread_rwlock_rdlock(&fs->inodes_lock);
+	ino = pt_find_by_id(fs, nodeid);
+	if (ino)
+		atomic_fetch_add(&ino->refs, 1);
+	pthread_rwlock_unlock(&fs->inodes_lock);
+	if (!ino)
+		return -ENOENT;
 	*ret = ino;
 	return 0;
 }
@@ -239,11 +258,18 @@ static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint6
 		ret->attr_flags |= FS_ATTR_SUBMOUNT;
 }
 
+/* A node of a loaded migration state: its id and lookup count (migrate.c). */
+struct pt_restore {
+	uint64_t nodeid, nlookup;
+	bool locks_lost;
+};
+
 /* Finds or inserts the inode for (stx, *fd), taking one lookup reference on it. A new inode
- * takes *fh and *mnt when given (and then caches *fd), else holds *fd. */
+ * takes *fh and *mnt when given (and then caches *fd), else holds *fd. With rs, the inode is
+ * new under rs's id and count, or -EEXIST. */
 static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
 			   struct file_handle **fh, struct pt_mount **mnt, uint32_t vt_slot,
-			   bool vt_unversioned, uint64_t *ret_nodeid)
+			   bool vt_unversioned, const struct pt_restore *rs, uint64_t *ret_nodeid)
 {
 	_cleanup_free_ struct pt_inode *fresh = pt_inode_alloc(stx, -1);
 	struct pt_inode *ino;
@@ -255,6 +281,11 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
 	fresh->vt_unversioned = vt_unversioned;
 	pthread_rwlock_wrlock(&fs->inodes_lock);
 	ino = pt_find_by_key(fs, fresh->dev, fresh->ino, fresh->mnt_id);
+	if (rs && (ino || pt_find_by_id(fs, rs->nodeid))) {
+		pthread_rwlock_unlock(&fs->inodes_lock);
+		pthread_mutex_destroy(&fresh->locks_mu);
+		return -EEXIST;
+	}
 	if (ino) {
 		ino->nlookup = sat_add_u64(ino->nlookup, 1);
 		*ret_nodeid = ino->nodeid;
@@ -277,8 +308,9 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
 	} else {
 		ino->fd = TAKE_FD(*fd);
 	}
-	ino->nodeid = fs->next_nodeid++;
-	ino->nlookup = 1;
+	ino->nodeid = rs ? rs->nodeid : fs->next_nodeid++;
+	ino->nlookup = rs ? rs->nlookup : 1;
+	ino->locks_lost = rs && rs->locks_lost;
 	pt_table_insert(fs, ino);
 	*ret_nodeid = ino->nodeid;
 	pthread_rwlock_unlock(&fs->inodes_lock);
@@ -311,7 +343,7 @@ static bool pt_inode_vt_watch(struct pt_fs *fs, int fd)
 }
 
 static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, int *fd, bool changed,
-			     struct fs_entry *ret)
+			     const struct pt_restore *rs, struct fs_entry *ret)
 {
 	_cleanup_close_ int owned = TAKE_FD(*fd);
 	struct file_handle *fh = NULL;
@@ -334,11 +366,11 @@ static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, in
 	r = pt_fh_make(fs, owned, parent, &stx, &fh, &mnt);
 	if (r < 0)
 		return r;
-	r = pt_inode_intern(fs, &owned, &stx, &fh, &mnt, slot, unversioned, &nodeid);
+	r = pt_inode_intern(fs, &owned, &stx, &fh, &mnt, slot, unversioned, rs, &nodeid);
 	/* Not taken: the inode existed already (or the lookup failed). */
 	free(fh);
 	pt_mount_unref(fs, mnt);
-	if (r < 0)
+	if (r < 0 || !ret)
 		return r;
 	pt_fill_entry(fs, parent, nodeid, &stx, ret);
 	ret->ver = ver;
@@ -347,13 +379,52 @@ static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, in
 
 int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, struct fs_entry *ret)
 {
-	return pt_inode_entry_vt(fs, parent, fd, false, ret);
+	return pt_inode_entry_vt(fs, parent, fd, false, NULL, ret);
 }
 
 int pt_inode_entry_changed(struct pt_fs *fs, const struct pt_inode *parent, int *fd,
 			   struct fs_entry *ret)
 {
-	return pt_inode_entry_vt(fs, parent, fd, true, ret);
+	return pt_inode_entry_vt(fs, parent, fd, true, NULL, ret);
+}
+
+int pt_inode_restore(struct pt_fs *fs, int *fd, uint64_t nodeid, uint64_t nlookup, bool locks_lost)
+{
+	struct pt_restore rs = {nodeid, nlookup, locks_lost};
+
+	if (nodeid <= FS_ROOT_ID || nlookup == 0)
+		return -EINVAL;
+	/* The share's root as parent: a non-directory's handle is opened on its mount when it
+	 * is the root's (pt_mount_open). */
+	return pt_inode_entry_vt(fs, fs->root, fd, false, &rs, NULL);
+}
+
+int pt_inode_restore_broken(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup, mode_t type,
+			    bool locks_lost)
+{
+	struct statx stx = {.stx_mode = (uint16_t)(type & S_IFMT)};
+	struct pt_inode *ino;
+
+	if (nodeid <= FS_ROOT_ID || nlookup == 0)
+		return -EINVAL;
+	ino = pt_inode_alloc(&stx, -1);
+	if (!ino)
+		return -ENOMEM;
+	ino->broken = true;
+	ino->locks_lost = locks_lost;
+	ino->nodeid = nodeid;
+	ino->nlookup = nlookup;
+	pthread_rwlock_wrlock(&fs->inodes_lock);
+	if (pt_find_by_id(fs, nodeid)) {
+		pthread_rwlock_unlock(&fs->inodes_lock);
+		pthread_mutex_destroy(&ino->locks_mu);
+		free(ino);
+		return -EEXIST;
+	}
+	/* By id only: no lookup may find it by its (empty) host key. */
+	pt_hmap_insert(&fs->inodes_by_id, &ino->by_id, pt_hash64(nodeid));
+	pthread_rwlock_unlock(&fs->inodes_lock);
+	return 0;
 }
 
 int pt_open_child_path(int dirfd, const char *name)
@@ -400,7 +471,7 @@ static int pt_do_lookup_vt(struct pt_fs *fs, const struct pt_inode *parent, cons
 		return r;
 	pt_vt_read(fs, parent, &pver); /* before the name is resolved */
 	fd = pt_open_child_path(parent->fd, name);
-	r = fd < 0 ? fd : pt_inode_entry_vt(fs, parent, &fd, changed, ret);
+	r = fd < 0 ? fd : pt_inode_entry_vt(fs, parent, &fd, changed, NULL, ret);
 	pt_inode_unpin(fs, parent);
 	if (r == 0)
 		ret->parent_ver = pver;

@@ -20,6 +20,7 @@
 
 #include "fs/passthrough/pt.h"
 #include "fs/passthrough/pt_ops.h"
+#include "util/log.h"
 
 #define PT_OFFSET_MAX INT64_MAX
 
@@ -220,6 +221,22 @@ int pt_op_getlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	return 0;
 }
 
+/*
+ * After a migration, locks the guest held on the source are gone (they cannot move with the
+ * VM): a new lock on a node or handle that had some gets ENOLCK rather than silently
+ * succeeding beside a lock the guest believes it still holds. Unlocking still works.
+ */
+static int pt_locks_moved(const struct pt_handle *h)
+{
+	if (!h->locks_lost && !h->inode->locks_lost)
+		return 0;
+	log_ratelimited(LOG_LEVEL_WARN,
+			"passthrough: lock request on node %llu refused: its locks were lost in a "
+			"migration",
+			(unsigned long long)h->inode->nodeid);
+	return -ENOLCK;
+}
+
 /* POSIX: a read lock needs a readable, a write lock a writable open of the guest's. */
 static int pt_lock_access(const struct pt_handle *h, int type)
 {
@@ -253,6 +270,9 @@ int pt_op_setlk(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 		r = pt_lock_access(h.h, lk->type);
 		if (r < 0)
 			return r;
+		r = pt_locks_moved(h.h);
+		if (r < 0)
+			return r;
 	}
 	r = pt_owner_get(fs, h.h->inode, lock_owner, lk->type != F_UNLCK, &o);
 	if (r == -ENOENT)
@@ -281,8 +301,15 @@ int pt_op_flock(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 		return r;
 	if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN)
 		return -EINVAL;
+	if (op != LOCK_UN) {
+		r = pt_locks_moved(h.h);
+		if (r < 0)
+			return r;
+	}
 	r = flock(h.h->fd, op | (sleep ? 0 : LOCK_NB));
 	if (r < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (op != LOCK_UN)
+		atomic_store(&h.h->flocked, true);
 	return 0;
 }

@@ -95,6 +95,12 @@ struct pt_config {
 	 * caller and kept until pt_free(). Guest-to-host on the ids a request acts with (owner of
 	 * a created node, chown), host-to-guest on every attribute reply. */
 	const struct idmap *translate_uid, *translate_gid;
+	/* Migration (docs/migration.md). Saving: also send each node's file handle
+	 * (--migration-mode=file-handles), else paths only. Loading: a node or handle that
+	 * cannot be found again gives the guest EIO on it (--migration-on-error=guest-error)
+	 * instead of failing the load. */
+	bool migration_file_handles;
+	bool migration_guest_error;
 };
 
 /*

@@ -89,6 +89,11 @@ struct pt_inode {
 	pthread_mutex_t locks_mu;
 	struct pt_lock_owner *owners; /* guarded by locks_mu */
 	unsigned nowners;	      /* guarded by locks_mu */
+	/* Migration (migrate.c), set before the inode is published: not found again on load
+	 * (no fd, no handle: every use is -EIO); had lock owners on the source, whose locks
+	 * did not move (lock requests get -ENOLCK). */
+	bool broken;
+	bool locks_lost;
 };
 
 /* ---- handle.c ---- */
@@ -103,6 +108,11 @@ struct pt_handle {
 	atomic_ulong refs;
 	pthread_mutex_t dir_mu;
 	struct pt_dirstream *dir; /* directories only, guarded by dir_mu */
+	atomic_bool flocked;	  /* a flock() lock was taken through it (migration) */
+	/* Migration, set before publication: not reopened on load (fd -1, -EIO on use); held
+	 * flock locks on the source (-ENOLCK for new ones). */
+	bool broken;
+	bool locks_lost;
 };
 
 struct pt_fs {
@@ -175,6 +185,8 @@ void pt_inode_forget_all(struct pt_fs *fs);
  * its file handle, e.g. -ESTALE). Dropped with pt_inode_release (the guard does it). */
 int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret);
 void pt_inode_release(struct pt_fs *fs, struct pt_inode *ino);
+/* A referenced inode (dropped with pt_inode_put), broken ones too, not pinned: -ENOENT. */
+int pt_inode_find(struct pt_fs *fs, uint64_t nodeid, struct pt_inode **ret);
 /* Plain references (no pin): for holders that do not use ino->fd, such as open handles. */
 void pt_inode_ref(struct pt_inode *ino);
 void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino);
@@ -191,6 +203,14 @@ int pt_inode_entry_changed(struct pt_fs *fs, const struct pt_inode *parent, int 
 			   struct fs_entry *ret);
 int pt_do_lookup_changed(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
 			 struct fs_entry *ret);
+/*
+ * Migration (migrate.c): a node of a loaded state found again as the O_PATH fd *fd (ownership
+ * taken), under its old id and lookup count (-EEXIST when the id or the host object is taken
+ * already); or, not found, a broken node every use of which is -EIO.
+ */
+int pt_inode_restore(struct pt_fs *fs, int *fd, uint64_t nodeid, uint64_t nlookup, bool locks_lost);
+int pt_inode_restore_broken(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup, mode_t type,
+			    bool locks_lost);
 /* Opens `name` under dirfd as O_PATH without following any symlink or leaving the dir. */
 int pt_open_child_path(int dirfd, const char *name);
 
@@ -242,6 +262,10 @@ int pt_handle_get(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh,
 		  struct pt_handle **ret);
 void pt_handle_put(struct pt_fs *fs, struct pt_handle *h);
 int pt_handle_release(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh);
+/* Migration: an open handle of a loaded state under its old number, holding *fd (ownership
+ * taken; -1: broken, every use -EIO): -EEXIST when the number is taken. */
+int pt_handle_restore(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags, uint64_t fh,
+		      bool locks_lost);
 
 #define _cleanup_handle_ _cleanup_(pt_handle_cleanup)
 struct pt_handle_guard {
@@ -323,6 +347,10 @@ int pt_kill_suidgid_caller(struct pt_fs *fs, const struct fs_ctx *ctx, const str
 			   int fd);
 int pt_kill_suidgid_v2(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
 		       int fd);
+
+/* migrate.c: the state_save/state_load ops (fs/ops.h). */
+int pt_state_save(void *fs, struct sbuf_w *w);
+int pt_state_load(void *fs, struct sbuf_r *r);
 
 /* pt_vt.c: the version table hooks; all no-ops without a table. */
 /* The version of an inode now (read before a stat). */

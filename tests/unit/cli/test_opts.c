@@ -267,6 +267,26 @@ static void test_enums(void)
 	CHECK_EQ(PARSE(&o, BASE, "-o", "log_level=err"), 0);
 	CHECK_EQ(o.log_level, LOG_LEVEL_ERROR);
 	opts_free(&o);
+
+	/* Migration policies, as the Rust virtiofsd spells them; defaults find-paths, abort. */
+	CHECK_EQ(PARSE(&o, BASE), 0);
+	CHECK(!o.migration_file_handles && !o.migration_guest_error);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--migration-mode=file-handles", "--migration-on-error",
+		       "guest-error"),
+		 0);
+	CHECK(o.migration_file_handles && o.migration_guest_error);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--migration-mode=file-handles", "--migration-mode=find-paths",
+		       "--migration-on-error=guest-error", "--migration-on-error=abort"),
+		 0);
+	CHECK(!o.migration_file_handles && !o.migration_guest_error);
+	opts_free(&o);
+	CHECK_EQ(
+		PARSE(&o, BASE, "-o", "migration_mode=file-handles,migration_on_error=guest-error"),
+		0);
+	CHECK(o.migration_file_handles && o.migration_guest_error);
+	opts_free(&o);
 }
 
 static void test_flags(void)
@@ -383,7 +403,8 @@ static void test_actions(void)
 	EXPECT_FAIL("--cache", "--print-capabilities", "--cache=bogus");
 
 	CHECK_STREQ(opts_capabilities_json(),
-		    "{\n  \"type\": \"fs\",\n  \"features\": [\n    \"separate-options\"\n  ]\n}");
+		    "{\n  \"type\": \"fs\",\n  \"features\": [\n    \"separate-options\",\n"
+		    "    \"migrate-precopy\"\n  ]\n}");
 }
 
 static void test_usage(void)
@@ -540,8 +561,12 @@ static void test_errors(void)
 	/* Not supported. */
 	EXPECT_FAIL("--xattrmap: missing value", BASE, "--xattrmap");
 	EXPECT_FAIL("--security-label: takes no value", BASE, "--security-label=1");
-	EXPECT_FAIL("--migration-mode: not supported", BASE, "--migration-mode=find-paths");
-	EXPECT_FAIL("--migration-on-error: not supported", BASE, "--migration-on-error=abort");
+	EXPECT_FAIL("--migration-mode: invalid value 'paths' (expected find-paths, file-handles)",
+		    BASE, "--migration-mode=paths");
+	EXPECT_FAIL("--migration-on-error: invalid value 'eio' (expected abort, guest-error)", BASE,
+		    "--migration-on-error=eio");
+	EXPECT_FAIL("--migration-mode: missing value", BASE, "--migration-mode");
+	EXPECT_FAIL("-o migration_on_error: invalid value 'x'", BASE, "-o", "migration_on_error=x");
 	EXPECT_FAIL("--migration-verify-handles: not supported", BASE,
 		    "--migration-verify-handles");
 	EXPECT_FAIL("--migration-confirm-paths: not supported", BASE, "--migration-confirm-paths");
