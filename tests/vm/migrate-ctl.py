@@ -17,6 +17,8 @@
 # before the migration, for a stopped VM). --cancel: the source's bandwidth is limited to
 # 4 MiB/s, migrate_cancel is sent once RAM is being copied, the status must become
 # "cancelled" and the source must still be running; the bandwidth limit is lifted again.
+# --fail: the destination is expected to refuse the state: the status must become "failed" and
+# the source must be running again (the return path tells it).
 #
 # Prints one JSON line: {"status", "total-ms", "downtime-ms", "setup-ms", "ram-mb",
 # "src-state", "dst-state", "wall-ms"} (times as QEMU's query-migrate reports them). Exit 0
@@ -139,6 +141,12 @@ def migrate(a):
             print(f"migrate-ctl: expected cancelled with the source running, got {st}, "
                   f"source {out['src-state']}: {info.get('error-desc', '')}", file=sys.stderr)
             ok = False
+    elif a.fail:
+        out["src-state"] = wait_state(src, ("running",), 10)
+        if st != "failed" or out["src-state"] != "running":
+            print(f"migrate-ctl: expected failed with the source running, got {st}, "
+                  f"source {out['src-state']}", file=sys.stderr)
+            ok = False
     elif st != "completed":
         out["src-state"] = src.state()
         print(f"migrate-ctl: migration {st}: {info.get('error-desc', '')}", file=sys.stderr)
@@ -197,6 +205,7 @@ def main():
     p.add_argument("dst")
     p.add_argument("uri")
     p.add_argument("--cancel", action="store_true")
+    p.add_argument("--fail", action="store_true")
     p.add_argument("--timeout", type=float, default=120)
     p = sub.add_parser("incoming")
     p.add_argument("dst")

@@ -1,5 +1,5 @@
 #!/bin/sh
-# shellcheck disable=SC2012,SC2013 # busybox: ls of our own names; one module name a line
+# shellcheck disable=SC2012,SC2013,SC2116 # busybox: ls of our own names; one module name a line
 # migrate-guest.sh: /init of the guest of vm-migrate and vm-snapshot (tests/vm/run-vm-migrate.sh).
 #
 # The root is this initramfs (busybox, the virtio-fs modules) and nothing else: QEMU refuses to
@@ -13,7 +13,10 @@
 #   SUMMARY ticks=<i> big=<j>     the loops ended (the host created ctl/stop on the share)
 #   MIG done                      unmounted, powering off
 # Settings from the kernel command line (they reach init as environment variables):
-#   migdel=1   hold a file open that is deleted (default 1)
+#   migdel=1   hold a file open that is deleted (default 1); an error on it is an ERR line
+#   migdel=2   the same, but the first error writing to it (expected after a snapshot is
+#              restored: the deleted file died with the source's daemon) is reported as
+#              "DELGONE tick <i>: <error>" and the file is not used any more
 #   migbig=1   mount the second share "never" (the daemon runs --cache=never) and re-read
 #              big.dat there in a loop, comparing its md5 with big.md5 (default 0)
 #
@@ -73,7 +76,9 @@ cd /mnt/a/w || {
 	halt
 }
 exec 3>>held.log
-if [ "${migdel:-1}" = 1 ]; then
+del=0
+if [ "${migdel:-1}" != 0 ]; then
+	del=1
 	exec 4<>del.dat
 	rm del.dat
 fi
@@ -89,10 +94,16 @@ prev=""
 while :; do
 	i=$((i + 1))
 	echo "$i" >&3 || echo "ERR tick $i: append through the held fd"
-	if [ "${migdel:-1}" = 1 ]; then
-		echo "$i" >&4 || echo "ERR tick $i: write to the deleted file"
-		c=$(wc -l </proc/$$/fd/4)
-		[ "$c" = "$i" ] || echo "ERR tick $i: the deleted file has '$c' lines"
+	if [ "$del" = 1 ]; then
+		if err=$(echo "$i" 2>&1 >&4); then
+			c=$(wc -l </proc/$$/fd/4)
+			[ "$c" = "$i" ] || echo "ERR tick $i: the deleted file has '$c' lines"
+		elif [ "${migdel:-1}" = 2 ]; then
+			echo "DELGONE tick $i: $err"
+			del=0
+		else
+			echo "ERR tick $i: write to the deleted file: $err"
+		fi
 	fi
 	if [ -n "$prev" ]; then
 		s=$(sha256sum <rw.dat)

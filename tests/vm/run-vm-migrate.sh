@@ -18,11 +18,14 @@
 # pages: without dirty logging of READ data the destination would see stale pages).
 #
 # migrate:  source S; a migration to C started and cancelled with migrate_cancel while RAM is
-#           copied (S must keep running and the guest keep ticking); S -> D1, S quits; D1 -> D2
-#           (there and back: twice in all), D1 quits; after each, the guest goes on ticking and
-#           completes big-file passes on the destination with no ERR line.
+#           copied (S must keep running and the guest keep ticking); a migration to F whose
+#           daemons cannot find the deleted file again (no migration flags) and refuse the
+#           state: it fails and S goes on; S -> D1, S quits; D1 -> D2 (there and back: twice in
+#           all), D1 quits; after each, the guest goes on ticking and completes big-file passes
+#           on the destination with no ERR line.
 # snapshot: S is stopped, `migrate file:SNAP`, S quits; a fresh QEMU with -incoming file:SNAP
-#           and fresh daemons, `cont`; the guest goes on.
+#           and fresh daemons (--migration-on-error=guest-error), `cont`; the guest goes on; the
+#           held deleted file, gone with S's daemon, gives the guest an error (and only it).
 # Then the host creates ctl/stop on the share: the guest ends its loops, checks held.log, umounts
 # and powers off; every daemon must exit 0 once its QEMU is gone; no ERR line on any console;
 # on the host held.log holds 1..N in order (N ticks) and rw.dat has the sum of the last tick.
@@ -113,15 +116,18 @@ fi
 
 # ---------------------------------------------------------------- QEMUs and their daemons
 # start NAME [QEMU ARGS...]: the daemons of QEMU NAME ("share" and, in migrate mode, "never"),
-# then QEMU NAME in the background: console $base/NAME.log, QMP $base/NAME.qmp.
+# then QEMU NAME in the background: console $base/NAME.log, QMP $base/NAME.qmp. The daemons get
+# $START_FLAGS if set, else the migration flags.
 start() {
 	local name="$1" q=() append="console=ttyS0 quiet panic=-1 migbig=$big migdel=$migdel"
 	shift
-	vm_start_daemon "$name-a" "$base/$name-a.sock" "$share/a" "$base/daemon-$name-a.log" "${mig_flags[@]}"
+	local flags=("${mig_flags[@]}")
+	[ -z "${START_FLAGS+x}" ] || read -r -a flags <<<"$START_FLAGS"
+	vm_start_daemon "$name-a" "$base/$name-a.sock" "$share/a" "$base/daemon-$name-a.log" "${flags[@]}"
 	mapfile -t -O "${#q[@]}" q < <(vm_dev_virtiofs "$base/$name-a.sock" share 0)
 	if [ "$big" = 1 ]; then
 		vm_start_daemon "$name-n" "$base/$name-n.sock" "$share/n" "$base/daemon-$name-n.log" \
-			"${mig_flags[@]}" --cache=never
+			"${flags[@]}" --cache=never
 		mapfile -t -O "${#q[@]}" q < <(vm_dev_virtiofs "$base/$name-n.sock" never 1)
 	fi
 	timeout --kill-after=10 "${VFSD_VM_TIMEOUT:-600}" \
@@ -204,7 +210,7 @@ wait_ready() {
 }
 
 migdel=1
-[ "$mode" = snapshot ] && migdel=0
+[ "$mode" = snapshot ] && migdel=2
 t0=$(date +%s)
 start s
 tick_log="$base/s.log"
@@ -227,6 +233,18 @@ if [ "$mode" = migrate ]; then
 		QUIT=1 stop c
 		progress s "after the cancel"
 	fi
+	# A destination that cannot find the deleted file again (no --migration-mode=file-handles
+	# for vfsd, no CAP_DAC_READ_SEARCH for the Rust virtiofsd) refuses the state (abort):
+	# the migration fails and the source goes on.
+	START_FLAGS="" start f -incoming defer
+	if migrate s "$base/f.qmp" "unix:$base/mig-f.sock" --fail; then
+		tap ok "failed migration (the destination refused the state): status failed, the source running"
+	else
+		tap not-ok "failed migration (the destination refused the state): status failed, the source running" "$MIG_ERR"
+	fi
+	grep -ih 'migration\|lost\|error' "$base"/daemon-f-a.log | head -3 | sed 's/^/# destination: /' || true
+	QUIT=1 stop f
+	progress s "after the failed migration"
 	for dst in d1 d2; do
 		start "$dst" -incoming defer
 		if migrate "$src" "$base/$dst.qmp" "unix:$base/mig-$dst.sock"; then
@@ -251,7 +269,9 @@ else
 		finish
 	fi
 	QUIT=1 stop s
-	start r -incoming "file:$base/snap.bin"
+	# The held deleted file died with the source's daemon: the fresh daemons give the guest
+	# EIO on it (guest-error) rather than refusing the whole state.
+	START_FLAGS="${mig_flags[*]} --migration-on-error=guest-error" start r -incoming "file:$base/snap.bin"
 	if out=$(python3 "$here/migrate-ctl.py" incoming "$base/r.qmp" 2>"$base/ctl.err"); then
 		tap ok "fresh QEMU and daemons restored the snapshot, running"
 	else
@@ -261,6 +281,12 @@ else
 	fi
 	src=r
 	progress r "after the restore"
+	check "the held deleted file worked until the snapshot" "$(grep -a DELGONE "$base/s.log" | head -1)" \
+		[ -z "$(grep -a DELGONE "$base/s.log")" ]
+	check "after the restore the held deleted file gives an error" "no DELGONE line in $base/r.log" \
+		grep -aq DELGONE "$base/r.log"
+	grep -a DELGONE "$base/r.log" | tr -d '\r' | sed 's/^/# guest: /'
+	grep -ih 'migration:' "$base"/daemon-r-a.log | head -2 | sed 's/^/# restored daemon: /' || true
 fi
 
 # ---------------------------------------------------------------- the end
