@@ -9,6 +9,7 @@
 #   MIG ready                     both loops started
 #   T <i> <sha256 prefix>         tick i of the main loop, and the sum of rw.dat it wrote
 #   B <j>                         big-file pass j read the right data (cache=never share)
+#   P <k>                         page-cache cycle k read the right data (cache=always share)
 #   ERR <what>                    a failed check (the host fails the test on any)
 #   SUMMARY ticks=<i> big=<j>     the loops ended (the host created ctl/stop on the share)
 #   MIG done                      unmounted, powering off
@@ -18,14 +19,16 @@
 #              restored: the deleted file died with the source's daemon) is reported as
 #              "DELGONE tick <i>: <error>" and the file is not used any more
 #   migbig=1   mount the second share "never" (the daemon runs --cache=never) and re-read
-#              big.dat there in a loop, comparing its md5 with big.md5 (default 0)
+#              big.dat (32 MiB) there in a loop, 8 MiB a read(2), comparing its md5 with
+#              big.md5; and mount "always" (--cache=always) and check pc.dat in the page
+#              cache (pcloop below) (default 0)
 #
 # The main loop, in /mnt/a/w (cwd held), every ~0.1 s, tick i:
 #   - appends "i" to held.log through fd 3, opened once with O_APPEND;
 #   - writes "i" through fd 4 into del.dat, opened once read-write and deleted at once, and
 #     re-opens that deleted file through /proc/self/fd/4: it must have i lines;
 #   - checks that rw.dat still has the sum written at tick i-1, rewrites it with 32 KiB of
-#     new random data, drops the guest's page cache and reads it back: same sum;
+#     new random data and reads it back with O_DIRECT (from the daemon): same sum;
 #   - lists dir/: as many names as at the start.
 export PATH=/bin
 /bin/busybox --install -s /bin
@@ -48,8 +51,13 @@ mount -t virtiofs share /mnt/a || {
 	halt
 }
 if [ "${migbig:-0}" = 1 ]; then
+	mkdir -p /mnt/c
 	mount -t virtiofs never /mnt/n || {
 		echo "ERR mount never"
+		halt
+	}
+	mount -t virtiofs always /mnt/c || {
+		echo "ERR mount always"
 		halt
 	}
 fi
@@ -60,7 +68,15 @@ bigloop() {
 	j=0
 	while [ ! -e $stopfile ]; do
 		j=$((j + 1))
-		s=$(dd if=/mnt/n/big.dat bs=1048576 2>/dev/null | md5sum)
+		# dd reads the 32 MiB in four read(2)s of 8 MiB into one buffer: the guest sends
+		# each as several FUSE READs at once and dd passes the buffer on only when all are
+		# in, so while a read is under way the buffer holds data the daemon wrote and the
+		# guest has not used yet, and the guest's CPU does not write that buffer after
+		# zeroing it once (a write by the guest's CPU dirties the page and would hide a
+		# missing log). A READ the daemon did not mark in the dirty
+		# log leaves the destination with what the buffer held when its page was copied:
+		# another part of the file, and a wrong md5.
+		s=$(dd if=/mnt/n/big.dat bs=8388608 2>/dev/null | md5sum)
 		s=${s%% *}
 		if [ "$s" = "$exp" ]; then
 			echo "B $j"
@@ -69,6 +85,27 @@ bigloop() {
 		fi
 	done
 	echo "$j" >/tmp/bigpasses
+}
+
+# The page cache of the "always" share (--cache=always: kept across opens): each cycle drops
+# the guest's page cache, reads pc.dat once (the daemon writes it into page-cache pages; the
+# guest boots with init_on_alloc=0, so nothing else writes those pages) and then checks it three
+# times from the cache. Pages the daemon filled during a migration and did not log would reach
+# the destination with whatever they held when they were copied, and stay cached there.
+pcloop() {
+	exp=$(cat /mnt/c/pc.md5)
+	k=0
+	while [ ! -e $stopfile ]; do
+		k=$((k + 1))
+		echo 1 >/proc/sys/vm/drop_caches
+		for r in fill cached cached cached; do
+			s=$(md5sum </mnt/c/pc.dat)
+			s=${s%% *}
+			[ "$s" = "$exp" ] || echo "ERR pc.dat cycle $k ($r): md5 $s, expected $exp"
+		done
+		echo "P $k"
+	done
+	echo "$k" >/tmp/pccycles
 }
 
 cd /mnt/a/w || {
@@ -84,9 +121,12 @@ if [ "${migdel:-1}" != 0 ]; then
 fi
 names=$(ls dir | wc -l)
 bigpid=""
+pcpid=""
 if [ "${migbig:-0}" = 1 ]; then
 	bigloop &
 	bigpid=$!
+	pcloop &
+	pcpid=$!
 fi
 echo "MIG ready"
 i=0
@@ -112,8 +152,8 @@ while :; do
 	dd if=/dev/urandom of=/tmp/rw bs=4096 count=8 2>/dev/null
 	prev=$(sha256sum </tmp/rw)
 	cat /tmp/rw >rw.dat || echo "ERR tick $i: rewrite rw.dat"
-	echo 1 >/proc/sys/vm/drop_caches
-	s=$(sha256sum <rw.dat)
+	# O_DIRECT: from the daemon, not from the guest's page cache
+	s=$(dd if=rw.dat bs=32768 iflag=direct 2>/dev/null | sha256sum)
 	[ "$s" = "$prev" ] || echo "ERR tick $i: rw.dat read back $s, wrote $prev"
 	l=$(ls dir | wc -l)
 	[ "$l" = "$names" ] || echo "ERR tick $i: dir lists $l names, expected $names"
@@ -123,16 +163,19 @@ while :; do
 	usleep 100000
 done
 big=0
+pc=0
 if [ -n "$bigpid" ]; then
-	wait "$bigpid"
+	wait "$bigpid" "$pcpid"
 	big=$(cat /tmp/bigpasses)
+	pc=$(cat /tmp/pccycles)
 fi
 h=$(wc -l <held.log)
 [ "$h" = "$i" ] || echo "ERR held.log has $h lines after $i ticks"
-echo "SUMMARY ticks=$i big=$big"
+echo "SUMMARY ticks=$i big=$big pagecache=$pc"
 exec 3>&- 4>&-
 cd /
 umount /mnt/n 2>/dev/null
+umount /mnt/c 2>/dev/null
 umount /mnt/a || echo "ERR umount share"
 echo "MIG done"
 halt

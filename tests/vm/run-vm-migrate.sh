@@ -13,9 +13,9 @@
 # host directories (a tmpfs of the test): "share" (daemon defaults) and, in migrate mode,
 # "never" (--cache=never). The guest's workload (migrate-guest.sh) appends through a held fd,
 # writes to and re-opens a held deleted file, rewrites and re-reads a file with its checksum and
-# lists a directory, every ~0.1 s; in migrate mode it also re-reads a 16 MiB file on the
-# cache=never share and compares its md5 (the daemon writes that data straight into guest
-# pages: without dirty logging of READ data the destination would see stale pages).
+# lists a directory, every ~0.1 s; in migrate mode it also re-reads a 32 MiB file on the
+# cache=never share, 8 MiB a read(2), and compares its md5 (the daemon writes that data straight
+# into dd's buffer: without dirty logging of READ data the destination would see stale pages).
 #
 # migrate:  source S; a migration to C started and cancelled with migrate_cancel while RAM is
 #           copied (S must keep running and the guest keep ticking); a migration to F whose
@@ -61,7 +61,7 @@ share="$base/share"
 mkdir -p "$share"
 # A file system of the test's own: file handles of the shared files stay valid for both
 # daemons, and nothing else changes the directories.
-mount -t tmpfs -o size=128m,mode=0755 "vfsd-$mode" "$share"
+mount -t tmpfs -o size=160m,mode=0755 "vfsd-$mode" "$share"
 declare -A qemu_pid=()
 cleanup() {
 	local p
@@ -111,8 +111,11 @@ mkdir -p "$share/a/w/dir" "$share/a/ctl" "$share/n"
 for i in $(seq 1 20); do echo "file $i" >"$share/a/w/dir/f$i"; done
 : >"$share/a/w/held.log"
 if [ "$big" = 1 ]; then
-	head -c 16M /dev/urandom >"$share/n/big.dat"
+	head -c 32M /dev/urandom >"$share/n/big.dat"
 	md5sum <"$share/n/big.dat" | cut -d' ' -f1 >"$share/n/big.md5"
+	mkdir -p "$share/c"
+	head -c 16M /dev/urandom >"$share/c/pc.dat"
+	md5sum <"$share/c/pc.dat" | cut -d' ' -f1 >"$share/c/pc.md5"
 fi
 
 # ---------------------------------------------------------------- QEMUs and their daemons
@@ -120,7 +123,7 @@ fi
 # then QEMU NAME in the background: console $base/NAME.log, QMP $base/NAME.qmp. The daemons get
 # $START_FLAGS if set, else the migration flags.
 start() {
-	local name="$1" q=() append="console=ttyS0 quiet panic=-1 migbig=$big migdel=$migdel"
+	local name="$1" q=() append="console=ttyS0 quiet panic=-1 init_on_alloc=0 migbig=$big migdel=$migdel"
 	shift
 	local flags=("${mig_flags[@]}")
 	[ -z "${START_FLAGS+x}" ] || read -r -a flags <<<"$START_FLAGS"
@@ -130,6 +133,9 @@ start() {
 		vm_start_daemon "$name-n" "$base/$name-n.sock" "$share/n" "$base/daemon-$name-n.log" \
 			"${flags[@]}" --cache=never
 		mapfile -t -O "${#q[@]}" q < <(vm_dev_virtiofs "$base/$name-n.sock" never 1)
+		vm_start_daemon "$name-c" "$base/$name-c.sock" "$share/c" "$base/daemon-$name-c.log" \
+			"${flags[@]}" --cache=always
+		mapfile -t -O "${#q[@]}" q < <(vm_dev_virtiofs "$base/$name-c.sock" always 2)
 	fi
 	timeout --kill-after=10 "${VFSD_VM_TIMEOUT:-600}" \
 		"${VM_QEMU[@]}" -M q35 "${VM_ACCEL_ARGS[@]}" -smp 1 -m "$mem" \
@@ -161,33 +167,41 @@ stop() {
 	vm_stop_daemon "$name-a" || bad="$bad$name-a: $VM_DAEMON_STATUS; "
 	if [ "$big" = 1 ]; then
 		vm_stop_daemon "$name-n" || bad="$bad$name-n: $VM_DAEMON_STATUS; "
+		vm_stop_daemon "$name-c" || bad="$bad$name-c: $VM_DAEMON_STATUS; "
 	fi
 	check "QEMU $name gone, its daemons exited 0 ($((SECONDS - t)) s)" "$bad(logs in $base)" [ -z "$bad" ]
 }
 # last_tick LOG: the number of the last "T i" line in console LOG (0 if none).
 last_tick() { { grep -a '^T [0-9]' "$1" 2>/dev/null || true; } | awk '{ t = $2 } END { print t + 0 }'; }
 # progress NAME WHAT: the guest on QEMU NAME goes on: 5 more ticks than it had and, in migrate
-# mode, one more completed big-file pass on NAME's console (60 s at most): TAP checks.
+# mode, one more big-file pass and one more page-cache cycle on NAME's console (60 s at most):
+# TAP checks.
 progress() {
-	local log="$base/$1.log" from to b0=0 b i t=$SECONDS
+	local log="$base/$1.log" from to b0=0 p0=0 b p i t=$SECONDS
 	from=$(last_tick "$tick_log")
-	[ "$log" != "$tick_log" ] || b0=$(big_passes "$log")
+	if [ "$log" = "$tick_log" ]; then
+		b0=$(count B "$log")
+		p0=$(count P "$log")
+	fi
 	tick_log=$log
 	for ((i = 0; i < 600; i++)); do
 		to=$(last_tick "$log")
-		b=$(big_passes "$log")
-		[ "$to" -ge $((from + 5)) ] && [ "$b" -gt "$b0" ] && break
+		b=$(count B "$log")
+		p=$(count P "$log")
+		[ "$to" -ge $((from + 5)) ] && [ "$b" -gt "$b0" ] && [ "$p" -gt "$p0" ] && break
 		kill -0 "${qemu_pid[$1]}" 2>/dev/null || break
 		sleep 0.1
 	done
 	check "$2: the guest goes on on $1 (tick $from -> $to in $((SECONDS - t)) s)" \
 		"$(tail -3 "$log" | tr '\n' ';')" [ "$to" -ge $((from + 5)) ]
-	[ "$big" = 0 ] || check "$2: a whole big-file pass read right on $1" \
+	[ "$big" = 0 ] || check "$2: a whole big-file pass (cache=never) read right on $1" \
 		"no new 'B' line in $log" [ "$b" -gt "$b0" ]
+	[ "$big" = 0 ] || check "$2: a page-cache cycle (cache=always) read right on $1" \
+		"no new 'P' line in $log" [ "$p" -gt "$p0" ]
 }
-# big_passes LOG: the number of "B j" lines in console LOG (always 1 without the big-file loop).
-big_passes() {
-	if [ "$big" = 1 ]; then grep -ac '^B ' "$1" || true; else echo 1; fi
+# count X LOG: the number of "X n" lines in console LOG (always 1 without the big-file loops).
+count() {
+	if [ "$big" = 1 ]; then grep -ac "^$1 " "$2" || true; else echo 1; fi
 }
 # migrate SRC DST URI [--cancel]: QMP migration; its figures as a "# " line and in VFSD_MIG_JSON.
 migrate() {
