@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The migration state loader (docs/migration.md): fuse/state.c and fs/passthrough/migrate.c,
+ * The migration state loader (docs/migration.md): fuse/state.c and fs/passthrough/op_migrate.c,
  * through fuse_server_state_load(), over a temporary share. A state that loads must also save
  * and load again unchanged in size (a destination can be migrated on), and the loaded session
  * must answer a GETATTR of every node id 1..8 without crashing. Every input starts from a

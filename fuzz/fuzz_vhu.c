@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -53,7 +54,8 @@ static unsigned count_fds(void)
 static bool wants_memory(uint32_t request)
 {
 	return request == VHU_SET_MEM_TABLE || request == VHU_ADD_MEM_REG ||
-	       request == VHU_REM_MEM_REG || request == VHU_SET_LOG_BASE;
+	       request == VHU_REM_MEM_REG || request == VHU_SET_LOG_BASE ||
+	       request == VHU_SET_DEVICE_STATE_FD; /* a file to write or read to EOF */
 }
 
 static int make_fd(bool memory)
@@ -68,6 +70,21 @@ static int make_fd(bool memory)
 		return -1;
 	}
 	return fd;
+}
+
+/* Device state: a blob larger than a pipe holds, and a load that takes a few sizes only. */
+static int state_save(void *opaque, void **ret_buf, size_t *ret_len)
+{
+	*ret_buf = calloc(1, 100000);
+	if (!*ret_buf)
+		return -ENOMEM;
+	*ret_len = 100000;
+	return 0;
+}
+
+static int state_load(void *opaque, const void *buf, size_t len)
+{
+	return len % 3 ? -EBADMSG : 0;
 }
 
 /* 1: dispatched, 0: the connection ends here. */
@@ -113,7 +130,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_request_queues = 1 + devb % 3,
 		.thread_pool_size = (devb >> 2) % 3,
 	};
-	struct vhu_callbacks cb = {.handle = handle, .reset = reset};
+	struct vhu_callbacks cb = {
+		.handle = handle,
+		.reset = reset,
+		.state_save = state_save,
+		.state_load = state_load,
+	};
 	struct vhu_dev *dev;
 	unsigned before;
 

@@ -358,6 +358,20 @@ def vhu_seeds():
                             0x7f0000000200, (1 << 64) - 4)), vmsg(12, u64(0), nfds=1)])
     s["poll-mode"] = bytes([0]) + b"".join(vhu_setup(1)[:-3] + [vmsg(12, u64(0x100)),
                                                                vmsg(18, state(0, 1))])
+    # Device state (migration): DEVICE_STATE negotiated, SAVE into a file (the blob is larger
+    # than a pipe), CHECK; LOAD from a file (read to EOF), CHECK; the edges.
+    ds = vhu_setup(1)
+    ds[2] = vmsg(16, u64(0xa429 | 1 << 19))
+    s["device-state-save"] = bytes([0]) + b"".join(ds + [
+        vmsg(11, state(0, 0)), vmsg(42, struct.pack("<II", 0, 0), nfds=1), vmsg(43)])
+    s["device-state-load"] = bytes([0]) + b"".join(ds[:5] + [
+        vmsg(34), vmsg(42, struct.pack("<II", 1, 0), nfds=1), vmsg(43)] + ds[5:])
+    s["device-state-edges"] = bytes([0]) + b"".join(ds[:3] + [
+        vmsg(43), vmsg(42, struct.pack("<II", 2, 0), nfds=1),
+        vmsg(42, struct.pack("<II", 0, 1), nfds=1), vmsg(42, struct.pack("<II", 0, 0)),
+        vmsg(42, struct.pack("<II", 0, 0), nfds=1), vmsg(42, struct.pack("<II", 1, 0), nfds=1),
+        vmsg(43), vmsg(43), vmsg(42, struct.pack("<II", 1, 0), nfds=2)])
+    s["device-state-unnegotiated"] = bytes([0]) + vmsg(42, struct.pack("<II", 0, 0), nfds=1)
     return s
 
 

@@ -72,7 +72,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 		-Db_lundef=false -Dvm_tests=false >/dev/null || status=1
 fi
 if ninja -C build-fuzz fuzz/fuzz_fuse_null fuzz/fuzz_fuse_pt fuzz/fuzz_fuse_fake fuzz/fuzz_virtq \
-	fuzz/fuzz_vhu fuzz/fuzz_xattrmap fuzz/fuzz_idmap >/dev/null; then
+	fuzz/fuzz_vhu fuzz/fuzz_xattrmap fuzz/fuzz_idmap fuzz/fuzz_state >/dev/null; then
 	meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz || status=1
 else
 	status=1

@@ -228,12 +228,11 @@ static void close_msg_fds(struct vhu_msg *msg)
 	msg->nfds = 0;
 }
 
-/* Waits until fd is readable: 1 when vhu_dev_stop() was called, 0 when readable, or -errno. */
-static int wait_readable(struct vhu_dev *dev, int fd)
+int vhu_wait_fd(int abort_fd, int fd, short events)
 {
 	struct pollfd pfd[2] = {
-		{.fd = dev->stop_fd, .events = POLLIN},
-		{.fd = fd, .events = POLLIN},
+		{.fd = abort_fd, .events = POLLIN},
+		{.fd = fd, .events = events},
 	};
 
 	for (;;) {
@@ -247,6 +246,12 @@ static int wait_readable(struct vhu_dev *dev, int fd)
 		if (pfd[1].revents)
 			return 0;
 	}
+}
+
+/* Waits until fd is readable: 1 when vhu_dev_stop() was called, 0 when readable, or -errno. */
+static int wait_readable(struct vhu_dev *dev, int fd)
+{
+	return vhu_wait_fd(dev->stop_fd, fd, POLLIN);
 }
 
 /* 0: the frontend left; 1: stopped; <0: error or protocol violation. */

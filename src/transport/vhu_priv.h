@@ -244,6 +244,9 @@ struct vhu_msg {
 /* A frontend protocol violation: the connection is dropped. */
 #define VHU_EPROTO (-EPROTO)
 
+/* vhost_user.c: waits until fd has `events` or abort_fd is readable: 0, 1 (abort), -errno. */
+int vhu_wait_fd(int abort_fd, int fd, short events);
+
 /* vhu_msg.c */
 int vhu_msg_dispatch(struct vhu_dev *dev, struct vhu_msg *msg);
 /* "SET_MEM_TABLE" for 5 (vhu_names.c); "UNKNOWN" for a number the spec does not define. */

@@ -29,22 +29,9 @@
 /* Waits until fd is ready for `events`: 0, or -ECANCELED when the transfer is aborted. */
 static int xfer_wait(struct vhu_xfer *x, short events)
 {
-	struct pollfd pfd[2] = {
-		{.fd = x->abort_fd, .events = POLLIN},
-		{.fd = x->fd, .events = events},
-	};
+	int r = vhu_wait_fd(x->abort_fd, x->fd, events);
 
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (pfd[0].revents)
-			return -ECANCELED;
-		if (pfd[1].revents)
-			return 0;
-	}
+	return r == 1 ? -ECANCELED : r;
 }
 
 static int xfer_send(struct vhu_xfer *x)
@@ -227,11 +214,15 @@ int vhu_h_set_device_state_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	} else {
 		r = 0;
 	}
-	if (r == 0)
-		r = xfer_start(dev, msg->fds[0]);
-	if (r == 0)
-		msg->fds[0] = -1; /* the thread's now */
+	/* Before the thread starts: it writes its own outcome there. */
 	x->result = r;
+	if (r == 0) {
+		r = xfer_start(dev, msg->fds[0]);
+		if (r == 0)
+			msg->fds[0] = -1; /* the thread's now */
+		else
+			x->result = r;
+	}
 	msg->has_reply = true;
 	msg->reply_size = sizeof(uint64_t);
 	/* Bits 0-7: 0 accepted; bit 8: no fd of ours, the frontend uses its pipe. On failure

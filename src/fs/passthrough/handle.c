@@ -119,7 +119,7 @@ int pt_handle_get(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh,
 		h = NULL;
 	if (h && h->broken) {
 		pthread_rwlock_unlock(&fs->handles_lock);
-		return -EIO; /* not reopened after a migration (migrate.c) */
+		return -EIO; /* not reopened after a migration (op_migrate.c) */
 	}
 	if (h)
 		atomic_fetch_add(&h->refs, 1);

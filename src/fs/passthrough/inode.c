@@ -173,7 +173,7 @@ int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret)
 	ino = pt_find_by_id(fs, guest_nodeid);
 	if (ino && ino->broken) {
 		pthread_rwlock_unlock(&fs->inodes_lock);
-		return -EIO; /* lost in a migration (migrate.c) */
+		return -EIO; /* lost in a migration (op_migrate.c) */
 	}
 	if (ino)
 		atomic_fetch_add(&ino->refs, 1);
@@ -258,7 +258,7 @@ static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint6
 		ret->attr_flags |= FS_ATTR_SUBMOUNT;
 }
 
-/* A node of a loaded migration state: its id and lookup count (migrate.c). */
+/* A node of a loaded migration state: its id and lookup count (op_migrate.c). */
 struct pt_restore {
 	uint64_t nodeid, nlookup;
 	bool locks_lost;

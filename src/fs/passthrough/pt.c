@@ -102,8 +102,8 @@ static const struct fs_ops pt_ops = {
 	.removemapping = pt_op_removemapping,
 	.vt_available = pt_op_vt_available,
 	.version = pt_op_version,
-	.state_save = pt_state_save,
-	.state_load = pt_state_load,
+	.state_save = pt_op_state_save,
+	.state_load = pt_op_state_load,
 };
 
 static unsigned long pt_default_fd_budget(void)

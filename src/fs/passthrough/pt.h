@@ -89,7 +89,7 @@ struct pt_inode {
 	pthread_mutex_t locks_mu;
 	struct pt_lock_owner *owners; /* guarded by locks_mu */
 	unsigned nowners;	      /* guarded by locks_mu */
-	/* Migration (migrate.c), set before the inode is published: not found again on load
+	/* Migration (op_migrate.c), set before the inode is published: not found again on load
 	 * (no fd, no handle: every use is -EIO); had lock owners on the source, whose locks
 	 * did not move (lock requests get -ENOLCK). */
 	bool broken;
@@ -204,7 +204,7 @@ int pt_inode_entry_changed(struct pt_fs *fs, const struct pt_inode *parent, int 
 int pt_do_lookup_changed(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
 			 struct fs_entry *ret);
 /*
- * Migration (migrate.c): a node of a loaded state found again as the O_PATH fd *fd (ownership
+ * Migration (op_migrate.c): a node of a loaded state found again as the O_PATH fd *fd (ownership
  * taken), under its old id and lookup count (-EEXIST when the id or the host object is taken
  * already); or, not found, a broken node every use of which is -EIO.
  */
@@ -347,10 +347,6 @@ int pt_kill_suidgid_caller(struct pt_fs *fs, const struct fs_ctx *ctx, const str
 			   int fd);
 int pt_kill_suidgid_v2(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
 		       int fd);
-
-/* migrate.c: the state_save/state_load ops (fs/ops.h). */
-int pt_state_save(void *fs, struct sbuf_w *w);
-int pt_state_load(void *fs, struct sbuf_r *r);
 
 /* pt_vt.c: the version table hooks; all no-ops without a table. */
 /* The version of an inode now (read before a stat). */

@@ -90,4 +90,8 @@ int pt_op_flock(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh
 bool pt_op_vt_available(void *fs);
 int pt_op_version(void *fs, uint64_t nodeid, struct fs_version *ret);
 
+/* op_migrate.c: the backend's part of the migration state (docs/migration.md). */
+int pt_op_state_save(void *fs, struct sbuf_w *w);
+int pt_op_state_load(void *fs, struct sbuf_r *r);
+
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The passthrough backend's migration state (migrate.c) through the state_save/state_load ops:
+ * The passthrough backend's migration state (op_migrate.c) through the state_save/state_load ops:
  * a second backend on the same share takes over the node ids, lookup counts and open handles
  * of the first; every truncation of the state is refused (and leaves a backend that destroy()
  * cleans up); lost nodes follow the policy; lost locks answer ENOLCK.
@@ -172,10 +172,37 @@ static void test_locks_lost(void)
 	tenv_done(&t);
 }
 
+/* More nodes than a destination takes: refused before any is looked at (and the bytes for
+ * them are really there, so only the cap can refuse it). */
+static void test_caps(void)
+{
+	const uint32_t n = (1u << 21) + 1;
+	struct tenv t;
+	struct sbuf_w w = {0};
+	struct mig m;
+
+	CHECK_EQ(tenv_init(&t, NULL), 0);
+	sbuf_put_u64(&w, 1ull << 40);
+	sbuf_put_u32(&w, n);
+	for (uint32_t i = 0; i < n; i++) {
+		sbuf_put_u64(&w, 2 + i);
+		sbuf_put_u64(&w, 1);
+		sbuf_put_u32(&w, S_IFREG);
+		sbuf_put_u32(&w, 0);
+	}
+	CHECK_EQ(w.err, 0);
+	CHECK_EQ(mig_new(&t, true, false, &m), 0);
+	CHECK_EQ(mig_load(&m, &w, w.len), -E2BIG);
+	mig_free(&m);
+	free(w.buf);
+	tenv_done(&t);
+}
+
 int main(void)
 {
 	test_round_trip();
 	test_lost();
 	test_locks_lost();
+	test_caps();
 	return check_report("passthrough-migrate");
 }

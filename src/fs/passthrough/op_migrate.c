@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fs/passthrough/pt.h"
+#include "fs/passthrough/pt_ops.h"
 #include "util/log.h"
 
 /* Node flags. */
@@ -38,6 +39,10 @@
 #define PTM_NODE_MIN   24u
 #define PTM_HANDLE_MIN 24u
 #define PTM_IDS_MAX    (1ull << 62)
+/* What a destination takes on: a hostile state of broken nodes costs memory, not fds. A
+ * source has at most one handle per fd of its budget (PT_FD_MAX_DEFAULT, 1M). */
+#define PTM_NODES_MAX	(1u << 21)
+#define PTM_HANDLES_MAX (1u << 20)
 
 /* The path of an fd as /proc shows it: 0, or -ENAMETOOLONG/-errno. */
 static int pt_fd_path(struct pt_fs *fs, int fd, char buf[static PATH_MAX])
@@ -196,7 +201,7 @@ static void pt_save_handles(struct pt_save *s)
 	pthread_rwlock_unlock(&fs->handles_lock);
 }
 
-int pt_state_save(void *fsp, struct sbuf_w *w)
+int pt_op_state_save(void *fsp, struct sbuf_w *w)
 {
 	struct pt_fs *fs = fsp;
 	struct pt_save s = {.fs = fs, .w = w};
@@ -387,7 +392,12 @@ static int pt_open_handle(struct pt_load *l, const struct pt_mnode *n)
 	if (!fh)
 		return -ENOMEM;
 	/* Opening handles from a migration stream is opt-in on the destination too. */
-	if (!l->fs->cfg.migration_file_handles || l->handles_dead)
+	if (!l->fs->cfg.migration_file_handles && !l->handles_dead) {
+		l->handles_dead = true;
+		log_warn("migration: the state carries file handles, which this daemon opens only "
+			 "with --migration-mode=file-handles: finding nodes by path only");
+	}
+	if (l->handles_dead)
 		return -EPERM;
 	if (l->mount_fd < 0) {
 		l->mount_fd = openat(l->fs->root->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -477,6 +487,12 @@ static int pt_load_nodes(struct pt_load *l)
 	if (l->r->err || l->next_nodeid <= FS_ROOT_ID || l->next_nodeid > PTM_IDS_MAX ||
 	    (uint64_t)count * PTM_NODE_MIN > sbuf_remaining(l->r))
 		return pt_load_bad("bad node count or next id");
+	if (count > PTM_NODES_MAX) {
+		log_error(
+			"migration: the source has %u nodes, more than the %u a destination takes",
+			count, PTM_NODES_MAX);
+		return -E2BIG;
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		r = pt_parse_node(l, n);
 		if (r == 0)
@@ -536,6 +552,12 @@ static int pt_load_handles(struct pt_load *l)
 	if (l->r->err || l->next_fh == 0 || l->next_fh > PTM_IDS_MAX ||
 	    (uint64_t)count * PTM_HANDLE_MIN > sbuf_remaining(l->r))
 		return pt_load_bad("bad handle count or next handle");
+	if (count > PTM_HANDLES_MAX) {
+		log_error("migration: the source has %u open handles, more than the %u a "
+			  "destination takes",
+			  count, PTM_HANDLES_MAX);
+		return -E2BIG;
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		r = pt_load_handle(l);
 		if (r < 0)
@@ -544,7 +566,7 @@ static int pt_load_handles(struct pt_load *l)
 	return 0;
 }
 
-int pt_state_load(void *fsp, struct sbuf_r *r)
+int pt_op_state_load(void *fsp, struct sbuf_r *r)
 {
 	struct pt_fs *fs = fsp;
 	struct pt_load l = {.fs = fs, .r = r, .mount_fd = -1};
