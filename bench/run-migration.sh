@@ -81,7 +81,7 @@ for c in sys.argv[2:]:
     down = [d["downtime-ms"] for d in ok if d.get("status") == "completed"]
     ram = [d["ram-mb"] for d in ok if d.get("status") == "completed"]
     print(f"| {names.get(c, c)} | {len(tot)} | {cell(tot)} | {cell(down)} | "
-          f"{statistics.median(ram) if ram else '-'} | {bad} |")
+          f"{round(statistics.median(ram), 1) if ram else '-'} | {bad} |")
 print()
 print("Raw (config, rep, migration, total ms, downtime ms, RAM MB, load average before the run):")
 print()
