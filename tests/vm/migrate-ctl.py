@@ -135,17 +135,13 @@ def migrate(a):
         src.execute("migrate-set-parameters", {"max-bandwidth": 0})
         out["cancelled-at-mb"] = cancel_mb if cancelled_sent else None
     ok = True
-    if a.cancel:
+    if a.cancel or a.fail:
+        # the source must go on: status cancelled (or failed), source running again
+        want = "cancelled" if a.cancel else "failed"
         out["src-state"] = wait_state(src, ("running",), 10)
-        if st != "cancelled" or out["src-state"] != "running":
-            print(f"migrate-ctl: expected cancelled with the source running, got {st}, "
+        if st != want or out["src-state"] != "running":
+            print(f"migrate-ctl: expected {want} with the source running, got {st}, "
                   f"source {out['src-state']}: {info.get('error-desc', '')}", file=sys.stderr)
-            ok = False
-    elif a.fail:
-        out["src-state"] = wait_state(src, ("running",), 10)
-        if st != "failed" or out["src-state"] != "running":
-            print(f"migrate-ctl: expected failed with the source running, got {st}, "
-                  f"source {out['src-state']}", file=sys.stderr)
             ok = False
     elif st != "completed":
         out["src-state"] = src.state()
