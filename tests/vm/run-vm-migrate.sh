@@ -304,7 +304,7 @@ else
 		[ -z "$(grep -a DELGONE "$base/s.log")" ]
 	check "after the restore the held deleted file gives an error" "no DELGONE line in $base/r.log" \
 		grep -aq DELGONE "$base/r.log"
-	grep -a DELGONE "$base/r.log" | tr -d '\r' | sed 's/^/# guest: /'
+	grep -a DELGONE "$base/r.log" | tr -d '\r' | sed 's/^/# guest: /' || true
 	grep -ih 'migration:' "$base"/daemon-r-a.log | head -2 | sed 's/^/# restored daemon: /' || true
 fi
 
