@@ -15,9 +15,9 @@
 #   MIG done                      unmounted, powering off
 # Settings from the kernel command line (they reach init as environment variables):
 #   migdel=1   hold a file open that is deleted (default 1); an error on it is an ERR line
-#   migdel=2   the same, but the first error writing to it (expected after a snapshot is
-#              restored: the deleted file died with the source's daemon) is reported as
-#              "DELGONE tick <i>: <error>" and the file is not used any more
+#   migdel=2   the same, but the first error writing or re-reading it (expected after a
+#              snapshot is restored: the deleted file died with the source's daemon) is
+#              reported as "DELGONE tick <i>: <error>" and the file is not used any more
 #   migbig=1   mount the second share "never" (the daemon runs --cache=never) and re-read
 #              big.dat (32 MiB) there in a loop, 8 MiB a read(2), comparing its md5 with
 #              big.md5; and mount "always" (--cache=always) and check pc.dat in the page
@@ -135,14 +135,21 @@ while :; do
 	i=$((i + 1))
 	echo "$i" >&3 || echo "ERR tick $i: append through the held fd"
 	if [ "$del" = 1 ]; then
-		if err=$(echo "$i" 2>&1 >&4); then
-			c=$(wc -l </proc/$$/fd/4)
-			[ "$c" = "$i" ] || echo "ERR tick $i: the deleted file has '$c' lines"
+		bad=""
+		if ! err=$(echo "$i" 2>&1 >&4); then
+			bad="write: $err"
+		else
+			c=$(wc -l </proc/$$/fd/4 2>/tmp/wc.err)
+			[ "$c" = "$i" ] || bad="it has '$c' lines after $i writes: $(cat /tmp/wc.err)"
+		fi
+		if [ -z "$bad" ]; then
+			:
 		elif [ "${migdel:-1}" = 2 ]; then
-			echo "DELGONE tick $i: $err"
+			# the snapshot may fall between the write and the re-read
+			echo "DELGONE tick $i: $bad"
 			del=0
 		else
-			echo "ERR tick $i: write to the deleted file: $err"
+			echo "ERR tick $i: the deleted file: $bad"
 		fi
 	fi
 	if [ -n "$prev" ]; then
