@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -206,8 +207,11 @@ struct vhu_dev {
 		bool running; /* thread started, not joined */
 		bool done;    /* a transfer ran: result is its outcome */
 		uint32_t direction;
-		int fd;		 /* the frontend's pipe end; owned by the thread while running */
-		int abort_fd;	 /* eventfd: makes the thread give up */
+		int fd;	      /* the frontend's pipe end; owned by the thread while running */
+		int abort_fd; /* eventfd: makes the thread give up */
+		/* Set by CHECK_DEVICE_STATE: the frontend says it is done with its end, so the
+		 * pipe can no longer make the thread wait (EAGAIN now is a frontend's error). */
+		atomic_bool finishing;
 		uint8_t *buf;	 /* SAVE: the blob to send; LOAD: what was read */
 		size_t len, cap; /* bytes in buf, and its allocation */
 		int result;	 /* 0 or -errno */

@@ -7,8 +7,9 @@
  * The frontend reads (SAVE) or writes (LOAD) its end of the pipe only after our reply to
  * SET_DEVICE_STATE_FD, and sends CHECK_DEVICE_STATE once it has seen EOF (SAVE) or closed its
  * end (LOAD). So the bytes move on a thread of their own (a pipe holds 64 KiB), which the
- * control thread joins at CHECK_DEVICE_STATE; a new transfer, a session end or the device's end
- * make a thread still waiting give up (abort_fd).
+ * control thread joins at CHECK_DEVICE_STATE, after which the thread no longer waits on the pipe
+ * (a frontend that sent CHECK too early gets a failed transfer, not a hung control thread); a
+ * new transfer, a session end or the device's end make a thread still waiting give up.
  *
  * SAVE: the state is taken when SET_DEVICE_STATE_FD arrives (the rings are stopped then) and
  * the device is left untouched, so a failed migration resumes it. LOAD: the bytes are read to
@@ -26,11 +27,26 @@
 #include "transport/vhu_priv.h"
 #include "util/log.h"
 
-/* Waits until fd is ready for `events`: 0, or -ECANCELED when the transfer is aborted. */
+/*
+ * Waits until fd is ready for `events`: 0 (try again), or -ECANCELED when the transfer is
+ * aborted. After CHECK_DEVICE_STATE the frontend has closed its end (LOAD: a read then never
+ * gives EAGAIN) or read to our EOF (SAVE: the thread has ended): a pipe that would still make
+ * us wait is the frontend's error, reported instead of blocking the control thread's join.
+ */
 static int xfer_wait(struct vhu_xfer *x, short events)
 {
-	int r = vhu_wait_fd(x->abort_fd, x->fd, events);
+	int r;
 
+	if (atomic_load(&x->finishing)) {
+		log_error(
+			"migration: CHECK_DEVICE_STATE came before the frontend %s its end of the "
+			"state pipe",
+			x->direction == VHU_STATE_SAVE ? "read all of" : "closed");
+		return -EPIPE;
+	}
+	r = vhu_wait_fd(x->abort_fd, x->fd, events);
+	if (r == 1 && atomic_load(&x->finishing))
+		return 0; /* one more try: the read or write must not need to wait now */
 	return r == 1 ? -ECANCELED : r;
 }
 
@@ -117,7 +133,8 @@ static void *xfer_thread(void *arg)
 	return NULL;
 }
 
-/* Joins the thread (after telling it to give up when `abort`). */
+/* Joins the thread, after telling it to give up (abort) or that the frontend is done (finish:
+ * it completes what the pipe holds without waiting). */
 static void xfer_join(struct vhu_dev *dev, bool abort)
 {
 	struct vhu_xfer *x = &dev->xfer;
@@ -125,11 +142,13 @@ static void xfer_join(struct vhu_dev *dev, bool abort)
 
 	if (!x->running)
 		return;
-	if (abort)
-		(void)!eventfd_write(x->abort_fd, 1);
+	if (!abort)
+		atomic_store(&x->finishing, true);
+	(void)!eventfd_write(x->abort_fd, 1);
 	pthread_join(x->thread, NULL);
 	x->running = false;
-	(void)!eventfd_read(x->abort_fd, &v); /* non-blocking: drains an abort */
+	atomic_store(&x->finishing, false);
+	(void)!eventfd_read(x->abort_fd, &v); /* non-blocking: drains the wake-up */
 }
 
 static void xfer_clear(struct vhu_xfer *x)
@@ -241,7 +260,8 @@ int vhu_h_check_device_state(struct vhu_dev *dev, struct vhu_msg *msg)
 				"vhost-user: CHECK_DEVICE_STATE without DEVICE_STATE");
 		return VHU_EPROTO;
 	}
-	/* The frontend has seen our EOF (SAVE) or closed its end (LOAD): the thread ends. */
+	/* The frontend has seen our EOF (SAVE) or closed its end (LOAD): the thread ends
+	 * without waiting (a frontend that has not is told so, never waited for). */
 	xfer_join(dev, false);
 	r = x->done ? x->result : -ENODATA;
 	if (x->done && r == 0 && x->direction == VHU_STATE_LOAD) {

@@ -862,6 +862,17 @@ static void test_protocol_edges(struct th *t)
 	close(p[1]);
 	T_OK(t, fe_vhu_call(t->fe, VHU_CHECK_DEVICE_STATE, NULL, 0, NULL, 0, &v));
 	T_CHECK(t, v != 0);
+	/* A LOAD whose writer is still open at CHECK (the frontend's error; found by fuzz_vhu):
+	 * CHECK answers failure at once instead of joining a thread that waits on the pipe. */
+	T_OK(t, pipe2(p, O_CLOEXEC));
+	T_OK(t, fe_vhu_call(t->fe, VHU_SET_DEVICE_STATE_FD, &(struct { uint32_t d, p; }){1, 0}, 8,
+			    &p[0], 1, &v));
+	T_EQ(t, v & 0xff, 0);
+	close(p[0]);
+	T_EQ(t, write(p[1], "VFSD", 4), 4);
+	T_OK(t, fe_vhu_call(t->fe, VHU_CHECK_DEVICE_STATE, NULL, 0, NULL, 0, &v));
+	T_CHECK(t, v != 0);
+	close(p[1]);
 	T_OK(t, fe_resume(t->fe));
 	T_OK(t, fe_getattr(t->fe, FE_ROOT_ID, NULL, &a));
 	T_OK(t, th_reconnect(t, NULL));
