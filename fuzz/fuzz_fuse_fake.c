@@ -227,8 +227,15 @@ static int f_name_op(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t par
 	return result();
 }
 
+static int f_remove(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		    const char *name, struct fs_version *ret_dirs)
+{
+	return result();
+}
+
 static int f_rename(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
-		    const char *name, uint64_t newparent, const char *newname, unsigned flags)
+		    const char *name, uint64_t newparent, const char *newname, unsigned flags,
+		    struct fs_version *ret_dirs)
 {
 	return result();
 }
@@ -500,8 +507,8 @@ static const struct fs_ops fake_ops = {
 	.symlink = f_symlink,
 	.mknod = f_mknod,
 	.mkdir = f_mkdir,
-	.unlink = f_name_op,
-	.rmdir = f_name_op,
+	.unlink = f_remove,
+	.rmdir = f_remove,
 	.rename = f_rename,
 	.link = f_link,
 	.open = f_open,

@@ -8,7 +8,8 @@
  * and sends the kernel down its ordinary expiry path (LOOKUP, GETATTR, READDIR).
  *
  * Own changes. A creating request (MKNOD, MKDIR, SYMLINK, LINK, CREATE) bumps its directory's
- * counter, which would make every other name this guest holds in that directory stale. Its
+ * counter, which would make every other name this guest holds in that directory stale (so do
+ * UNLINK, RMDIR and RENAME(2): their bodies carry the same for one or two directories). Its
  * reply says VFSD_VT_BUMPED and v, the value its own atomic increment produced, so the counter
  * held v - 1 right before it. Counters and the epoch only grow, and v is the slot's counter plus
  * the epoch after the increment; so a name looked up at v - 1 was looked up when the counter
@@ -49,12 +50,14 @@ enum {
 	VT_STAT_REQ_LOOKUP,  /* requests sent (with or without the table): LOOKUP */
 	VT_STAT_REQ_GETATTR, /* ... GETATTR */
 	VT_STAT_REQ_MAKE,    /* ... MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE */
+	VT_STAT_REQ_REMOVE,  /* ... UNLINK, RMDIR, RENAME, RENAME2 */
+	VT_STAT_OWN_DIRS,    /* own changes noted from UNLINK, RMDIR, RENAME(2) bodies (in own) */
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
-	"offered", "acked",    "on",	     "broken",	    "fresh",	 "kept",
-	"stale",   "bad_slot", "versions",   "rdc_reset",   "stale_dir", "stale_node",
-	"own",	   "own_kept", "req_lookup", "req_getattr", "req_make",
+	"offered",    "acked",	     "on",	  "broken",	"fresh",      "kept", "stale",
+	"bad_slot",   "versions",    "rdc_reset", "stale_dir",	"stale_node", "own",  "own_kept",
+	"req_lookup", "req_getattr", "req_make",  "req_remove", "own_dirs",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
 
@@ -162,11 +165,29 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 		vt_count(VT_STAT_REQ_LOOKUP);
 	else if (args->opcode == FUSE_GETATTR)
 		vt_count(VT_STAT_REQ_GETATTR);
+	else if (args->opcode == FUSE_UNLINK || args->opcode == FUSE_RMDIR ||
+		 args->opcode == FUSE_RENAME || args->opcode == FUSE_RENAME2)
+		vt_count(VT_STAT_REQ_REMOVE);
 	else if (args->opcode != FUSE_SETATTR)
 		vt_count(VT_STAT_REQ_MAKE);
 	if (!vt_acked(fc))
 		return;
 	switch (args->opcode) {
+	case FUSE_UNLINK:
+	case FUSE_RMDIR:
+	case FUSE_RENAME:
+	case FUSE_RENAME2:
+		/* No reply body in FUSE: ours is the only out argument, of variable size (a daemon
+		 * may send none). */
+		if (WARN_ON_ONCE(args->out_numargs || args->out_argvar))
+			return;
+		memset(&args->vt.dirs, 0, sizeof(args->vt.dirs));
+		args->out_args[0].size = sizeof(args->vt.dirs);
+		args->out_args[0].value = &args->vt.dirs;
+		args->out_numargs = 1;
+		args->out_argvar = true;
+		args->vt.posted = true;
+		return;
 	case FUSE_LOOKUP:
 	case FUSE_MKNOD:
 	case FUSE_MKDIR:
@@ -312,6 +333,46 @@ void fuse_vt_dentry_set(struct dentry *entry, const struct vfsd_vt_ver *parent)
 void fuse_vt_dentry_forget(struct dentry *entry)
 {
 	WRITE_ONCE(vt_dentry(entry)->valid, 0);
+}
+
+int fuse_vt_dirs_result(struct fuse_args *args, ssize_t r)
+{
+	if (!args->vt.posted || r < 0)
+		return r;
+	/* A short body (none, from a daemon that sends none) tells nothing. */
+	if (r != sizeof(args->vt.dirs))
+		memset(&args->vt.dirs, 0, sizeof(args->vt.dirs));
+	return 0;
+}
+
+void fuse_vt_dirs_note(struct fuse_conn *fc, struct fuse_args *args, struct dentry *moved,
+		       struct dentry *exchanged)
+{
+	int i;
+
+	if (!args->vt.posted)
+		return;
+	if (moved)
+		fuse_invalidate_entry_cache(moved);
+	if (exchanged)
+		fuse_invalidate_entry_cache(exchanged);
+	/*
+	 * Unlike a create's, this change reaches the dcache only when the VFS handles the op's
+	 * return (d_delete, d_move; the directories stay locked until then): a removed name
+	 * becomes a negative dentry or is unhashed, which agrees with the directory as it is
+	 * now; the moved dentries, whose versions name the old directory, are forgotten above. A
+	 * lock-free lookup racing with this op may see the old name meanwhile, as on any
+	 * filesystem. The run covers only this change (the file comment).
+	 */
+	for (i = 0; i < ARRAY_SIZE(args->vt.dirs.dir); i++) {
+		const struct vfsd_vt_ver *d = &args->vt.dirs.dir[i];
+
+		if ((d->flags & (VFSD_VT_VALID | VFSD_VT_BUMPED)) !=
+		    (VFSD_VT_VALID | VFSD_VT_BUMPED))
+			continue;
+		vt_count(VT_STAT_OWN_DIRS);
+		vt_run_note(fc, d->slot, d->version);
+	}
 }
 
 /* Is (slot, version) still current? A slot outside the table is never current. */

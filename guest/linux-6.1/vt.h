@@ -87,6 +87,7 @@ struct fuse_vt_args {
 	union {
 		struct vfsd_vt_entry_out entry;
 		struct vfsd_vt_attr_out attr;
+		struct vfsd_vt_dirs_out dirs;
 	};
 	bool posted;
 };
@@ -101,7 +102,8 @@ u64 fuse_vt_init_flags(struct fuse_conn *fc);
 void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags);
 
 /* Requests: post the extension for LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE,
- * GETATTR and SETATTR (by args->opcode) when acked; the versions of the reply, NULL if none. */
+ * GETATTR and SETATTR (by args->opcode) when acked, and the body of UNLINK, RMDIR, RENAME and
+ * RENAME2; the versions of the reply, NULL if none. */
 void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_node(const struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args);
@@ -116,6 +118,18 @@ void fuse_vt_inode_set(struct fuse_inode *fi, const struct vfsd_vt_ver *ver);
  * extends the run of this guest's own changes to that slot. */
 void fuse_vt_dentry_set(struct dentry *entry, const struct vfsd_vt_ver *parent);
 void fuse_vt_dentry_forget(struct dentry *entry);
+
+/*
+ * UNLINK, RMDIR, RENAME, RENAME2: fuse_vt_dirs_result() turns fuse_simple_request()'s result
+ * (the body's size, the body being a variable-size argument) back into 0 or -errno;
+ * fuse_vt_dirs_note(), after a success and after the dcache has the change, extends the runs
+ * of the directories the reply says this request bumped. `moved` and `exchanged` (may be NULL)
+ * are the dentries the VFS moves to another name after the op: their versions name the old
+ * directory, so they are forgotten (one LOOKUP each).
+ */
+int fuse_vt_dirs_result(struct fuse_args *args, ssize_t r);
+void fuse_vt_dirs_note(struct fuse_conn *fc, struct fuse_args *args, struct dentry *moved,
+		       struct dentry *exchanged);
 
 /*
  * The checks (dentry revalidation, attribute refresh, permission). time_expired is

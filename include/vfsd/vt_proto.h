@@ -20,7 +20,9 @@
  *   and TMPFILE (after fuse_open_out), and a struct vfsd_vt_attr_out to GETATTR and SETATTR
  *   replies (after fuse_attr_out). The guest posts buffers large enough for them. A LOOKUP of
  *   a missing name may be answered with a negative entry (nodeid 0, node not VALID) that
- *   carries the directory's version instead of ENOENT.
+ *   carries the directory's version instead of ENOENT. UNLINK, RMDIR, RENAME and RENAME2,
+ *   whose FUSE replies have no body, get a struct vfsd_vt_dirs_out as their body when the guest
+ *   posts room for it (else the empty reply: guests that predate it post none).
  *
  * The rule that makes it coherent: a version is the counter of the slot plus the header's epoch,
  * read by the daemon before the stat or lookup whose result the reply carries; every change a
@@ -79,6 +81,17 @@ struct vfsd_vt_entry_out {
 /* After fuse_attr_out in GETATTR and SETATTR replies. */
 struct vfsd_vt_attr_out {
 	struct vfsd_vt_ver node;
+};
+
+/*
+ * The whole body of a successful UNLINK, RMDIR, RENAME or RENAME2 reply (empty without the
+ * flag). dir[0] is the directory of the (old) name, dir[1] the new name's directory when it is
+ * another one (else all zero, not VALID). Each VALID entry carries VFSD_VT_BUMPED and the value
+ * this request's own bump gave that directory's counter, as `parent` does for creates. The
+ * removed or replaced inodes are bumped too; they are not listed.
+ */
+struct vfsd_vt_dirs_out {
+	struct vfsd_vt_ver dir[2];
 };
 
 #endif

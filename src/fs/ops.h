@@ -71,6 +71,7 @@ struct fs_version {
 };
 #define FS_VER_VALID  (1u << 0)
 #define FS_VER_BUMPED (1u << 1)
+#define FS_DIRS_MAX   2 /* directories one unlink, rmdir or rename changes */
 
 struct fs_entry {
 	uint64_t nodeid; /* 0: negative entry (cacheable ENOENT), only from lookup */
@@ -196,13 +197,19 @@ struct fs_ops {
 		     const char *name, mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret);
 	int (*mkdir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
 		     const char *name, mode_t mode, mode_t umask, struct fs_entry *ret);
+	/*
+	 * The removing and renaming ops: ret_dirs is NULL or room for FS_DIRS_MAX versions, zeroed
+	 * by the caller; a backend with a table puts there the versions its own bumps gave the
+	 * directories (parent, then newparent when it is another), each FS_VER_BUMPED.
+	 */
 	int (*unlink)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
-		      const char *name);
+		      const char *name, struct fs_version *ret_dirs);
 	int (*rmdir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
-		     const char *name);
+		     const char *name, struct fs_version *ret_dirs);
 	/* flags: 0 or RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT. */
 	int (*rename)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
-		      const char *name, uint64_t newparent, const char *newname, unsigned flags);
+		      const char *name, uint64_t newparent, const char *newname, unsigned flags,
+		      struct fs_version *ret_dirs);
 	int (*link)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		    uint64_t newparent, const char *newname, struct fs_entry *ret);
 

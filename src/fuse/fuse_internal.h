@@ -218,6 +218,10 @@ bool fuse_vt_session(const struct fuse_req *req);
 void fuse_vt_version(struct fuse_req *req, uint64_t nodeid, struct fs_version *ret);
 /* The vfsd_vt_attr_out after fuse_attr_out (nothing outside a version-table session). */
 int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v);
+/* The tail of UNLINK, RMDIR and RENAME(2): r, else the vfsd_vt_dirs_out of the FS_DIRS_MAX
+ * versions in dirs in a version-table session when the guest posted room for it, else the
+ * empty reply. */
+int fuse_reply_dirs(struct fuse_req *req, int r, const struct fs_version *dirs);
 void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e);
 uint32_t fuse_open_flags_out(uint32_t fs_flags);
 int fuse_guest_open_flags(const struct fuse_req *req, uint32_t guest_flags);

@@ -2,6 +2,7 @@
 /* Decoding and encoding helpers shared by the op handlers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <assert.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -191,6 +192,20 @@ int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v)
 	if (!fuse_vt_session(req))
 		return 0;
 	vt_ver_out(&x.node, v);
+	return fuse_reply(req, &x, sizeof(x));
+}
+
+int fuse_reply_dirs(struct fuse_req *req, int r, const struct fs_version *dirs)
+{
+	struct vfsd_vt_dirs_out x;
+
+	static_assert(FS_DIRS_MAX == sizeof(x.dir) / sizeof(x.dir[0]), "one entry per directory");
+	/* Room is how the guest asks for it: guest modules from before this reply posted none
+	 * (their hooks have no out argument there) and must keep getting the empty reply. */
+	if (r < 0 || !fuse_vt_session(req) || fuse_writer_room(&req->w) < sizeof(x))
+		return r;
+	for (size_t i = 0; i < FS_DIRS_MAX; i++)
+		vt_ver_out(&x.dir[i], &dirs[i]);
 	return fuse_reply(req, &x, sizeof(x));
 }
 

@@ -157,14 +157,17 @@ int fuse_op_link(struct fuse_req *req)
 static int remove_name(struct fuse_req *req, bool dir)
 {
 	char name[NAME_MAX + 1];
+	struct fs_version dirs[FS_DIRS_MAX] = {0};
 	int r;
 
 	r = fuse_read_name(req, name);
 	if (r < 0)
 		return r;
 	if (dir)
-		return FUSE_BE_OP(req, rmdir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name);
-	return FUSE_BE_OP(req, unlink)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name);
+		r = FUSE_BE_OP(req, rmdir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, dirs);
+	else
+		r = FUSE_BE_OP(req, unlink)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, dirs);
+	return fuse_reply_dirs(req, r, dirs);
 }
 
 int fuse_op_unlink(struct fuse_req *req)
@@ -180,6 +183,7 @@ int fuse_op_rmdir(struct fuse_req *req)
 static int do_rename(struct fuse_req *req, uint64_t guest_newdir, uint32_t guest_flags)
 {
 	char name[NAME_MAX + 1], newname[NAME_MAX + 1];
+	struct fs_version dirs[FS_DIRS_MAX] = {0};
 	int r;
 
 	if (guest_flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) {
@@ -192,8 +196,9 @@ static int do_rename(struct fuse_req *req, uint64_t guest_newdir, uint32_t guest
 	r = fuse_read_name(req, newname);
 	if (r < 0)
 		return r;
-	return FUSE_BE_OP(req, rename)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, guest_newdir,
-				       newname, guest_flags);
+	r = FUSE_BE_OP(req, rename)(FUSE_BE_FS(req), &req->ctx, req->nodeid, name, guest_newdir,
+				    newname, guest_flags, dirs);
+	return fuse_reply_dirs(req, r, dirs);
 }
 
 int fuse_op_rename(struct fuse_req *req)

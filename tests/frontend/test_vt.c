@@ -100,6 +100,31 @@ static int chmod_vt(struct fe *fe, uint64_t node, uint32_t mode)
 	return fe_fuse_call(fe, FUSE_SETATTR, node, &a, 1, &r, sizeof(r), &len);
 }
 
+/* UNLINK (RMDIR with rmdir) with room for the vfsd_vt_dirs_out; *ret_len gets the body's size. */
+static int remove_vt(struct fe *fe, uint64_t parent, const char *name, bool rmdir,
+		     struct vfsd_vt_dirs_out *ret, size_t *ret_len)
+{
+	struct iovec a = IOVNAME(name);
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_len = 0;
+	return fe_fuse_call(fe, rmdir ? FUSE_RMDIR : FUSE_UNLINK, parent, &a, 1, ret, sizeof(*ret),
+			    ret_len);
+}
+
+/* RENAME2 (flags) with room for the vfsd_vt_dirs_out. */
+static int rename_vt(struct fe *fe, uint64_t dir, const char *name, uint64_t newdir,
+		     const char *newname, uint32_t flags, struct vfsd_vt_dirs_out *ret,
+		     size_t *ret_len)
+{
+	struct fuse_rename2_in in = {.newdir = newdir, .flags = flags};
+	struct iovec a[3] = {IOVS(&in), IOVNAME(name), IOVNAME(newname)};
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_len = 0;
+	return fe_fuse_call(fe, FUSE_RENAME2, dir, a, 3, ret, sizeof(*ret), ret_len);
+}
+
 /* The guest's view: counters[slot] + epoch in the mapped region 1 (0 if it is not there). */
 static uint64_t mirror(struct fe *fe, uint32_t slot)
 {
@@ -156,6 +181,23 @@ static void test_stock_guest(struct th *t)
 	T_CHECK(t, r.e.entry_valid < LONG_TTL && r.e.attr_valid < LONG_TTL);
 	T_EQ(t, lookup_vt(t->fe, FE_ROOT_ID, "missing", &r, &len), -ENOENT);
 	T_CHECK(t, fe_shm_region1(t->fe, &(uint64_t){0}) == NULL);
+	/* Removals and renames keep their empty replies, even with room offered. */
+	{
+		struct vfsd_vt_dirs_out x;
+		struct iovec a[3] = {IOVS(&(struct fuse_rename_in){.newdir = FE_ROOT_ID}),
+				     IOVNAME("stock"), IOVNAME("stock2")};
+
+		len = 1;
+		T_OK(t, fe_fuse_call(t->fe, FUSE_RENAME, FE_ROOT_ID, a, 3, &x, sizeof(x), &len));
+		T_EQ(t, len, 0);
+		T_OK(t, rename_vt(t->fe, FE_ROOT_ID, "stock2", FE_ROOT_ID, "stock", 0, &x, &len));
+		T_EQ(t, len, 0);
+		T_OK(t, remove_vt(t->fe, FE_ROOT_ID, "stock", false, &x, &len));
+		T_EQ(t, len, 0);
+		T_OK(t, mkdir_vt(t->fe, FE_ROOT_ID, "sd", &r));
+		T_OK(t, remove_vt(t->fe, FE_ROOT_ID, "sd", true, &x, &len));
+		T_EQ(t, len, 0);
+	}
 	check_channel(t, t->fe);
 }
 
@@ -295,12 +337,106 @@ static void test_counters_move(struct th *t)
 		T_EQ(t, cr.v.node.version, mirror(t->fe, cr.v.node.slot));
 		T_OK(t, fe_release(t->fe, cr.e.nodeid, cr.o.fh, 0));
 	}
-	v = mirror(t->fe, d.v.node.slot);
-	T_OK(t, fe_rename(t->fe, dir, "c", dir, "c2"));
-	T_CHECK(t, mirror(t->fe, d.v.node.slot) > v);
-	v = mirror(t->fe, d.v.node.slot);
-	T_OK(t, fe_unlink(t->fe, dir, "c2"));
-	T_CHECK(t, mirror(t->fe, d.v.node.slot) > v);
+	{
+		struct vfsd_vt_dirs_out x;
+
+		v = mirror(t->fe, d.v.node.slot);
+		T_OK(t, rename_vt(t->fe, dir, "c", dir, "c2", 0, &x, &len));
+		T_CHECK(t, mirror(t->fe, d.v.node.slot) > v);
+		v = mirror(t->fe, d.v.node.slot);
+		T_OK(t, remove_vt(t->fe, dir, "c2", false, &x, &len));
+		T_CHECK(t, mirror(t->fe, d.v.node.slot) > v);
+	}
+	check_channel(t, t->fe);
+}
+
+static void check_bumped(struct th *t, const struct vfsd_vt_ver *got, uint32_t slot,
+			 uint64_t before)
+{
+	T_EQ(t, got->flags, VFSD_VT_VALID | VFSD_VT_BUMPED);
+	T_EQ(t, got->slot, slot);
+	T_EQ(t, got->version, before + 1);
+	T_EQ(t, mirror(t->fe, slot), before + 1);
+}
+
+/*
+ * UNLINK, RMDIR, RENAME and RENAME2 replies carry, for each directory they changed, the value
+ * their own bump gave its counter (the guest keeps the directory's other names on it).
+ */
+static void test_dirs_replies(struct th *t)
+{
+	struct entry_vt a, b, f;
+	struct vfsd_vt_dirs_out x;
+	struct iovec name;
+	size_t len;
+	uint64_t va, vb;
+	uint32_t sa, sb;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | VT_FLAG));
+	T_OK(t, mkdir_vt(t->fe, FE_ROOT_ID, "da", &a));
+	T_OK(t, mkdir_vt(t->fe, FE_ROOT_ID, "db", &b));
+	sa = a.v.node.slot;
+	sb = b.v.node.slot;
+	T_CHECK(t, sa != sb);
+	T_OK(t, th_host_write(t, "da/f", "f", 1));
+	T_OK(t, th_host_write(t, "da/g", "g", 1));
+	T_OK(t, th_host_write(t, "db/h", "h", 1));
+	T_OK(t, th_host_write(t, "da/e", "e", 1));
+	T_OK(t, mkdir_vt(t->fe, a.e.nodeid, "sub", &f));
+
+	/* One directory: the second entry is all zero. */
+	va = mirror(t->fe, sa);
+	T_OK(t, remove_vt(t->fe, a.e.nodeid, "f", false, &x, &len));
+	T_EQ(t, len, sizeof(x));
+	check_bumped(t, &x.dir[0], sa, va);
+	T_CHECK(t, x.dir[1].flags == 0 && x.dir[1].slot == 0 && x.dir[1].version == 0);
+
+	va = mirror(t->fe, sa);
+	T_OK(t, remove_vt(t->fe, a.e.nodeid, "sub", true, &x, &len));
+	T_EQ(t, len, sizeof(x));
+	check_bumped(t, &x.dir[0], sa, va);
+	T_EQ(t, x.dir[1].flags, 0);
+
+	va = mirror(t->fe, sa);
+	T_OK(t, rename_vt(t->fe, a.e.nodeid, "g", a.e.nodeid, "g2", 0, &x, &len));
+	T_EQ(t, len, sizeof(x));
+	check_bumped(t, &x.dir[0], sa, va);
+	T_EQ(t, x.dir[1].flags, 0);
+
+	/* Two directories (RENAME and RENAME2): the old name's first. */
+	va = mirror(t->fe, sa);
+	vb = mirror(t->fe, sb);
+	{
+		struct iovec r[3] = {IOVS(&(struct fuse_rename_in){.newdir = b.e.nodeid}),
+				     IOVNAME("g2"), IOVNAME("g3")};
+
+		memset(&x, 0, sizeof(x));
+		T_OK(t, fe_fuse_call(t->fe, FUSE_RENAME, a.e.nodeid, r, 3, &x, sizeof(x), &len));
+	}
+	T_EQ(t, len, sizeof(x));
+	check_bumped(t, &x.dir[0], sa, va);
+	check_bumped(t, &x.dir[1], sb, vb);
+	va = mirror(t->fe, sa);
+	vb = mirror(t->fe, sb);
+	T_OK(t, rename_vt(t->fe, b.e.nodeid, "h", a.e.nodeid, "e", RENAME_EXCHANGE, &x, &len));
+	T_EQ(t, len, sizeof(x));
+	check_bumped(t, &x.dir[0], sb, vb);
+	check_bumped(t, &x.dir[1], sa, va);
+
+	/* A failed op has no body and moves nothing. */
+	va = mirror(t->fe, sa);
+	T_EQ(t, remove_vt(t->fe, a.e.nodeid, "gone", false, &x, &len), -ENOENT);
+	T_EQ(t, mirror(t->fe, sa), va);
+
+	/* A guest that posts no room for the body (a module from before it) gets the empty
+	 * reply; the change and its bumps are the same. */
+	name = IOVNAME("e");
+	len = 1;
+	T_OK(t, fe_fuse_call(t->fe, FUSE_UNLINK, a.e.nodeid, &name, 1, NULL, 0, &len));
+	T_EQ(t, len, 0);
+	T_EQ(t, mirror(t->fe, sa), va + 1);
+	T_EQ(t, lookup_vt(t->fe, a.e.nodeid, "e", &f, &len), 0);
+	T_EQ(t, f.e.nodeid, 0);
 	check_channel(t, t->fe);
 }
 
@@ -852,6 +988,7 @@ static const struct th_test vt_tests[] = {
 	{"vt_acked", test_acked},
 	{"vt_versioned_replies", test_versioned_replies},
 	{"vt_counters_move", test_counters_move},
+	{"vt_dirs_replies", test_dirs_replies},
 	{"vt_two_daemons", test_two_daemons},
 	{"vt_hostile_mirror", test_hostile_mirror},
 	{"vt_reset_remaps", test_reset_remaps},

@@ -196,12 +196,24 @@ while True:
                 d, conds, n, extra = cmd["dir"], cmd["conds"], cmd["n"], cmd["extra"]
                 first = [None] * len(conds)
                 i = done_at = 0
-                while i < n:
-                    with open(p(os.path.join(d, f"{cmd['prefix']}{i}")), "xb") as f:
-                        f.write(b"o")
+                # churn: each new file is also renamed and unlinked, conds checked after each op
+                churn = cmd.get("churn", False)
+
+                def check():
                     for k, c in enumerate(conds):
                         if first[k] is None and holds(c):
                             first[k] = i
+
+                while i < n:
+                    own = p(os.path.join(d, f"{cmd['prefix']}{i}"))
+                    with open(own, "xb") as f:
+                        f.write(b"o")
+                    check()
+                    if churn:
+                        os.rename(own, own + ".r")
+                        check()
+                        os.unlink(own + ".r")
+                        check()
                     i += 1
                     if done_at == 0 and all(x is not None for x in first):
                         done_at = i

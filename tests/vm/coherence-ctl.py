@@ -245,10 +245,11 @@ def kinds(who, tag):
     tap(B.recv(rid, args.timeout + 30)[0]["seen"], f"{tag}: B no longer sees the renamed name")
 
 
-def own_creates(tag):
+def own_creates(tag, churn=False):
     """B creates files in a directory while A renames, unlinks and creates names there: B's own
     creates must never hide A's changes (the guest keeps its other names across its own
-    creates only while nobody else changed the directory: guest/linux-6.1/vt.c)."""
+    creates only while nobody else changed the directory: guest/linux-6.1/vt.c). With churn B
+    also renames and unlinks each file it created (its own RENAME and UNLINK replies)."""
     d = f"{tag}-dir"
     os.mkdir(sp(d))
     host_act([["create", f"{d}/{n}", "0123456789"] for n in ("ren", "unl", "keep")])
@@ -261,12 +262,13 @@ def own_creates(tag):
     conds = [["renamed", f"{d}/ren", f"{d}/ren2"], ["absent", f"{d}/unl"],
              ["exists", f"{d}/new"]]
     v0 = B.call("vt")["vt"]
-    rid = B.send("create_loop", dir=d, prefix="own", conds=conds, n=3000, extra=20)
+    rid = B.send("create_loop", dir=d, prefix="own", conds=conds, n=3000, extra=20, churn=churn)
     time.sleep(0.5)  # B is creating in d meanwhile
     A.call("act", steps=[["rename", f"{d}/ren", f"{d}/ren2"], ["unlink", f"{d}/unl"],
                          ["create", f"{d}/new", "x"]])
     r, _ = B.recv(rid, 300)
-    d_vt = {k: r["vt"].get(k, 0) - v0.get(k, 0) for k in ("own", "own_kept", "stale")}
+    d_vt = {k: r["vt"].get(k, 0) - v0.get(k, 0)
+            for k in ("own", "own_dirs", "own_kept", "stale")}
     diag(f"{tag}: B created {r['created']} files in {d}; first seen after its create number "
          f"{r['first']}; counters moved by {d_vt}")
     for c, first in zip(conds, r["first"]):
@@ -274,6 +276,16 @@ def own_creates(tag):
             f"not seen after {r['created']} creates")
     tap(d_vt["own"] >= r["created"],
         f"{tag}: B's creates were noted as its own changes ({d_vt['own']})", f"{d_vt}")
+    if churn:
+        tap(d_vt["own_dirs"] >= 2 * r["created"],
+            f"{tag}: B's renames and unlinks were noted as its own changes ({d_vt['own_dirs']})",
+            f"{d_vt}")
+        r2 = B.call("stat_loop", paths=[f"{d}/keep"], n=1)
+        r3 = B.call("stat_loop", paths=[f"{d}/own0", f"{d}/own0.r"], n=1)
+        tap(r2["errors"] == 0 and r3["errors"] == 2,
+            f"{tag}: B still sees the untouched name, not its removed ones",
+            f"{r2['errors']} and {r3['errors']} (of 2) errors")
+        return
     # and B still sees the names it created and the one nobody touched
     r2 = B.call("stat_loop", paths=[f"{d}/keep", f"{d}/own0", f"{d}/own{r['created'] - 1}"], n=1)
     tap(r2["errors"] == 0, f"{tag}: B still sees its own files and the untouched one",
@@ -393,6 +405,8 @@ try:
         kinds("host", "h2g")
         # 2b. B's own creates in a directory that A changes at the same time
         own_creates("own")
+        # 2c. the same with B's own renames and unlinks there (their reply bodies)
+        own_creates("own-rm", churn=True)
     # 3. latency of renames
     if args.mode != "demo":
         latency_phase("A", "g2g-rename", "rename", 100)

@@ -50,6 +50,31 @@ if [ "$expect" = on ]; then
 	else
 		notok "own creates keep the directory's other names" "errors $err, own $own, own_kept $kept"
 	fi
+	# The same for the guest's own unlinks, rmdirs and renames (their reply bodies), and the
+	# changes themselves are seen: removed names are gone, renamed ones under the new name.
+	i=0
+	while [ $i -lt 10 ]; do mkdir "$d/d$i" || err=1; i=$((i + 1)); done
+	stat "$d/first" >/dev/null
+	own0=$("$probe" get own_dirs) kept0=$("$probe" get own_kept)
+	i=0 err=0
+	while [ $i -lt 10 ]; do
+		rm "$d/n$i" || err=1
+		stat "$d/first" >/dev/null || err=1
+		rmdir "$d/d$i" || err=1
+		stat "$d/first" >/dev/null || err=1
+		mv "$d/n$((i + 10))" "$d/m$i" || err=1
+		stat "$d/first" >/dev/null || err=1
+		[ ! -e "$d/n$i" ] && [ ! -e "$d/d$i" ] && [ ! -e "$d/n$((i + 10))" ] &&
+			[ "$(cat "$d/m$i")" = $((i + 10)) ] || err=1
+		i=$((i + 1))
+	done
+	own=$(($("$probe" get own_dirs) - own0)) kept=$(($("$probe" get own_kept) - kept0))
+	if [ $err = 0 ] && [ "$own" -ge 30 ] && [ "$kept" -ge 15 ]; then
+		ok "own unlinks, rmdirs and renames keep the directory's other names (30 ops: own_dirs $own, own_kept $kept)"
+	else
+		notok "own unlinks, rmdirs and renames keep the directory's other names" \
+			"errors $err, own_dirs $own, own_kept $kept"
+	fi
 	rm -rf "$d"
 fi
 "$probe" | sed 's/^/# vt-probe: /'

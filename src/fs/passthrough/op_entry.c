@@ -179,7 +179,7 @@ int pt_op_symlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, c
 }
 
 static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		     int flags)
+		     int flags, struct fs_version *ret_dirs)
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	uint32_t victim;
@@ -198,24 +198,27 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 	/* The node itself stays in the table (and valid) until the guest forgets it. */
 	if (unlinkat(p.ino->fd, name, flags) < 0)
 		return -errno;
-	pt_vt_changed(fs, p.ino, NULL);
+	pt_vt_changed(fs, p.ino, ret_dirs);
 	if (has_victim)
 		pt_vt_bump_slot(fs, victim);
 	return 0;
 }
 
-int pt_op_unlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+int pt_op_unlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		 struct fs_version *ret_dirs)
 {
-	return pt_remove(fs, ctx, parent, name, 0);
+	return pt_remove(fs, ctx, parent, name, 0, ret_dirs);
 }
 
-int pt_op_rmdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+int pt_op_rmdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		struct fs_version *ret_dirs)
 {
-	return pt_remove(fs, ctx, parent, name, AT_REMOVEDIR);
+	return pt_remove(fs, ctx, parent, name, AT_REMOVEDIR, ret_dirs);
 }
 
 int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		 uint64_t newparent, const char *newname, unsigned flags)
+		 uint64_t newparent, const char *newname, unsigned flags,
+		 struct fs_version *ret_dirs)
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
@@ -240,9 +243,9 @@ int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, co
 	has_dst = pt_vt_child_slot(fs, np.ino, newname, &dst) == 0;
 	if (renameat2(p.ino->fd, name, np.ino->fd, newname, flags) < 0)
 		return -errno;
-	pt_vt_changed(fs, p.ino, NULL);
+	pt_vt_changed(fs, p.ino, ret_dirs);
 	if (np.ino != p.ino)
-		pt_vt_changed(fs, np.ino, NULL);
+		pt_vt_changed(fs, np.ino, ret_dirs ? &ret_dirs[1] : NULL);
 	if (has_src)
 		pt_vt_bump_slot(fs, src);
 	if (has_dst)

@@ -32,10 +32,13 @@ int pt_op_mknod(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, con
 		mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret);
 int pt_op_mkdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		mode_t mode, mode_t umask, struct fs_entry *ret);
-int pt_op_unlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
-int pt_op_rmdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
+int pt_op_unlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		 struct fs_version *ret_dirs);
+int pt_op_rmdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		struct fs_version *ret_dirs);
 int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		 uint64_t newparent, const char *newname, unsigned flags);
+		 uint64_t newparent, const char *newname, unsigned flags,
+		 struct fs_version *ret_dirs);
 int pt_op_link(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
 	       const char *newname, struct fs_entry *ret);
 int pt_op_access(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask);

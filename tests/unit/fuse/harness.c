@@ -162,7 +162,7 @@ static int m_mkdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t paren
 }
 
 static int m_unlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
-		    const char *name)
+		    const char *name, struct fs_version *ret_dirs)
 {
 	record("unlink", ctx);
 	mock.nodeid = parent;
@@ -170,7 +170,8 @@ static int m_unlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t pare
 	return mock.ret;
 }
 
-static int m_rmdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name)
+static int m_rmdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		   struct fs_version *ret_dirs)
 {
 	record("rmdir", ctx);
 	mock.nodeid = parent;
@@ -179,7 +180,8 @@ static int m_rmdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t paren
 }
 
 static int m_rename(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
-		    const char *name, uint64_t newparent, const char *newname, unsigned flags)
+		    const char *name, uint64_t newparent, const char *newname, unsigned flags,
+		    struct fs_version *ret_dirs)
 {
 	record("rename", ctx);
 	mock.nodeid = parent;

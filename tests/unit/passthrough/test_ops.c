@@ -24,17 +24,19 @@ static void test_rename_link(void)
 	CHECK_EQ(tenv_init(&t, NULL), 0);
 	thost_write(&t, "a", "A", 0644);
 	thost_write(&t, "b", "B", 0644);
-	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", RENAME_NOREPLACE),
+	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", RENAME_NOREPLACE,
+			       NULL),
 		 -EEXIST);
-	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", 1u << 20),
+	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", 1u << 20, NULL),
 		 -EINVAL);
-	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", RENAME_EXCHANGE),
+	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", RENAME_EXCHANGE,
+			       NULL),
 		 0);
 	fd = open(tpath(&t, "a"), O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0 && read(fd, buf, 1) == 1);
 	close(fd);
 	CHECK_STREQ(buf, "B");
-	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "c", 0), 0);
+	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "c", 0, NULL), 0);
 	a = tlookup(&t, FS_ROOT_ID, "c");
 	CHECK_EQ(t.ops->link(t.fs, &root_ctx, a, FS_ROOT_ID, "c2", &e), 0);
 	CHECK_EQ(e.nodeid, a);
@@ -44,11 +46,11 @@ static void test_rename_link(void)
 	CHECK_EQ(t.ops->link(t.fs, &root_ctx, tlookup(&t, FS_ROOT_ID, "sl"), FS_ROOT_ID, "sl2", &e),
 		 0);
 	CHECK(S_ISLNK(e.attr.st_mode));
-	CHECK_EQ(t.ops->unlink(t.fs, &root_ctx, FS_ROOT_ID, "c2"), 0);
+	CHECK_EQ(t.ops->unlink(t.fs, &root_ctx, FS_ROOT_ID, "c2", NULL), 0);
 	CHECK_EQ(t.ops->mkdir(t.fs, &root_ctx, FS_ROOT_ID, "d", 0755, 0, &e), 0);
 	CHECK(S_ISDIR(e.attr.st_mode));
-	CHECK_EQ(t.ops->rmdir(t.fs, &root_ctx, FS_ROOT_ID, "d"), 0);
-	CHECK_EQ(t.ops->rmdir(t.fs, &root_ctx, FS_ROOT_ID, "d"), -ENOENT);
+	CHECK_EQ(t.ops->rmdir(t.fs, &root_ctx, FS_ROOT_ID, "d", NULL), 0);
+	CHECK_EQ(t.ops->rmdir(t.fs, &root_ctx, FS_ROOT_ID, "d", NULL), -ENOENT);
 	tenv_done(&t);
 }
 
@@ -304,12 +306,12 @@ static void test_readonly(void)
 			       &of),
 		 -EROFS);
 	CHECK_EQ(t.ops->mkdir(t.fs, &root_ctx, FS_ROOT_ID, "d", 0755, 0, &e), -EROFS);
-	CHECK_EQ(t.ops->unlink(t.fs, &root_ctx, FS_ROOT_ID, "a"), -EROFS);
+	CHECK_EQ(t.ops->unlink(t.fs, &root_ctx, FS_ROOT_ID, "a", NULL), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_WRONLY, &fh, &of), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_RDONLY | O_TRUNC, &fh, &of), -EROFS);
 	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, a, &sa, &st, NULL, &to), -EROFS);
 	CHECK_EQ(t.ops->setxattr(t.fs, &root_ctx, a, "user.x", "1", 1, 0), -EROFS);
-	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", 0), -EROFS);
+	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", 0, NULL), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_RDONLY, &fh, &of), 0);
 	tenv_done(&t);
 }
@@ -362,7 +364,7 @@ static void test_credentials(void)
 	CHECK_EQ(t.ops->setattr(t.fs, &grp_ctx, secret, &sa, &st, NULL, &to), 0);
 	CHECK_EQ(st.st_mode & 07777, 0777);
 	sa.has_fh = false;
-	CHECK_EQ(t.ops->unlink(t.fs, &user_ctx, FS_ROOT_ID, "secret"), 0);
+	CHECK_EQ(t.ops->unlink(t.fs, &user_ctx, FS_ROOT_ID, "secret", NULL), 0);
 	/* A create that finds the name taken on the host: the guest checked only the directory,
 	 * so the open is checked as the caller. */
 	thost_write(&t, "taken", "t", 0644);

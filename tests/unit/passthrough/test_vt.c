@@ -140,32 +140,32 @@ static int op_tmpfile(void)
 
 static int op_unlink(void)
 {
-	return t.ops->unlink(t.fs, &root_ctx, nd, "hl");
+	return t.ops->unlink(t.fs, &root_ctx, nd, "hl", NULL);
 }
 
 static int op_unlink_missing(void)
 {
-	return t.ops->unlink(t.fs, &root_ctx, nd, "nothing") == -ENOENT ? 0 : -EIO;
+	return t.ops->unlink(t.fs, &root_ctx, nd, "nothing", NULL) == -ENOENT ? 0 : -EIO;
 }
 
 static int op_rmdir(void)
 {
-	return t.ops->rmdir(t.fs, &root_ctx, nd, "sub");
+	return t.ops->rmdir(t.fs, &root_ctx, nd, "sub", NULL);
 }
 
 static int op_rename_replace(void)
 {
-	return t.ops->rename(t.fs, &root_ctx, nd, "x", nd2, "victim", 0);
+	return t.ops->rename(t.fs, &root_ctx, nd, "x", nd2, "victim", 0, NULL);
 }
 
 static int op_rename_exchange(void)
 {
-	return t.ops->rename(t.fs, &root_ctx, nd, "a", nd2, "b", RENAME_EXCHANGE);
+	return t.ops->rename(t.fs, &root_ctx, nd, "a", nd2, "b", RENAME_EXCHANGE, NULL);
 }
 
 static int op_rename_noreplace(void)
 {
-	return t.ops->rename(t.fs, &root_ctx, nd2, "victim", nd2, "x2", RENAME_NOREPLACE);
+	return t.ops->rename(t.fs, &root_ctx, nd2, "victim", nd2, "x2", RENAME_NOREPLACE, NULL);
 }
 
 static int op_setxattr(void)
