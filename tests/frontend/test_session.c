@@ -169,17 +169,19 @@ static void test_poll_off_kicks(struct th *t)
 
 /*
  * Polling: the worker watches the ring after each reply and suppresses kicks meanwhile (with
- * EVENT_IDX and without), so requests sent within the window are served without one.
+ * EVENT_IDX and without), so requests sent within the window are served without one. Without
+ * polling all 50 need a kick; the bound leaves room for a worker descheduled on a busy 2-CPU
+ * host (a run beside a TCG guest needed more than 5), not for polling that does not work.
  */
 static void test_poll_serves_without_kicks(struct th *t)
 {
 	t->extra_flags = poll_long;
 	reconnect(t, NULL);
 	if (t->fe)
-		T_CHECK(t, kicks_for_getattrs(t, 50) <= 5);
+		T_CHECK(t, kicks_for_getattrs(t, 50) <= 15);
 	reconnect(t, &(struct fe_options){.features = 1ull << 32});
 	if (t->fe)
-		T_CHECK(t, kicks_for_getattrs(t, 50) <= 5);
+		T_CHECK(t, kicks_for_getattrs(t, 50) <= 15);
 	t->extra_flags = NULL;
 }
 
