@@ -988,7 +988,10 @@ static void test_migration_refused(struct th *t)
 struct dplus {
 	struct fuse_entry_out e;
 	struct vfsd_vt_entry_out v;
-	struct fuse_dirent d;
+	struct { /* fuse_dirent without its flexible name */
+		uint64_t ino, off;
+		uint32_t namelen, type;
+	} d;
 	char name[256];
 };
 
