@@ -56,8 +56,8 @@ enum {
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
-	"offered",    "acked",	     "on",	  "broken",	"fresh",      "kept", "stale",
-	"bad_slot",   "versions",    "rdc_reset", "stale_dir",	"stale_node", "own",  "own_kept",
+	"offered",    "acked",	     "on",	  "broken",	"fresh",      "kept",  "stale",
+	"bad_slot",   "versions",    "rdc_reset", "stale_dir",	"stale_node", "own",   "own_kept",
 	"req_lookup", "req_getattr", "req_make",  "req_remove", "own_dirs",   "dplus",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
@@ -542,14 +542,14 @@ bool fuse_vt_rdc_stale(struct inode *dir)
 }
 
 const struct vfsd_vt_entry_out *fuse_vt_dirplus(struct fuse_conn *fc, char *buf, size_t nbytes,
-						 struct fuse_dirent **dirent, size_t *reclen)
+						struct fuse_dirent **dirent, size_t *reclen)
 {
 	struct vfsd_vt_entry_out *vt;
 
 	BUILD_BUG_ON(VFSD_VT_DIRENTPLUS_VT != sizeof(struct fuse_entry_out) ||
 		     VFSD_VT_DIRENT_SIZE != FUSE_NAME_OFFSET ||
-		     VFSD_VT_DIRENTPLUS_NAME != FUSE_NAME_OFFSET_DIRENTPLUS +
-							sizeof(struct vfsd_vt_entry_out));
+		     VFSD_VT_DIRENTPLUS_NAME !=
+			     FUSE_NAME_OFFSET_DIRENTPLUS + sizeof(struct vfsd_vt_entry_out));
 	if (!fc->vt.dplus) {
 		*dirent = &((struct fuse_direntplus *)buf)->dirent;
 		*reclen = FUSE_DIRENTPLUS_SIZE((struct fuse_direntplus *)buf);

@@ -153,7 +153,7 @@ bool fuse_vt_dentry_keep(const struct dentry *entry, bool time_expired);
  */
 struct fuse_dirent;
 const struct vfsd_vt_entry_out *fuse_vt_dirplus(struct fuse_conn *fc, char *buf, size_t nbytes,
-						 struct fuse_dirent **dirent, size_t *reclen);
+						struct fuse_dirent **dirent, size_t *reclen);
 
 /* The readdir cache (fi->rdc.lock held): note the directory's version when a cache starts;
  * at position 0, true if it changed since. */
