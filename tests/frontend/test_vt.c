@@ -1088,11 +1088,32 @@ static void test_rdplus_negotiation(struct th *t)
 	io = fe_fuse_init_out(t->fe);
 	T_EQ(t, io->flags2 & (uint32_t)(VFSD_VT_INIT_RDPLUS >> 32), 0);
 	T_EQ(t, io->flags & (FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO), 0);
-	/* The bit alone is not the table. */
+	/* The bit alone is not the table: the stock layout, byte for byte. */
 	T_OK(t, fe_init(t->fe, 38, th_init_flags() | VFSD_VT_INIT_RDPLUS));
 	io = fe_fuse_init_out(t->fe);
 	T_EQ(t, io->flags2 & (uint32_t)(RDPLUS_FLAGS >> 32), 0);
 	T_CHECK(t, io->flags & FUSE_DO_READDIRPLUS);
+	T_OK(t, th_host_write(t, "neg-file", "n", 1));
+	{
+		static uint64_t buf[512];
+		struct fuse_open_out o;
+		size_t p = 0;
+		int n, k = 0;
+
+		T_OK(t, fe_opendir(t->fe, FE_ROOT_ID, &o));
+		n = fe_readdirplus(t->fe, FE_ROOT_ID, o.fh, 0, buf, sizeof(buf));
+		T_CHECK(t, n > 0);
+		while (n > 0 && p + FUSE_NAME_OFFSET_DIRENTPLUS <= (size_t)n) {
+			const struct fuse_direntplus *dp = (const void *)((const uint8_t *)buf + p);
+
+			T_CHECK(t, dp->entry_out.entry_valid < LONG_TTL);
+			p += FUSE_DIRENTPLUS_SIZE(dp);
+			k++;
+		}
+		T_EQ(t, p, (size_t)n);
+		T_CHECK(t, k >= 3);
+		T_OK(t, fe_releasedir(t->fe, FE_ROOT_ID, o.fh));
+	}
 	/* --no-readdirplus: nothing to version. */
 	{
 		static const char *flags_nordp[] = {
