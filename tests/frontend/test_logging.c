@@ -238,6 +238,8 @@ static void test_device_state_loop_rate_limited(struct th *t)
 		"unsupported device state transfer",
 		"device state saved",
 		"device state loaded",
+		"not a vfsd device state",
+		"migration: FUSE session 7.",
 	};
 	enum {
 		ROUNDS = 40
