@@ -77,15 +77,19 @@ static int xfer_send(struct vhu_xfer *x)
 	return 0;
 }
 
+/*
+ * Room for one byte past VHU_STATE_MAX: a state of exactly that size (the most a source sends)
+ * must still be read to its EOF; a read that fills the extra byte makes it too large.
+ */
 static int xfer_grow(struct vhu_xfer *x)
 {
 	size_t cap = x->cap ? x->cap * 2 : 64 * 1024;
 	uint8_t *p;
 
-	if (x->cap >= VHU_STATE_MAX)
+	if (x->cap > VHU_STATE_MAX)
 		return -EFBIG;
-	if (cap > VHU_STATE_MAX)
-		cap = VHU_STATE_MAX;
+	if (cap > VHU_STATE_MAX + 1)
+		cap = VHU_STATE_MAX + 1;
 	p = realloc(x->buf, cap);
 	if (!p)
 		return -ENOMEM;
