@@ -119,10 +119,15 @@ static int check_session(struct fuse_server *srv, uint32_t minor, uint64_t flags
 			(unsigned long long)extra);
 		return -EPROTO;
 	}
-	if (max_write < 4096 || max_write > srv->cfg.max_write) {
+	if (max_write < 4096) {
 		log_ratelimited(LOG_LEVEL_ERROR,
-				"migration: the source's max_write %u exceeds ours (%u)", max_write,
-				srv->cfg.max_write);
+				"migration: the source's max_write %u is below 4096", max_write);
+		return -EPROTO;
+	}
+	if (max_write > srv->cfg.max_write) {
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: the source's max_write %u is above ours (%u)",
+				max_write, srv->cfg.max_write);
 		return -EPROTO;
 	}
 	return 0;

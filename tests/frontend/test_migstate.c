@@ -306,6 +306,17 @@ static void test_corrupt_refused(struct th *t)
 	memcpy(bad, blob, len);
 	bad[16 + 16 + 8 + 4] |= 1u << 5;
 	expect_refused(t, NULL, bad, len, "INIT flags");
+	/* max_write below a page, and above ours (1 MiB): refused, and the log says which. */
+	for (uint32_t mw = 1024; mw <= (4u << 20); mw += (4u << 20) - 1024) {
+		char needle[64];
+		long off = th_log_size(t);
+
+		memcpy(bad, blob, len);
+		put32(bad + 16 + 16 + 4 + 4 + 8, mw);
+		expect_refused(t, NULL, bad, len, "max_write");
+		snprintf(needle, sizeof(needle), "the source's max_write %u is ", mw);
+		T_EQ(t, th_log_count(t, off, needle, mw < 4096 ? "below 4096" : "above ours"), 1);
+	}
 	free(bad);
 	free(blob);
 	T_OK(t, th_reconnect(t, NULL));
