@@ -18,18 +18,11 @@
 # configuration stops trying (--cache=always keeps names for a day). Each configuration is one
 # boot pair under flock /tmp/vfsd-vm.lock. Prints a Markdown table.
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 reps=50
 configs="table auto always never rust"
-vfsd="$repo/build/vfsd"
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--reps) reps=$2 && shift 2 ;;
-	--configs) configs=$2 && shift 2 ;;
-	--vfsd) vfsd=$2 && shift 2 ;;
-	*) echo "usage: $0 [--reps N] [--configs LIST] [--vfsd PATH]" >&2 && exit 2 ;;
-	esac
-done
+bench_opts "$@"
 out=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-coh-bench.XXXXXX")
 for c in $configs; do
 	echo "[run-coherence] $c ($reps renames each way)" >&2
