@@ -60,28 +60,26 @@ def cell(st):
     if st["missed"]:
         s += f" ({st['missed']} of {st['n'] + st['missed']} not seen within 5 s)"
     return s
+def load(c):
+    try:
+        return json.load(open(f"{out}/{c}.json"))
+    except (OSError, ValueError):
+        return {}
+res = {c: load(c) for c in configs}
+def row(c, keys, extra=""):
+    print(f"| {names.get(c, c)} | " + " | ".join(cell(res[c].get(k)) for k in keys) + extra + " |")
 print("| daemon | rename: guest A -> guest B | rename: host -> guest B | chmod: guest A -> guest B | chmod: host -> guest B |")
 print("|---|---|---|---|---|")
 for c in configs:
-    try:
-        r = json.load(open(f"{out}/{c}.json"))
-    except (OSError, ValueError):
-        r = {}
-    print(f"| {names.get(c, c)} | " + " | ".join(cell(r.get(k)) for k in (
-        "g2g-rename", "h2g-rename", "g2g-chmod", "h2g-chmod")) + " |")
+    row(c, ("g2g-rename", "h2g-rename", "g2g-chmod", "h2g-chmod"))
 print()
-print("| daemon | chmod by A of a file changed again and again | ... unchanged for 10 s | ... unchanged for 60 s | requests B sends for 20 unchanged files statted every 10 ms |")
+print("| daemon | chmod by A of a file changed again and again | ... unchanged for >= 10 s | ... unchanged for >= 60 s | requests B sends for 20 unchanged files statted every 10 ms |")
 print("|---|---|---|---|---|")
 for c in configs:
-    try:
-        r = json.load(open(f"{out}/{c}.json"))
-    except (OSError, ValueError):
-        r = {}
-    idle = r.get("idle") or {}
+    idle = res[c].get("idle") or {}
     req = "n/a" if idle.get("requests", -1) < 0 else (
         f"{idle['requests']} in {idle['secs']:.0f} s ({idle['requests'] / idle['secs']:.1f}/s; "
         f"files unchanged for {idle['age_s']:.0f} s at the start)")
-    print(f"| {names.get(c, c)} | " + " | ".join(cell(r.get(k)) for k in (
-        "g2g-chmod", "g2g-chmod-quiet10", "g2g-chmod-quiet60")) + f" | {req} |")
+    row(c, ("g2g-chmod", "g2g-chmod-quiet10", "g2g-chmod-quiet60"), f" | {req}")
 EOF
 echo "[run-coherence] raw results: $out" >&2
