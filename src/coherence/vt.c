@@ -27,7 +27,8 @@
 #define VT_FILE_LAYOUT	 2u
 #define VT_MASTER_OFFSET 256u
 #define VT_MAX_MIRRORS	 4096u
-/* The whole file stays below this (it is sparse: only touched pages cost memory). */
+/* The areas stay below this, the stamps come on top (the file is sparse: only touched pages
+ * cost memory). */
 #define VT_FILE_BUDGET (8ull << 30)
 
 /* Private part of area 0, after the public header. */
