@@ -6,7 +6,8 @@
 # Reads one JSON command a line from the virtio-serial port named "ctl" (the control channel:
 # never the share under test) and answers each with one JSON line. The host (coherence-ctl.py)
 # timestamps the answers as they arrive; this agent never reports its own clock.
-# Commands ("op"): ping, vt (the patched fuse.ko's counters), stat_loop, act (file system
+# Commands ("op"): ping, vt (the patched fuse.ko's counters), stat_loop, stat_for (stat paths
+# at an interval for a while), act (file system
 # changes), wait (poll until a condition holds; answers "armed" first, then the result),
 # create_loop (create files in a directory one by one, checking conditions after each),
 # ls (list a directory and lstat each name, as ls -l does),
@@ -180,6 +181,18 @@ while True:
                         except OSError:
                             errors += 1
                 send({"id": rid, "errors": errors, "vt": vt()})
+            elif op == "stat_for":  # stat paths every interval s for duration s
+                errors = stats = 0
+                end = time.monotonic() + cmd["duration"]
+                while time.monotonic() < end:
+                    for rel in cmd["paths"]:
+                        stats += 1
+                        try:
+                            os.stat(p(rel))
+                        except OSError:
+                            errors += 1
+                    time.sleep(cmd["interval"])
+                send({"id": rid, "errors": errors, "stats": stats})
             elif op == "act":
                 act(cmd["steps"])
                 send({"id": rid, "done": True})

@@ -30,7 +30,7 @@ static void pt_attr_done(struct pt_fs *fs, struct pt_inode *ino, const struct st
 	pt_dax_changed(fs, ino, stx->stx_size);
 	if (ret_attr_flags)
 		*ret_attr_flags = pt_dax_attr_flags(fs, ino, stx);
-	*ret_timeout = pt_timeout(fs);
+	*ret_timeout = pt_vt_timeout(fs, ino->vt_slot, ino->vt_unversioned, NULL);
 }
 
 /* The host's statx of a node, through the open handle when the guest names one: an inode
