@@ -367,6 +367,99 @@ static void check_bumped(struct th *t, const struct vfsd_vt_ver *got, uint32_t s
 	T_EQ(t, mirror(t->fe, slot), before + 1);
 }
 
+/* SETATTR with room for the vfsd_vt_attr_out; *ret_len gets the reply's size. */
+static int setattr_vt(struct fe *fe, uint64_t node, const struct fuse_setattr_in *in,
+		      struct attr_vt *ret, size_t *ret_len)
+{
+	struct iovec a = IOVS(in);
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_len = 0;
+	return fe_fuse_call(fe, FUSE_SETATTR, node, &a, 1, ret, sizeof(*ret), ret_len);
+}
+
+/*
+ * A SETATTR that changed the node replies with the value its own bump gave the node's counter
+ * (VFSD_VT_BUMPED: the guest keeps the attributes, and a directory's names, on it), with the
+ * attributes stat()ed after that bump; one that changed nothing, or failed, moves nothing and
+ * a stock guest gets the plain fuse_attr_out.
+ */
+static void test_setattr_replies(struct th *t)
+{
+	struct entry_vt f, d;
+	struct attr_vt a;
+	size_t len;
+	uint64_t v;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | VT_FLAG));
+	T_OK(t, th_host_write(t, "sf", "s", 1));
+	T_OK(t, mkdir_vt(t->fe, FE_ROOT_ID, "sd", &d));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "sf", &f, &len));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "sd", &d, &len));
+
+	/* chmod of a file */
+	v = mirror(t->fe, f.v.node.slot);
+	T_OK(t, setattr_vt(t->fe, f.e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_MODE, .mode = S_IFREG | 0604},
+			   &a, &len));
+	T_EQ(t, len, sizeof(a));
+	check_bumped(t, &a.v.node, f.v.node.slot, v);
+	T_EQ(t, a.a.attr.mode & 07777, 0604);
+	T_EQ(t, a.a.attr_valid, LONG_TTL);
+
+	/* times and mode of a directory, as tar restores them */
+	v = mirror(t->fe, d.v.node.slot);
+	T_OK(t, setattr_vt(t->fe, d.e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_ATIME | FATTR_MTIME,
+						     .atime = 1000000,
+						     .mtime = 2000000},
+			   &a, &len));
+	T_EQ(t, len, sizeof(a));
+	check_bumped(t, &a.v.node, d.v.node.slot, v);
+	T_EQ(t, a.a.attr.mtime, 2000000);
+	v = mirror(t->fe, d.v.node.slot);
+	T_OK(t, setattr_vt(t->fe, d.e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_MODE, .mode = S_IFDIR | 0750},
+			   &a, &len));
+	check_bumped(t, &a.v.node, d.v.node.slot, v);
+	T_EQ(t, a.a.attr.mode & 07777, 0750);
+
+	/* nothing to change: the version read before, not bumped */
+	v = mirror(t->fe, d.v.node.slot);
+	T_OK(t, setattr_vt(t->fe, d.e.nodeid, &(struct fuse_setattr_in){.valid = 0}, &a, &len));
+	T_EQ(t, len, sizeof(a));
+	T_EQ(t, a.v.node.flags, VFSD_VT_VALID);
+	T_EQ(t, a.v.node.version, v);
+	T_EQ(t, mirror(t->fe, d.v.node.slot), v);
+
+	/* a failed change moves nothing */
+	T_EQ(t,
+	     setattr_vt(t->fe, d.e.nodeid, &(struct fuse_setattr_in){.valid = FATTR_SIZE}, &a,
+			&len),
+	     -EISDIR);
+	T_EQ(t, mirror(t->fe, d.v.node.slot), v);
+	check_channel(t, t->fe);
+}
+
+/* A stock guest on a table gets the plain SETATTR reply. */
+static void test_setattr_stock(struct th *t)
+{
+	struct entry_vt f;
+	struct attr_vt a;
+	size_t len;
+
+	T_OK(t, start(t, flags_vt, th_init_flags()));
+	T_OK(t, th_host_write(t, "sf", "s", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "sf", &f, &len));
+	T_OK(t, setattr_vt(t->fe, f.e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_MODE, .mode = S_IFREG | 0600},
+			   &a, &len));
+	T_EQ(t, len, sizeof(struct fuse_attr_out));
+	T_EQ(t, a.v.node.flags, 0);
+	T_EQ(t, a.a.attr.mode & 07777, 0600);
+	check_channel(t, t->fe);
+}
+
 /*
  * UNLINK, RMDIR, RENAME and RENAME2 replies carry, for each directory they changed, the value
  * their own bump gave its counter (the guest keeps the directory's other names on it).
@@ -1465,6 +1558,8 @@ static const struct th_test vt_tests[] = {
 	{"vt_versioned_replies", test_versioned_replies},
 	{"vt_counters_move", test_counters_move},
 	{"vt_dirs_replies", test_dirs_replies},
+	{"vt_setattr_replies", test_setattr_replies},
+	{"vt_setattr_stock", test_setattr_stock},
 	{"vt_two_daemons", test_two_daemons},
 	{"vt_hostile_mirror", test_hostile_mirror},
 	{"vt_reset_remaps", test_reset_remaps},

@@ -212,6 +212,8 @@ while True:
                 i = done_at = 0
                 # churn: each new file is also renamed and unlinked, conds checked after each op
                 churn = cmd.get("churn", False)
+                # attr: after each create, the directory's mode and times are set (own SETATTRs)
+                attr = cmd.get("attr", False)
 
                 def check():
                     for k, c in enumerate(conds):
@@ -227,6 +229,11 @@ while True:
                         os.rename(own, own + ".r")
                         check()
                         os.unlink(own + ".r")
+                        check()
+                    if attr:
+                        os.chmod(p(d), 0o750 if i % 2 else 0o755)
+                        check()
+                        os.utime(p(d), (1000000 + i, 1000000 + i))
                         check()
                     i += 1
                     if done_at == 0 and all(x is not None for x in first):

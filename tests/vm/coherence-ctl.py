@@ -259,11 +259,13 @@ def kinds(who, tag):
     tap(B.recv(rid, args.timeout + 30)[0]["seen"], f"{tag}: B no longer sees the renamed name")
 
 
-def own_creates(tag, churn=False):
+def own_creates(tag, churn=False, attr=False):
     """B creates files in a directory while A renames, unlinks and creates names there: B's own
     creates must never hide A's changes (the guest keeps its other names across its own
     creates only while nobody else changed the directory: guest/linux-6.1/vt.c). With churn B
-    also renames and unlinks each file it created (its own RENAME and UNLINK replies)."""
+    also renames and unlinks each file it created (its own RENAME and UNLINK replies); with
+    attr it sets the directory's mode and times after each create (its own SETATTRs), and A
+    also changes the mode of a file there."""
     d = f"{tag}-dir"
     os.mkdir(sp(d))
     host_act([["create", f"{d}/{n}", "0123456789"] for n in ("ren", "unl", "keep")])
@@ -275,14 +277,19 @@ def own_creates(tag, churn=False):
         B.recv(rid, 30)
     conds = [["renamed", f"{d}/ren", f"{d}/ren2"], ["absent", f"{d}/unl"],
              ["exists", f"{d}/new"]]
+    steps = [["rename", f"{d}/ren", f"{d}/ren2"], ["unlink", f"{d}/unl"],
+             ["create", f"{d}/new", "x"]]
+    if attr:
+        conds.append(["mode", f"{d}/keep", 0o640])
+        steps.append(["chmod", f"{d}/keep", 0o640])
     v0 = B.call("vt")["vt"]
-    rid = B.send("create_loop", dir=d, prefix="own", conds=conds, n=3000, extra=20, churn=churn)
+    rid = B.send("create_loop", dir=d, prefix="own", conds=conds, n=3000, extra=20, churn=churn,
+                 attr=attr)
     time.sleep(0.5)  # B is creating in d meanwhile
-    A.call("act", steps=[["rename", f"{d}/ren", f"{d}/ren2"], ["unlink", f"{d}/unl"],
-                         ["create", f"{d}/new", "x"]])
+    A.call("act", steps=steps)
     r, _ = B.recv(rid, 300)
     d_vt = {k: r["vt"].get(k, 0) - v0.get(k, 0)
-            for k in ("own", "own_dirs", "own_kept", "stale")}
+            for k in ("own", "own_dirs", "own_attr", "own_kept", "stale")}
     diag(f"{tag}: B created {r['created']} files in {d}; first seen after its create number "
          f"{r['first']}; counters moved by {d_vt}")
     for c, first in zip(conds, r["first"]):
@@ -290,6 +297,10 @@ def own_creates(tag, churn=False):
             f"not seen after {r['created']} creates")
     tap(d_vt["own"] >= r["created"],
         f"{tag}: B's creates were noted as its own changes ({d_vt['own']})", f"{d_vt}")
+    if attr:
+        tap(d_vt["own_attr"] >= 2 * r["created"],
+            f"{tag}: B's chmods and utimes of the directory were noted as its own changes "
+            f"({d_vt['own_attr']})", f"{d_vt}")
     if churn:
         tap(d_vt["own_dirs"] >= 2 * r["created"],
             f"{tag}: B's renames and unlinks were noted as its own changes ({d_vt['own_dirs']})",
@@ -540,7 +551,9 @@ try:
         own_creates("own")
         # 2c. the same with B's own renames and unlinks there (their reply bodies)
         own_creates("own-rm", churn=True)
-        # 2d. B lists a directory (versioned READDIRPLUS), A changes entries of it
+        # 2d. the same with B's own SETATTRs of the directory (tar and git restore modes/times)
+        own_creates("own-attr", attr=True)
+        # 2e. B lists a directory (versioned READDIRPLUS), A changes entries of it
         rdplus("rdplus")
     t_made = quiet_setup()
     if args.mode == "adaptive":
