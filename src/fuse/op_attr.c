@@ -195,8 +195,9 @@ int fuse_op_setattr(struct fuse_req *req)
 		return r;
 	/* A change: the value its own bump produced (VFSD_VT_BUMPED), the stat having followed
 	 * that bump, so the guest keeps these attributes without asking again and may extend a
-	 * run of its own changes to a directory (vt_proto.h). */
-	if (bumped.flags & FS_VER_VALID)
+	 * run of its own changes to a directory (vt_proto.h). The backend bumps for every guest;
+	 * only a versioned session may take it (a stock guest would keep the attributes a day). */
+	if (fuse_vt_session(req) && (bumped.flags & FS_VER_VALID))
 		ver = bumped;
 	return reply_attr(req, &st, attr_flags, timeout, &ver);
 }
