@@ -54,13 +54,14 @@ enum {
 	VT_STAT_REQ_REMOVE,  /* ... UNLINK, RMDIR, RENAME, RENAME2 */
 	VT_STAT_OWN_DIRS,    /* own changes noted from UNLINK, RMDIR, RENAME(2) bodies (in own) */
 	VT_STAT_OWN_ATTR,    /* own changes noted from directories' SETATTR replies (in own) */
+	VT_STAT_DPLUS,	     /* versioned READDIRPLUS entries received */
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
-	"offered",     "acked",	     "on",	   "broken",   "fresh",
-	"kept",	       "stale",	     "bad_slot",   "versions", "rdc_reset",
-	"stale_dir",   "stale_node", "own",	   "own_kept", "req_lookup",
-	"req_getattr", "req_make",   "req_remove", "own_dirs", "own_attr",
+	"offered",  "acked",	"on",	      "broken",	     "fresh",	  "kept",
+	"stale",    "bad_slot", "versions",   "rdc_reset",   "stale_dir", "stale_node",
+	"own",	    "own_kept", "req_lookup", "req_getattr", "req_make",  "req_remove",
+	"own_dirs", "own_attr", "dplus",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
 
@@ -107,7 +108,7 @@ u64 fuse_vt_init_flags(struct fuse_conn *fc)
 		return 0;
 	fc->vt.state = FUSE_VT_OFFERED;
 	vt_count(VT_STAT_OFFERED);
-	return VFSD_VT_INIT_FLAG;
+	return VFSD_VT_INIT_FLAG | VFSD_VT_INIT_RDPLUS;
 }
 
 /* The region is the daemon's to fill (it maps the guest's mirror there before it acks), so
@@ -140,6 +141,8 @@ void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags)
 		return;
 	}
 	vt_count(VT_STAT_ACKED);
+	/* The layout of READDIRPLUS entries follows the ack, whatever the header says. */
+	fc->vt.dplus = (flags & VFSD_VT_INIT_RDPLUS) && (flags & FUSE_DO_READDIRPLUS);
 	if (vt_header_ok(fc)) {
 		fc->vt.state = FUSE_VT_ON;
 		vt_count(VT_STAT_ON);
@@ -574,4 +577,33 @@ bool fuse_vt_rdc_stale(struct inode *dir)
 		return false;
 	vt_count(VT_STAT_RDC_RESET);
 	return true;
+}
+
+const struct vfsd_vt_entry_out *fuse_vt_dirplus(struct fuse_conn *fc, char *buf, size_t nbytes,
+						struct fuse_dirent **dirent, size_t *reclen)
+{
+	struct vfsd_vt_entry_out *vt;
+
+	BUILD_BUG_ON(VFSD_VT_DIRENTPLUS_VT != sizeof(struct fuse_entry_out) ||
+		     VFSD_VT_DIRENT_SIZE != FUSE_NAME_OFFSET ||
+		     VFSD_VT_DIRENTPLUS_NAME !=
+			     FUSE_NAME_OFFSET_DIRENTPLUS + sizeof(struct vfsd_vt_entry_out));
+	if (!fc->vt.dplus) {
+		*dirent = &((struct fuse_direntplus *)buf)->dirent;
+		*reclen = FUSE_DIRENTPLUS_SIZE((struct fuse_direntplus *)buf);
+		return NULL;
+	}
+	if (nbytes < VFSD_VT_DIRENTPLUS_NAME) {
+		*dirent = NULL;
+		return NULL;
+	}
+	*dirent = (struct fuse_dirent *)(buf + VFSD_VT_DIRENTPLUS_DIRENT);
+	*reclen = VFSD_VT_DIRENTPLUS_SIZE((size_t)(*dirent)->namelen);
+	vt = (struct vfsd_vt_entry_out *)(buf + VFSD_VT_DIRENTPLUS_VT);
+	/* A listing changes nothing: a BUMPED claim would extend a run of own changes. */
+	vt->node.flags &= ~VFSD_VT_BUMPED;
+	vt->parent.flags &= ~VFSD_VT_BUMPED;
+	if (vt->node.flags & VFSD_VT_VALID)
+		vt_count(VT_STAT_DPLUS);
+	return vt;
 }

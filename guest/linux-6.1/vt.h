@@ -68,6 +68,7 @@ struct fuse_vt_conn {
 	const u64 *slots;
 	u64 nslots;
 	int state;	     /* enum fuse_vt_state */
+	bool dplus;	     /* READDIRPLUS entries are versioned (VFSD_VT_INIT_RDPLUS acked) */
 	seqlock_t runs_lock; /* writers: own changes' replies; readers: lock-free dentry checks */
 	u32 run_clock;	     /* under runs_lock */
 	struct fuse_vt_run runs[FUSE_VT_RUN_SETS][FUSE_VT_RUN_WAYS];
@@ -151,6 +152,16 @@ bool fuse_vt_attr_expired(struct inode *inode, bool time_expired);
 /* d_delete: keep an unused dentry while its name is current (its inode's attributes are checked
  * again when it is used); without a version, while time_expired is false. */
 bool fuse_vt_dentry_keep(const struct dentry *entry, bool time_expired);
+
+/*
+ * readdir.c's READDIRPLUS parse: the entry at buf (nbytes >= FUSE_NAME_OFFSET_DIRENTPLUS left):
+ * sets *dirent (NULL: a truncated versioned entry, stop) and *reclen by the layout the daemon
+ * acked, and returns the entry's versions (NULL in the stock layout). The versions then go where
+ * a LOOKUP reply's go: node with the attributes, parent with the dentry.
+ */
+struct fuse_dirent;
+const struct vfsd_vt_entry_out *fuse_vt_dirplus(struct fuse_conn *fc, char *buf, size_t nbytes,
+						struct fuse_dirent **dirent, size_t *reclen);
 
 /* The readdir cache (fi->rdc.lock held): note the directory's version when a cache starts;
  * at position 0, true if it changed since. */

@@ -23,6 +23,11 @@
  *   carries the directory's version instead of ENOENT. UNLINK, RMDIR, RENAME and RENAME2,
  *   whose FUSE replies have no body, get a struct vfsd_vt_dirs_out as their body when the guest
  *   posts room for it (else the empty reply: guests that predate it post none).
+ * - Versioned READDIRPLUS: a guest that also sets VFSD_VT_INIT_RDPLUS (bit 61) with
+ *   VFSD_VT_INIT_FLAG and FUSE_DO_READDIRPLUS gets both echoed when the daemon serves
+ *   READDIRPLUS with versions; each entry then has the VFSD_VT_DIRENTPLUS_* layout (below) instead
+ *   of a fuse_direntplus. Without that echo a versioned session has no READDIRPLUS at all
+ *   (what daemons and guests that predate the bit do), and stock sessions are unchanged.
  *
  * The rule that makes it coherent: a version is the counter of the slot plus the header's epoch,
  * read by the daemon before the stat or lookup whose result the reply carries; every change a
@@ -39,6 +44,8 @@
 
 /* FUSE_INIT flag (64-bit flags word: flags | flags2 << 32). Private to vfsd. */
 #define VFSD_VT_INIT_FLAG (1ULL << 62)
+/* FUSE_INIT flag, only together with VFSD_VT_INIT_FLAG: READDIRPLUS entries carry versions. */
+#define VFSD_VT_INIT_RDPLUS (1ULL << 61)
 
 /* VIRTIO shared memory region id of the table (region 0 is the DAX cache window). */
 #define VFSD_VT_SHMID 1
@@ -99,5 +106,24 @@ struct vfsd_vt_attr_out {
 struct vfsd_vt_dirs_out {
 	struct vfsd_vt_ver dir[2];
 };
+
+/*
+ * One READDIRPLUS entry of a session that negotiated VFSD_VT_INIT_RDPLUS: fuse_direntplus with
+ * a struct vfsd_vt_entry_out between the entry and the dirent, then the name, the whole padded
+ * with zeros to a multiple of 8 bytes (VFSD_VT_DIRENTPLUS_SIZE). The extension means what it
+ * means after a LOOKUP of that name: `node` was read before the stat whose result is in
+ * entry_out.attr, `parent` (the listed directory) before the name was resolved to the inode.
+ * Neither carries VFSD_VT_BUMPED. "." and "..", and entries without a node (nodeid 0), carry
+ * no versions (flags 0). The layout matches fuse_direntplus's field for field; it is spelt
+ * out here, with offsets, so that this header needs no <linux/fuse.h>.
+ */
+#define VFSD_VT_ENTRY_OUT_SIZE 128u		      /* sizeof(struct fuse_entry_out) */
+#define VFSD_VT_DIRENT_SIZE    24u		      /* offsetof(struct fuse_dirent, name) */
+#define VFSD_VT_DIRENTPLUS_VT  VFSD_VT_ENTRY_OUT_SIZE /* offset of the vfsd_vt_entry_out */
+#define VFSD_VT_DIRENTPLUS_DIRENT \
+	(VFSD_VT_ENTRY_OUT_SIZE + sizeof(struct vfsd_vt_entry_out)) /* offset of fuse_dirent */
+#define VFSD_VT_DIRENTPLUS_NAME (VFSD_VT_DIRENTPLUS_DIRENT + VFSD_VT_DIRENT_SIZE)
+#define VFSD_VT_DIRENTPLUS_SIZE(namelen) \
+	((VFSD_VT_DIRENTPLUS_NAME + (namelen) + sizeof(__u64) - 1) & ~(sizeof(__u64) - 1))
 
 #endif

@@ -223,6 +223,11 @@ int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v);
  * empty reply. */
 int fuse_reply_dirs(struct fuse_req *req, int r, const struct fs_version *dirs);
 void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e);
+/* The same with the version table's timeouts where e's versions are valid (vt: a versioned
+ * session's entry), and the extension that goes with such an entry; bumped_ok false drops
+ * VFSD_VT_BUMPED (an entry that changed nothing: a READDIRPLUS one). */
+void fuse_entry_out_fill_vt(struct fuse_entry_out *o, const struct fs_entry *e, bool vt);
+void fuse_vt_entry_fill(struct vfsd_vt_entry_out *x, const struct fs_entry *e, bool bumped_ok);
 uint32_t fuse_open_flags_out(uint32_t fs_flags);
 int fuse_guest_open_flags(const struct fuse_req *req, uint32_t guest_flags);
 /* Offsets and sizes from the guest that must fit off_t. */

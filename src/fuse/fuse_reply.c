@@ -139,20 +139,35 @@ static void vt_ver_out(struct vfsd_vt_ver *o, const struct fs_version *v)
 	o->flags = VFSD_VT_VALID | ((v->flags & FS_VER_BUMPED) ? VFSD_VT_BUMPED : 0);
 }
 
+void fuse_entry_out_fill_vt(struct fuse_entry_out *o, const struct fs_entry *e, bool vt)
+{
+	fuse_entry_out_fill(o, e);
+	if (!vt)
+		return;
+	/* The name stays valid while the directory's version holds (and, for a positive entry,
+	 * the node's); the attributes while the node's does. */
+	if (ver_valid(&e->parent_ver) && (e->nodeid == 0 || ver_valid(&e->ver)))
+		fuse_split_timeout(FUSE_VT_TIMEOUT, &o->entry_valid, &o->entry_valid_nsec);
+	if (e->nodeid != 0 && ver_valid(&e->ver))
+		fuse_split_timeout(FUSE_VT_TIMEOUT, &o->attr_valid, &o->attr_valid_nsec);
+}
+
+void fuse_vt_entry_fill(struct vfsd_vt_entry_out *x, const struct fs_entry *e, bool bumped_ok)
+{
+	vt_ver_out(&x->node, e->nodeid ? &e->ver : &(struct fs_version){0});
+	vt_ver_out(&x->parent, &e->parent_ver);
+	if (!bumped_ok) {
+		x->node.flags &= ~VFSD_VT_BUMPED;
+		x->parent.flags &= ~VFSD_VT_BUMPED;
+	}
+}
+
 /* fuse_entry_out, with the version table's timeouts in a version-table session. */
 static int reply_entry_out(struct fuse_req *req, const struct fs_entry *e)
 {
 	struct fuse_entry_out o;
 
-	fuse_entry_out_fill(&o, e);
-	if (fuse_vt_session(req)) {
-		/* The name stays valid while the directory's version holds (and, for a positive
-		 * entry, the node's); the attributes while the node's does. */
-		if (ver_valid(&e->parent_ver) && (e->nodeid == 0 || ver_valid(&e->ver)))
-			fuse_split_timeout(FUSE_VT_TIMEOUT, &o.entry_valid, &o.entry_valid_nsec);
-		if (e->nodeid != 0 && ver_valid(&e->ver))
-			fuse_split_timeout(FUSE_VT_TIMEOUT, &o.attr_valid, &o.attr_valid_nsec);
-	}
+	fuse_entry_out_fill_vt(&o, e, fuse_vt_session(req));
 	return fuse_reply(req, &o, sizeof(o));
 }
 
@@ -162,8 +177,7 @@ static int reply_vt_entry(struct fuse_req *req, const struct fs_entry *e)
 
 	if (!fuse_vt_session(req))
 		return 0;
-	vt_ver_out(&x.node, e->nodeid ? &e->ver : &(struct fs_version){0});
-	vt_ver_out(&x.parent, &e->parent_ver);
+	fuse_vt_entry_fill(&x, e, true);
 	return fuse_reply(req, &x, sizeof(x));
 }
 

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Directory handles and listing. READDIR/READDIRPLUS entries are packed straight into the reply
- * buffer by the backend's fill callback, 8-byte aligned as the wire format requires.
+ * buffer by the backend's fill callback, 8-byte aligned as the wire format requires. In a session
+ * with VFSD_VT_INIT_RDPLUS a READDIRPLUS entry also carries the versions a LOOKUP reply would
+ * (the VFSD_VT_DIRENTPLUS_* layout of include/vfsd/vt_proto.h).
  */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -13,6 +16,7 @@ struct dir_fill {
 	size_t base;  /* writer position of the first entry */
 	size_t limit; /* bytes of entries the guest asked for, capped by the room */
 	bool plus;
+	bool vt; /* versioned readdirplus entries (VFSD_VT_INIT_RDPLUS) */
 };
 
 static int dir_fill(void *cookie, const struct fs_dirent *d, const struct fs_entry *entry)
@@ -28,6 +32,11 @@ static int dir_fill(void *cookie, const struct fs_dirent *d, const struct fs_ent
 	size_t used = fuse_writer_written(f->w) - f->base;
 	size_t size;
 
+	static_assert(sizeof(struct fuse_entry_out) == VFSD_VT_DIRENTPLUS_VT &&
+			      FUSE_NAME_OFFSET == VFSD_VT_DIRENT_SIZE,
+		      "vt_proto.h spells out fuse_direntplus's layout");
+	if (f->vt)
+		head += sizeof(struct vfsd_vt_entry_out);
 	if (d->namelen == 0 || d->namelen > UINT32_MAX)
 		return -EINVAL;
 	size = FUSE_DIRENT_ALIGN(head + FUSE_NAME_OFFSET + d->namelen);
@@ -37,8 +46,17 @@ static int dir_fill(void *cookie, const struct fs_dirent *d, const struct fs_ent
 		struct fuse_entry_out eo = {0};
 		static const struct fs_entry none;
 
-		fuse_entry_out_fill(&eo, entry ? entry : &none);
+		entry = entry ? entry : &none;
+		fuse_entry_out_fill_vt(&eo, entry, f->vt);
 		fuse_writer_write(f->w, &eo, sizeof(eo));
+	}
+	if (f->vt) {
+		struct vfsd_vt_entry_out x;
+
+		/* What a LOOKUP of the name says, read by the backend in the same order: the
+		 * directory's version before the name is resolved, the node's before its stat. */
+		fuse_vt_entry_fill(&x, entry, false);
+		fuse_writer_write(f->w, &x, sizeof(x));
 	}
 	/* Room was checked above, so these cannot fail. */
 	fuse_writer_write(f->w, &de, FUSE_NAME_OFFSET);
@@ -54,6 +72,7 @@ int fuse_op_readdir(struct fuse_req *req)
 		.w = &req->w,
 		.base = fuse_writer_written(&req->w),
 		.plus = req->opcode == FUSE_READDIRPLUS,
+		.vt = req->opcode == FUSE_READDIRPLUS && fuse_has_flag(req, VFSD_VT_INIT_RDPLUS),
 	};
 	int r;
 

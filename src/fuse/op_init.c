@@ -160,11 +160,16 @@ int fuse_op_init(struct fuse_req *req)
 		log_ratelimited(LOG_LEVEL_WARN, "fuse: the guest does not offer SECURITY_CTX: "
 						"new files get no security label");
 	/* The version table only for a guest that asked (with INIT_EXT: the flag is in flags2)
-	 * and can see its copy; readdirplus entries have no room for versions, so it goes. */
+	 * and can see its copy. Readdirplus stays only for a guest that also asked for versioned
+	 * entries (VFSD_VT_INIT_RDPLUS); one that predates that bit parses the stock layout,
+	 * which has no room for versions, so readdirplus goes. */
 	if ((srv->flags & FUSE_INIT_EXT) && (guest_flags & VFSD_VT_INIT_FLAG) &&
 	    ops->vt_available && ops->vt_available(srv->be->fs)) {
 		srv->flags |= VFSD_VT_INIT_FLAG;
-		srv->flags &= ~(uint64_t)(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
+		if ((guest_flags & VFSD_VT_INIT_RDPLUS) && (srv->flags & FUSE_DO_READDIRPLUS))
+			srv->flags |= VFSD_VT_INIT_RDPLUS;
+		else
+			srv->flags &= ~(uint64_t)(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
 	}
 
 	fuse_init_info(srv->flags, &info);

@@ -9,7 +9,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1091,6 +1093,347 @@ static void test_migration_refused(struct th *t)
 	T_OK(t, fe_resume(t->fe));
 }
 
+/* Versioned READDIRPLUS (VFSD_VT_INIT_RDPLUS): one parsed entry. */
+struct dplus {
+	struct fuse_entry_out e;
+	struct vfsd_vt_entry_out v;
+	struct { /* fuse_dirent without its flexible name */
+		uint64_t ino, off;
+		uint32_t namelen, type;
+	} d;
+	char name[256];
+};
+
+/*
+ * Parses n bytes of versioned entries into out[max]; the count, or -1 when an entry is not
+ * exactly VFSD_VT_DIRENTPLUS_SIZE bytes, its padding is not zero or the entries do not fill
+ * the n bytes.
+ */
+static int parse_dplus(const uint8_t *buf, size_t n, struct dplus *out, int max)
+{
+	size_t p = 0;
+	int k = 0;
+
+	while (p < n) {
+		struct dplus x;
+		size_t size;
+
+		if (n - p < VFSD_VT_DIRENTPLUS_NAME || k >= max)
+			return -1;
+		memcpy(&x.e, buf + p, sizeof(x.e));
+		memcpy(&x.v, buf + p + VFSD_VT_DIRENTPLUS_VT, sizeof(x.v));
+		memcpy(&x.d, buf + p + VFSD_VT_DIRENTPLUS_DIRENT, sizeof(x.d));
+		size = VFSD_VT_DIRENTPLUS_SIZE(x.d.namelen);
+		if (x.d.namelen == 0 || x.d.namelen > 255 || size > n - p)
+			return -1;
+		memcpy(x.name, buf + p + VFSD_VT_DIRENTPLUS_NAME, x.d.namelen);
+		x.name[x.d.namelen] = 0;
+		for (size_t i = VFSD_VT_DIRENTPLUS_NAME + x.d.namelen; i < size; i++)
+			if (buf[p + i])
+				return -1;
+		out[k++] = x;
+		p += size;
+	}
+	return k;
+}
+
+/* READDIRPLUS of node's whole directory from offset 0 into out (by buffers of `size`). */
+static int dplus_all(struct th *t, uint64_t node, uint32_t size, struct dplus *out, int max)
+{
+	static uint64_t buf[8192];
+	struct fuse_open_out o;
+	uint64_t off = 0;
+	int total = 0, n, k;
+
+	if (size > sizeof(buf) || fe_opendir(t->fe, node, &o) < 0)
+		return -1;
+	for (;;) {
+		n = fe_readdirplus(t->fe, node, o.fh, off, buf, size);
+		if (n <= 0)
+			break;
+		k = parse_dplus((const uint8_t *)buf, (size_t)n, out + total, max - total);
+		if (k <= 0) {
+			n = -1;
+			break;
+		}
+		total += k;
+		off = out[total - 1].d.off;
+	}
+	fe_releasedir(t->fe, node, o.fh);
+	return n < 0 ? -1 : total;
+}
+
+static const struct dplus *dplus_find(const struct dplus *x, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(x[i].name, name))
+			return &x[i];
+	return NULL;
+}
+
+#define RDPLUS_FLAGS (VT_FLAG | VFSD_VT_INIT_RDPLUS)
+
+/* Negotiation: only a versioned guest that asks gets READDIRPLUS with versions; one that
+ * predates the bit keeps no READDIRPLUS, a stock guest (even one sending the bit) the stock
+ * layout. */
+static void test_rdplus_negotiation(struct th *t)
+{
+	const struct fuse_init_out *io;
+	struct th b;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | RDPLUS_FLAGS));
+	io = fe_fuse_init_out(t->fe);
+	T_EQ(t, io->flags2 & (uint32_t)(RDPLUS_FLAGS >> 32), (uint32_t)(RDPLUS_FLAGS >> 32));
+	T_CHECK(t, io->flags & FUSE_DO_READDIRPLUS);
+	/* Without DO_READDIRPLUS the bit means nothing and is not echoed. */
+	T_OK(t,
+	     fe_init(t->fe, 38, (th_init_flags() & ~(uint64_t)FUSE_DO_READDIRPLUS) | RDPLUS_FLAGS));
+	io = fe_fuse_init_out(t->fe);
+	T_CHECK(t, io->flags2 & (uint32_t)(VT_FLAG >> 32));
+	T_EQ(t, io->flags2 & (uint32_t)(VFSD_VT_INIT_RDPLUS >> 32), 0);
+	T_EQ(t, io->flags & FUSE_DO_READDIRPLUS, 0);
+	/* An older patched guest: the table, no readdirplus (as before the bit). */
+	T_OK(t, fe_init(t->fe, 38, th_init_flags() | VT_FLAG));
+	io = fe_fuse_init_out(t->fe);
+	T_EQ(t, io->flags2 & (uint32_t)(VFSD_VT_INIT_RDPLUS >> 32), 0);
+	T_EQ(t, io->flags & (FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO), 0);
+	/* The bit alone is not the table: the stock layout, byte for byte. */
+	T_OK(t, fe_init(t->fe, 38, th_init_flags() | VFSD_VT_INIT_RDPLUS));
+	io = fe_fuse_init_out(t->fe);
+	T_EQ(t, io->flags2 & (uint32_t)(RDPLUS_FLAGS >> 32), 0);
+	T_CHECK(t, io->flags & FUSE_DO_READDIRPLUS);
+	T_OK(t, th_host_write(t, "neg-file", "n", 1));
+	{
+		static uint64_t buf[512];
+		struct fuse_open_out o;
+		size_t p = 0;
+		int n, k = 0;
+
+		T_OK(t, fe_opendir(t->fe, FE_ROOT_ID, &o));
+		n = fe_readdirplus(t->fe, FE_ROOT_ID, o.fh, 0, buf, sizeof(buf));
+		T_CHECK(t, n > 0);
+		while (n > 0 && p + FUSE_NAME_OFFSET_DIRENTPLUS <= (size_t)n) {
+			const struct fuse_direntplus *dp = (const void *)((const uint8_t *)buf + p);
+
+			T_CHECK(t, dp->entry_out.entry_valid < LONG_TTL);
+			p += FUSE_DIRENTPLUS_SIZE(dp);
+			k++;
+		}
+		T_EQ(t, p, (size_t)n);
+		T_CHECK(t, k >= 3);
+		T_OK(t, fe_releasedir(t->fe, FE_ROOT_ID, o.fh));
+	}
+	/* --no-readdirplus: nothing to version. */
+	{
+		static const char *flags_nordp[] = {
+			"--tag=vt", "--dax=never",     "--coherence=table",
+			table_opt,  "--vt-watch=none", "--no-readdirplus",
+			NULL};
+
+		T_OK(t, second_daemon(t, &b, flags_nordp));
+		if (!b.fe)
+			return;
+		T_OK(t, fe_init(b.fe, 38, th_init_flags() | RDPLUS_FLAGS));
+		io = fe_fuse_init_out(b.fe);
+		T_CHECK(t, io->flags2 & (uint32_t)(VT_FLAG >> 32));
+		T_EQ(t, io->flags2 & (uint32_t)(VFSD_VT_INIT_RDPLUS >> 32), 0);
+		T_EQ(t, io->flags & FUSE_DO_READDIRPLUS, 0);
+		stop_second(t, &b);
+	}
+}
+
+/* Each entry: entry_out, the versions a LOOKUP would carry (equal to the mirror), the dirent. */
+static void test_rdplus_layout(struct th *t)
+{
+	static struct dplus x[16];
+	struct entry_vt d, l;
+	const struct dplus *p;
+	size_t len;
+	int n;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | RDPLUS_FLAGS));
+	T_OK(t, mkdir(th_host(t, "rd"), 0755) < 0 ? -errno : 0);
+	T_OK(t, mkdir(th_host(t, "rd/sub"), 0755) < 0 ? -errno : 0);
+	T_OK(t, th_host_write(t, "rd/a", "a", 1));
+	T_OK(t, th_host_write(t, "rd/a-much-longer-name-than-eight", "bb", 2));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "rd", &d, &len));
+	/* Small buffers: entries never straddle replies. */
+	n = dplus_all(t, d.e.nodeid, 400, x, 16);
+	T_EQ(t, n, 5);
+	for (int i = 0; i < n; i++) {
+		p = &x[i];
+		if (!strcmp(p->name, ".") || !strcmp(p->name, "..")) {
+			T_EQ(t, p->e.nodeid, 0);
+			T_CHECK(t, p->v.node.flags == 0 && p->v.parent.flags == 0);
+			continue;
+		}
+		T_CHECK(t, p->e.nodeid != 0);
+		T_EQ(t, p->e.attr.ino, p->d.ino);
+		T_EQ(t, p->v.node.flags, VFSD_VT_VALID);
+		T_EQ(t, p->v.node.version, mirror(t->fe, p->v.node.slot));
+		T_EQ(t, p->v.parent.flags, VFSD_VT_VALID);
+		T_EQ(t, p->v.parent.slot, d.v.node.slot);
+		T_EQ(t, p->v.parent.version, mirror(t->fe, d.v.node.slot));
+		T_EQ(t, p->e.entry_valid, LONG_TTL);
+		T_EQ(t, p->e.attr_valid, LONG_TTL);
+		/* The same node and versions as a LOOKUP of the name. */
+		T_OK(t, lookup_vt(t->fe, d.e.nodeid, p->name, &l, &len));
+		T_EQ(t, l.e.nodeid, p->e.nodeid);
+		T_EQ(t, l.v.node.slot, p->v.node.slot);
+		T_EQ(t, l.v.node.version, p->v.node.version);
+		T_EQ(t, l.v.parent.version, p->v.parent.version);
+	}
+	p = dplus_find(x, n, "a-much-longer-name-than-eight");
+	T_CHECK(t, p && p->e.attr.size == 2);
+	p = dplus_find(x, n, "sub");
+	T_CHECK(t, p && S_ISDIR(p->e.attr.mode));
+
+	/* A change moves the mirror away from the listed versions. */
+	p = dplus_find(x, n, "a");
+	if (p) {
+		uint64_t v = p->v.node.version;
+
+		T_OK(t, chmod_vt(t->fe, p->e.nodeid, 0600));
+		T_CHECK(t, mirror(t->fe, p->v.node.slot) > v);
+		n = dplus_all(t, d.e.nodeid, 4096, x, 16);
+		p = dplus_find(x, n, "a");
+		T_CHECK(t, p && p->v.node.version == mirror(t->fe, p->v.node.slot) &&
+				   (p->e.attr.mode & 07777) == 0600);
+	}
+	check_channel(t, t->fe);
+}
+
+/* A guest's READDIRPLUS size is its own business: any size gives whole entries, none past it,
+ * and no entry is lost between calls. */
+static void test_rdplus_sizes(struct th *t)
+{
+	static const uint32_t sizes[] = {0,
+					 1,
+					 VFSD_VT_DIRENTPLUS_NAME,
+					 VFSD_VT_DIRENTPLUS_SIZE(1) - 1,
+					 VFSD_VT_DIRENTPLUS_SIZE(1),
+					 VFSD_VT_DIRENTPLUS_SIZE(2) + 7,
+					 4096,
+					 UINT32_MAX};
+	static uint64_t buf[1024];
+	static struct dplus x[16];
+	struct entry_vt d;
+	struct fuse_open_out o;
+	size_t len;
+	int n;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | RDPLUS_FLAGS));
+	T_OK(t, mkdir(th_host(t, "sz"), 0755) < 0 ? -errno : 0);
+	T_OK(t, th_host_write(t, "sz/f", "f", 1));
+	T_OK(t, th_host_write(t, "sz/g", "g", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "sz", &d, &len));
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct fuse_read_in in = {.size = sizes[i]};
+		struct iovec a = IOVS(&in);
+
+		T_OK(t, fe_opendir(t->fe, d.e.nodeid, &o));
+		in.fh = o.fh;
+		memset(buf, 0xa5, sizeof(buf));
+		len = 0;
+		T_OK(t, fe_fuse_call(t->fe, FUSE_READDIRPLUS, d.e.nodeid, &a, 1, buf, sizeof(buf),
+				     &len));
+		T_CHECK(t, len <= sizes[i]);
+		n = parse_dplus((const uint8_t *)buf, len, x, 16);
+		T_CHECK(t, n >= 0);
+		/* Whatever fits is sent: one entry (".": one byte) fits from SIZE(1) on. */
+		T_EQ(t, n == 0, sizes[i] < VFSD_VT_DIRENTPLUS_SIZE(1));
+		T_OK(t, fe_releasedir(t->fe, d.e.nodeid, o.fh));
+	}
+	/* Entry by entry, the whole directory. */
+	n = dplus_all(t, d.e.nodeid, VFSD_VT_DIRENTPLUS_SIZE(2), x, 16);
+	T_EQ(t, n, 4);
+	T_CHECK(t, dplus_find(x, n, "f") && dplus_find(x, n, "g"));
+	check_channel(t, t->fe);
+}
+
+/* The second guest's writer for test_rdplus_race: SETATTR size = 1, 2, ... through daemon B. */
+struct race_writer {
+	struct fe *fe;
+	uint64_t node;
+	unsigned n;
+	atomic_int failed;
+	atomic_bool stop;
+};
+
+static void *race_writer_main(void *arg)
+{
+	struct race_writer *w = arg;
+
+	for (unsigned k = 1; k <= w->n && !atomic_load(&w->stop); k++) {
+		struct fuse_setattr_in in = {.valid = FATTR_SIZE, .size = k};
+		struct iovec a = IOVS(&in);
+		struct attr_vt r;
+		size_t len;
+
+		if (fe_fuse_call(w->fe, FUSE_SETATTR, w->node, &a, 1, &r, sizeof(r), &len) < 0)
+			atomic_fetch_add(&w->failed, 1);
+	}
+	return NULL;
+}
+
+/*
+ * The race: another guest truncates the file to 1, 2, ..., N (each change, then its bump) while
+ * this one lists its directory. The k-th bump makes the counter v0 + k, so an entry whose
+ * version is v0 + k must show a size of at least k: its version was read before its stat. A
+ * daemon that read the version after the stat would pair a newer version with an older size
+ * (a fresh-looking version for stale attributes), and the guest would keep those for good.
+ * The same for LOOKUP. Sizes newer than the version are fine: the guest revalidates them.
+ */
+static void test_rdplus_race(struct th *t)
+{
+	static struct dplus x[8];
+	struct race_writer w = {.n = 3000};
+	struct entry_vt d, f, l;
+	struct th b;
+	pthread_t thread;
+	unsigned checked = 0, newer = 0;
+	uint64_t v0;
+	size_t len;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | RDPLUS_FLAGS));
+	T_OK(t, second_daemon(t, &b, flags_vt));
+	if (!b.fe)
+		return;
+	T_OK(t, mkdir(th_host(t, "race"), 0755) < 0 ? -errno : 0);
+	T_OK(t, th_host_write(t, "race/f", "", 0));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "race", &d, &len));
+	T_OK(t, lookup_vt(b.fe, FE_ROOT_ID, "race", &l, &len));
+	T_OK(t, lookup_vt(b.fe, l.e.nodeid, "f", &f, &len));
+	v0 = mirror(t->fe, f.v.node.slot);
+	T_EQ(t, v0, f.v.node.version);
+	w.fe = b.fe;
+	w.node = f.e.nodeid;
+	T_OK(t, -pthread_create(&thread, NULL, race_writer_main, &w));
+	for (int i = 0; i < 400 && mirror(t->fe, f.v.node.slot) < v0 + w.n; i++) {
+		const struct dplus *p;
+		int n = dplus_all(t, d.e.nodeid, 4096, x, 8);
+
+		p = dplus_find(x, n, "f");
+		if (!p || p->v.node.flags != VFSD_VT_VALID) {
+			T_CHECK(t, p != NULL);
+			break;
+		}
+		T_CHECK(t, p->e.attr.size >= p->v.node.version - v0);
+		newer += p->e.attr.size > p->v.node.version - v0;
+		checked++;
+		T_OK(t, lookup_vt(t->fe, d.e.nodeid, "f", &l, &len));
+		T_CHECK(t, l.e.attr.size >= l.v.node.version - v0);
+		newer += l.e.attr.size > l.v.node.version - v0;
+	}
+	atomic_store(&w.stop, true);
+	pthread_join(thread, NULL);
+	T_EQ(t, atomic_load(&w.failed), 0);
+	T_CHECK(t, checked > 0);
+	printf("# %u listings checked, %u replies caught a change between version and stat\n",
+	       checked, newer);
+	stop_second(t, &b);
+}
+
 static double ttl(uint64_t sec, uint32_t nsec)
 {
 	return (double)sec + nsec / 1e9;
@@ -1230,6 +1573,10 @@ static const struct th_test vt_tests[] = {
 	{"vt_watch_overflow", test_watch_overflow},
 	{"vt_watch_inotify", test_watch_inotify},
 	{"vt_migration_refused", test_migration_refused},
+	{"vt_rdplus_negotiation", test_rdplus_negotiation},
+	{"vt_rdplus_layout", test_rdplus_layout},
+	{"vt_rdplus_sizes", test_rdplus_sizes},
+	{"vt_rdplus_race", test_rdplus_race},
 	{"vt_adaptive", test_adaptive},
 	TH_TESTS_END,
 };

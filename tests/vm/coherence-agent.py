@@ -10,6 +10,7 @@
 # at an interval for a while), act (file system
 # changes), wait (poll until a condition holds; answers "armed" first, then the result),
 # create_loop (create files in a directory one by one, checking conditions after each),
+# ls (list a directory and lstat each name, as ls -l does),
 # corrupt (garbage into this guest's own table mirror, PCI BAR 4), quit.
 import json
 import mmap
@@ -248,6 +249,14 @@ while True:
                         data = f.read(200).decode(errors="replace")
                     out.append([n, st.st_size, oct(st.st_mode & 0o7777), data])
                 send({"id": rid, "entries": out})
+            elif op == "ls":  # ls -l: a listing, then an lstat of each name; counter deltas
+                v0 = vt()
+                names = sorted(os.listdir(p(cmd["dir"])))
+                for n in names:
+                    os.lstat(p(os.path.join(cmd["dir"], n)))
+                v1 = vt()
+                send({"id": rid, "names": names,
+                      "vt": {k: v1.get(k, 0) - v0.get(k, 0) for k in v1}})
             elif op == "corrupt":
                 send({"id": rid, "size": corrupt()})
             elif op == "quit":

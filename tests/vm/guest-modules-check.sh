@@ -99,6 +99,31 @@ if [ "$expect" = on ]; then
 			"errors $err, own_attr $own, own_kept $kept, stale_dir $sd"
 	fi
 	rm -rf "$d"
+	# Versioned READDIRPLUS (VFSD_VT_INIT_RDPLUS): after a cold `ls -l` of a directory, the
+	# listing's entries carry versions, so ls's own lstats and a stat of every entry after it
+	# send no LOOKUP and no GETATTR. 12 short names: one READDIRPLUS (a 4 KiB page) holds all.
+	d=$mp/vt-rdplus
+	mkdir "$d" && i=0 && while [ $i -lt 12 ]; do echo "$i" >"$d/f$i" || err=1; i=$((i + 1)); done
+	sync
+	echo 2 >/proc/sys/vm/drop_caches
+	stat "$d" >/dev/null
+	l0=$("$probe" get req_lookup) g0=$("$probe" get req_getattr) p0=$("$probe" get dplus)
+	lines=$(ls -l "$d" | grep -c ' f[0-9]*$')
+	# By name, not by a glob: the shell's glob stats the directory, whose atime the listing
+	# invalidated (a GETATTR of the directory in any FUSE mount, not of the entries).
+	i=0 names=""
+	while [ $i -lt 12 ]; do names="$names $d/f$i"; i=$((i + 1)); done
+	# shellcheck disable=SC2086 # one word per name
+	stat $names >/dev/null || err=1
+	l=$(($("$probe" get req_lookup) - l0)) g=$(($("$probe" get req_getattr) - g0))
+	p=$(($("$probe" get dplus) - p0))
+	if [ $err = 0 ] && [ "$lines" = 12 ] && [ "$p" -ge 12 ] && [ "$l" = 0 ] && [ "$g" = 0 ]; then
+		ok "ls -l then stat of 12 entries: no LOOKUP, no GETATTR (versioned entries $p)"
+	else
+		notok "ls -l then stat of 12 entries: no LOOKUP, no GETATTR" \
+			"errors $err, listed $lines, versioned entries $p, lookups $l, getattrs $g"
+	fi
+	rm -rf "$d"
 fi
 "$probe" | sed 's/^/# vt-probe: /'
 dmesg | grep -iE 'fuse|virtio.fs|virtiofs|vfsd' | sed 's/^/# dmesg: /'
