@@ -18,18 +18,11 @@
 # cancelled and the refused migration of the test are not measured. Prints a Markdown table
 # (median and range over the 2 x N migrations of each configuration) and the raw rows.
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 reps=3
 configs="vfsd-fh rust-fh vfsd-fp rust-fp"
-vfsd="$repo/build/vfsd"
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--reps) reps=$2 && shift 2 ;;
-	--configs) configs=$2 && shift 2 ;;
-	--vfsd) vfsd=$2 && shift 2 ;;
-	*) echo "usage: $0 [--reps N] [--configs LIST] [--vfsd PATH]" >&2 && exit 2 ;;
-	esac
-done
+bench_opts "$@"
 out=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-mig-bench.XXXXXX")
 rust="$repo/tests/tools/rust-virtiofsd.sh run"
 read -r -a cfg <<<"$configs"

@@ -169,7 +169,7 @@ static int f_getattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nod
 
 static int f_setattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		     const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
-		     double *ret_timeout)
+		     double *ret_timeout, struct fs_version *ret_ver)
 {
 	return f_getattr(fs, ctx, nodeid, attr->has_fh, attr->fh, ret, ret_attr_flags, ret_timeout);
 }

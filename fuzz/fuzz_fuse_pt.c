@@ -189,6 +189,9 @@ static void setup_once(void)
 		FZ_CHECK(vt_open(&vc, share_fd, &table) == 0);
 		vt_set_attach(table, fake_attach, NULL);
 		cfg.vt = table;
+		/* Stock sessions (no flag in INIT) get the table's adaptive timeouts. */
+		cfg.adapt_min = 0.02;
+		cfg.adapt_max = 5.0;
 	}
 	/* After the table, which is a large sparse file. */
 	FZ_CHECK(setrlimit(RLIMIT_FSIZE, &fsize) == 0);

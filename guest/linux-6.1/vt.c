@@ -9,7 +9,8 @@
  *
  * Own changes. A creating request (MKNOD, MKDIR, SYMLINK, LINK, CREATE) bumps its directory's
  * counter, which would make every other name this guest holds in that directory stale (so do
- * UNLINK, RMDIR and RENAME(2): their bodies carry the same for one or two directories). Its
+ * UNLINK, RMDIR and RENAME(2): their bodies carry the same for one or two directories; and a
+ * SETATTR of the directory, whose reply carries it for the node and changes no name). Its
  * reply says VFSD_VT_BUMPED and v, the value its own atomic increment produced, so the counter
  * held v - 1 right before it. Counters and the epoch only grow, and v is the slot's counter plus
  * the epoch after the increment; so a name looked up at v - 1 was looked up when the counter
@@ -52,12 +53,14 @@ enum {
 	VT_STAT_REQ_MAKE,    /* ... MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE */
 	VT_STAT_REQ_REMOVE,  /* ... UNLINK, RMDIR, RENAME, RENAME2 */
 	VT_STAT_OWN_DIRS,    /* own changes noted from UNLINK, RMDIR, RENAME(2) bodies (in own) */
+	VT_STAT_OWN_ATTR,    /* own changes noted from directories' SETATTR replies (in own) */
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
-	"offered",    "acked",	     "on",	  "broken",	"fresh",      "kept", "stale",
-	"bad_slot",   "versions",    "rdc_reset", "stale_dir",	"stale_node", "own",  "own_kept",
-	"req_lookup", "req_getattr", "req_make",  "req_remove", "own_dirs",
+	"offered",     "acked",	     "on",	   "broken",   "fresh",
+	"kept",	       "stale",	     "bad_slot",   "versions", "rdc_reset",
+	"stale_dir",   "stale_node", "own",	   "own_kept", "req_lookup",
+	"req_getattr", "req_make",   "req_remove", "own_dirs", "own_attr",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
 
@@ -213,13 +216,17 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 	args->vt.posted = true;
 }
 
-const struct vfsd_vt_ver *fuse_vt_node(const struct fuse_args *args)
+const struct vfsd_vt_ver *fuse_vt_node(struct fuse_args *args)
 {
 	if (!args->vt.posted)
 		return NULL;
 	/* node is the first member of both extensions */
 	BUILD_BUG_ON(offsetof(struct vfsd_vt_entry_out, node) != 0 ||
 		     offsetof(struct vfsd_vt_attr_out, node) != 0);
+	/* Only a SETATTR's own change is noted for its node (fuse_vt_inode_set()); anything else
+	 * claiming one is ignored. */
+	if (args->opcode != FUSE_SETATTR)
+		args->vt.entry.node.flags &= ~VFSD_VT_BUMPED;
 	if (args->vt.entry.node.flags & VFSD_VT_VALID)
 		vt_count(VT_STAT_VERSIONS);
 	return &args->vt.entry.node;
@@ -252,6 +259,13 @@ void fuse_vt_inode_init(struct fuse_inode *fi)
 	memset(&fi->vt, 0, sizeof(fi->vt));
 }
 
+static struct fuse_vt_dentry *vt_dentry(const struct dentry *entry)
+{
+	return entry->d_fsdata;
+}
+
+static void vt_run_note(struct fuse_conn *fc, u32 slot, u64 v);
+
 void fuse_vt_inode_set(struct fuse_inode *fi, const struct vfsd_vt_ver *ver)
 {
 	/* No version with these attributes: the one stored still describes them (they can only
@@ -266,45 +280,69 @@ void fuse_vt_inode_set(struct fuse_inode *fi, const struct vfsd_vt_ver *ver)
 	WRITE_ONCE(fi->vt.version, ver->version);
 	smp_wmb(); /* pairs with the smp_rmb() in vt_inode_fresh() */
 	WRITE_ONCE(fi->vt.valid, true);
+	/*
+	 * A directory's own SETATTR (tar and git restoring modes and times): the reply's version
+	 * is the value this request's own bump gave the directory's slot. The attributes were
+	 * stat()ed after that bump, so they are current at it (stored above); and a SETATTR
+	 * changes no name, so the directory's names are as current after it as before: the run
+	 * of own changes goes on (the file comment). Files: the attributes only (their names are
+	 * in their directory's slot).
+	 */
+	if ((ver->flags & VFSD_VT_BUMPED) && S_ISDIR(fi->inode.i_mode)) {
+		vt_count(VT_STAT_OWN_ATTR);
+		vt_run_note(get_fuse_conn(&fi->inode), ver->slot, ver->version);
+	}
 }
 
-static struct fuse_vt_dentry *vt_dentry(const struct dentry *entry)
-{
-	return entry->d_fsdata;
-}
-
-/* A creating request bumped `slot` from v - 1 to v (the file comment, "Own changes"). */
+/* An own request bumped `slot` from v - 1 to v (the file comment, "Own changes"). */
 static void vt_run_note(struct fuse_conn *fc, u32 slot, u64 v)
 {
-	struct fuse_vt_run *run = &fc->vt.runs[slot % FUSE_VT_RUNS];
+	struct fuse_vt_run *set = fc->vt.runs[slot % FUSE_VT_RUN_SETS], *run = NULL;
+	int i;
 
 	if (fc->vt.state != FUSE_VT_ON || slot >= fc->vt.nslots || v < 2)
 		return;
 	vt_count(VT_STAT_OWN);
 	write_seqlock(&fc->vt.runs_lock);
-	if (run->cur && run->slot == slot && run->cur == v - 1) {
+	for (i = 0; i < FUSE_VT_RUN_WAYS && !run; i++)
+		if (set[i].cur && set[i].slot == slot)
+			run = &set[i];
+	if (!run) {
+		/* the least recently extended (an unused one has cur 0 and used 0) */
+		run = &set[0];
+		for (i = 1; i < FUSE_VT_RUN_WAYS; i++)
+			if (!set[i].cur || (run->cur && (s32)(set[i].used - run->used) < 0))
+				run = &set[i];
+		run->cur = 0;
+	}
+	if (run->cur && run->cur == v - 1) {
 		run->cur = v;
-	} else if (!run->cur || run->slot != slot || run->cur < v) {
+	} else if (!run->cur || run->cur < v) {
 		run->slot = slot;
 		run->base = v - 1;
 		run->cur = v;
 	}
 	/* else: a reply older than the run (two own changes answered out of order); the run
 	 * already ends past it */
+	run->used = ++fc->vt.run_clock;
 	write_sequnlock(&fc->vt.runs_lock);
 }
 
 /* Is a name looked up at `version` in slot `slot` current although the counter reads `now`? */
 static bool vt_run_covers(const struct fuse_conn *fc, u32 slot, u64 version, u64 now)
 {
-	const struct fuse_vt_run *run = &fc->vt.runs[slot % FUSE_VT_RUNS];
+	const struct fuse_vt_run *set = fc->vt.runs[slot % FUSE_VT_RUN_SETS];
 	unsigned int seq;
 	bool ok;
+	int i;
 
 	do {
 		seq = read_seqbegin(&fc->vt.runs_lock);
-		ok = run->cur && run->slot == slot && run->cur == now && run->base <= version &&
-		     version <= run->cur;
+		ok = false;
+		for (i = 0; i < FUSE_VT_RUN_WAYS; i++)
+			if (set[i].cur && set[i].slot == slot && set[i].cur == now &&
+			    set[i].base <= version && version <= set[i].cur)
+				ok = true;
 	} while (read_seqretry(&fc->vt.runs_lock, seq));
 	return ok;
 }

@@ -49,9 +49,16 @@ struct fuse_vt_run {
 	u64 base;
 	u64 cur; /* 0: unused */
 	u32 slot;
+	u32 used; /* fuse_vt_conn.run_clock when last extended: the least recent one is replaced */
 };
 
-#define FUSE_VT_RUNS 256 /* buckets by slot; a collision only forgets a run */
+/*
+ * Sets by slot, FUSE_VT_RUN_WAYS runs each, the least recently extended replaced: a forgotten
+ * run only costs LOOKUPs, but `rm -rf` of .git/objects starts 256 runs between two rmdirs in
+ * objects/, which forgot objects/'s run most of the time with one run per bucket.
+ */
+#define FUSE_VT_RUN_SETS 128
+#define FUSE_VT_RUN_WAYS 4
 
 /* In struct fuse_conn. The bounds are copied at INIT and never re-read from the region. */
 struct fuse_vt_conn {
@@ -61,8 +68,9 @@ struct fuse_vt_conn {
 	const u64 *slots;
 	u64 nslots;
 	int state;	     /* enum fuse_vt_state */
-	seqlock_t runs_lock; /* writers: creating replies; readers: lock-free dentry checks */
-	struct fuse_vt_run runs[FUSE_VT_RUNS];
+	seqlock_t runs_lock; /* writers: own changes' replies; readers: lock-free dentry checks */
+	u32 run_clock;	     /* under runs_lock */
+	struct fuse_vt_run runs[FUSE_VT_RUN_SETS][FUSE_VT_RUN_WAYS];
 };
 
 /* In struct fuse_inode: the version the cached attributes came with (under fi->lock). */
@@ -105,7 +113,7 @@ void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags);
  * GETATTR and SETATTR (by args->opcode) when acked, and the body of UNLINK, RMDIR, RENAME and
  * RENAME2; the versions of the reply, NULL if none. */
 void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args);
-const struct vfsd_vt_ver *fuse_vt_node(const struct fuse_args *args);
+const struct vfsd_vt_ver *fuse_vt_node(struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args);
 void fuse_vt_copy_parent(struct fuse_args *args, struct vfsd_vt_ver *out);
 

@@ -78,7 +78,13 @@ struct vfsd_vt_entry_out {
 	struct vfsd_vt_ver parent;
 };
 
-/* After fuse_attr_out in GETATTR and SETATTR replies. */
+/*
+ * After fuse_attr_out in GETATTR and SETATTR replies. A SETATTR that changed the node carries
+ * VFSD_VT_BUMPED and the value this request's own bump gave the node's counter, the attributes
+ * having been stat()ed after that bump (so they are current at it); for a directory a guest that
+ * saw version - 1 before knows that only this SETATTR, which changes no name, moved it. A
+ * SETATTR that changed nothing carries the version read before it, as GETATTR does.
+ */
 struct vfsd_vt_attr_out {
 	struct vfsd_vt_ver node;
 };

@@ -34,6 +34,7 @@
 #define OPTS_DAX_WINDOW_DEFAULT (512ull << 20)
 #define OPTS_DAX_MIN_SIZE	(64ull << 10)
 #define OPTS_VT_SLOTS_MAX	(1u << 24) /* VT_SLOTS_MAX (coherence/vt.h) */
+#define OPTS_ADAPT_MAX_MS	86400000u  /* a day, as --cache=always */
 
 enum {
 	OPT_SHARED_DIR = 256,
@@ -84,6 +85,7 @@ enum {
 	OPT_MIGRATION_ON_ERROR,
 	OPT_MIGRATION_VERIFY_HANDLES,
 	OPT_MIGRATION_CONFIRM_PATHS,
+	OPT_ADAPTIVE_TIMEOUT,
 };
 
 static const char short_options[] = "+:hVdfo:";
@@ -126,6 +128,7 @@ static const struct option long_options[] = {
 	{"vt-table", required_argument, NULL, OPT_VT_TABLE},
 	{"vt-slots", required_argument, NULL, OPT_VT_SLOTS},
 	{"vt-watch", required_argument, NULL, OPT_VT_WATCH},
+	{"adaptive-timeout", required_argument, NULL, OPT_ADAPTIVE_TIMEOUT},
 	{"dax-min-size", required_argument, NULL, OPT_DAX_MIN_SIZE},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPABILITIES},
 	{"uid-map", required_argument, NULL, OPT_UID_MAP},
@@ -391,6 +394,31 @@ static int opts_unsigned(struct opts_ctx *ctx, const char *name, const char *val
 	if (r == 0)
 		*ret = (unsigned)n;
 	return r;
+}
+
+/* --adaptive-timeout=MIN:MAX, milliseconds, 1 <= MIN <= MAX <= a day. */
+static int opts_set_adaptive(struct opts_ctx *ctx, const char *name, const char *value)
+{
+	static const char expected[] = "MIN:MAX, milliseconds, 1 <= MIN <= MAX <= 86400000";
+	char min[24];
+	const char *colon = strchr(value, ':');
+	uint64_t lo, hi;
+	int r;
+
+	if (!colon || (size_t)(colon - value) >= sizeof(min))
+		return opts_invalid(ctx, name, value, expected);
+	memcpy(min, value, (size_t)(colon - value));
+	min[colon - value] = '\0';
+	r = opts_number(ctx, name, min, 1, OPTS_ADAPT_MAX_MS, &lo);
+	if (r == 0)
+		r = opts_number(ctx, name, colon + 1, 1, OPTS_ADAPT_MAX_MS, &hi);
+	if (r < 0)
+		return r;
+	if (lo > hi)
+		return opts_invalid(ctx, name, value, expected);
+	ctx->opts->adapt_min_ms = (unsigned)lo;
+	ctx->opts->adapt_max_ms = (unsigned)hi;
+	return 0;
 }
 
 /* A byte count with an optional K, M or G suffix (powers of 1024). */
@@ -767,6 +795,8 @@ static int opts_apply_long(struct opts_ctx *ctx, int c, const char *name, const 
 			o->vt_watch_given = true;
 		}
 		return r;
+	case OPT_ADAPTIVE_TIMEOUT:
+		return opts_set_adaptive(ctx, dashed, value);
 	case OPT_PRINT_CAPABILITIES:
 		ctx->capabilities = true;
 		return 0;
@@ -897,6 +927,13 @@ static int opts_finish(struct opts_ctx *ctx)
 	    o->coherence != OPTS_COHERENCE_TABLE)
 		return opts_error(ctx, "--vt-table, --vt-slots, --vt-watch: only apply with "
 				       "--coherence=table");
+
+	if (o->adapt_max_ms && o->coherence != OPTS_COHERENCE_TABLE)
+		return opts_error(ctx, "--adaptive-timeout: needs --coherence=table (the ages come "
+				       "from the version table)");
+	if (o->adapt_max_ms && o->cache == OPTS_CACHE_NEVER)
+		return opts_error(ctx, "--adaptive-timeout: conflicts with --cache=never (nothing "
+				       "is cached)");
 
 	/* As the Rust virtiofsd: no readdirplus when nothing may be cached. */
 	if (o->cache == OPTS_CACHE_NEVER)

@@ -107,6 +107,9 @@ struct vfsd_opts {
 	unsigned vt_slots;	       /* --vt-slots=N; 0: the table's or the default */
 	enum opts_vt_watch vt_watch;   /* --vt-watch (default auto) */
 	bool vt_watch_given;
+	/* --adaptive-timeout=MIN:MAX (ms): entry/attribute timeouts from the table's ages;
+	 * 0: off (the cache mode's fixed timeouts). */
+	unsigned adapt_min_ms, adapt_max_ms;
 	/* --uid-map/--gid-map: the user namespace's ranges (NULL: not given). */
 	struct opts_nsmap *uid_map, *gid_map;
 	/* --translate-uid/--translate-gid: vfsd's own translation (empty: none). */

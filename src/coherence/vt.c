@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coherence/fid.h"
@@ -23,10 +24,11 @@
 #include "vfsd/vt_proto.h"
 
 #define VT_MASTER_MAGIC	 "VFSDVTMA"
-#define VT_FILE_LAYOUT	 1u
+#define VT_FILE_LAYOUT	 2u
 #define VT_MASTER_OFFSET 256u
 #define VT_MAX_MIRRORS	 4096u
-/* The whole file stays below this (it is sparse: only touched pages cost memory). */
+/* The areas stay below this, the stamps come on top (the file is sparse: only touched pages
+ * cost memory). */
 #define VT_FILE_BUDGET (8ull << 30)
 
 /* Private part of area 0, after the public header. */
@@ -36,6 +38,8 @@ struct vt_master {
 	uint32_t max_mirrors;
 	uint64_t area_len;
 	uint64_t next_mirror; /* areas handed out so far (atomic) */
+	/* When the epoch last moved (or the table was made), vt_now_ns() (atomic). */
+	uint64_t epoch_ns;
 	uint64_t live[VT_MAX_MIRRORS / 64];
 };
 
@@ -46,6 +50,7 @@ struct vt_table {
 	int fd;
 	uint8_t *base; /* the whole file */
 	uint64_t map_len, area_len, nslots;
+	uint64_t times_off; /* the master's "last bumped" array, after the last mirror area */
 	unsigned max_mirrors;
 	unsigned mine; /* our mirror's area index */
 	vt_attach_fn attach;
@@ -65,6 +70,34 @@ static uint64_t *area_slots(const struct vt_table *t, unsigned i)
 static struct vt_master *master(const struct vt_table *t)
 {
 	return (struct vt_master *)(t->base + VT_MASTER_OFFSET);
+}
+
+static uint64_t *bump_times(const struct vt_table *t)
+{
+	return (uint64_t *)(t->base + t->times_off);
+}
+
+/* Wall-clock nanoseconds: every daemon's stamps must be comparable, and CLOCK_MONOTONIC is
+ * per time namespace and starts again at boot while a table file may outlive both. A clock
+ * step only skews the ages, which are a prediction; the timeouts stay within their bounds. */
+static uint64_t vt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The "last bumped" array: one u64 per slot, page-rounded, after all areas. */
+static uint64_t times_len(uint64_t nslots)
+{
+	return (nslots * sizeof(uint64_t) + VFSD_VT_HDR_SIZE - 1) &
+	       ~(uint64_t)(VFSD_VT_HDR_SIZE - 1);
+}
+
+static uint64_t file_len(uint64_t area_len, unsigned maxm, uint64_t nslots)
+{
+	return (uint64_t)(maxm + 1) * area_len + times_len(nslots);
 }
 
 uint64_t vt_area_len(uint64_t nslots)
@@ -105,7 +138,7 @@ static int create_table(int dirfd, const char *name, uint64_t nslots)
 	char tmp[64];
 	uint64_t area_len = vt_area_len(nslots);
 	unsigned maxm = max_mirrors_for(area_len);
-	uint64_t size = (uint64_t)(maxm + 1) * area_len;
+	uint64_t size = file_len(area_len, maxm, nslots);
 	struct vt_master *m;
 	void *p;
 	int fd, r = 0;
@@ -134,6 +167,7 @@ static int create_table(int dirfd, const char *name, uint64_t nslots)
 	m->layout = VT_FILE_LAYOUT;
 	m->max_mirrors = maxm;
 	m->area_len = area_len;
+	m->epoch_ns = vt_now_ns();
 	munmap(p, VFSD_VT_HDR_SIZE);
 	/* link() never replaces: whoever linked first won, the others open its file. */
 	if (linkat(dirfd, tmp, dirfd, name, 0) < 0 && errno != EEXIST)
@@ -160,13 +194,14 @@ static int validate(struct vt_table *t, const struct stat *st, uint64_t want_nsl
 	    h.header_size != VFSD_VT_HDR_SIZE || memcmp(m.magic, VT_MASTER_MAGIC, 8) != 0 ||
 	    m.layout != VT_FILE_LAYOUT || h.nslots < 1 || h.nslots > VT_SLOTS_MAX ||
 	    m.area_len != vt_area_len(h.nslots) || m.max_mirrors != max_mirrors_for(m.area_len) ||
-	    (uint64_t)st->st_size != (uint64_t)(m.max_mirrors + 1) * m.area_len)
+	    (uint64_t)st->st_size != file_len(m.area_len, m.max_mirrors, h.nslots))
 		return -EINVAL;
 	if (want_nslots && want_nslots != h.nslots)
 		return -EINVAL;
 	t->nslots = h.nslots;
 	t->area_len = m.area_len;
 	t->max_mirrors = m.max_mirrors;
+	t->times_off = (uint64_t)(m.max_mirrors + 1) * m.area_len;
 	t->map_len = (uint64_t)st->st_size;
 	return 0;
 }
@@ -456,6 +491,7 @@ uint64_t vt_bump(struct vt_table *t, uint32_t slot)
 	uint64_t v = __atomic_add_fetch(&area_slots(t, 0)[s], 1, __ATOMIC_SEQ_CST);
 
 	raise_mirrors(t, VFSD_VT_HDR_SIZE + (uint64_t)s * sizeof(uint64_t), v);
+	cas_max(&bump_times(t)[s], vt_now_ns());
 	return v + __atomic_load_n(&area_hdr(t, 0)->epoch, __ATOMIC_ACQUIRE);
 }
 
@@ -464,6 +500,28 @@ void vt_bump_epoch(struct vt_table *t)
 	uint64_t e = __atomic_add_fetch(&area_hdr(t, 0)->epoch, 1, __ATOMIC_SEQ_CST);
 
 	raise_mirrors(t, offsetof(struct vfsd_vt_header, epoch), e);
+	cas_max(&master(t)->epoch_ns, vt_now_ns());
+}
+
+double vt_age(struct vt_table *t, uint32_t slot)
+{
+	uint32_t s = (uint32_t)(slot % t->nslots);
+	uint64_t last = MAX(__atomic_load_n(&bump_times(t)[s], __ATOMIC_RELAXED),
+			    __atomic_load_n(&master(t)->epoch_ns, __ATOMIC_RELAXED));
+	uint64_t now = vt_now_ns();
+
+	/* A stamp ahead of our clock (a step back): as if it had just changed. */
+	return now > last ? (double)(now - last) / 1e9 : 0.0;
+}
+
+double vt_adaptive_timeout(double age, double min, double max)
+{
+	double t = age / VT_ADAPT_DIVISOR;
+
+	/* Written so that NaN (never expected) gives min. */
+	if (!(t > min))
+		return min;
+	return t < max ? t : max;
 }
 
 int vt_mirror(struct vt_table *t, int *ret_fd, uint64_t *ret_offset, uint64_t *ret_len)

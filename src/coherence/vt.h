@@ -15,6 +15,8 @@
  *   area 0               master: struct vfsd_vt_header, the private struct vt_master at byte
  *                        256 of the same page, counters from VFSD_VT_HDR_SIZE
  *   area 1..max_mirrors  mirrors: struct vfsd_vt_header + counters, exactly what one guest maps
+ *   after the last area  per slot, when it was last bumped (wall-clock ns; private to vfsd,
+ *                        never mapped into a guest): the ages behind adaptive timeouts
  *
  * Every area is area_len bytes, a power of two of at least 2 MiB (so that a DAX window shrunk
  * by one area stays a multiple of the guest's 2 MiB DAX ranges) holding the header page and
@@ -95,6 +97,18 @@ uint64_t vt_read(struct vt_table *t, uint32_t slot);
 uint64_t vt_bump(struct vt_table *t, uint32_t slot);
 /* Everything may have changed (host events lost): bumps the epoch everywhere. */
 void vt_bump_epoch(struct vt_table *t);
+
+/*
+ * Adaptive timeouts for guests without the extension (--adaptive-timeout, docs/coherence.md):
+ * the seconds since slot was last bumped, or since the epoch moved (or the table was made) if
+ * that is later; every bump stamps it, whoever makes it (any daemon, any host watch).
+ */
+double vt_age(struct vt_table *t, uint32_t slot);
+/* The timeout for metadata last changed `age` seconds ago: age / VT_ADAPT_DIVISOR, within
+ * [min, max]. A change then reaches a guest at most max late, and for something that had been
+ * quiet for age before it was cached, at most about a tenth of that quiet period. Pure. */
+#define VT_ADAPT_DIVISOR 10.0
+double vt_adaptive_timeout(double age, double min, double max);
 
 /*
  * How the guest gets its mirror: main.c wires the transport in. attach(opaque, fd, offset, len)

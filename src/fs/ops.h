@@ -184,9 +184,12 @@ struct fs_ops {
 	int (*statx)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
 		     uint64_t fh, unsigned mask, unsigned sync, struct statx *ret,
 		     uint32_t *ret_attr_flags, double *ret_timeout);
+	/* ret_ver: NULL or zeroed by the caller; a backend with a table that changed the node
+	 * puts there the version its own bump produced (FS_VER_BUMPED), *ret being stat()ed after
+	 * that bump. */
 	int (*setattr)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
-		       double *ret_timeout);
+		       double *ret_timeout, struct fs_version *ret_ver);
 	/* Returns the target length (not NUL-terminated) or -errno; -ERANGE if size is too small.
 	 */
 	int (*readlink)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,

@@ -171,6 +171,7 @@ int fuse_op_setattr(struct fuse_req *req)
 {
 	struct fuse_setattr_in in;
 	struct fs_version ver;
+	struct fs_version bumped = {0};
 	struct fs_setattr a;
 	struct stat st;
 	uint32_t attr_flags = 0;
@@ -185,13 +186,19 @@ int fuse_op_setattr(struct fuse_req *req)
 		fuse_log_guest(req, "bad setattr values");
 		return r;
 	}
-	/* Read before the change, so before the stat that follows it: the guest sees its own
-	 * change as one (one GETATTR more), never a change as none. */
+	/* Read before the change, so before the stat that follows it: the version of a SETATTR
+	 * that changed nothing. */
 	fuse_vt_version(req, req->nodeid, &ver);
 	r = FUSE_BE_OP(req, setattr)(FUSE_BE_FS(req), &req->ctx, req->nodeid, &a, &st, &attr_flags,
-				     &timeout);
+				     &timeout, &bumped);
 	if (r < 0)
 		return r;
+	/* A change: the value its own bump produced (VFSD_VT_BUMPED), the stat having followed
+	 * that bump, so the guest keeps these attributes without asking again and may extend a
+	 * run of its own changes to a directory (vt_proto.h). The backend bumps for every guest;
+	 * only a versioned session may take it (a stock guest would keep the attributes a day). */
+	if (fuse_vt_session(req) && (bumped.flags & FS_VER_VALID))
+		ver = bumped;
 	return reply_attr(req, &st, attr_flags, timeout, &ver);
 }
 

@@ -6,7 +6,8 @@
  *
  * Trust: a state to load is hostile (it crossed a migration stream): every length and count is
  * bounded, every flag checked against what this server would itself have negotiated, and a
- * refused state leaves the server with no session, as after a reset.
+ * refused state leaves the server with no session, as after a reset. The frontend decides when
+ * a state is saved or loaded, so every line here is rate limited.
  */
 #include <errno.h>
 #include <string.h>
@@ -57,12 +58,14 @@ int fuse_server_state_save(struct fuse_server *srv, void **ret_buf, size_t *ret_
 	put_section_start(&w, STATE_SEC_BACKEND, &len_off);
 	if (srv->initialized) {
 		if (!ops->state_save) {
-			log_error("migration: the filesystem backend cannot save its state");
+			log_ratelimited(LOG_LEVEL_ERROR,
+					"migration: the filesystem backend cannot save its state");
 			r = -EOPNOTSUPP;
 		} else if (srv->flags & VFSD_VT_INIT_FLAG) {
 			/* The guest's copy of the table is shared memory of this host. */
-			log_error("migration: refused: the guest uses the version table "
-				  "(--coherence=table), whose shared memory cannot move");
+			log_ratelimited(LOG_LEVEL_ERROR,
+					"migration: refused: the guest uses the version table "
+					"(--coherence=table), whose shared memory cannot move");
 			r = -EOPNOTSUPP;
 		} else {
 			r = ops->state_save(srv->be->fs, &w);
@@ -89,8 +92,9 @@ static struct sbuf_r get_section(struct sbuf_r *r, uint32_t tag)
 	uint64_t len = sbuf_get_u64(r);
 
 	if (!r->err && (t != tag || flags != 0)) {
-		log_error("migration: state section %u (flags %#x) where %u was expected", t, flags,
-			  tag);
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: state section %u (flags %#x) where %u was expected", t,
+				flags, tag);
 		r->err = -EBADMSG;
 	}
 	return sbuf_sub(r, len);
@@ -103,18 +107,27 @@ static int check_session(struct fuse_server *srv, uint32_t minor, uint64_t flags
 	uint64_t extra = flags & ~fuse_offered_flags(srv);
 
 	if (minor < FUSE_OLDEST_MINOR || minor > FUSE_OUR_MINOR) {
-		log_error("migration: the source's session speaks FUSE 7.%u", minor);
+		log_ratelimited(LOG_LEVEL_ERROR, "migration: the source's session speaks FUSE 7.%u",
+				minor);
 		return -EPROTO;
 	}
 	if (extra) {
-		log_error("migration: the source negotiated INIT flags %#llx that this daemon does "
-			  "not offer: start it with the source's options",
-			  (unsigned long long)extra);
+		log_ratelimited(
+			LOG_LEVEL_ERROR,
+			"migration: the source negotiated INIT flags %#llx that this daemon does "
+			"not offer: start it with the source's options",
+			(unsigned long long)extra);
 		return -EPROTO;
 	}
-	if (max_write < 4096 || max_write > srv->cfg.max_write) {
-		log_error("migration: the source's max_write %u exceeds ours (%u)", max_write,
-			  srv->cfg.max_write);
+	if (max_write < 4096) {
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: the source's max_write %u is below 4096", max_write);
+		return -EPROTO;
+	}
+	if (max_write > srv->cfg.max_write) {
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: the source's max_write %u is above ours (%u)",
+				max_write, srv->cfg.max_write);
 		return -EPROTO;
 	}
 	return 0;
@@ -132,19 +145,22 @@ static int load_locked(struct fuse_server *srv, const void *buf, size_t len)
 	int err;
 
 	if (r.err || memcmp(magic, STATE_MAGIC, 8) != 0) {
-		log_error("migration: not a vfsd device state (%zu bytes)", len);
+		log_ratelimited(LOG_LEVEL_ERROR, "migration: not a vfsd device state (%zu bytes)",
+				len);
 		return -EBADMSG;
 	}
 	if (version != STATE_VERSION || nsec != 2) {
-		log_error("migration: device state version %u with %u sections; this daemon "
-			  "reads version %u",
-			  version, nsec, STATE_VERSION);
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: device state version %u with %u sections; this daemon "
+				"reads version %u",
+				version, nsec, STATE_VERSION);
 		return -EPROTONOSUPPORT;
 	}
 	fuse = get_section(&r, STATE_SEC_FUSE);
 	be = get_section(&r, STATE_SEC_BACKEND);
 	if (r.err || sbuf_remaining(&r) || fuse.len != STATE_FUSE_LEN) {
-		log_error("migration: malformed device state (sections or trailing bytes)");
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: malformed device state (sections or trailing bytes)");
 		return -EBADMSG;
 	}
 	initialized = sbuf_get_u32(&fuse);
@@ -152,7 +168,7 @@ static int load_locked(struct fuse_server *srv, const void *buf, size_t len)
 	flags = sbuf_get_u64(&fuse);
 	max_write = sbuf_get_u32(&fuse);
 	if (initialized > 1 || sbuf_get_u32(&fuse) != 0) {
-		log_error("migration: malformed session section");
+		log_ratelimited(LOG_LEVEL_ERROR, "migration: malformed session section");
 		return -EBADMSG;
 	}
 	if (!initialized) {
@@ -163,7 +179,8 @@ static int load_locked(struct fuse_server *srv, const void *buf, size_t len)
 	if (err < 0)
 		return err;
 	if (!ops->state_load) {
-		log_error("migration: the filesystem backend cannot load a state");
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: the filesystem backend cannot load a state");
 		return -EOPNOTSUPP;
 	}
 	fuse_init_info(flags, &info);
@@ -175,7 +192,7 @@ static int load_locked(struct fuse_server *srv, const void *buf, size_t len)
 	srv->flags = flags;
 	err = ops->state_load(srv->be->fs, &be);
 	if (err == 0 && (be.err || sbuf_remaining(&be))) {
-		log_error("migration: malformed backend section");
+		log_ratelimited(LOG_LEVEL_ERROR, "migration: malformed backend section");
 		err = -EBADMSG;
 	}
 	return err;
@@ -193,8 +210,9 @@ int fuse_server_state_load(struct fuse_server *srv, const void *buf, size_t len)
 	if (r < 0)
 		fuse_session_end(srv);
 	else if (srv->initialized)
-		log_info("migration: FUSE session 7.%u continues, flags %#llx", srv->minor,
-			 (unsigned long long)srv->flags);
+		log_ratelimited(LOG_LEVEL_INFO,
+				"migration: FUSE session 7.%u continues, flags %#llx", srv->minor,
+				(unsigned long long)srv->flags);
 	pthread_rwlock_unlock(&srv->session_lock);
 	return r;
 }

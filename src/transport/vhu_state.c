@@ -11,6 +11,9 @@
  * (a frontend that sent CHECK too early gets a failed transfer, not a hung control thread); a
  * new transfer, a session end or the device's end make a thread still waiting give up.
  *
+ * Every line here is the frontend's to trigger (a message, or bytes it sends): all are rate
+ * limited, like the rest of the transport's.
+ *
  * SAVE: the state is taken when SET_DEVICE_STATE_FD arrives (the rings are stopped then) and
  * the device is left untouched, so a failed migration resumes it. LOAD: the bytes are read to
  * EOF (at most VHU_STATE_MAX) and applied at CHECK_DEVICE_STATE, on the control thread,
@@ -38,7 +41,8 @@ static int xfer_wait(struct vhu_xfer *x, short events)
 	int r;
 
 	if (atomic_load(&x->finishing)) {
-		log_error(
+		log_ratelimited(
+			LOG_LEVEL_ERROR,
 			"migration: CHECK_DEVICE_STATE came before the frontend %s its end of the "
 			"state pipe",
 			x->direction == VHU_STATE_SAVE ? "read all of" : "closed");
@@ -73,15 +77,19 @@ static int xfer_send(struct vhu_xfer *x)
 	return 0;
 }
 
+/*
+ * Room for one byte past VHU_STATE_MAX: a state of exactly that size (the most a source sends)
+ * must still be read to its EOF; a read that fills the extra byte makes it too large.
+ */
 static int xfer_grow(struct vhu_xfer *x)
 {
 	size_t cap = x->cap ? x->cap * 2 : 64 * 1024;
 	uint8_t *p;
 
-	if (x->cap >= VHU_STATE_MAX)
+	if (x->cap > VHU_STATE_MAX)
 		return -EFBIG;
-	if (cap > VHU_STATE_MAX)
-		cap = VHU_STATE_MAX;
+	if (cap > VHU_STATE_MAX + 1)
+		cap = VHU_STATE_MAX + 1;
 	p = realloc(x->buf, cap);
 	if (!p)
 		return -ENOMEM;
@@ -100,9 +108,11 @@ static int xfer_receive(struct vhu_xfer *x)
 			r = xfer_grow(x);
 			if (r < 0) {
 				if (r == -EFBIG)
-					log_error("migration: the incoming device state exceeds %u "
-						  "bytes: refused",
-						  VHU_STATE_MAX);
+					log_ratelimited(
+						LOG_LEVEL_ERROR,
+						"migration: the incoming device state exceeds %u "
+						"bytes: refused",
+						VHU_STATE_MAX);
 				return r;
 			}
 		}
@@ -211,8 +221,10 @@ int vhu_h_set_device_state_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 		return VHU_EPROTO;
 	}
 	if (s.direction > VHU_STATE_LOAD || s.phase != VHU_STATE_PHASE_STOPPED) {
-		log_error("migration: unsupported device state transfer (direction %u, phase %u)",
-			  s.direction, s.phase);
+		log_ratelimited(
+			LOG_LEVEL_ERROR,
+			"migration: unsupported device state transfer (direction %u, phase %u)",
+			s.direction, s.phase);
 		msg->has_reply = true;
 		msg->reply_size = sizeof(uint64_t);
 		msg->reply.u64 = VHU_STATE_REPLY_NOFD | EINVAL;
@@ -227,7 +239,9 @@ int vhu_h_set_device_state_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 		if (r == 0 && len > VHU_STATE_MAX)
 			r = -EFBIG;
 		if (r < 0)
-			log_error("migration: cannot save the device state: %s", strerror(-r));
+			log_ratelimited(LOG_LEVEL_ERROR,
+					"migration: cannot save the device state: %s",
+					strerror(-r));
 		x->buf = blob;
 		x->len = x->cap = len;
 	} else {
@@ -267,16 +281,20 @@ int vhu_h_check_device_state(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (x->done && r == 0 && x->direction == VHU_STATE_LOAD) {
 		r = dev->cb.state_load(dev->opaque, x->buf, x->len);
 		if (r < 0)
-			log_error("migration: the incoming device state was refused (%s); the "
-				  "destination starts without it",
-				  strerror(-r));
+			log_ratelimited(
+				LOG_LEVEL_ERROR,
+				"migration: the incoming device state was refused (%s); the "
+				"destination starts without it",
+				strerror(-r));
 		else
-			log_info("migration: device state loaded (%zu bytes)", x->len);
+			log_ratelimited(LOG_LEVEL_INFO,
+					"migration: device state loaded (%zu bytes)", x->len);
 	} else if (x->done && r < 0) {
-		log_error("migration: device state %s failed: %s",
-			  x->direction == VHU_STATE_SAVE ? "save" : "load", strerror(-r));
+		log_ratelimited(LOG_LEVEL_ERROR, "migration: device state %s failed: %s",
+				x->direction == VHU_STATE_SAVE ? "save" : "load", strerror(-r));
 	} else if (x->done) {
-		log_info("migration: device state saved (%zu bytes)", x->len);
+		log_ratelimited(LOG_LEVEL_INFO, "migration: device state saved (%zu bytes)",
+				x->len);
 	}
 	xfer_clear(x);
 	msg->has_reply = true;

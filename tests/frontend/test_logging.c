@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "util/macros.h"
 
 #define BAD_OPCODE 9999
 #define BAD_NODE   12345
@@ -166,6 +167,112 @@ static void test_malformed_loop_rate_limited(struct th *t)
 			 FLOW_INTERVAL_MS);
 	/* The daemon still serves. */
 	T_EQ(t, fe_lookup(t->fe, 1, "no-such-file", &e), -ENOENT);
+}
+
+/* One SET_DEVICE_STATE_FD the daemon refuses (direction 2, neither SAVE nor LOAD). */
+static int send_bad_direction(struct th *t)
+{
+	struct {
+		uint32_t direction, phase;
+	} s = {2, 0};
+	uint64_t v = 0;
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	r = fe_vhu_call(t->fe, VHU_SET_DEVICE_STATE_FD, &s, sizeof(s), &p[1], 1, &v);
+	close(p[0]);
+	close(p[1]);
+	return r < 0 ? r : (v & 0xff) ? 0 : -EPROTO;
+}
+
+/*
+ * One round of what a frontend looping migrations makes the daemon log: a refused transfer, a
+ * save, a load of bytes that are no state, one of a state with a malformed node table (its
+ * next node id 0), then the saved state loaded again (the session goes on).
+ */
+static int device_state_round(struct th *t)
+{
+	/* Header 16 bytes, FUSE section 16 + 24, backend section header 16: the next node id. */
+	enum {
+		NEXT_NODEID_OFF = 72
+	};
+	uint64_t set = 0, check = 0;
+	uint8_t *blob = NULL, next[8];
+	size_t len = 0;
+	int r = send_bad_direction(t);
+
+	if (r == 0)
+		r = fe_state_save(t->fe, (void **)&blob, &len, &set, &check);
+	if (r == 0 && (check != 0 || len < NEXT_NODEID_OFF + 8))
+		r = -EPROTO;
+	if (r == 0)
+		r = fe_state_load(t->fe, "VFSDjunk", 8, &set, &check);
+	if (r == 0 && check == 0)
+		r = -EPROTO;
+	if (r == 0) {
+		memcpy(next, blob + NEXT_NODEID_OFF, sizeof(next));
+		memset(blob + NEXT_NODEID_OFF, 0, sizeof(next));
+		r = fe_state_load(t->fe, blob, len, &set, &check);
+		memcpy(blob + NEXT_NODEID_OFF, next, sizeof(next));
+	}
+	if (r == 0 && check == 0)
+		r = -EPROTO;
+	if (r == 0)
+		r = fe_state_load(t->fe, blob, len, &set, &check);
+	if (r == 0 && check != 0)
+		r = -EPROTO;
+	free(blob);
+	return r;
+}
+
+/*
+ * The frontend's device state messages (docs/security.md: every line reachable from vhost-user
+ * messages is limited): a frontend looping transfers, refused or not, cannot flood the log, and
+ * the suppressed lines are accounted for, site by site.
+ */
+static void test_device_state_loop_rate_limited(struct th *t)
+{
+	static const char *const flags[] = {"--migration-confirm-paths", NULL};
+	static const char *const once[] = {
+		"unsupported device state transfer",
+		"device state saved",
+		"device state loaded",
+		"not a vfsd device state",
+		"migration: FUSE session 7.",
+		"paths confirmed",
+		"malformed node table",
+		"open handles restored",
+	};
+	enum {
+		ROUNDS = 40
+	};
+	struct fe_options o = {0};
+	int64_t start, elapsed;
+	long off;
+	int i;
+
+	fe_options_default(&o);
+	o.protocol_features |= 1ull << VHU_PROTO_DEVICE_STATE;
+	t->extra_flags = flags;
+	T_OK(t, th_reconnect(t, &o));
+	t->extra_flags = NULL;
+	T_OK(t, fe_stop(t->fe));
+	off = th_log_size(t);
+	start = now_ms();
+	for (i = 0; i < ROUNDS; i++)
+		if (device_state_round(t) < 0)
+			break;
+	T_EQ(t, i, ROUNDS);
+	/* Past the refill: these lines go out and report the suppressed ones. */
+	usleep(1100 * 1000);
+	T_OK(t, device_state_round(t));
+	elapsed = now_ms() - start;
+	for (size_t k = 0; k < ARRAY_SIZE(once); k++)
+		check_flood(t, off, once[k], ROUNDS + 1, elapsed);
+	/* Two a round: the last round's second waits for the next token (not counted yet). */
+	check_flood(t, off, "incoming device state was refused", 2 * ROUNDS + 1, elapsed);
+	T_OK(t, th_reconnect(t, NULL));
 }
 
 static void test_debug_names_opcode_and_node(struct th *t)
@@ -323,6 +430,7 @@ static const struct th_test logging_tests[] = {
 	{"guest-errors-quiet-at-default-level", test_quiet_at_default_level},
 	{"init-loop-rate-limited-and-accounted", test_init_loop_rate_limited},
 	{"malformed-loop-rate-limited-and-accounted", test_malformed_loop_rate_limited},
+	{"device-state-loop-rate-limited-and-accounted", test_device_state_loop_rate_limited},
 	{"debug-logs-requests-and-vhost-user-messages", test_debug_logs_requests_and_messages},
 	{"debug-logs-deferred-lock-with-its-wait", test_debug_logs_deferred_lock},
 	{"sigint-clean-exit", test_sigint_clean_exit},

@@ -306,6 +306,17 @@ static void test_corrupt_refused(struct th *t)
 	memcpy(bad, blob, len);
 	bad[16 + 16 + 8 + 4] |= 1u << 5;
 	expect_refused(t, NULL, bad, len, "INIT flags");
+	/* max_write below a page, and above ours (1 MiB): refused, and the log says which. */
+	for (uint32_t mw = 1024; mw <= (4u << 20); mw += (4u << 20) - 1024) {
+		char needle[64];
+		long off = th_log_size(t);
+
+		memcpy(bad, blob, len);
+		put32(bad + 16 + 16 + 4 + 4 + 8, mw);
+		expect_refused(t, NULL, bad, len, "max_write");
+		snprintf(needle, sizeof(needle), "the source's max_write %u is ", mw);
+		T_EQ(t, th_log_count(t, off, needle, mw < 4096 ? "below 4096" : "above ours"), 1);
+	}
 	free(bad);
 	free(blob);
 	T_OK(t, th_reconnect(t, NULL));
@@ -878,6 +889,54 @@ static void test_protocol_edges(struct th *t)
 	T_OK(t, th_reconnect(t, NULL));
 }
 
+/* transport/vhost_user.h VHU_STATE_MAX: the largest state a source sends. */
+#define STATE_MAX (256u << 20)
+
+/* `len` zero bytes LOADed; CHECK_DEVICE_STATE's answer (~0: the exchange itself failed). */
+static uint64_t load_zeros(struct th *t, size_t len)
+{
+	static const uint8_t zeros[1 << 20];
+	struct {
+		uint32_t direction, phase;
+	} s = {1, 0};
+	uint64_t v = ~0ull;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ~0ull;
+	if (fe_vhu_call(t->fe, VHU_SET_DEVICE_STATE_FD, &s, sizeof(s), &p[0], 1, &v) < 0 ||
+	    (v & 0xff) != 0)
+		len = 0;
+	close(p[0]);
+	while (len > 0) {
+		ssize_t n = write(p[1], zeros, len < sizeof(zeros) ? len : sizeof(zeros));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* EPIPE: the daemon refused while reading */
+		len -= (size_t)n;
+	}
+	close(p[1]);
+	if (fe_vhu_call(t->fe, VHU_CHECK_DEVICE_STATE, NULL, 0, NULL, 0, &v) < 0)
+		return ~0ull;
+	return v;
+}
+
+/*
+ * A source sends a state of up to VHU_STATE_MAX bytes: a destination reads one of exactly that
+ * size to its end (these zeros are then no vfsd state: EBADMSG), and refuses one byte more as
+ * too large (EFBIG).
+ */
+static void test_state_size_limit(struct th *t)
+{
+	if (!source_start(t, NULL))
+		return;
+	T_EQ(t, load_zeros(t, STATE_MAX), EBADMSG);
+	T_EQ(t, load_zeros(t, STATE_MAX + 1), EFBIG);
+	T_OK(t, th_reconnect(t, NULL));
+}
+
 static double ms_since(const struct timespec *a)
 {
 	struct timespec b;
@@ -962,6 +1021,7 @@ static const struct th_test migstate_tests[] = {
 	{"requests-in-flight-at-stop", test_in_flight},
 	{"locks-lost-enolck", test_locks_lost},
 	{"device-state-protocol-edges", test_protocol_edges},
+	{"device-state-size-limit-both-ways", test_state_size_limit},
 	{"large-state-through-the-pipe", test_large_state},
 	TH_TESTS_END,
 };

@@ -26,7 +26,7 @@
 #define LONG_TTL 86400u
 #define SLOTS	 131072u /* the daemon's default */
 
-static char table_dir[64], table_opt[128], tiny_opt[128];
+static char table_dir[64], table_opt[128], tiny_opt[128], adapt_opt[128];
 /* The table's own semantics (exact counts, two daemons) are checked without the host change
  * watch: it bumps the changes of every other process, another vfsd's included, asynchronously.
  * The watch has its own tests below. */
@@ -40,6 +40,12 @@ static const char *flags_tiny[] = {"--tag=vt", "--dax=never",  "--coherence=tabl
 				   NULL};
 static const char *flags_fanotify[] = {"--tag=vt", "--dax=never",	  "--coherence=table",
 				       table_opt,  "--vt-watch=fanotify", NULL};
+/* Adaptive timeouts for stock guests, 20 ms to 2 s, with the default (fanotify) host watch. */
+static const char *flags_adapt[] = {
+	"--tag=vt", "--dax=never", "--coherence=table", adapt_opt, "--adaptive-timeout=20:2000",
+	NULL};
+static const char *flags_adapt_off[] = {"--tag=vt", "--dax=never", "--coherence=table", adapt_opt,
+					NULL};
 static const char *flags_inotify[] = {"--tag=vt", "--dax=never",	"--coherence=table",
 				      table_opt,  "--vt-watch=inotify", NULL};
 
@@ -359,6 +365,101 @@ static void check_bumped(struct th *t, const struct vfsd_vt_ver *got, uint32_t s
 	T_EQ(t, mirror(t->fe, slot), before + 1);
 }
 
+/* SETATTR with room for the vfsd_vt_attr_out; *ret_len gets the reply's size. */
+static int setattr_vt(struct fe *fe, uint64_t node, const struct fuse_setattr_in *in,
+		      struct attr_vt *ret, size_t *ret_len)
+{
+	struct iovec a = IOVS(in);
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_len = 0;
+	return fe_fuse_call(fe, FUSE_SETATTR, node, &a, 1, ret, sizeof(*ret), ret_len);
+}
+
+/*
+ * A SETATTR that changed the node replies with the value its own bump gave the node's counter
+ * (VFSD_VT_BUMPED: the guest keeps the attributes, and a directory's names, on it), with the
+ * attributes stat()ed after that bump; one that changed nothing, or failed, moves nothing and
+ * a stock guest gets the plain fuse_attr_out.
+ */
+static void test_setattr_replies(struct th *t)
+{
+	struct entry_vt f, d;
+	struct attr_vt a;
+	size_t len;
+	uint64_t v;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | VT_FLAG));
+	T_OK(t, th_host_write(t, "sf", "s", 1));
+	T_OK(t, mkdir_vt(t->fe, FE_ROOT_ID, "sd", &d));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "sf", &f, &len));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "sd", &d, &len));
+
+	/* chmod of a file */
+	v = mirror(t->fe, f.v.node.slot);
+	T_OK(t, setattr_vt(t->fe, f.e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_MODE, .mode = S_IFREG | 0604},
+			   &a, &len));
+	T_EQ(t, len, sizeof(a));
+	check_bumped(t, &a.v.node, f.v.node.slot, v);
+	T_EQ(t, a.a.attr.mode & 07777, 0604);
+	T_EQ(t, a.a.attr_valid, LONG_TTL);
+
+	/* times and mode of a directory, as tar restores them */
+	v = mirror(t->fe, d.v.node.slot);
+	T_OK(t, setattr_vt(t->fe, d.e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_ATIME | FATTR_MTIME,
+						     .atime = 1000000,
+						     .mtime = 2000000},
+			   &a, &len));
+	T_EQ(t, len, sizeof(a));
+	check_bumped(t, &a.v.node, d.v.node.slot, v);
+	T_EQ(t, a.a.attr.mtime, 2000000);
+	v = mirror(t->fe, d.v.node.slot);
+	T_OK(t, setattr_vt(t->fe, d.e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_MODE, .mode = S_IFDIR | 0750},
+			   &a, &len));
+	check_bumped(t, &a.v.node, d.v.node.slot, v);
+	T_EQ(t, a.a.attr.mode & 07777, 0750);
+
+	/* nothing to change: the version read before, not bumped */
+	v = mirror(t->fe, d.v.node.slot);
+	T_OK(t, setattr_vt(t->fe, d.e.nodeid, &(struct fuse_setattr_in){.valid = 0}, &a, &len));
+	T_EQ(t, len, sizeof(a));
+	T_EQ(t, a.v.node.flags, VFSD_VT_VALID);
+	T_EQ(t, a.v.node.version, v);
+	T_EQ(t, mirror(t->fe, d.v.node.slot), v);
+
+	/* a failed change moves nothing */
+	T_EQ(t,
+	     setattr_vt(t->fe, d.e.nodeid, &(struct fuse_setattr_in){.valid = FATTR_SIZE}, &a,
+			&len),
+	     -EISDIR);
+	T_EQ(t, mirror(t->fe, d.v.node.slot), v);
+	check_channel(t, t->fe);
+}
+
+/* A stock guest on a table gets the plain SETATTR reply. */
+static void test_setattr_stock(struct th *t)
+{
+	struct entry_vt f;
+	struct attr_vt a;
+	size_t len;
+
+	T_OK(t, start(t, flags_vt, th_init_flags()));
+	T_OK(t, th_host_write(t, "sf", "s", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "sf", &f, &len));
+	T_OK(t, setattr_vt(t->fe, f.e.nodeid,
+			   &(struct fuse_setattr_in){.valid = FATTR_MODE, .mode = S_IFREG | 0600},
+			   &a, &len));
+	T_EQ(t, len, sizeof(struct fuse_attr_out));
+	T_EQ(t, a.v.node.flags, 0);
+	T_EQ(t, a.a.attr.mode & 07777, 0600);
+	/* The daemon's plain timeout, never the table's day: this guest cannot tell. */
+	T_CHECK(t, a.a.attr_valid < LONG_TTL);
+	check_channel(t, t->fe);
+}
+
 /*
  * UNLINK, RMDIR, RENAME and RENAME2 replies carry, for each directory they changed, the value
  * their own bump gave its counter (the guest keeps the directory's other names on it).
@@ -440,8 +541,10 @@ static void test_dirs_replies(struct th *t)
 	check_channel(t, t->fe);
 }
 
-/* A second vfsd on the same share and table, with its own frontend (another guest). */
-static int second_daemon(struct th *t, struct th *t2, const char *const *flags)
+/* A second vfsd on the same share and table, with its own frontend (another guest) that
+ * INITs with init_flags. */
+static int second_daemon_init(struct th *t, struct th *t2, const char *const *flags,
+			      uint64_t init_flags)
 {
 	struct fe_options o = {.dax = true};
 	int r;
@@ -455,7 +558,13 @@ static int second_daemon(struct th *t, struct th *t2, const char *const *flags)
 	t2->extra_flags = flags;
 	if ((r = th_daemon_start(t2)) < 0 || (r = th_connect(t2, &o)) < 0)
 		return r;
-	return fe_init(t2->fe, 38, th_init_flags() | VT_FLAG);
+	return fe_init(t2->fe, 38, init_flags);
+}
+
+/* ... a patched guest. */
+static int second_daemon(struct th *t, struct th *t2, const char *const *flags)
+{
+	return second_daemon_init(t, t2, flags, th_init_flags() | VT_FLAG);
 }
 
 static void stop_second(struct th *t, struct th *t2)
@@ -982,6 +1091,125 @@ static void test_migration_refused(struct th *t)
 	T_OK(t, fe_resume(t->fe));
 }
 
+static double ttl(uint64_t sec, uint32_t nsec)
+{
+	return (double)sec + nsec / 1e9;
+}
+
+/* A stock guest's GETATTR: the attribute timeout granted, in seconds (-1 on error). */
+static double attr_ttl(struct fe *fe, uint64_t node)
+{
+	struct attr_vt a;
+	size_t len = 0;
+
+	if (getattr_vt(fe, node, &a, &len) < 0 || len != sizeof(struct fuse_attr_out))
+		return -1;
+	return ttl(a.a.attr_valid, a.a.attr_valid_nsec);
+}
+
+#define ADAPT_QUIET_US 1200000 /* every test file unchanged this long: timeouts >= 120 ms */
+#define ADAPT_SHORT    0.05    /* just changed: the 20 ms minimum (age < 0.5 s) */
+#define ADAPT_LONG     0.1
+
+/*
+ * --adaptive-timeout: a stock guest's entry and attribute timeouts follow the table's ages. A
+ * file unchanged for 1.2 s gets about 120 ms, one just changed gets the 20 ms minimum, whoever
+ * changed it: this daemon (SETATTR), another vfsd on the table (B), a host process (the
+ * fanotify watch). An entry is short when its directory changed, its attributes are not. The
+ * same table without the option, and a patched guest with it, keep their timeouts exactly.
+ */
+static void test_adaptive(struct th *t)
+{
+	struct th b;
+	struct entry_vt q, bz, h, d, old, x;
+	double v;
+	size_t len;
+	int64_t t0;
+
+	T_OK(t, th_host_write(t, "aq", "q", 1));
+	T_OK(t, th_host_write(t, "ab", "b", 1));
+	T_OK(t, th_host_write(t, "ah", "h", 1));
+	T_OK(t, mkdir(th_host(t, "ad"), 0755) < 0 ? -errno : 0);
+	T_OK(t, th_host_write(t, "ad/old", "o", 1));
+	T_OK(t, start(t, flags_adapt, th_init_flags()));
+	T_OK(t, second_daemon_init(t, &b, flags_adapt, th_init_flags()));
+	if (!b.fe)
+		return;
+	usleep(ADAPT_QUIET_US);
+
+	/* Quiet: a tenth of the age, well below the 2 s cap. */
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "aq", &q, &len));
+	T_EQ(t, len, sizeof(struct fuse_entry_out));
+	v = ttl(q.e.attr_valid, q.e.attr_valid_nsec);
+	T_CHECK(t, v >= ADAPT_QUIET_US / 1e7 && v < 1.0);
+	v = ttl(q.e.entry_valid, q.e.entry_valid_nsec);
+	T_CHECK(t, v >= ADAPT_QUIET_US / 1e7 && v < 1.0);
+
+	/* Changed through this daemon: the SETATTR reply and the next LOOKUP are short. */
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "ab", &bz, &len));
+	T_CHECK(t, ttl(bz.e.attr_valid, bz.e.attr_valid_nsec) >= ADAPT_LONG);
+	{
+		struct fuse_setattr_in in = {.valid = FATTR_MODE, .mode = S_IFREG | 0600};
+		struct iovec a = IOVS(&in);
+		struct attr_vt r;
+
+		T_OK(t, fe_fuse_call(t->fe, FUSE_SETATTR, bz.e.nodeid, &a, 1, &r, sizeof(r), &len));
+		T_EQ(t, len, sizeof(struct fuse_attr_out));
+		T_CHECK(t, ttl(r.a.attr_valid, r.a.attr_valid_nsec) <= ADAPT_SHORT);
+	}
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "ab", &bz, &len));
+	T_CHECK(t, ttl(bz.e.attr_valid, bz.e.attr_valid_nsec) <= ADAPT_SHORT);
+	T_CHECK(t, ttl(bz.e.attr_valid, bz.e.attr_valid_nsec) >= 0.02); /* the minimum */
+	T_CHECK(t, ttl(bz.e.entry_valid, bz.e.entry_valid_nsec) <= ADAPT_SHORT);
+
+	/* Changed by the other daemon: this daemon's next GETATTR is short. */
+	T_CHECK(t, attr_ttl(t->fe, q.e.nodeid) >= ADAPT_LONG);
+	T_OK(t, lookup_vt(b.fe, FE_ROOT_ID, "aq", &x, &len));
+	T_OK(t, chmod_vt(b.fe, x.e.nodeid, 0640));
+	v = attr_ttl(t->fe, q.e.nodeid);
+	T_CHECK(t, v > 0 && v <= ADAPT_SHORT);
+
+	/* Changed on the host: short once the watch has seen it (within 2 s). */
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "ah", &h, &len));
+	T_CHECK(t, ttl(h.e.attr_valid, h.e.attr_valid_nsec) >= ADAPT_LONG);
+	T_OK(t, chmod(th_host(t, "ah"), 0600) < 0 ? -errno : 0);
+	t0 = now_ns();
+	while ((v = attr_ttl(t->fe, h.e.nodeid)) > ADAPT_SHORT && now_ns() - t0 < WATCH_WAIT_NS)
+		usleep(1000);
+	T_CHECK(t, v > 0 && v <= ADAPT_SHORT);
+
+	/* A name in a directory that just changed (B made another name there) is short; its
+	 * unchanged inode's attributes are not. */
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "ad", &d, &len));
+	T_OK(t, lookup_vt(b.fe, FE_ROOT_ID, "ad", &x, &len));
+	T_OK(t, mkdir_vt(b.fe, x.e.nodeid, "new", &x));
+	T_OK(t, lookup_vt(t->fe, d.e.nodeid, "old", &old, &len));
+	T_CHECK(t, ttl(old.e.entry_valid, old.e.entry_valid_nsec) <= ADAPT_SHORT);
+	T_CHECK(t, ttl(old.e.attr_valid, old.e.attr_valid_nsec) >= ADAPT_LONG);
+	check_channel(t, t->fe);
+	stop_second(t, &b);
+
+	/* The same table without the option: the fixed 1 s of --cache=auto, changed or not. */
+	T_OK(t, second_daemon_init(t, &b, flags_adapt_off, th_init_flags()));
+	if (!b.fe)
+		return;
+	T_OK(t, lookup_vt(b.fe, FE_ROOT_ID, "ab", &x, &len));
+	T_OK(t, chmod_vt(b.fe, x.e.nodeid, 0644));
+	T_OK(t, lookup_vt(b.fe, FE_ROOT_ID, "ab", &x, &len));
+	T_CHECK(t, x.e.entry_valid == 1 && x.e.entry_valid_nsec == 0);
+	T_CHECK(t, x.e.attr_valid == 1 && x.e.attr_valid_nsec == 0);
+	stop_second(t, &b);
+
+	/* A patched guest with the option: versioned replies keep the table's long timeouts. */
+	T_OK(t, second_daemon(t, &b, flags_adapt));
+	if (!b.fe)
+		return;
+	T_OK(t, lookup_vt(b.fe, FE_ROOT_ID, "ab", &x, &len));
+	T_EQ(t, len, sizeof(x));
+	T_CHECK(t, x.e.entry_valid == LONG_TTL && x.e.attr_valid == LONG_TTL);
+	stop_second(t, &b);
+}
+
 static const struct th_test vt_tests[] = {
 	{"vt_stock_guest", test_stock_guest},
 	{"vt_no_table", test_no_table},
@@ -989,6 +1217,8 @@ static const struct th_test vt_tests[] = {
 	{"vt_versioned_replies", test_versioned_replies},
 	{"vt_counters_move", test_counters_move},
 	{"vt_dirs_replies", test_dirs_replies},
+	{"vt_setattr_replies", test_setattr_replies},
+	{"vt_setattr_stock", test_setattr_stock},
 	{"vt_two_daemons", test_two_daemons},
 	{"vt_hostile_mirror", test_hostile_mirror},
 	{"vt_reset_remaps", test_reset_remaps},
@@ -1000,6 +1230,7 @@ static const struct th_test vt_tests[] = {
 	{"vt_watch_overflow", test_watch_overflow},
 	{"vt_watch_inotify", test_watch_inotify},
 	{"vt_migration_refused", test_migration_refused},
+	{"vt_adaptive", test_adaptive},
 	TH_TESTS_END,
 };
 
@@ -1016,6 +1247,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(table_opt, sizeof(table_opt), "--vt-table=%s/table", table_dir);
 	snprintf(tiny_opt, sizeof(tiny_opt), "--vt-table=%s/tiny", table_dir);
+	snprintf(adapt_opt, sizeof(adapt_opt), "--vt-table=%s/adapt", table_dir);
 	th_capture_log = true;
 	th_after_test = dax_after_test;
 	r = th_main(argc, argv, families);

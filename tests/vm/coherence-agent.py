@@ -6,7 +6,8 @@
 # Reads one JSON command a line from the virtio-serial port named "ctl" (the control channel:
 # never the share under test) and answers each with one JSON line. The host (coherence-ctl.py)
 # timestamps the answers as they arrive; this agent never reports its own clock.
-# Commands ("op"): ping, vt (the patched fuse.ko's counters), stat_loop, act (file system
+# Commands ("op"): ping, vt (the patched fuse.ko's counters), stat_loop, stat_for (stat paths
+# at an interval for a while), act (file system
 # changes), wait (poll until a condition holds; answers "armed" first, then the result),
 # create_loop (create files in a directory one by one, checking conditions after each),
 # corrupt (garbage into this guest's own table mirror, PCI BAR 4), quit.
@@ -179,6 +180,18 @@ while True:
                         except OSError:
                             errors += 1
                 send({"id": rid, "errors": errors, "vt": vt()})
+            elif op == "stat_for":  # stat paths every interval s for duration s
+                errors = stats = 0
+                end = time.monotonic() + cmd["duration"]
+                while time.monotonic() < end:
+                    for rel in cmd["paths"]:
+                        stats += 1
+                        try:
+                            os.stat(p(rel))
+                        except OSError:
+                            errors += 1
+                    time.sleep(cmd["interval"])
+                send({"id": rid, "errors": errors, "stats": stats})
             elif op == "act":
                 act(cmd["steps"])
                 send({"id": rid, "done": True})
@@ -198,6 +211,8 @@ while True:
                 i = done_at = 0
                 # churn: each new file is also renamed and unlinked, conds checked after each op
                 churn = cmd.get("churn", False)
+                # attr: after each create, the directory's mode and times are set (own SETATTRs)
+                attr = cmd.get("attr", False)
 
                 def check():
                     for k, c in enumerate(conds):
@@ -213,6 +228,11 @@ while True:
                         os.rename(own, own + ".r")
                         check()
                         os.unlink(own + ".r")
+                        check()
+                    if attr:
+                        os.chmod(p(d), 0o750 if i % 2 else 0o755)
+                        check()
+                        os.utime(p(d), (1000000 + i, 1000000 + i))
                         check()
                     i += 1
                     if done_at == 0 and all(x is not None for x in first):

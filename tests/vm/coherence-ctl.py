@@ -3,6 +3,8 @@
 #
 #   coherence-ctl.py --share DIR --ctl-a SOCK --ctl-b SOCK [--mode ci|measure] [--reps N]
 #                    [--pid-b PID] [--table FILE] [--overflow] [--corrupt] [--json OUT]
+#                    [--log-b FILE] [--quiet-reps N] [--quiet-ages S,S] [--quiet-timeout S]
+#                    [--idle-secs S]
 #
 # Listens on the two control sockets (QEMU's virtio-serial port "ctl" of guest A and B connect
 # to them), drives coherence-agent.py in each guest and prints unnumbered TAP lines ("ok - X",
@@ -13,6 +15,7 @@
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -24,7 +27,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--share", required=True)
 ap.add_argument("--ctl-a", required=True)
 ap.add_argument("--ctl-b", required=True)
-ap.add_argument("--mode", default="ci", choices=["ci", "measure", "demo"])
+ap.add_argument("--mode", default="ci", choices=["ci", "measure", "demo", "adaptive"])
 ap.add_argument("--reps", type=int, default=10)
 ap.add_argument("--pid-b", type=int, default=0)
 ap.add_argument("--table", default="")
@@ -34,6 +37,14 @@ ap.add_argument("--corrupt", action="store_true")
 ap.add_argument("--timeout", type=float, default=5.0)
 ap.add_argument("--json", default="")
 ap.add_argument("--boot-timeout", type=float, default=400.0)
+# Adaptive timeouts (--adaptive-timeout) against fixed ones: B's vfsd log at debug level (one
+# line a request, rate-limited lines say how many were left out) counts the requests B sends;
+# quiet files (unchanged since the start) are changed at the end; idle files are only statted.
+ap.add_argument("--log-b", default="")
+ap.add_argument("--quiet-reps", type=int, default=0)
+ap.add_argument("--quiet-timeout", type=float, default=15.0)
+ap.add_argument("--quiet-ages", default="10,60")  # seconds unchanged before A changes them
+ap.add_argument("--idle-secs", type=float, default=0)
 args = ap.parse_args()
 share = args.share
 coherent = args.mode == "ci"  # measure mode also runs stock guests: report, do not assert
@@ -123,6 +134,9 @@ def ping(g):
 va, vb = ping(A), ping(B)
 diag(f"A vfsd_vt: {va['vt']}")
 diag(f"B vfsd_vt: {vb['vt']}")
+if args.mode == "adaptive":
+    tap(not va["vt"] and not vb["vt"], "both guests run Debian's modules (no table extension)",
+        f"vfsd_vt {va['vt']} {vb['vt']}")
 if coherent:
     for g, v in (("A", va["vt"]), ("B", vb["vt"])):
         tap(v.get("on", 0) >= 1 and v.get("broken", 1) == 0,
@@ -245,11 +259,13 @@ def kinds(who, tag):
     tap(B.recv(rid, args.timeout + 30)[0]["seen"], f"{tag}: B no longer sees the renamed name")
 
 
-def own_creates(tag, churn=False):
+def own_creates(tag, churn=False, attr=False):
     """B creates files in a directory while A renames, unlinks and creates names there: B's own
     creates must never hide A's changes (the guest keeps its other names across its own
     creates only while nobody else changed the directory: guest/linux-6.1/vt.c). With churn B
-    also renames and unlinks each file it created (its own RENAME and UNLINK replies)."""
+    also renames and unlinks each file it created (its own RENAME and UNLINK replies); with
+    attr it sets the directory's mode and times after each create (its own SETATTRs), and A
+    also changes the mode of a file there."""
     d = f"{tag}-dir"
     os.mkdir(sp(d))
     host_act([["create", f"{d}/{n}", "0123456789"] for n in ("ren", "unl", "keep")])
@@ -261,14 +277,19 @@ def own_creates(tag, churn=False):
         B.recv(rid, 30)
     conds = [["renamed", f"{d}/ren", f"{d}/ren2"], ["absent", f"{d}/unl"],
              ["exists", f"{d}/new"]]
+    steps = [["rename", f"{d}/ren", f"{d}/ren2"], ["unlink", f"{d}/unl"],
+             ["create", f"{d}/new", "x"]]
+    if attr:
+        conds.append(["mode", f"{d}/keep", 0o640])
+        steps.append(["chmod", f"{d}/keep", 0o640])
     v0 = B.call("vt")["vt"]
-    rid = B.send("create_loop", dir=d, prefix="own", conds=conds, n=3000, extra=20, churn=churn)
+    rid = B.send("create_loop", dir=d, prefix="own", conds=conds, n=3000, extra=20, churn=churn,
+                 attr=attr)
     time.sleep(0.5)  # B is creating in d meanwhile
-    A.call("act", steps=[["rename", f"{d}/ren", f"{d}/ren2"], ["unlink", f"{d}/unl"],
-                         ["create", f"{d}/new", "x"]])
+    A.call("act", steps=steps)
     r, _ = B.recv(rid, 300)
     d_vt = {k: r["vt"].get(k, 0) - v0.get(k, 0)
-            for k in ("own", "own_dirs", "own_kept", "stale")}
+            for k in ("own", "own_dirs", "own_attr", "own_kept", "stale")}
     diag(f"{tag}: B created {r['created']} files in {d}; first seen after its create number "
          f"{r['first']}; counters moved by {d_vt}")
     for c, first in zip(conds, r["first"]):
@@ -276,6 +297,10 @@ def own_creates(tag, churn=False):
             f"not seen after {r['created']} creates")
     tap(d_vt["own"] >= r["created"],
         f"{tag}: B's creates were noted as its own changes ({d_vt['own']})", f"{d_vt}")
+    if attr:
+        tap(d_vt["own_attr"] >= 2 * r["created"],
+            f"{tag}: B's chmods and utimes of the directory were noted as its own changes "
+            f"({d_vt['own_attr']})", f"{d_vt}")
     if churn:
         tap(d_vt["own_dirs"] >= 2 * r["created"],
             f"{tag}: B's renames and unlinks were noted as its own changes ({d_vt['own_dirs']})",
@@ -338,11 +363,95 @@ def latency_phase(who, tag, kind, limit):
              f"{st['n'] + missed}; not seen within {args.timeout} s: {missed})")
     else:
         diag(f"{tag}: {src} {kind}: not seen within {args.timeout} s ({missed} of {missed})")
-    if coherent:
+    if coherent or args.mode == "adaptive":
         tap(missed == 0, f"{tag}: B saw all {args.reps} {kind}s by {src}",
             f"{missed} not seen within {args.timeout} s")
         tap(st["n"] > 0 and st["median"] <= limit,
             f"{tag}: median latency {st.get('median', -1):.1f} ms <= {limit} ms", "too slow")
+
+
+REQ_LINE = re.compile(rb"fuse: [A-Z_0-9]+(\(\d+\))? nodeid \d+ unique")
+SUPPRESSED = re.compile(rb"\((\d+) similar messages suppressed\)")
+
+
+def log_pos():
+    return os.path.getsize(args.log_b) if args.log_b else 0
+
+
+def requests_since(pos):
+    """FUSE requests B's vfsd logged (debug) after byte pos of its log."""
+    if not args.log_b:
+        return -1
+    with open(args.log_b, "rb") as f:
+        f.seek(pos)
+        data = f.read()
+    n = 0
+    for line in data.splitlines():
+        if REQ_LINE.search(line):
+            n += 1
+            m = SUPPRESSED.search(line)
+            if m:
+                n += int(m.group(1))
+    return n
+
+
+IDLE = [f"idle/i{i}" for i in range(20)]
+
+
+QUIET_AGES = [int(a) for a in args.quiet_ages.split(",") if a]
+
+
+def quiet_setup():
+    if args.quiet_reps:
+        os.mkdir(sp("quiet"))
+        host_act([["create", f"quiet/a{a}-{i}", "q"] for a in QUIET_AGES
+                  for i in range(args.quiet_reps)])
+    if args.idle_secs:
+        os.mkdir(sp("idle"))
+        host_act([["create", n, "i"] for n in IDLE])
+    return time.monotonic()
+
+
+def quiet_phase(t_made):
+    """Changes to files nobody touched for at least `age` s (in their own directory, which
+    nobody touches either): with adaptive timeouts B had them cached for a tenth of their age
+    (capped); with --cache=auto for 1 s."""
+    for age in QUIET_AGES:
+        while time.monotonic() - t_made < age:
+            time.sleep(0.2)
+        lats, ages, missed = [], [], 0
+        for i in range(args.quiet_reps):
+            ages.append(time.monotonic() - t_made)
+            f = f"quiet/a{age}-{i}"
+            lat = change("A", [["chmod", f, 0o600]], ["mode", f, 0o600],
+                         timeout=args.quiet_timeout)
+            if lat is None:
+                missed += 1
+            else:
+                lats.append(lat * 1000)
+        st = summary(lats, missed)
+        st["age_s"] = statistics.median(ages)
+        results[f"g2g-chmod-quiet{age}"] = st
+        diag(f"quiet{age}: A chmods {args.quiet_reps} files unchanged for {st['age_s']:.0f} s "
+             "(median): " + (f"median {st['median']:.1f} ms, p99 {st['p99']:.1f} ms, missed "
+                             f"{missed}" if st["n"] else
+                             f"none seen within {args.quiet_timeout} s"))
+
+
+def idle_phase(t_made):
+    """B stats 20 unchanged files every 10 ms for idle_secs: how many requests reach its vfsd."""
+    B.call("stat_loop", paths=IDLE, n=1)
+    pos = log_pos()
+    t0 = time.monotonic()
+    r = B.call("stat_for", paths=IDLE, interval=0.01, duration=args.idle_secs,
+               timeout=args.idle_secs + 60)
+    secs = time.monotonic() - t0
+    time.sleep(0.2)  # the daemon's last lines are written
+    n = requests_since(pos)
+    results["idle"] = {"requests": n, "secs": secs, "files": len(IDLE), "stats": r["stats"],
+                       "errors": r["errors"], "age_s": t0 - t_made}
+    diag(f"idle: B statted {len(IDLE)} unchanged files {r['stats']} times in {secs:.1f} s: "
+         f"{n} requests reached its vfsd ({n / secs:.1f}/s)")
 
 
 def proc_io(pid):
@@ -407,12 +516,24 @@ try:
         own_creates("own")
         # 2c. the same with B's own renames and unlinks there (their reply bodies)
         own_creates("own-rm", churn=True)
+        # 2d. the same with B's own SETATTRs of the directory (tar and git restore modes/times)
+        own_creates("own-attr", attr=True)
+    t_made = quiet_setup()
+    if args.mode == "adaptive":
+        # A stock guest with adaptive timeouts: a file changed again and again is seen changed
+        # well within --cache=auto's 1 s (the 20 ms minimum once its age is short).
+        latency_phase("A", "g2g-chmod", "chmod", 500)
+        latency_phase("host", "h2g-chmod", "chmod", 500)
     # 3. latency of renames
-    if args.mode != "demo":
+    elif args.mode != "demo":
         latency_phase("A", "g2g-rename", "rename", 100)
         latency_phase("host", "h2g-rename", "rename", 200)
         latency_phase("A", "g2g-chmod", "chmod", 100)
         latency_phase("host", "h2g-chmod", "chmod", 200)
+    if args.quiet_reps:
+        quiet_phase(t_made)
+    if args.idle_secs:
+        idle_phase(t_made)
 
     if coherent and args.overflow:
         # 4. fanotify overflow: the daemons' queues are tiny (set while they started)

@@ -75,6 +75,29 @@ if [ "$expect" = on ]; then
 		notok "own unlinks, rmdirs and renames keep the directory's other names" \
 			"errors $err, own_dirs $own, own_kept $kept"
 	fi
+	# The guest's own SETATTRs of the directory (chmod and utimes, as tar and git make them)
+	# keep its other names as well (the reply's VFSD_VT_BUMPED node version), and the
+	# directory's new attributes are seen.
+	stat "$d/first" >/dev/null
+	own0=$("$probe" get own_attr) kept0=$("$probe" get own_kept) sd0=$("$probe" get stale_dir)
+	i=0 err=0
+	while [ $i -lt 10 ]; do
+		chmod 0750 "$d" || err=1
+		stat "$d/first" >/dev/null || err=1
+		touch -m -d "@$((1000000 + i))" "$d" || err=1
+		stat "$d/first" >/dev/null || err=1
+		[ "$(stat -c '%a %Y' "$d")" = "750 $((1000000 + i))" ] || err=1
+		chmod 0755 "$d" || err=1
+		i=$((i + 1))
+	done
+	own=$(($("$probe" get own_attr) - own0)) kept=$(($("$probe" get own_kept) - kept0))
+	sd=$(($("$probe" get stale_dir) - sd0))
+	if [ $err = 0 ] && [ "$own" -ge 30 ] && [ "$kept" -ge 20 ] && [ "$sd" = 0 ]; then
+		ok "own chmod and utimes of a directory keep its other names (30 SETATTRs: own_attr $own, own_kept $kept, stale_dir $sd)"
+	else
+		notok "own chmod and utimes of a directory keep its other names" \
+			"errors $err, own_attr $own, own_kept $kept, stale_dir $sd"
+	fi
 	rm -rf "$d"
 fi
 "$probe" | sed 's/^/# vt-probe: /'

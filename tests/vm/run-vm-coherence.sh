@@ -31,9 +31,16 @@
 # directory. Measurement mode (bench/RESULTS-coherence.md): VFSD_COH_MODE=measure with
 # VFSD_COH_CONFIG=table (patched modules, --coherence=table, default slots) | auto | always |
 # never (stock modules, vfsd --cache=...) | rust (stock modules, VFSD_DAEMON_CMD of the Rust
-# virtiofsd, --cache=auto): only the rename and chmod latencies, VFSD_COH_REPS (default 50) times each,
-# reported, not asserted. VFSD_COH_MODE=demo: what ./demo/run.sh --coherence shows (a few
-# changes in guest A and on the host, and when guest B saw them).
+# virtiofsd, --cache=auto) | adaptive (stock modules, vfsd --cache=auto --coherence=table
+# --adaptive-timeout=$VFSD_COH_ADAPT, default 20:5000): the rename and chmod latencies,
+# VFSD_COH_REPS (default 50) times each, then A's chmods of VFSD_COH_QUIET_REPS (10) files
+# unchanged since the start, then VFSD_COH_IDLE_SECS (20) s of B statting 20 unchanged files
+# every 10 ms, counting the requests its vfsd logs (--log-level=debug), reported, not asserted.
+# VFSD_COH_MODE=adaptive (meson test vm-coherence-adaptive): config adaptive, Debian's modules;
+# asserts that B sees all of 10 chmods each by A and by the host of a file changed again and
+# again, with a median under 500 ms (--cache=auto: 1 s). VFSD_COH_MODE=demo: what
+# ./demo/run.sh --coherence shows (a few changes in guest A and on the host, and when guest B
+# saw them).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -46,8 +53,10 @@ vfsd_bin=$1
 mode=${VFSD_COH_MODE:-ci}
 config=${VFSD_COH_CONFIG:-table}
 [ "$mode" = measure ] || config=table
-reps=${VFSD_COH_REPS:-$([ "$mode" = ci ] && echo 10 || echo 50)}
+[ "$mode" != adaptive ] || config=adaptive
+reps=${VFSD_COH_REPS:-$([ "$mode" = measure ] && echo 50 || echo 10)}
 slots=${VFSD_COH_SLOTS:-$([ "$mode" = ci ] && echo 16 || echo 0)}
+adapt=${VFSD_COH_ADAPT:-20:5000}
 say() { printf '[vm-coherence] %s\n' "$*" >&2; }
 # the table needs the test device (shared memory region 1); the stock baselines use the
 # ordinary vhost-user-fs-pci of the same QEMU
@@ -105,12 +114,17 @@ table)
 	[ "$slots" = 0 ] || flags="$flags --vt-slots=$slots"
 	;;
 auto | always | never) flags="--xattr --cache=$config" ;;
+adaptive) # Debian's modules; the table's ages give the timeouts (fanotify host watch)
+	flags="--xattr --cache=auto --coherence=table --vt-table=$base/table --adaptive-timeout=$adapt"
+	;;
 rust)
 	export VFSD_DAEMON_CMD="${VFSD_DAEMON_CMD:-$VM_REPO_DIR/tests/tools/rust-virtiofsd.sh run}"
 	flags="--cache=auto"
 	;;
 *) vm_die "VFSD_COH_CONFIG: unknown '$config'" ;;
 esac
+# measure mode: vfsd logs every request (debug), so that the controller can count B's
+[ "$mode" != measure ] || [ "$config" = rust ] || flags="$flags --log-level=debug"
 export VFSD_VM_FLAGS="$flags"
 vm_daemon_cmd "$vfsd_bin"
 mapfile -t fs_flags < <(vm_fs_daemon_flags share)
@@ -122,7 +136,7 @@ if [ "$mode" = ci ]; then
 fi
 for g in a b; do
 	vm_start_daemon "$g" "$base/vfsd-$g.sock" "$share" "$base/daemon-$g.log" "${fs_flags[@]}"
-	if [ "$config" = table ]; then
+	if [ "$config" = table ] || [ "$config" = adaptive ]; then
 		for ((i = 0; i < 100; i++)); do
 			grep -q 'host changes watched with' "$base/daemon-$g.log" && break
 			sleep 0.1
@@ -133,7 +147,7 @@ if [ -n "$fanotify_old" ]; then
 	sysctl -qw fs.fanotify.max_queued_events="$fanotify_old"
 	fanotify_old=""
 fi
-if [ "$config" = table ]; then
+if [ "$config" = table ] || [ "$config" = adaptive ]; then
 	check "both daemons watch host changes with fanotify" "$(grep -h coherence: "$base"/daemon-?.log | tr '\n' ';')" \
 		[ "$(grep -l 'watched with fanotify' "$base"/daemon-?.log | wc -l)" = 2 ]
 fi
@@ -146,6 +160,10 @@ for g in a b; do
 done
 ctl_args=(--share "$share" --ctl-a "$base/ctl-a.sock" --ctl-b "$base/ctl-b.sock"
 	--mode "$mode" --reps "$reps" --json "$base/latency.json")
+if [ "$mode" = measure ]; then
+	ctl_args+=(--quiet-reps "${VFSD_COH_QUIET_REPS:-10}" --idle-secs "${VFSD_COH_IDLE_SECS:-20}")
+	[ "$config" = rust ] || ctl_args+=(--log-b "$base/daemon-b.log")
+fi
 if [ "$mode" = ci ]; then
 	ctl_args+=(--table "$base/table" --overflow --corrupt --pid-b "$(vm_daemon_serving_pid b)"
 		--stop-pids "$(vm_daemon_serving_pid a)" "$(vm_daemon_serving_pid b)")
@@ -194,6 +212,6 @@ for g in a b; do
 		tap not-ok "daemon ${g^^} exited 0 after QEMU disconnected" "status $VM_DAEMON_STATUS (see $base/daemon-$g.log)"
 	fi
 done
-[ "$mode" = measure ] && echo "# latency ($config): $(tr -d '\n ' <"$base/latency.json")"
+[ "$mode" = ci ] || [ "$mode" = demo ] || echo "# latency ($config): $(tr -d '\n ' <"$base/latency.json")"
 [ -z "${VFSD_COH_JSON:-}" ] || cp "$base/latency.json" "$VFSD_COH_JSON"
 finish "config:      $config, --vt-slots=${slots/#0/default}" "guests:      $(($(date +%s) - t0)) s"

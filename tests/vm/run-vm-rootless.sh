@@ -37,13 +37,10 @@ vfsd_bin="$(readlink -f "$1")"
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
-say() { printf '[vm-rootless] %s\n' "$*" >&2; }
-export VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-300}"
+vm_script_start vm-rootless
 user=vfsd-test
 out_id=70000
 
-base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vm-rootless.XXXXXX")
-chmod 0755 "$base"
 finished=0
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {

@@ -374,6 +374,10 @@ static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, in
 		return r;
 	pt_fill_entry(fs, parent, nodeid, &stx, ret);
 	ret->ver = ver;
+	if (fs->cfg.adapt_max > 0) {
+		ret->attr_timeout = pt_vt_timeout(fs, slot, unversioned, NULL);
+		ret->entry_timeout = pt_vt_timeout(fs, slot, unversioned, parent);
+	}
 	return 0;
 }
 

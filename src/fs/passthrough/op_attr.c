@@ -30,7 +30,7 @@ static void pt_attr_done(struct pt_fs *fs, struct pt_inode *ino, const struct st
 	pt_dax_changed(fs, ino, stx->stx_size);
 	if (ret_attr_flags)
 		*ret_attr_flags = pt_dax_attr_flags(fs, ino, stx);
-	*ret_timeout = pt_timeout(fs);
+	*ret_timeout = pt_vt_timeout(fs, ino->vt_slot, ino->vt_unversioned, NULL);
 }
 
 /* The host's statx of a node, through the open handle when the guest names one: an inode
@@ -176,7 +176,7 @@ static int pt_setattr_apply(struct pt_fs *fs, struct pt_inode *ino, const struct
 
 int pt_op_setattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
-		  double *ret_timeout)
+		  double *ret_timeout, struct fs_version *ret_ver)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
@@ -201,8 +201,10 @@ int pt_op_setattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		if (r < 0)
 			return r;
 	}
+	/* The stat below follows the bump: the reply's attributes are at least as new as the
+	 * version the bump produced. */
 	if (attr->valid & PT_SET_ANY) /* includes FS_SET_KILL_SUIDGID */
-		pt_vt_changed(fs, g.ino, NULL);
+		pt_vt_changed(fs, g.ino, ret_ver);
 	r = pt_statx_inode(g.ino, &stx);
 	if (r < 0)
 		return r;

@@ -13,7 +13,8 @@
  *
  * Trust: the state to load is hostile. Counts and lengths are bounded by the bytes present,
  * paths are resolved one component at a time beneath the share (pt_open_child_path: no "..",
- * no symlink), and an object opened by file handle must be inside the share.
+ * no symlink), and an object opened by file handle must be inside the share. The frontend
+ * decides when a state is saved or loaded: every line here is rate limited.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -323,15 +324,18 @@ int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w)
 
 		dax_get_stats(fs->cfg.dax, &st);
 		if (st.live) {
-			log_error("migration: refused: the guest has %u live DAX mappings, which "
-				  "cannot move (mount without dax to migrate)",
-				  st.live);
+			log_ratelimited(
+				LOG_LEVEL_ERROR,
+				"migration: refused: the guest has %u live DAX mappings, which "
+				"cannot move (mount without dax to migrate)",
+				st.live);
 			return -EBUSY;
 		}
 	}
 	r = pt_fd_path(fs, fs->root->fd, s.root);
 	if (r < 0) {
-		log_error("migration: cannot read the share's path: %s", strerror(-r));
+		log_ratelimited(LOG_LEVEL_ERROR, "migration: cannot read the share's path: %s",
+				strerror(-r));
 		return r;
 	}
 	if (fs->inodes_by_id.count > UINT32_MAX || fs->handles.count > UINT32_MAX)
@@ -341,13 +345,16 @@ int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w)
 		return r;
 	pt_save_handles(&s);
 	if (fs->cfg.migration_confirm_paths || s.moved || s.unconfirmed)
-		log_info(
+		log_ratelimited(
+			LOG_LEVEL_INFO,
 			"migration: paths confirmed: %u corrected, %u no longer lead to their node",
 			s.moved, s.unconfirmed);
 	if (s.unfindable)
-		log_warn("migration: %u nodes cannot be found again on the destination; it fails "
-			 "the migration unless started with --migration-on-error=guest-error",
-			 s.unfindable);
+		log_ratelimited(
+			LOG_LEVEL_WARN,
+			"migration: %u nodes cannot be found again on the destination; it fails "
+			"the migration unless started with --migration-on-error=guest-error",
+			s.unfindable);
 	return w->err;
 }
 
@@ -373,7 +380,7 @@ struct pt_mnode {
 
 static int pt_load_bad(const char *what)
 {
-	log_error("migration: malformed node table: %s", what);
+	log_ratelimited(LOG_LEVEL_ERROR, "migration: malformed node table: %s", what);
 	return -EBADMSG;
 }
 
@@ -511,8 +518,10 @@ static int pt_open_handle(struct pt_load *l, const struct pt_mnode *n)
 	/* Opening handles from a migration stream is opt-in on the destination too. */
 	if (!l->fs->cfg.migration_file_handles && !l->handles_dead) {
 		l->handles_dead = true;
-		log_warn("migration: the state carries file handles, which this daemon opens only "
-			 "with --migration-mode=file-handles: finding nodes by path only");
+		log_ratelimited(
+			LOG_LEVEL_WARN,
+			"migration: the state carries file handles, which this daemon opens only "
+			"with --migration-mode=file-handles: finding nodes by path only");
 	}
 	if (l->handles_dead)
 		return -EPERM;
@@ -528,8 +537,10 @@ static int pt_open_handle(struct pt_load *l, const struct pt_mnode *n)
 	if (fd < 0) {
 		if (errno == EPERM) {
 			l->handles_dead = true;
-			log_warn("migration: cannot open file handles (needs CAP_DAC_READ_SEARCH): "
-				 "finding nodes by path only");
+			log_ratelimited(
+				LOG_LEVEL_WARN,
+				"migration: cannot open file handles (needs CAP_DAC_READ_SEARCH): "
+				"finding nodes by path only");
 		}
 		return -errno;
 	}
@@ -601,11 +612,13 @@ static int pt_load_node(struct pt_load *l, struct pt_mnode *n)
 	if (r == 0)
 		return 0;
 	if (!fs->cfg.migration_guest_error) {
-		log_error("migration: node %llu (%s) cannot be found again: %s; refusing the "
-			  "state (--migration-on-error=guest-error would give the guest EIO on it "
-			  "instead)",
-			  (unsigned long long)n->nodeid,
-			  n->flags & PTM_N_PATH ? n->path : "no path", strerror(-r));
+		log_ratelimited(
+			LOG_LEVEL_ERROR,
+			"migration: node %llu (%s) cannot be found again: %s; refusing the "
+			"state (--migration-on-error=guest-error would give the guest EIO on it "
+			"instead)",
+			(unsigned long long)n->nodeid, n->flags & PTM_N_PATH ? n->path : "no path",
+			strerror(-r));
 		return r;
 	}
 	log_ratelimited(LOG_LEVEL_WARN, "migration: node %llu (%s) lost (%s): the guest gets EIO",
@@ -630,7 +643,8 @@ static int pt_load_nodes(struct pt_load *l)
 	    (uint64_t)count * PTM_NODE_MIN > sbuf_remaining(l->r))
 		return pt_load_bad("bad node count or next id");
 	if (count > PTM_NODES_MAX) {
-		log_error(
+		log_ratelimited(
+			LOG_LEVEL_ERROR,
 			"migration: the source has %u nodes, more than the %u a destination takes",
 			count, PTM_NODES_MAX);
 		return -E2BIG;
@@ -672,8 +686,9 @@ static int pt_load_handle(struct pt_load *l)
 	if (!ino->broken)
 		fd = pt_reopen(fs, ino, pt_reopen_flags(flags));
 	if (fd < 0 && !ino->broken && !fs->cfg.migration_guest_error) {
-		log_error("migration: handle %llu of node %llu cannot be reopened: %s",
-			  (unsigned long long)fh, (unsigned long long)nodeid, strerror(-fd));
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: handle %llu of node %llu cannot be reopened: %s",
+				(unsigned long long)fh, (unsigned long long)nodeid, strerror(-fd));
 		pt_inode_put(fs, ino);
 		return fd;
 	}
@@ -695,9 +710,10 @@ static int pt_load_handles(struct pt_load *l)
 	    (uint64_t)count * PTM_HANDLE_MIN > sbuf_remaining(l->r))
 		return pt_load_bad("bad handle count or next handle");
 	if (count > PTM_HANDLES_MAX) {
-		log_error("migration: the source has %u open handles, more than the %u a "
-			  "destination takes",
-			  count, PTM_HANDLES_MAX);
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"migration: the source has %u open handles, more than the %u a "
+				"destination takes",
+				count, PTM_HANDLES_MAX);
 		return -E2BIG;
 	}
 	for (uint32_t i = 0; i < count; i++) {
@@ -728,7 +744,8 @@ int pt_op_state_load(struct pt_fs *fs, struct sbuf_r *r)
 	pthread_rwlock_wrlock(&fs->handles_lock);
 	fs->next_fh = l.next_fh;
 	pthread_rwlock_unlock(&fs->handles_lock);
-	log_info("migration: %zu nodes and %zu open handles restored (%u lost)",
-		 fs->inodes_by_id.count, fs->handles.count, l.broken);
+	log_ratelimited(LOG_LEVEL_INFO,
+			"migration: %zu nodes and %zu open handles restored (%u lost)",
+			fs->inodes_by_id.count, fs->handles.count, l.broken);
 	return 0;
 }

@@ -91,6 +91,11 @@ struct pt_config {
 	 * attributes fall back to timeouts. NULL: the watch sees everything, or there is none. */
 	int (*vt_watch_dir)(void *opaque, int dirfd);
 	void *vt_watch_opaque;
+	/* With a table: entry and attribute timeouts from how long ago the inode (for entries
+	 * also the directory) last changed, vt_adaptive_timeout() within [adapt_min, adapt_max]
+	 * seconds, instead of the cache mode's fixed one (adapt_max 0: off). Guests with the
+	 * extension get the table's timeouts for versioned replies anyway (fuse/). */
+	double adapt_min, adapt_max;
 	/* --translate-uid/--translate-gid (NULL or empty: ids pass unchanged), owned by the
 	 * caller and kept until pt_free(). Guest-to-host on the ids a request acts with (owner of
 	 * a created node, chown), host-to-guest on every attribute reply. */

@@ -370,6 +370,10 @@ uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version
 int pt_vt_watch_dir(struct pt_fs *fs, int fd, bool counted);
 /* Takes the watch's share out of fs->fds_max (just derived from the rlimit). */
 void pt_vt_budget(struct pt_fs *fs);
+/* The timeout of an inode's attributes (dir NULL) or of its entry in dir: the adaptive one
+ * (cfg.adapt_max) from the slots' ages, else the cache mode's. Unversioned inodes (their host
+ * changes may go unseen, so their ages mean nothing) keep the cache mode's. */
+double pt_vt_timeout(struct pt_fs *fs, uint32_t slot, bool unversioned, const struct pt_inode *dir);
 
 /* xattr_io.c: one xattr syscall on an inode. */
 enum pt_xop {

@@ -19,7 +19,7 @@ int pt_op_statx(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, boo
 		uint32_t *ret_attr_flags, double *ret_timeout);
 int pt_op_setattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
-		  double *ret_timeout);
+		  double *ret_timeout, struct fs_version *ret_ver);
 bool pt_op_dax_available(struct pt_fs *fs);
 int pt_op_setupmapping(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       uint64_t foffset, uint64_t len, uint64_t moffset, bool writable);

@@ -11,6 +11,7 @@
 #include "coherence/vt.h"
 #include "fs/passthrough/pt.h"
 #include "util/log.h"
+#include "util/macros.h"
 
 void pt_vt_read(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret)
 {
@@ -36,6 +37,19 @@ void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_versi
 		*ret = ino->vt_unversioned
 			       ? (struct fs_version){0}
 			       : (struct fs_version){v, ino->vt_slot, FS_VER_VALID | FS_VER_BUMPED};
+}
+
+double pt_vt_timeout(struct pt_fs *fs, uint32_t slot, bool unversioned, const struct pt_inode *dir)
+{
+	double age;
+
+	if (!fs->cfg.vt || fs->cfg.adapt_max <= 0 || unversioned || (dir && dir->vt_unversioned))
+		return pt_timeout(fs);
+	age = vt_age(fs->cfg.vt, slot);
+	/* A name goes stale with a change of its directory as well as of its inode. */
+	if (dir)
+		age = MIN(age, vt_age(fs->cfg.vt, dir->vt_slot));
+	return vt_adaptive_timeout(age, fs->cfg.adapt_min, fs->cfg.adapt_max);
 }
 
 void pt_vt_budget(struct pt_fs *fs)

@@ -449,6 +449,7 @@ static void test_usage(void)
 		"--vt-table",
 		"--vt-slots",
 		"--vt-watch",
+		"--adaptive-timeout",
 		"--print-capabilities",
 		"--uid-map",
 		"--gid-map",
@@ -627,6 +628,34 @@ static void test_coherence(void)
 	opts_free(&o);
 	EXPECT_FAIL("--vt-watch", BASE, "--coherence=table", "--vt-watch=dnotify");
 	EXPECT_FAIL("only apply with --coherence=table", BASE, "--vt-watch=inotify");
+
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table"), 0);
+	CHECK(o.adapt_min_ms == 0 && o.adapt_max_ms == 0);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--adaptive-timeout=20:10000"), 0);
+	CHECK(o.adapt_min_ms == 20 && o.adapt_max_ms == 10000);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--cache=always", "--adaptive-timeout",
+		       "1:86400000"),
+		 0);
+	CHECK(o.adapt_min_ms == 1 && o.adapt_max_ms == 86400000);
+	opts_free(&o);
+	CHECK_EQ(PARSE(&o, BASE, "--coherence=table", "--adaptive-timeout=5:5"), 0);
+	opts_free(&o);
+	EXPECT_FAIL("needs --coherence=table", BASE, "--adaptive-timeout=20:1000");
+	EXPECT_FAIL("conflicts with --cache=never", BASE, "--coherence=table", "--cache=never",
+		    "--adaptive-timeout=20:1000");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table", "--adaptive-timeout=20");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table", "--adaptive-timeout=0:10");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table", "--adaptive-timeout=20:10");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table", "--adaptive-timeout=:10");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table", "--adaptive-timeout=1:");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table",
+		    "--adaptive-timeout=1:86400001");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table", "--adaptive-timeout=1:2:3");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table", "--adaptive-timeout=-1:2");
+	EXPECT_FAIL("--adaptive-timeout", BASE, "--coherence=table",
+		    "--adaptive-timeout=000000000000000000000000001:2");
 }
 
 /* --uid-map/--gid-map and --translate-uid/--translate-gid (the Rust virtiofsd's syntax). */

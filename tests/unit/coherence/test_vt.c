@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -352,6 +353,66 @@ static void test_create_race(void)
 	}
 }
 
+/* The adaptive timeout: a tenth of the age, within [min, max]. */
+static void test_adaptive_timeout(void)
+{
+	CHECK(vt_adaptive_timeout(0.0, 0.02, 10.0) == 0.02);
+	CHECK(vt_adaptive_timeout(0.1, 0.02, 10.0) == 0.02); /* 10 ms, below min */
+	CHECK(vt_adaptive_timeout(1.0, 0.02, 10.0) == 0.1);
+	CHECK(vt_adaptive_timeout(30.0, 0.02, 10.0) == 3.0);
+	CHECK(vt_adaptive_timeout(100.0, 0.02, 10.0) == 10.0);
+	CHECK(vt_adaptive_timeout(1e9, 0.02, 10.0) == 10.0); /* never changed: the cap */
+	CHECK(vt_adaptive_timeout(-1.0, 0.02, 10.0) == 0.02);
+	CHECK(vt_adaptive_timeout(0.0 / 0.0, 0.02, 10.0) == 0.02);
+	CHECK(vt_adaptive_timeout(50.0, 1.0, 1.0) == 1.0);
+	/* Monotonic in the age. */
+	for (double a = 0, prev = 0; a < 200; a += 0.37) {
+		double t = vt_adaptive_timeout(a, 0.02, 10.0);
+
+		CHECK(t >= prev && t >= 0.02 && t <= 10.0);
+		prev = t;
+	}
+}
+
+/* Ages: every bump (by any daemon) stamps its slot, the epoch stamps every slot, a fresh
+ * table starts at its creation, and the stamps live in the master only (mirrors unchanged). */
+static void test_ages(void)
+{
+	char p1[160];
+	struct vt_config cfg = {.path = p1, .nslots = 64};
+	struct vt_table *a = NULL, *b = NULL;
+	struct timespec ms = {0, 50 * 1000 * 1000};
+	struct view va;
+	uint8_t before[VFSD_VT_HDR_SIZE + 64 * 8];
+
+	snprintf(p1, sizeof(p1), "%s/ages", dir);
+	CHECK_EQ(vt_open(&cfg, share_fd, &a), 0);
+	CHECK_EQ(vt_open(&cfg, share_fd, &b), 0);
+	if (!a || !b)
+		return;
+	va = map_mirror(a);
+	CHECK(vt_age(a, 5) >= 0.0 && vt_age(a, 5) < 5.0); /* since the table was made */
+	nanosleep(&ms, NULL);
+	CHECK(vt_age(a, 5) >= 0.05);
+	vt_bump(b, 5); /* another daemon's bump */
+	CHECK(vt_age(a, 5) < 0.04);
+	CHECK(vt_age(a, 6) >= 0.05); /* neighbours keep theirs */
+	nanosleep(&ms, NULL);
+	CHECK(vt_age(a, 5) >= 0.05 && vt_age(b, 5) >= 0.05);
+	CHECK(vt_age(a, 5 + 64) >= 0.05); /* slot numbers wrap as vt_read's */
+	/* The mirror a guest sees: header and counters only, as before. */
+	memcpy(before, va.p, sizeof(before));
+	vt_bump(a, 9);
+	CHECK_EQ(guest_version(va, 9), vt_read(a, 9));
+	CHECK(memcmp(before, va.p, VFSD_VT_HDR_SIZE + 9 * 8) == 0);
+	CHECK(vt_age(b, 9) < 0.04);
+	vt_bump_epoch(a);
+	CHECK(vt_age(b, 6) < 0.04 && vt_age(b, 40) < 0.04);
+	munmap(va.p, va.len);
+	vt_close(a);
+	vt_close(b);
+}
+
 int main(void)
 {
 	char cmd[160];
@@ -371,6 +432,8 @@ int main(void)
 	test_bad_file();
 	test_dead_daemon();
 	test_create_race();
+	test_adaptive_timeout();
+	test_ages();
 	close(share_fd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -103,7 +103,7 @@ static int m_getattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nod
 
 static int m_setattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		     const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
-		     double *ret_timeout)
+		     double *ret_timeout, struct fs_version *ret_ver)
 {
 	record("setattr", ctx);
 	mock.nodeid = nodeid;

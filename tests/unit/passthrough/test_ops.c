@@ -309,7 +309,7 @@ static void test_readonly(void)
 	CHECK_EQ(t.ops->unlink(t.fs, &root_ctx, FS_ROOT_ID, "a", NULL), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_WRONLY, &fh, &of), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_RDONLY | O_TRUNC, &fh, &of), -EROFS);
-	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, a, &sa, &st, NULL, &to), -EROFS);
+	CHECK_EQ(t.ops->setattr(t.fs, &root_ctx, a, &sa, &st, NULL, &to, NULL), -EROFS);
 	CHECK_EQ(t.ops->setxattr(t.fs, &root_ctx, a, "user.x", "1", 1, 0), -EROFS);
 	CHECK_EQ(t.ops->rename(t.fs, &root_ctx, FS_ROOT_ID, "a", FS_ROOT_ID, "b", 0, NULL), -EROFS);
 	CHECK_EQ(t.ops->open(t.fs, &root_ctx, a, O_RDONLY, &fh, &of), 0);
@@ -352,7 +352,7 @@ static void test_credentials(void)
 	CHECK_EQ(chown(tpath(&t, "secret"), 1000, 1000), 0);
 	sa.valid = FS_SET_GID;
 	sa.gid = 2000;
-	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, NULL, &to), 0);
+	CHECK_EQ(t.ops->setattr(t.fs, &user_ctx, secret, &sa, &st, NULL, &to, NULL), 0);
 	CHECK_EQ(st.st_gid, 2000);
 	/* The set-id clearing a guest sends after a non-owner's write: a plain chmod. */
 	CHECK_EQ(chmod(tpath(&t, "secret"), 04777), 0);
@@ -361,7 +361,7 @@ static void test_credentials(void)
 	sa.mode = 0777;
 	sa.has_fh = true;
 	sa.fh = fh;
-	CHECK_EQ(t.ops->setattr(t.fs, &grp_ctx, secret, &sa, &st, NULL, &to), 0);
+	CHECK_EQ(t.ops->setattr(t.fs, &grp_ctx, secret, &sa, &st, NULL, &to, NULL), 0);
 	CHECK_EQ(st.st_mode & 07777, 0777);
 	sa.has_fh = false;
 	CHECK_EQ(t.ops->unlink(t.fs, &user_ctx, FS_ROOT_ID, "secret", NULL), 0);

@@ -41,22 +41,34 @@ static uint64_t node(uint64_t parent, const char *name)
 }
 
 /* ---- the rows ---- */
+/* A change: the version its own bump produced, the mode stat()ed after it. */
 static int op_setattr(void)
 {
 	struct fs_setattr sa = {.valid = FS_SET_MODE, .mode = 0600};
+	struct fs_version v = {0};
 	struct stat st;
 	double to;
+	int r;
 
-	return t.ops->setattr(t.fs, &root_ctx, nf, &sa, &st, NULL, &to);
+	r = t.ops->setattr(t.fs, &root_ctx, nf, &sa, &st, NULL, &to, &v);
+	CHECK_EQ(v.flags, FS_VER_VALID | FS_VER_BUMPED);
+	CHECK_EQ(v.version, vt_read(vt, v.slot));
+	CHECK_EQ(st.st_mode & 07777, 0600);
+	return r;
 }
 
+/* Nothing to change: nothing bumped, no version. */
 static int op_setattr_nothing(void)
 {
 	struct fs_setattr sa = {.valid = 0};
+	struct fs_version v = {0};
 	struct stat st;
 	double to;
+	int r;
 
-	return t.ops->setattr(t.fs, &root_ctx, nf, &sa, &st, NULL, &to);
+	r = t.ops->setattr(t.fs, &root_ctx, nf, &sa, &st, NULL, &to, &v);
+	CHECK_EQ(v.flags, 0);
+	return r;
 }
 
 static int op_write(void)
