@@ -41,7 +41,11 @@
 #               build-like, no fio); files: the small-file phases only (not with --dax)
 #   --vfsd      the vfsd binary (default: a release build in $BUILD, default build-bench)
 #   --helper    the vm_files binary (default: $BUILD/bench/vm_files)
-# Environment: VFSD_BIN (as --vfsd), BUILD, BENCH_DAX=1 (as --dax), BENCH_QUICK=1 (as --quick),
+# Environment: VFSD_BIN (as --vfsd), BUILD, BENCH_FILES (the number of small files, a multiple of
+# 100), BENCH_SHARE_FS (fresh, the default except with --quick: every boot's share is a new ext4
+# file system, a loop-mounted sparse image beside the run's other files; dir: a plain directory
+# of the host's file system, whose inode allocator made creates cost a varying 0.02-1 ms of
+# daemon CPU each, bench/RESULTS-vm-platform.md), BENCH_DAX=1 (as --dax), BENCH_QUICK=1 (as --quick),
 # BENCH_REPEAT (as --repeat), BENCH_MQ=1 (as --mq), VT_PROBE (guest/vt-probe for the patched
 # configurations, default $BUILD/guest/vt-probe: it adds table_read_ns and ram_read_ns), BENCH_NOTE (a line for the header, e.g. which
 # commit vfsd was built from), BENCH_VM_LOCK (a file to flock(1) around each configuration's boot,
@@ -104,6 +108,9 @@ else
 	# fewer small files: four boots of the whole set stay under 10 minutes on TCG
 	[ "$mq" = 0 ] || FILES=2000
 fi
+FILES=${BENCH_FILES:-$FILES}
+SHARE_FS=${BENCH_SHARE_FS:-$([ "$quick" = 1 ] && echo dir || echo fresh)}
+case "$SHARE_FS" in fresh | dir) ;; *) echo "run-vm: BENCH_SHARE_FS is fresh or dir" >&2; exit 2 ;; esac
 FILE_SIZE=1024
 DAX_WINDOW=512M
 
@@ -170,6 +177,10 @@ config vfsd-coherent-nowatch label="vfsd table, no host watch" kind=virtiofs dae
 # modules, which without --coherence behave like Debian's): the fair reference for it
 config vfsd-always-td label="vfsd always (QEMU 11.1, test device, patched guest)" kind=virtiofs \
 	daemon=vfsd sets=coherent env="$dax_env" modules=patched flags="--cache=always" mount="-t virtiofs"
+# --cache=always on QEMU 11.1 over vhost-user-fs-pci (stock modules): separates "QEMU 11.1" from
+# "the test device" in the comparisons above (bench/RESULTS-vm-platform.md)
+config vfsd-always-sid label="vfsd always (QEMU 11.1, vhost-user-fs-pci)" kind=virtiofs daemon=vfsd \
+	sets=coherent env="VFSD_VM_QEMU=sid" flags="--cache=always" mount="-t virtiofs"
 # --mq: vhost-user-fs-pci with num-request-queues=N (tests/vm/lib.sh VFSD_VM_QUEUES)
 for q in 1 2 4; do
 	config "vfsd-q$q" label="vfsd auto, $q request queue$([ "$q" = 1 ] || echo s)" kind=virtiofs \
@@ -267,7 +278,33 @@ vm_accel
 say "kernel $VM_KVER, accelerator: $VM_ACCEL_NAME"
 
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/vfsd-run-vm-XXXXXX")
-trap 'vm_kill_daemons; rm -rf "$WORK"' EXIT
+trap 'vm_kill_daemons; share_umount_all; rm -rf "$WORK"' EXIT
+
+# share_mount DIR: DIR/share becomes a new ext4 file system (BENCH_SHARE_FS=fresh), so that every
+# configuration creates its files on the same fresh state. On a long-used host file system, ext4
+# picks a new inode by skipping those deleted in the last minutes (recently_deleted(), one inode
+# table block read each): what other processes deleted lately then decides the cost of a create.
+share_mount() {
+	local img=$1/share.img
+	mkdir -p "$1/share"
+	[ "$SHARE_FS" = fresh ] || return 0
+	truncate -s 4G "$img"
+	# no lazy init: the kernel would zero the inode tables in the background during the run
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img" ||
+		vm_die "mkfs.ext4 of the share failed (BENCH_SHARE_FS=dir uses a plain directory)"
+	mount -o loop "$img" "$1/share" ||
+		vm_die "cannot loop-mount the share's ext4 image (BENCH_SHARE_FS=dir uses a plain directory)"
+	rmdir "$1/share/lost+found"
+}
+share_umount() { # DIR
+	[ "$SHARE_FS" = fresh ] || return 0
+	! mountpoint -q "$1/share" || umount "$1/share" || umount -l "$1/share"
+	rm -f "$1/share.img"
+}
+share_umount_all() {
+	local d
+	for d in "$WORK"/*/; do [ ! -e "$d/share.img" ] || share_umount "${d%/}"; done
+}
 # the source tarball of the build-like workload: headers from the host's /usr/include
 TARBALL=$WORK/src.tar
 tar_files=0
@@ -429,11 +466,11 @@ for ((rep = 1; rep <= repeat; rep++)); do
 	for name in "${ran[@]}"; do
 		dir=$WORK/$name.$rep
 		mkdir -p "$dir"
+		share_mount "$dir"
 		say "== $name (${CFG[$name.label]}), run $rep of $repeat"
 		t=$(date +%s)
 		read -r busy0 ours0 <<<"$(cpu_ticks)"
 		if [ "${CFG[$name.kind]}" = native ]; then
-			mkdir -p "$dir/share"
 			# shellcheck disable=SC1090 # generated
 			(eval "$(workload_env "$TARBALL" "$helper" 0 "")" &&
 				bash "$ROOT/bench/vm-workload.sh" "$dir/share" "$dir/out") >&2 ||
@@ -442,6 +479,7 @@ for ((rep = 1; rep <= repeat; rep++)); do
 			# a subshell: per-configuration environment, daemons and traps stay in it
 			(run_vm "$name" "$dir") || say "$name: the run failed"
 		fi
+		share_umount "$dir"
 		{
 			cat "$dir/out" "$dir/qemu" "$dir/dax" "$dir/irqs" 2>/dev/null || true
 			[ ! -f "$dir/probe.log" ] || probe_results "$dir/probe.log"
@@ -522,7 +560,7 @@ report() {
 Command: \`$regen\`$([ "$quick" = 1 ] && echo " (quick mode: tiny sizes, a smoke test, not a measurement)").
 
 - date: $START; total run time $((T1 - T0)) s; load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)
-- machine: $cpu, $(nproc) CPUs, host kernel $(uname -r), shares on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')
+- machine: $cpu, $(nproc) CPUs, host kernel $(uname -r), shares on $([ "$SHARE_FS" = fresh ] && echo "a fresh ext4 each boot (a 4 GiB sparse image, loop-mounted, on $(df -T "$WORK" | awk 'NR == 2 { print $2 }'))" || echo "a directory of the host's $(df -T "$WORK" | awk 'NR == 2 { print $2 }') (BENCH_SHARE_FS=dir)")
 - accelerator: $VM_ACCEL_NAME
 - guest: Debian kernel $VM_KVER, q35, ${VFSD_VM_SMP:-2} vCPUs, ${VFSD_VM_MEM:-2G} RAM (memfd, shared); its
   root is the host's / over 9p (read-only), so it runs the host's fio, git, gcc
