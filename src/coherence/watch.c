@@ -282,10 +282,11 @@ int vt_watch_dispatch(struct vt_watch *w)
 }
 
 /*
- * After a read that found events the thread sleeps VT_WATCH_BATCH_MS before reading again, so
- * that a stream of changes (most of them the daemon's own, which it only counts) is read in one
- * wake-up per interval instead of one per change. Only when a read finds nothing does it block
- * in poll() again: the first change after a quiet spell is read at once, any later one at most
+ * After a read that found any of the daemon's own changes (fanotify: it only counts them) the
+ * thread sleeps VT_WATCH_BATCH_MS before reading again, so that a stream of them (a guest creating
+ * files) is read in one wake-up per interval instead of one per change. When a read finds nothing
+ * of its own it blocks in poll() again: a change after a quiet spell, or a stream of other
+ * processes' changes, is read at once; one made during a stream of own changes at most
  * VT_WATCH_BATCH_MS (plus scheduling) after it was made.
  */
 static void *watch_thread(void *arg)
@@ -308,9 +309,11 @@ static void *watch_thread(void *arg)
 		} else if (p[1].revents) {
 			return NULL;
 		} else {
+			uint64_t own = __atomic_load_n(&w->stats.own, __ATOMIC_RELAXED);
+
 			__atomic_add_fetch(&w->stats.rounds, 1, __ATOMIC_RELAXED);
 			r = vt_watch_dispatch(w);
-			busy = r > 0;
+			busy = r > 0 && __atomic_load_n(&w->stats.own, __ATOMIC_RELAXED) != own;
 			if (r >= 0)
 				continue;
 		}

@@ -80,13 +80,14 @@ enum vt_watch_kind vt_watch_kind(const struct vt_watch *w);
 int vt_watch_add_dir(struct vt_watch *w, int dirfd);
 
 /*
- * The thread reads events in batches: after a read that found some it waits this long before
- * the next, so a stream of changes costs one wake-up per interval, not one per change. It bounds
- * how late a change made during a stream is seen (a change after a quiet spell is read at once).
+ * The thread reads the daemon's own changes in batches: after a read that found some (fanotify
+ * only: inotify cannot tell them) it waits this long before the next, so a stream of them costs
+ * one wake-up per interval, not one per change. It bounds how late another process's change made
+ * during such a stream is seen; otherwise changes are read at once.
  */
 #define VT_WATCH_BATCH_MS 4
 
-/* Starts a thread that dispatches until vt_watch_free(), in batches (VT_WATCH_BATCH_MS). Call
+/* Starts a thread that dispatches until vt_watch_free() (VT_WATCH_BATCH_MS above). Call
  * after sandbox_lock_down(), as for any thread. 0 or -errno. */
 int vt_watch_start(struct vt_watch *w);
 
