@@ -345,7 +345,7 @@ workload_env() {
 
 # run_vm NAME DIR: boot the guest for configuration NAME; its results land in DIR/results/out.
 run_vm() {
-	local name=$1 dir=$2 results share sock args=() kv
+	local name=$1 dir=$2 results share sock args=() kv vt_table=""
 	watch=""
 	results=$dir/results share=$dir/share sock=$dir/daemon.sock
 	mkdir -p "$results/sync" "$share"
@@ -392,6 +392,14 @@ run_vm() {
 	fi
 	if [ "${CFG[$name.kind]}" = virtiofs ]; then
 		export VFSD_VM_FLAGS=${CFG[$name.flags]:-}
+		# a table of this boot's own: the default one is named after the share's st_dev, and
+		# the fresh shares' loop devices are reused, so a table left there by another build
+		# (another layout or slot count) would make the daemon refuse to start
+		vt_table=""
+		if [[ " $VFSD_VM_FLAGS " == *" --coherence=table "* ]]; then
+			vt_table=/dev/shm/vfsd-bench-vt.$$.${dir##*/}
+			VFSD_VM_FLAGS="$VFSD_VM_FLAGS --vt-table=$vt_table"
+		fi
 		if [ "${CFG[$name.daemon]}" = rust ]; then
 			VFSD_DAEMON_CMD=$RUST vm_daemon_cmd ""
 		else
@@ -413,6 +421,7 @@ run_vm() {
 	watch=""
 	if [ "${CFG[$name.kind]}" = virtiofs ]; then
 		vm_stop_daemon "$name" || say "$name: daemon status $VM_DAEMON_STATUS"
+		[ -z "$vt_table" ] || rm -f "$vt_table"
 		# vfsd's "dax: N maps, M unmaps, K refused by the frontend" at each session's end
 		read -r _ maps unmaps refused < <(vm_dax_counts "$dir/daemon.log")
 		printf 'dax_maps %s\ndax_unmaps %s\ndax_refused %s\n' "$maps" "$unmaps" "$refused" >"$dir/dax"
