@@ -46,7 +46,7 @@
 # file system, a loop-mounted sparse image beside the run's other files; dir: a plain directory
 # of the host's file system, whose inode allocator made creates cost a varying 0.02-1 ms of
 # daemon CPU each, bench/RESULTS-vm-platform.md), BENCH_DAX=1 (as --dax), BENCH_QUICK=1 (as --quick),
-# BENCH_REPEAT (as --repeat), BENCH_MQ=1 (as --mq), VT_PROBE (guest/vt-probe for the patched
+# BENCH_REPEAT (as --repeat), BENCH_BASE_VFSD (the binary of vfsd-coherent-base), BENCH_MQ=1 (as --mq), VT_PROBE (guest/vt-probe for the patched
 # configurations, default $BUILD/guest/vt-probe: it adds table_read_ns and ram_read_ns), BENCH_NOTE (a line for the header, e.g. which
 # commit vfsd was built from), BENCH_VM_LOCK (a file to flock(1) around each configuration's boot,
 # e.g. /tmp/vfsd-vm.lock on a machine whose VM runs take turns), and lib.sh's VFSD_VM_* knobs (VFSD_VM_MEM, VFSD_VM_SMP, VFSD_VM_ACCEL, VFSD_CACHE, ...),
@@ -169,6 +169,11 @@ config vfsd-dax-small label="vfsd DAX, dax=always, $((FIO_MB / 2))M window" kind
 # iomem=relaxed lets vt-probe readbench map the device's BAR 4, which the driver holds)
 config vfsd-coherent label="vfsd table (patched guest)" kind=virtiofs daemon=vfsd sets=coherent \
 	env="$dax_env VFSD_VM_APPEND=iomem=relaxed" modules=patched flags="--cache=auto --coherence=table" mount="-t virtiofs"
+# vfsd-coherent with another vfsd binary (BENCH_BASE_VFSD, e.g. a build of main): a before/after
+# comparison within one interleaved run; only when named with --configs
+config vfsd-coherent-base label="vfsd table, base binary" kind=virtiofs daemon=vfsd sets=coherent \
+	bin="${BENCH_BASE_VFSD:-}" env="$dax_env" modules=patched flags="--cache=auto --coherence=table" \
+	mount="-t virtiofs"
 # the same without the host change watch (what the fanotify mark costs)
 config vfsd-coherent-nowatch label="vfsd table, no host watch" kind=virtiofs daemon=vfsd \
 	sets=coherent env="$dax_env" modules=patched flags="--cache=auto --coherence=table --vt-watch=none" \
@@ -345,7 +350,7 @@ workload_env() {
 
 # run_vm NAME DIR: boot the guest for configuration NAME; its results land in DIR/results/out.
 run_vm() {
-	local name=$1 dir=$2 results share sock args=() kv
+	local name=$1 dir=$2 results share sock args=() kv vt_table=""
 	watch=""
 	results=$dir/results share=$dir/share sock=$dir/daemon.sock
 	mkdir -p "$results/sync" "$share"
@@ -392,10 +397,20 @@ run_vm() {
 	fi
 	if [ "${CFG[$name.kind]}" = virtiofs ]; then
 		export VFSD_VM_FLAGS=${CFG[$name.flags]:-}
+		# a table of this boot's own: the default one is named after the share's st_dev, and
+		# the fresh shares' loop devices are reused, so a table left there by another build
+		# (another layout or slot count) would make the daemon refuse to start
+		vt_table=""
+		if [[ " $VFSD_VM_FLAGS " == *" --coherence=table "* ]]; then
+			vt_table=/dev/shm/vfsd-bench-vt.$$.${dir##*/}
+			VFSD_VM_FLAGS="$VFSD_VM_FLAGS --vt-table=$vt_table"
+		fi
 		if [ "${CFG[$name.daemon]}" = rust ]; then
 			VFSD_DAEMON_CMD=$RUST vm_daemon_cmd ""
 		else
-			VFSD_DAEMON_CMD="" vm_daemon_cmd "$vfsd_bin"
+			[ -z "${CFG[$name.bin]+x}" ] || [ -x "${CFG[$name.bin]}" ] ||
+				vm_die "$name: no vfsd binary (BENCH_BASE_VFSD)"
+			VFSD_DAEMON_CMD="" vm_daemon_cmd "${CFG[$name.bin]:-$vfsd_bin}"
 		fi
 		# flags a device needs from the daemon (lib.sh, e.g. the tag for a test device)
 		local extra=()
@@ -413,6 +428,7 @@ run_vm() {
 	watch=""
 	if [ "${CFG[$name.kind]}" = virtiofs ]; then
 		vm_stop_daemon "$name" || say "$name: daemon status $VM_DAEMON_STATUS"
+		[ -z "$vt_table" ] || rm -f "$vt_table"
 		# vfsd's "dax: N maps, M unmaps, K refused by the frontend" at each session's end
 		read -r _ maps unmaps refused < <(vm_dax_counts "$dir/daemon.log")
 		printf 'dax_maps %s\ndax_unmaps %s\ndax_refused %s\n' "$maps" "$unmaps" "$refused" >"$dir/dax"

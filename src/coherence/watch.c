@@ -281,24 +281,39 @@ int vt_watch_dispatch(struct vt_watch *w)
 	return w->kind == VT_WATCH_FANOTIFY ? fan_dispatch(w) : vt_watch_inotify_dispatch(w);
 }
 
+/*
+ * After a read that found any of the daemon's own changes (fanotify: it only counts them) the
+ * thread sleeps VT_WATCH_BATCH_MS before reading again, so that a stream of them (a guest creating
+ * files) is read in one wake-up per interval instead of one per change. When a read finds nothing
+ * of its own it blocks in poll() again: a change after a quiet spell, or a stream of other
+ * processes' changes, is read at once; one made during a stream of own changes at most
+ * VT_WATCH_BATCH_MS (plus scheduling) after it was made.
+ */
 static void *watch_thread(void *arg)
 {
 	struct vt_watch *w = arg;
 	struct pollfd p[2] = {{.fd = w->fd, .events = POLLIN},
 			      {.fd = w->stop_fd, .events = POLLIN}};
+	bool busy = false;
 
 	pthread_setname_np(pthread_self(), "vfsd-vtwatch");
 	for (;;) {
 		int r;
 
-		if (poll(p, ARRAY_SIZE(p), -1) < 0) {
+		/* Busy: only the stop fd, for the batch delay; else block until events come. */
+		r = busy ? poll(&p[1], 1, VT_WATCH_BATCH_MS) : poll(p, ARRAY_SIZE(p), -1);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			r = -errno;
 		} else if (p[1].revents) {
 			return NULL;
 		} else {
+			uint64_t own = __atomic_load_n(&w->stats.own, __ATOMIC_RELAXED);
+
+			__atomic_add_fetch(&w->stats.rounds, 1, __ATOMIC_RELAXED);
 			r = vt_watch_dispatch(w);
+			busy = r > 0 && __atomic_load_n(&w->stats.own, __ATOMIC_RELAXED) != own;
 			if (r >= 0)
 				continue;
 		}
@@ -330,4 +345,5 @@ void vt_watch_get_stats(const struct vt_watch *w, struct vt_watch_stats *ret)
 	ret->lost = __atomic_load_n(&w->stats.lost, __ATOMIC_RELAXED);
 	ret->handles = __atomic_load_n(&w->stats.handles, __ATOMIC_RELAXED);
 	ret->unknown = __atomic_load_n(&w->stats.unknown, __ATOMIC_RELAXED);
+	ret->rounds = __atomic_load_n(&w->stats.rounds, __ATOMIC_RELAXED);
 }

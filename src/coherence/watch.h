@@ -54,6 +54,7 @@ struct vt_watch_stats {
 	uint64_t lost;	  /* overflow notices */
 	uint64_t handles; /* sink->changed calls */
 	uint64_t unknown; /* inotify: events whose name had gone (only the directory bumped) */
+	uint64_t rounds;  /* the thread's wake-ups that read the queue (vt_watch_start()) */
 };
 
 /*
@@ -78,8 +79,16 @@ enum vt_watch_kind vt_watch_kind(const struct vt_watch *w);
  */
 int vt_watch_add_dir(struct vt_watch *w, int dirfd);
 
-/* Starts a thread that dispatches until vt_watch_free(). Call after sandbox_lock_down(), as
- * for any thread. 0 or -errno. */
+/*
+ * The thread reads the daemon's own changes in batches: after a read that found some (fanotify
+ * only: inotify cannot tell them) it waits this long before the next, so a stream of them costs
+ * one wake-up per interval, not one per change. It bounds how late another process's change made
+ * during such a stream is seen; otherwise changes are read at once.
+ */
+#define VT_WATCH_BATCH_MS 4
+
+/* Starts a thread that dispatches until vt_watch_free() (VT_WATCH_BATCH_MS above). Call
+ * after sandbox_lock_down(), as for any thread. 0 or -errno. */
 int vt_watch_start(struct vt_watch *w);
 
 /* For an event loop instead of the thread: the fd to poll for POLLIN, and a call that handles
