@@ -75,7 +75,7 @@ static int op_write(void)
 {
 	struct iovec iov = {"hello", 5};
 
-	return t.ops->write(t.fs, &root_ctx, nf, fh_f, &iov, 1, 0, 0) == 5 ? 0 : -EIO;
+	return t.ops->write(t.fs, &root_ctx, nf, fh_f, &iov, 1, 0, 0, NULL) == 5 ? 0 : -EIO;
 }
 
 static int op_read(void)
