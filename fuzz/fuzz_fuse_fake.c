@@ -294,7 +294,8 @@ static ssize_t f_read(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t no
 }
 
 static ssize_t f_write(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		       const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags)
+		       const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags,
+		       struct fs_version *ret_ver)
 {
 	return count(iov_total(iov, iovcnt));
 }

@@ -55,13 +55,14 @@ enum {
 	VT_STAT_OWN_DIRS,    /* own changes noted from UNLINK, RMDIR, RENAME(2) bodies (in own) */
 	VT_STAT_OWN_ATTR,    /* own changes noted from directories' SETATTR replies (in own) */
 	VT_STAT_DPLUS,	     /* versioned READDIRPLUS entries received */
+	VT_STAT_OWN_NODE,    /* inode versions adopted from own WRITE, UNLINK, RENAME replies */
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
 	"offered",  "acked",	"on",	      "broken",	     "fresh",	  "kept",
 	"stale",    "bad_slot", "versions",   "rdc_reset",   "stale_dir", "stale_node",
 	"own",	    "own_kept", "req_lookup", "req_getattr", "req_make",  "req_remove",
-	"own_dirs", "own_attr", "dplus",
+	"own_dirs", "own_attr", "dplus", "own_node",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
 
@@ -174,7 +175,7 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 	else if (args->opcode == FUSE_UNLINK || args->opcode == FUSE_RMDIR ||
 		 args->opcode == FUSE_RENAME || args->opcode == FUSE_RENAME2)
 		vt_count(VT_STAT_REQ_REMOVE);
-	else if (args->opcode != FUSE_SETATTR)
+	else if (args->opcode != FUSE_SETATTR && args->opcode != FUSE_WRITE)
 		vt_count(VT_STAT_REQ_MAKE);
 	if (!vt_acked(fc))
 		return;
@@ -187,10 +188,21 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 		 * may send none). */
 		if (WARN_ON_ONCE(args->out_numargs || args->out_argvar))
 			return;
-		memset(&args->vt.dirs, 0, sizeof(args->vt.dirs));
-		args->out_args[0].size = sizeof(args->vt.dirs);
-		args->out_args[0].value = &args->vt.dirs;
+		memset(&args->vt.remove, 0, sizeof(args->vt.remove));
+		args->out_args[0].size = sizeof(args->vt.remove);
+		args->out_args[0].value = &args->vt.remove;
 		args->out_numargs = 1;
+		args->out_argvar = true;
+		args->vt.posted = true;
+		return;
+	case FUSE_WRITE:
+		/* After fuse_write_out, of variable size: a daemon that predates it sends none. */
+		if (WARN_ON_ONCE(args->out_numargs != 1 || args->out_argvar))
+			return;
+		memset(&args->vt.attr, 0, sizeof(args->vt.attr));
+		args->out_args[1].size = sizeof(args->vt.attr);
+		args->out_args[1].value = &args->vt.attr;
+		args->out_numargs = 2;
 		args->out_argvar = true;
 		args->vt.posted = true;
 		return;
@@ -380,14 +392,46 @@ int fuse_vt_dirs_result(struct fuse_args *args, ssize_t r)
 {
 	if (!args->vt.posted || r < 0)
 		return r;
-	/* A short body (none, from a daemon that sends none) tells nothing. */
-	if (r != sizeof(args->vt.dirs))
-		memset(&args->vt.dirs, 0, sizeof(args->vt.dirs));
+	/* A short body (none, from a daemon that sends none) tells nothing; a daemon that
+	 * predates the node sends the directories only. */
+	if (r == sizeof(args->vt.dirs))
+		memset(&args->vt.remove.node, 0, sizeof(args->vt.remove.node));
+	else if (r != sizeof(args->vt.remove))
+		memset(&args->vt.remove, 0, sizeof(args->vt.remove));
+	return 0;
+}
+
+void fuse_vt_inode_adopt(struct inode *inode, const struct vfsd_vt_ver *ver)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+
+	if ((ver->flags & (VFSD_VT_VALID | VFSD_VT_BUMPED)) != (VFSD_VT_VALID | VFSD_VT_BUMPED) ||
+	    ver->version < 2)
+		return;
+	spin_lock(&fi->lock);
+	if (fi->vt.valid && fi->vt.slot == ver->slot && fi->vt.version == ver->version - 1) {
+		WRITE_ONCE(fi->vt.version, ver->version);
+		vt_count(VT_STAT_OWN_NODE);
+	}
+	spin_unlock(&fi->lock);
+}
+
+int fuse_vt_write_result(struct inode *inode, struct fuse_args *args, ssize_t r)
+{
+	if (!args->vt.posted || r < 0)
+		return r;
+	/*
+	 * The write may have cleared the set-user/group-ID bits (FUSE_WRITE_KILL_SUIDGID, or the
+	 * host's own rule), which FUSE does not invalidate: such a file's cached mode must go
+	 * stale with the version, as without this.
+	 */
+	if (r == sizeof(args->vt.attr) && !(inode->i_mode & (S_ISUID | S_ISGID)))
+		fuse_vt_inode_adopt(inode, &args->vt.attr.node);
 	return 0;
 }
 
 void fuse_vt_dirs_note(struct fuse_conn *fc, struct fuse_args *args, struct dentry *moved,
-		       struct dentry *exchanged)
+		       struct dentry *exchanged, struct inode *removed)
 {
 	int i;
 
@@ -414,6 +458,10 @@ void fuse_vt_dirs_note(struct fuse_conn *fc, struct fuse_args *args, struct dent
 		vt_count(VT_STAT_OWN_DIRS);
 		vt_run_note(fc, d->slot, d->version);
 	}
+	/* Still linked elsewhere (git links an object to its final name, then unlinks the
+	 * temporary one): the node's other names stay current if only this request moved it. */
+	if (removed && !S_ISDIR(removed->i_mode))
+		fuse_vt_inode_adopt(removed, &args->vt.remove.node);
 }
 
 /* Is (slot, version) still current? A slot outside the table is never current. */

@@ -97,6 +97,7 @@ struct fuse_vt_args {
 		struct vfsd_vt_entry_out entry;
 		struct vfsd_vt_attr_out attr;
 		struct vfsd_vt_dirs_out dirs;
+		struct vfsd_vt_remove_out remove; /* dirs, then the removed node */
 	};
 	bool posted;
 };
@@ -134,11 +135,26 @@ void fuse_vt_dentry_forget(struct dentry *entry);
  * fuse_vt_dirs_note(), after a success and after the dcache has the change, extends the runs
  * of the directories the reply says this request bumped. `moved` and `exchanged` (may be NULL)
  * are the dentries the VFS moves to another name after the op: their versions name the old
- * directory, so they are forgotten (one LOOKUP each).
+ * directory, so they are forgotten (one LOOKUP each). `removed` (may be NULL) is the unlinked
+ * or replaced inode: it adopts the reply's node version (fuse_vt_inode_adopt()).
  */
 int fuse_vt_dirs_result(struct fuse_args *args, ssize_t r);
 void fuse_vt_dirs_note(struct fuse_conn *fc, struct fuse_args *args, struct dentry *moved,
-		       struct dentry *exchanged);
+		       struct dentry *exchanged, struct inode *removed);
+
+/*
+ * WRITE (args posted by fuse_vt_args() after fuse_write_args_fill()): turns
+ * fuse_simple_request()'s result back into 0 or -errno and lets `inode` adopt the version the
+ * write's own bump produced.
+ */
+int fuse_vt_write_result(struct inode *inode, struct fuse_args *args, ssize_t r);
+/*
+ * An own request that changed inode bumped its slot to ver->version (VFSD_VT_BUMPED): if the
+ * inode held exactly version - 1, nobody else moved it in between, and it takes the new value.
+ * Only the version: the attributes the request changed are FUSE's own to invalidate (size and
+ * times after a write, ctime and the link count after an unlink). Else nothing changes (stale).
+ */
+void fuse_vt_inode_adopt(struct inode *inode, const struct vfsd_vt_ver *ver);
 
 /*
  * The checks (dentry revalidation, attribute refresh, permission). time_expired is

@@ -22,7 +22,11 @@
  *   a missing name may be answered with a negative entry (nodeid 0, node not VALID) that
  *   carries the directory's version instead of ENOENT. UNLINK, RMDIR, RENAME and RENAME2,
  *   whose FUSE replies have no body, get a struct vfsd_vt_dirs_out as their body when the guest
- *   posts room for it (else the empty reply: guests that predate it post none).
+ *   posts room for it (else the empty reply: guests that predate it post none), or a struct
+ *   vfsd_vt_remove_out when it posts room for that. A WRITE reply carries a struct
+ *   vfsd_vt_attr_out after fuse_write_out when the guest posts room for it: the file's
+ *   version after the write, VFSD_VT_BUMPED (a guest that held version - 1 may adopt it for
+ *   the inode; the attributes the write changed are FUSE's to invalidate).
  * - Versioned READDIRPLUS: a guest that also sets VFSD_VT_INIT_RDPLUS (bit 61) with
  *   VFSD_VT_INIT_FLAG and FUSE_DO_READDIRPLUS gets both echoed when the daemon serves
  *   READDIRPLUS with versions; each entry then has the VFSD_VT_DIRENTPLUS_* layout (below) instead
@@ -101,7 +105,7 @@ struct vfsd_vt_attr_out {
  * flag). dir[0] is the directory of the (old) name, dir[1] the new name's directory when it is
  * another one (else all zero, not VALID). Each VALID entry carries VFSD_VT_BUMPED and the value
  * this request's own bump gave that directory's counter, as `parent` does for creates. The
- * removed or replaced inodes are bumped too; they are not listed.
+ * removed or replaced inodes are bumped too; they are listed only in vfsd_vt_remove_out.
  */
 struct vfsd_vt_dirs_out {
 	struct vfsd_vt_ver dir[2];
@@ -125,5 +129,18 @@ struct vfsd_vt_dirs_out {
 #define VFSD_VT_DIRENTPLUS_NAME (VFSD_VT_DIRENTPLUS_DIRENT + VFSD_VT_DIRENT_SIZE)
 #define VFSD_VT_DIRENTPLUS_SIZE(namelen) \
 	((VFSD_VT_DIRENTPLUS_NAME + (namelen) + sizeof(__u64) - 1) & ~(sizeof(__u64) - 1))
+
+/*
+ * The same body for a guest that posts room for this larger struct (one that posts room for
+ * vfsd_vt_dirs_out only gets that): `node` is the unlinked non-directory, or the one a RENAME
+ * replaced, when it still had other links (else all zero, not VALID), with VFSD_VT_BUMPED and
+ * the value this request's own bump gave its counter. A guest that held version - 1 for that
+ * inode knows that only this request moved it: its other names stay current (its link count
+ * and ctime changed; FUSE already accounts for those).
+ */
+struct vfsd_vt_remove_out {
+	struct vfsd_vt_dirs_out dirs;
+	struct vfsd_vt_ver node;
+};
 
 #endif

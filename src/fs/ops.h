@@ -72,6 +72,9 @@ struct fs_version {
 #define FS_VER_VALID  (1u << 0)
 #define FS_VER_BUMPED (1u << 1)
 #define FS_DIRS_MAX   2 /* directories one unlink, rmdir or rename changes */
+/* ...and after them the removed or replaced inode when it stays linked elsewhere */
+#define FS_REMOVE_NODE FS_DIRS_MAX
+#define FS_REMOVE_VERS (FS_DIRS_MAX + 1)
 
 struct fs_entry {
 	uint64_t nodeid; /* 0: negative entry (cacheable ENOENT), only from lookup */
@@ -201,9 +204,11 @@ struct fs_ops {
 	int (*mkdir)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
 		     const char *name, mode_t mode, mode_t umask, struct fs_entry *ret);
 	/*
-	 * The removing and renaming ops: ret_dirs is NULL or room for FS_DIRS_MAX versions, zeroed
-	 * by the caller; a backend with a table puts there the versions its own bumps gave the
-	 * directories (parent, then newparent when it is another), each FS_VER_BUMPED.
+	 * The removing and renaming ops: ret_dirs is NULL or room for FS_REMOVE_VERS versions,
+	 * zeroed by the caller; a backend with a table puts there the versions its own bumps gave
+	 * the directories (parent, then newparent when it is another), each FS_VER_BUMPED, and at
+	 * FS_REMOVE_NODE the one it gave the unlinked or replaced non-directory when that had
+	 * other links (so a guest can keep its other names).
 	 */
 	int (*unlink)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
 		      const char *name, struct fs_version *ret_dirs);
@@ -229,10 +234,12 @@ struct fs_ops {
 	/* Reads into iov (guest memory); returns bytes read (short at EOF) or -errno. */
 	ssize_t (*read)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 			const struct iovec *iov, int iovcnt, off_t off);
-	/* Writes from iov (guest memory); returns bytes written or -errno. */
+	/* Writes from iov (guest memory); returns bytes written or -errno. ret_ver: NULL or
+	 * zeroed by the caller; a backend with a table puts there the version its own bump after
+	 * the write produced (FS_VER_BUMPED). */
 	ssize_t (*write)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 			 uint64_t fh, const struct iovec *iov, int iovcnt, off_t off,
-			 uint32_t write_flags);
+			 uint32_t write_flags, struct fs_version *ret_ver);
 	int (*statfs)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		      struct statvfs *ret);
 	/* Closes the handle; also drops flock locks held through it. */

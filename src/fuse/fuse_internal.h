@@ -218,10 +218,14 @@ bool fuse_vt_session(const struct fuse_req *req);
 void fuse_vt_version(struct fuse_req *req, uint64_t nodeid, struct fs_version *ret);
 /* The vfsd_vt_attr_out after fuse_attr_out (nothing outside a version-table session). */
 int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v);
-/* The tail of UNLINK, RMDIR and RENAME(2): r, else the vfsd_vt_dirs_out of the FS_DIRS_MAX
- * versions in dirs in a version-table session when the guest posted room for it, else the
+/* The tail of UNLINK, RMDIR and RENAME(2): r, else in a version-table session the
+ * vfsd_vt_remove_out of the FS_REMOVE_VERS versions in dirs when the guest posted room for it,
+ * the vfsd_vt_dirs_out of the first FS_DIRS_MAX when it posted room for that only, else the
  * empty reply. */
 int fuse_reply_dirs(struct fuse_req *req, int r, const struct fs_version *dirs);
+/* After fuse_write_out: the vfsd_vt_attr_out of v in a version-table session when v is
+ * FS_VER_BUMPED and the guest posted room for it, else nothing. */
+int fuse_reply_bumped(struct fuse_req *req, const struct fs_version *v);
 void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e);
 /* The same with the version table's timeouts where e's versions are valid (vt: a versioned
  * session's entry), and the extension that goes with such an entry; bumped_ok false drops

@@ -2,6 +2,7 @@
 /* Decoding and encoding helpers shared by the op handlers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <assert.h>
 #include <limits.h>
 #include <string.h>
@@ -211,15 +212,33 @@ int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v)
 
 int fuse_reply_dirs(struct fuse_req *req, int r, const struct fs_version *dirs)
 {
-	struct vfsd_vt_dirs_out x;
+	struct vfsd_vt_remove_out x;
+	size_t room;
 
-	static_assert(FS_DIRS_MAX == sizeof(x.dir) / sizeof(x.dir[0]), "one entry per directory");
+	static_assert(FS_DIRS_MAX == sizeof(x.dirs.dir) / sizeof(x.dirs.dir[0]),
+		      "one entry per directory");
+	static_assert(offsetof(struct vfsd_vt_remove_out, dirs) == 0, "dirs_out is the prefix");
 	/* Room is how the guest asks for it: guest modules from before this reply posted none
-	 * (their hooks have no out argument there) and must keep getting the empty reply. */
-	if (r < 0 || !fuse_vt_session(req) || fuse_writer_room(&req->w) < sizeof(x))
+	 * (their hooks have no out argument there) and must keep getting the empty reply; those
+	 * from before the node posted room for the directories only. */
+	room = fuse_writer_room(&req->w);
+	if (r < 0 || !fuse_vt_session(req) || room < sizeof(x.dirs))
 		return r;
 	for (size_t i = 0; i < FS_DIRS_MAX; i++)
-		vt_ver_out(&x.dir[i], &dirs[i]);
+		vt_ver_out(&x.dirs.dir[i], &dirs[i]);
+	vt_ver_out(&x.node, &dirs[FS_REMOVE_NODE]);
+	return fuse_reply(req, &x, room < sizeof(x) ? sizeof(x.dirs) : sizeof(x));
+}
+
+int fuse_reply_bumped(struct fuse_req *req, const struct fs_version *v)
+{
+	struct vfsd_vt_attr_out x;
+
+	/* Room, as for fuse_reply_dirs(): guests that predate it post none. */
+	if (!fuse_vt_session(req) || !(v->flags & FS_VER_BUMPED) ||
+	    fuse_writer_room(&req->w) < sizeof(x))
+		return 0;
+	vt_ver_out(&x.node, v);
 	return fuse_reply(req, &x, sizeof(x));
 }
 

@@ -157,7 +157,7 @@ int fuse_op_link(struct fuse_req *req)
 static int remove_name(struct fuse_req *req, bool dir)
 {
 	char name[NAME_MAX + 1];
-	struct fs_version dirs[FS_DIRS_MAX] = {0};
+	struct fs_version dirs[FS_REMOVE_VERS] = {0};
 	int r;
 
 	r = fuse_read_name(req, name);
@@ -183,7 +183,7 @@ int fuse_op_rmdir(struct fuse_req *req)
 static int do_rename(struct fuse_req *req, uint64_t guest_newdir, uint32_t guest_flags)
 {
 	char name[NAME_MAX + 1], newname[NAME_MAX + 1];
-	struct fs_version dirs[FS_DIRS_MAX] = {0};
+	struct fs_version dirs[FS_REMOVE_VERS] = {0};
 	int r;
 
 	if (guest_flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) {

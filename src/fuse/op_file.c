@@ -153,6 +153,7 @@ int fuse_op_write(struct fuse_req *req)
 	_cleanup_(data_iov_done) struct data_iov d = {.v = d.small};
 	struct fuse_write_in in;
 	struct fuse_write_out o = {0};
+	struct fs_version bumped = {0};
 	unsigned cnt;
 	ssize_t got;
 	off_t off;
@@ -175,11 +176,12 @@ int fuse_op_write(struct fuse_req *req)
 		return -EINVAL;
 	got = FUSE_BE_OP(req, write)(
 		FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh, d.v, (int)cnt, off,
-		(in.write_flags & FUSE_WRITE_KILL_SUIDGID) ? FS_WRITE_KILL_SUIDGID : 0);
+		(in.write_flags & FUSE_WRITE_KILL_SUIDGID) ? FS_WRITE_KILL_SUIDGID : 0, &bumped);
 	if (got < 0)
 		return (int)got;
 	o.size = (uint32_t)MIN((size_t)got, (size_t)in.size);
-	return fuse_reply(req, &o, sizeof(o));
+	r = fuse_reply(req, &o, sizeof(o));
+	return r < 0 ? r : fuse_reply_bumped(req, &bumped);
 }
 
 int fuse_op_release(struct fuse_req *req)

@@ -543,6 +543,135 @@ static void test_dirs_replies(struct th *t)
 	check_channel(t, t->fe);
 }
 
+/* WRITE with room for fuse_write_out and `room` more; *ret_len gets the reply's size. */
+static int write_vt(struct fe *fe, uint64_t node, uint64_t fh, const char *data, size_t room,
+		    struct vfsd_vt_attr_out *ret, size_t *ret_len)
+{
+	struct fuse_write_in in = {.fh = fh, .size = (uint32_t)strlen(data)};
+	struct iovec a[2] = {IOVS(&in), {(void *)data, strlen(data)}};
+	struct {
+		struct fuse_write_out o;
+		struct vfsd_vt_attr_out v;
+	} r = {0};
+	int e;
+
+	e = fe_fuse_call(fe, FUSE_WRITE, node, a, 2, &r, sizeof(r.o) + room, ret_len);
+	*ret = r.v;
+	return e < 0 ? e : (int)r.o.size;
+}
+
+/* LINK (node as newname in dir) in a versioned session. */
+static int link_vt(struct fe *fe, uint64_t node, uint64_t dir, const char *newname,
+		   struct entry_vt *ret)
+{
+	struct fuse_link_in in = {.oldnodeid = node};
+	struct iovec a[2] = {IOVS(&in), IOVNAME(newname)};
+	size_t len;
+
+	return fe_fuse_call(fe, FUSE_LINK, dir, a, 2, ret, sizeof(*ret), &len);
+}
+
+/*
+ * WRITE replies carry the file's own-bump version after fuse_write_out, and UNLINK and
+ * replacing RENAME bodies the removed node's when it stays linked elsewhere (git's
+ * link-then-unlink): only with the flag, only when the guest posts room, never on failure.
+ */
+static void test_own_node_replies(struct th *t)
+{
+	struct entry_vt f, l, r;
+	struct fuse_open_out o;
+	struct vfsd_vt_attr_out w;
+	struct vfsd_vt_remove_out x;
+	struct iovec name;
+	size_t len;
+	uint64_t v, vd;
+	uint32_t sd;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | VT_FLAG));
+	T_OK(t, th_host_write(t, "w", "", 0));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "w", &f, &len));
+	T_OK(t, fe_open(t->fe, f.e.nodeid, O_RDWR, &o));
+	v = mirror(t->fe, f.v.node.slot);
+	T_EQ(t, write_vt(t->fe, f.e.nodeid, o.fh, "abc", sizeof(w), &w, &len), 3);
+	T_EQ(t, len, sizeof(struct fuse_write_out) + sizeof(w));
+	check_bumped(t, &w.node, f.v.node.slot, v);
+	/* Room for fuse_write_out only (guests from before): today's reply. */
+	v = mirror(t->fe, f.v.node.slot);
+	T_EQ(t, write_vt(t->fe, f.e.nodeid, o.fh, "de", 0, &w, &len), 2);
+	T_EQ(t, len, sizeof(struct fuse_write_out));
+	T_EQ(t, mirror(t->fe, f.v.node.slot), v + 1);
+	/* A failed write: no body, no bump. */
+	v = mirror(t->fe, f.v.node.slot);
+	T_CHECK(t, write_vt(t->fe, f.e.nodeid, o.fh + 1000, "x", sizeof(w), &w, &len) < 0);
+	T_EQ(t, mirror(t->fe, f.v.node.slot), v);
+
+	/* link then unlink: the body names the node, which stays linked as "w". */
+	T_OK(t, link_vt(t->fe, f.e.nodeid, FE_ROOT_ID, "tmp", &l));
+	T_EQ(t, l.v.node.slot, f.v.node.slot);
+	sd = l.v.parent.slot;
+	vd = mirror(t->fe, sd);
+	v = mirror(t->fe, f.v.node.slot);
+	name = IOVNAME("tmp");
+	memset(&x, 0, sizeof(x));
+	T_OK(t, fe_fuse_call(t->fe, FUSE_UNLINK, FE_ROOT_ID, &name, 1, &x, sizeof(x), &len));
+	T_EQ(t, len, sizeof(x));
+	check_bumped(t, &x.dirs.dir[0], sd, vd);
+	check_bumped(t, &x.node, f.v.node.slot, v);
+	/* Room for the directories only: those, as before. */
+	T_OK(t, link_vt(t->fe, f.e.nodeid, FE_ROOT_ID, "tmp", &l));
+	memset(&x, 0, sizeof(x));
+	T_OK(t, fe_fuse_call(t->fe, FUSE_UNLINK, FE_ROOT_ID, &name, 1, &x, sizeof(x.dirs), &len));
+	T_EQ(t, len, sizeof(x.dirs));
+	/* A replaced target still linked elsewhere ("w" replaced by "r" under the name "tmp"). */
+	T_OK(t, link_vt(t->fe, f.e.nodeid, FE_ROOT_ID, "tmp", &l));
+	T_OK(t, th_host_write(t, "r", "r", 1));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "r", &r, &len));
+	v = mirror(t->fe, f.v.node.slot);
+	{
+		struct fuse_rename2_in in = {.newdir = FE_ROOT_ID};
+		struct iovec a[3] = {IOVS(&in), IOVNAME("r"), IOVNAME("tmp")};
+
+		memset(&x, 0, sizeof(x));
+		T_OK(t, fe_fuse_call(t->fe, FUSE_RENAME2, FE_ROOT_ID, a, 3, &x, sizeof(x), &len));
+	}
+	T_EQ(t, len, sizeof(x));
+	check_bumped(t, &x.node, f.v.node.slot, v);
+	/* The last link: no node (the inode is gone). */
+	name = IOVNAME("w");
+	memset(&x, 0, sizeof(x));
+	T_OK(t, fe_fuse_call(t->fe, FUSE_UNLINK, FE_ROOT_ID, &name, 1, &x, sizeof(x), &len));
+	T_EQ(t, len, sizeof(x));
+	T_CHECK(t, x.node.flags == 0 && x.node.slot == 0 && x.node.version == 0);
+	/* A failed unlink: error, no body. */
+	len = 1;
+	T_EQ(t, fe_fuse_call(t->fe, FUSE_UNLINK, FE_ROOT_ID, &name, 1, &x, sizeof(x), &len),
+	     -ENOENT);
+	check_channel(t, t->fe);
+}
+
+/* A stock guest on a table gets today's WRITE and UNLINK replies, whatever room it posts. */
+static void test_own_node_stock(struct th *t)
+{
+	struct fuse_entry_out f;
+	struct fuse_open_out o;
+	struct vfsd_vt_attr_out w;
+	struct vfsd_vt_remove_out x;
+	struct iovec name = IOVNAME("s2");
+	size_t len;
+
+	T_OK(t, start(t, flags_vt, th_init_flags()));
+	T_OK(t, th_host_write(t, "s", "", 0));
+	T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, "s", &f));
+	T_OK(t, fe_open(t->fe, f.nodeid, O_RDWR, &o));
+	T_EQ(t, write_vt(t->fe, f.nodeid, o.fh, "abc", sizeof(w), &w, &len), 3);
+	T_EQ(t, len, sizeof(struct fuse_write_out));
+	T_OK(t, fe_link(t->fe, f.nodeid, FE_ROOT_ID, "s2", &f));
+	len = 1;
+	T_OK(t, fe_fuse_call(t->fe, FUSE_UNLINK, FE_ROOT_ID, &name, 1, &x, sizeof(x), &len));
+	T_EQ(t, len, 0);
+	check_channel(t, t->fe);
+}
+
 /* A second vfsd on the same share and table, with its own frontend (another guest) that
  * INITs with init_flags. */
 static int second_daemon_init(struct th *t, struct th *t2, const char *const *flags,
@@ -1562,6 +1691,8 @@ static const struct th_test vt_tests[] = {
 	{"vt_dirs_replies", test_dirs_replies},
 	{"vt_setattr_replies", test_setattr_replies},
 	{"vt_setattr_stock", test_setattr_stock},
+	{"vt_own_node_replies", test_own_node_replies},
+	{"vt_own_node_stock", test_own_node_stock},
 	{"vt_two_daemons", test_two_daemons},
 	{"vt_hostile_mirror", test_hostile_mirror},
 	{"vt_reset_remaps", test_reset_remaps},

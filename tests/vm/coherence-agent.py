@@ -214,6 +214,10 @@ while True:
                 churn = cmd.get("churn", False)
                 # attr: after each create, the directory's mode and times are set (own SETATTRs)
                 attr = cmd.get("attr", False)
+                # write: after each create B appends to the file "w" there (own WRITEs, which A
+                # chmods meanwhile), and links the new file to a second name and unlinks the
+                # first (git's link-then-unlink: own UNLINKs of a still-linked file)
+                write = cmd.get("write", False)
 
                 def check():
                     for k, c in enumerate(conds):
@@ -234,6 +238,13 @@ while True:
                         os.chmod(p(d), 0o750 if i % 2 else 0o755)
                         check()
                         os.utime(p(d), (1000000 + i, 1000000 + i))
+                        check()
+                    if write:
+                        with open(p(os.path.join(d, "w")), "ab") as f:
+                            f.write(b"o")
+                        check()
+                        os.link(own, own + ".l")
+                        os.unlink(own)
                         check()
                     i += 1
                     if done_at == 0 and all(x is not None for x in first):

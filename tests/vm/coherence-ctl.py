@@ -259,19 +259,22 @@ def kinds(who, tag):
     tap(B.recv(rid, args.timeout + 30)[0]["seen"], f"{tag}: B no longer sees the renamed name")
 
 
-def own_creates(tag, churn=False, attr=False):
+def own_creates(tag, churn=False, attr=False, write=False):
     """B creates files in a directory while A renames, unlinks and creates names there: B's own
     creates must never hide A's changes (the guest keeps its other names across its own
     creates only while nobody else changed the directory: guest/linux-6.1/vt.c). With churn B
     also renames and unlinks each file it created (its own RENAME and UNLINK replies); with
     attr it sets the directory's mode and times after each create (its own SETATTRs), and A
-    also changes the mode of a file there."""
+    also changes the mode of a file there; with write it appends to a file there after each
+    create (its own WRITE replies) while A changes that file's mode, and links each new file to
+    a second name and unlinks the first (its own UNLINK replies of still-linked files)."""
     d = f"{tag}-dir"
     os.mkdir(sp(d))
-    host_act([["create", f"{d}/{n}", "0123456789"] for n in ("ren", "unl", "keep")])
+    names = ("ren", "unl", "keep", "w") if write else ("ren", "unl", "keep")
+    host_act([["create", f"{d}/{n}", "0123456789"] for n in names])
     # B caches the names (and the absence of the new one) before its creates start
-    for c in (["exists", f"{d}/ren"], ["exists", f"{d}/unl"], ["exists", f"{d}/keep"],
-              ["absent", f"{d}/ren2"], ["absent", f"{d}/new"]):
+    for c in [["exists", f"{d}/{n}"] for n in names] + [["absent", f"{d}/ren2"],
+                                                          ["absent", f"{d}/new"]]:
         rid = B.send("wait", cond=c, timeout=1)
         B.recv(rid, 30)
         B.recv(rid, 30)
@@ -282,14 +285,17 @@ def own_creates(tag, churn=False, attr=False):
     if attr:
         conds.append(["mode", f"{d}/keep", 0o640])
         steps.append(["chmod", f"{d}/keep", 0o640])
+    if write:
+        conds.append(["mode", f"{d}/w", 0o640])
+        steps.append(["chmod", f"{d}/w", 0o640])
     v0 = B.call("vt")["vt"]
     rid = B.send("create_loop", dir=d, prefix="own", conds=conds, n=3000, extra=20, churn=churn,
-                 attr=attr)
+                 attr=attr, write=write)
     time.sleep(0.5)  # B is creating in d meanwhile
     A.call("act", steps=steps)
     r, _ = B.recv(rid, 300)
     d_vt = {k: r["vt"].get(k, 0) - v0.get(k, 0)
-            for k in ("own", "own_dirs", "own_attr", "own_kept", "stale")}
+            for k in ("own", "own_dirs", "own_attr", "own_node", "own_kept", "stale")}
     diag(f"{tag}: B created {r['created']} files in {d}; first seen after its create number "
          f"{r['first']}; counters moved by {d_vt}")
     for c, first in zip(conds, r["first"]):
@@ -301,6 +307,19 @@ def own_creates(tag, churn=False, attr=False):
         tap(d_vt["own_attr"] >= 2 * r["created"],
             f"{tag}: B's chmods and utimes of the directory were noted as its own changes "
             f"({d_vt['own_attr']})", f"{d_vt}")
+    if write:
+        tap(d_vt["own_node"] >= r["created"],
+            f"{tag}: B's writes and unlinks of linked files were noted as its own changes "
+            f"({d_vt['own_node']})", f"{d_vt}")
+        n = r["created"]
+        r2 = B.call("stat_loop", paths=[f"{d}/keep", f"{d}/own0.l", f"{d}/own{n - 1}.l"], n=1)
+        r3 = B.call("stat_loop", paths=[f"{d}/own0", f"{d}/own{n - 1}"], n=1)
+        rid = B.send("wait", cond=["size", f"{d}/w", 10 + n], timeout=1)
+        B.recv(rid, 30)
+        tap(r2["errors"] == 0 and r3["errors"] == 2 and B.recv(rid, 30)[0]["seen"],
+            f"{tag}: B sees its linked names, not the unlinked ones, and all its appends",
+            f"{r2['errors']} and {r3['errors']} (of 2) errors")
+        return
     if churn:
         tap(d_vt["own_dirs"] >= 2 * r["created"],
             f"{tag}: B's renames and unlinks were noted as its own changes ({d_vt['own_dirs']})",
@@ -555,6 +574,8 @@ try:
         own_creates("own-attr", attr=True)
         # 2e. B lists a directory (versioned READDIRPLUS), A changes entries of it
         rdplus("rdplus")
+        # 2f. the same with B's own WRITEs of a file A chmods, and link-then-unlink (git)
+        own_creates("own-write", write=True)
     t_made = quiet_setup()
     if args.mode == "adaptive":
         # A stock guest with adaptive timeouts: a file changed again and again is seen changed

@@ -98,6 +98,29 @@ if [ "$expect" = on ]; then
 		notok "own chmod and utimes of a directory keep its other names" \
 			"errors $err, own_attr $own, own_kept $kept, stale_dir $sd"
 	fi
+	# The guest's own WRITEs of a file, and its own link-then-unlink (git puts each object
+	# under its final name with link() and unlinks the temporary one): the replies carry the
+	# file's VFSD_VT_BUMPED version, which the inode adopts, so its names stay current (no
+	# dentry goes stale for its inode's version), and the data and names are as written.
+	echo start >"$d/w" && stat "$d/w" >/dev/null
+	on0=$("$probe" get own_node) sn0=$("$probe" get stale_node)
+	i=0 err=0
+	while [ $i -lt 10 ]; do
+		echo "line $i" >>"$d/w" || err=1
+		stat "$d/w" >/dev/null || err=1
+		echo "obj $i" >"$d/t$i" && ln "$d/t$i" "$d/o$i" && rm "$d/t$i" || err=1
+		[ "$(cat "$d/o$i")" = "obj $i" ] && [ ! -e "$d/t$i" ] || err=1
+		[ "$(stat -c %h "$d/o$i")" = 1 ] || err=1
+		i=$((i + 1))
+	done
+	[ "$(wc -l <"$d/w")" = 11 ] && [ "$(tail -n 1 "$d/w")" = "line 9" ] || err=1
+	on=$(($("$probe" get own_node) - on0)) sn=$(($("$probe" get stale_node) - sn0))
+	if [ $err = 0 ] && [ "$on" -ge 30 ] && [ "$sn" = 0 ]; then
+		ok "own writes and link+unlink keep the file's names (30 ops: own_node $on, stale_node $sn)"
+	else
+		notok "own writes and link+unlink keep the file's names" \
+			"errors $err, own_node $on, stale_node $sn"
+	fi
 	rm -rf "$d"
 	# Versioned READDIRPLUS (VFSD_VT_INIT_RDPLUS): after a cold `ls -l` of a directory, the
 	# listing's entries carry versions, so ls's own lstats and a stat of every entry after it

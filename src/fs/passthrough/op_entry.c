@@ -183,7 +183,7 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	uint32_t victim;
-	bool has_victim;
+	bool has_victim, linked = false;
 	int r;
 
 	if (fs->cfg.readonly)
@@ -195,12 +195,16 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 	if (r < 0)
 		return r;
 	has_victim = pt_vt_child_slot(fs, p.ino, name, &victim) == 0;
+	if (has_victim && ret_dirs && !(flags & AT_REMOVEDIR))
+		linked = pt_vt_child_linked(fs, p.ino, name);
 	/* The node itself stays in the table (and valid) until the guest forgets it. */
 	if (unlinkat(p.ino->fd, name, flags) < 0)
 		return -errno;
 	pt_vt_changed(fs, p.ino, ret_dirs);
+	/* Still linked elsewhere (git's link-then-unlink): its bump goes to the guest, whose
+	 * other names of it stay current if nobody else changed it (ops.h). */
 	if (has_victim)
-		pt_vt_bump_slot(fs, victim);
+		pt_vt_bump_slot(fs, victim, linked ? &ret_dirs[FS_REMOVE_NODE] : NULL);
 	return 0;
 }
 
@@ -223,7 +227,7 @@ int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, co
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	_cleanup_inode_ struct pt_inode_guard np = {fs, NULL};
 	uint32_t src, dst;
-	bool has_src, has_dst;
+	bool has_src, has_dst, linked = false;
 	int r;
 
 	if (fs->cfg.readonly)
@@ -241,15 +245,18 @@ int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, co
 	/* Both names' inodes, before the rename moves or replaces them. */
 	has_src = pt_vt_child_slot(fs, p.ino, name, &src) == 0;
 	has_dst = pt_vt_child_slot(fs, np.ino, newname, &dst) == 0;
+	if (has_dst && ret_dirs && !(flags & RENAME_EXCHANGE))
+		linked = pt_vt_child_linked(fs, np.ino, newname);
 	if (renameat2(p.ino->fd, name, np.ino->fd, newname, flags) < 0)
 		return -errno;
 	pt_vt_changed(fs, p.ino, ret_dirs);
 	if (np.ino != p.ino)
 		pt_vt_changed(fs, np.ino, ret_dirs ? &ret_dirs[1] : NULL);
 	if (has_src)
-		pt_vt_bump_slot(fs, src);
+		pt_vt_bump_slot(fs, src, NULL);
+	/* A replaced node still linked elsewhere, as in pt_remove(). */
 	if (has_dst)
-		pt_vt_bump_slot(fs, dst);
+		pt_vt_bump_slot(fs, dst, linked ? &ret_dirs[FS_REMOVE_NODE] : NULL);
 	return 0;
 }
 

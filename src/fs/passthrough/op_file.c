@@ -298,7 +298,8 @@ ssize_t pt_op_read(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, 
 }
 
 ssize_t pt_op_write(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags)
+		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags,
+		    struct fs_version *ret_ver)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	ssize_t n;
@@ -323,7 +324,7 @@ ssize_t pt_op_write(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 	if (n < 0)
 		return -errno;
 	pt_dax_after_write(fs, h.h->inode, h.h->fd);
-	pt_vt_changed(fs, h.h->inode, NULL);
+	pt_vt_changed(fs, h.h->inode, ret_ver);
 	return n;
 }
 

@@ -362,7 +362,10 @@ void pt_vt_read(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version 
 void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret);
 /* The slot of `name` in dir, taken before a removal or rename replaces it: 0 or -errno. */
 int pt_vt_child_slot(struct pt_fs *fs, const struct pt_inode *dir, const char *name, uint32_t *ret);
-void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot);
+/* ... and whether it is a non-directory with other links (one that stays linked after it). */
+bool pt_vt_child_linked(struct pt_fs *fs, const struct pt_inode *dir, const char *name);
+/* ret (may be NULL) as for pt_vt_changed(). */
+void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot, struct fs_version *ret);
 /* The slot of a fresh O_PATH fd (before its stat), with its version (bumped if `changed`). */
 uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version *ret);
 /* inotify-style watch (cfg.vt_watch_dir): gives it directory fd; 0 or -errno (logged).

@@ -56,7 +56,8 @@ int pt_op_tmpfile(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, m
 ssize_t pt_op_read(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   const struct iovec *iov, int iovcnt, off_t off);
 ssize_t pt_op_write(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags);
+		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags,
+		    struct fs_version *ret_ver);
 int pt_op_release(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
 int pt_op_fsync(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		bool datasync);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "coherence/vt.h"
 #include "fs/passthrough/pt.h"
@@ -94,10 +95,26 @@ int pt_vt_child_slot(struct pt_fs *fs, const struct pt_inode *dir, const char *n
 	return vt_slot_at(fs->cfg.vt, dir->fd, name, ret);
 }
 
-void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot)
+bool pt_vt_child_linked(struct pt_fs *fs, const struct pt_inode *dir, const char *name)
 {
-	if (fs->cfg.vt)
-		vt_bump(fs->cfg.vt, slot);
+	struct stat st;
+
+	/* Racy by nature (another link may come or go meanwhile): it only decides whether the
+	 * bump is reported, and a guest adopts a reported bump only when nobody else's came
+	 * between. */
+	return fs->cfg.vt && fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       !S_ISDIR(st.st_mode) && st.st_nlink > 1;
+}
+
+void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot, struct fs_version *ret)
+{
+	uint64_t v;
+
+	if (!fs->cfg.vt)
+		return;
+	v = vt_bump(fs->cfg.vt, slot);
+	if (ret)
+		*ret = (struct fs_version){v, slot, FS_VER_VALID | FS_VER_BUMPED};
 }
 
 uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version *ret)

@@ -100,7 +100,7 @@ static void test_file_io(void)
 	CHECK_EQ(t.ops->create(t.fs, &root_ctx, FS_ROOT_ID, "f", S_IFREG | 0640,
 			       O_RDWR | O_CREAT | O_EXCL, 0, &e, &fh, &of),
 		 -EEXIST);
-	CHECK_EQ(t.ops->write(t.fs, &root_ctx, e.nodeid, fh, wv, 2, 0, 0), 11);
+	CHECK_EQ(t.ops->write(t.fs, &root_ctx, e.nodeid, fh, wv, 2, 0, 0, NULL), 11);
 	CHECK_EQ(t.ops->read(t.fs, &root_ctx, e.nodeid, fh, rv, 2, 0), 11);
 	CHECK_STREQ(out, "hello world");
 	CHECK_EQ(t.ops->read(t.fs, &root_ctx, e.nodeid, fh, rv, 2, 100), 0);

@@ -69,7 +69,7 @@ static void test_tmpfile(void)
 		 0);
 	CHECK(e.nodeid > FS_ROOT_ID);
 	CHECK_EQ(e.attr.st_nlink, 0);
-	CHECK_EQ(t.ops->write(t.fs, &root_ctx, e.nodeid, fh, &iov, 1, 0, 0), 3);
+	CHECK_EQ(t.ops->write(t.fs, &root_ctx, e.nodeid, fh, &iov, 1, 0, 0, NULL), 3);
 	CHECK_EQ(t.ops->link(t.fs, &root_ctx, e.nodeid, FS_ROOT_ID, "named", &l), 0);
 	CHECK_EQ(l.nodeid, e.nodeid);
 	CHECK_EQ(l.attr.st_size, 3);
@@ -266,8 +266,8 @@ static void test_seek_copy(void)
 	CHECK_EQ(t.ops->create(t.fs, &root_ctx, FS_ROOT_ID, "sparse", S_IFREG | 0644, O_RDWR, 0, &e,
 			       &fh, &of),
 		 0);
-	CHECK_EQ(t.ops->write(t.fs, &root_ctx, e.nodeid, fh, &iov, 1, 0, 0), 4096);
-	CHECK_EQ(t.ops->write(t.fs, &root_ctx, e.nodeid, fh, &iov, 1, 1 << 20, 0), 4096);
+	CHECK_EQ(t.ops->write(t.fs, &root_ctx, e.nodeid, fh, &iov, 1, 0, 0, NULL), 4096);
+	CHECK_EQ(t.ops->write(t.fs, &root_ctx, e.nodeid, fh, &iov, 1, 1 << 20, 0, NULL), 4096);
 	CHECK_EQ(t.ops->lseek(t.fs, &root_ctx, e.nodeid, fh, 0, SEEK_HOLE, &pos), 0);
 	CHECK_EQ(pos, 4096);
 	CHECK_EQ(t.ops->lseek(t.fs, &root_ctx, e.nodeid, fh, 8192, SEEK_DATA, &pos), 0);
@@ -415,7 +415,8 @@ static void test_credentials(void)
 	CHECK_EQ(chmod(tpath(&t, "suid"), 06755), 0);
 	secret = tlookup(&t, FS_ROOT_ID, "suid");
 	fh = topen(&t, secret, O_WRONLY);
-	CHECK_EQ(t.ops->write(t.fs, &root_ctx, secret, fh, &iov, 1, 0, FS_WRITE_KILL_SUIDGID), 1);
+	CHECK_EQ(t.ops->write(t.fs, &root_ctx, secret, fh, &iov, 1, 0, FS_WRITE_KILL_SUIDGID, NULL),
+		 1);
 	CHECK_EQ(stat(tpath(&t, "suid"), &st), 0);
 	CHECK_EQ(st.st_mode & 07777, 0755);
 	tenv_done(&t);

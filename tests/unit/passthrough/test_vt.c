@@ -74,8 +74,12 @@ static int op_setattr_nothing(void)
 static int op_write(void)
 {
 	struct iovec iov = {"hello", 5};
+	struct fs_version v = {0};
 
-	return t.ops->write(t.fs, &root_ctx, nf, fh_f, &iov, 1, 0, 0) == 5 ? 0 : -EIO;
+	if (t.ops->write(t.fs, &root_ctx, nf, fh_f, &iov, 1, 0, 0, &v) != 5)
+		return -EIO;
+	CHECK_EQ(v.flags, FS_VER_VALID | FS_VER_BUMPED);
+	return 0;
 }
 
 static int op_read(void)
@@ -152,7 +156,13 @@ static int op_tmpfile(void)
 
 static int op_unlink(void)
 {
-	return t.ops->unlink(t.fs, &root_ctx, nd, "hl", NULL);
+	struct fs_version v[FS_REMOVE_VERS] = {0};
+	int r = t.ops->unlink(t.fs, &root_ctx, nd, "hl", v);
+
+	/* d/f keeps its other name: its own bump is reported with the directory's. */
+	CHECK_EQ(v[0].flags, FS_VER_VALID | FS_VER_BUMPED);
+	CHECK_EQ(v[FS_REMOVE_NODE].flags, FS_VER_VALID | FS_VER_BUMPED);
+	return r;
 }
 
 static int op_unlink_missing(void)
@@ -167,7 +177,13 @@ static int op_rmdir(void)
 
 static int op_rename_replace(void)
 {
-	return t.ops->rename(t.fs, &root_ctx, nd, "x", nd2, "victim", 0, NULL);
+	struct fs_version v[FS_REMOVE_VERS] = {0};
+	int r = t.ops->rename(t.fs, &root_ctx, nd, "x", nd2, "victim", 0, v);
+
+	/* The replaced file had no other link: no node. */
+	CHECK_EQ(v[1].flags, FS_VER_VALID | FS_VER_BUMPED);
+	CHECK_EQ(v[FS_REMOVE_NODE].flags, 0);
+	return r;
 }
 
 static int op_rename_exchange(void)
