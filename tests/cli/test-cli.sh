@@ -242,7 +242,8 @@ check "--vt-watch without --coherence=table: status 1" \
 	"[ $? -eq 1 ] && grep -q 'only apply with --coherence=table' '$T/err'"
 "$VFSD" --socket-path="$T/s8" --shared-dir="$T/share" --coherence=table --vt-table="$T/table" \
 	--vt-slots=128 2>"$T/err"
-check "--vt-slots other than the table's: status 1" "[ $? -eq 1 ]"
+check "--vt-slots other than a live table's: status 1, says it is in use" \
+	"[ $? -eq 1 ] && grep -q 'in use by a running vfsd' '$T/err' && [ ! -e '$T/s8' ]"
 kill -TERM "$d6" "$d7"
 wait "$d6"
 r6=$?
