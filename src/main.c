@@ -567,8 +567,9 @@ static int open_table(const struct vfsd_opts *opts, const char *shared_dir, stru
 	if (r < 0)
 		log_error("--coherence=table: cannot open the version table %s: %s",
 			  opts->vt_table ? opts->vt_table : "(default)",
-			  r == -EINVAL	? "not a table of this layout, or other --vt-slots"
+			  r == -EINVAL	? "not a vfsd version table file"
 			  : r == -EPERM ? "owned by another user, or writable by everyone"
+			  : r == -EBUSY ? "of another layout or --vt-slots, and in use (see above)"
 					: strerror(-r));
 	return r;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -178,7 +179,16 @@ out:
 	return r;
 }
 
-static int validate(struct vt_table *t, const struct stat *st, uint64_t want_nslots)
+/* What a file that is not (or not quite) this daemon's table holds, for the messages. */
+struct vt_found {
+	uint32_t layout;
+	uint64_t nslots;
+};
+
+/* 0: a table this daemon can use. -ESTALE: a table file made by vfsd (both magics) but of
+ * another layout, size or slot count, e.g. left by an older vfsd. -EINVAL: anything else. */
+static int validate(struct vt_table *t, const struct stat *st, uint64_t want_nslots,
+		    struct vt_found *found)
 {
 	struct vfsd_vt_header h;
 	struct vt_master m;
@@ -190,14 +200,18 @@ static int validate(struct vt_table *t, const struct stat *st, uint64_t want_nsl
 		return -EINVAL;
 	memcpy(&h, page, sizeof(h));
 	memcpy(&m, page + VT_MASTER_OFFSET, sizeof(m));
-	if (memcmp(h.magic, VFSD_VT_MAGIC, 8) != 0 || h.layout != VFSD_VT_LAYOUT ||
-	    h.header_size != VFSD_VT_HDR_SIZE || memcmp(m.magic, VT_MASTER_MAGIC, 8) != 0 ||
+	/* Every layout so far starts both areas with these magics (and locks mirror bytes). */
+	if (memcmp(h.magic, VFSD_VT_MAGIC, 8) != 0 || memcmp(m.magic, VT_MASTER_MAGIC, 8) != 0)
+		return -EINVAL;
+	found->layout = m.layout;
+	found->nslots = h.nslots;
+	if (h.layout != VFSD_VT_LAYOUT || h.header_size != VFSD_VT_HDR_SIZE ||
 	    m.layout != VT_FILE_LAYOUT || h.nslots < 1 || h.nslots > VT_SLOTS_MAX ||
 	    m.area_len != vt_area_len(h.nslots) || m.max_mirrors != max_mirrors_for(m.area_len) ||
 	    (uint64_t)st->st_size != file_len(m.area_len, m.max_mirrors, h.nslots))
-		return -EINVAL;
+		return -ESTALE;
 	if (want_nslots && want_nslots != h.nslots)
-		return -EINVAL;
+		return -ESTALE;
 	t->nslots = h.nslots;
 	t->area_len = m.area_len;
 	t->max_mirrors = m.max_mirrors;
@@ -289,6 +303,74 @@ static int default_path(int share_fd, char *buf, size_t size)
 	return 0;
 }
 
+/* Whether `name` in dirfd (still) is the file open as fd. */
+static bool same_file(int dirfd, const char *name, int fd)
+{
+	struct stat a, b;
+
+	return fstatat(dirfd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 && fstat(fd, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int flock_retry(int fd, int op)
+{
+	while (flock(fd, op) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/*
+ * fd is `name`, a table file of another layout or size (validate() said -ESTALE) on which we
+ * hold no lock. Removes the name unless a daemon uses the file: 0 (the caller then creates a
+ * new table), -EAGAIN (the name changed meanwhile: open it again) or -EBUSY.
+ *
+ * Two locks make this race-free. Every daemon (since layout 1) holds an OFD write lock on the
+ * byte of its mirror index for its lifetime; and a daemon of this version holds flock(LOCK_SH)
+ * on the file from before it validates until it holds that byte lock (vt_open()). Under
+ * flock(LOCK_EX) nobody is half-way through opening this file, so "no byte locked" means no
+ * user, now or later: a starter that opened the file but is still waiting for its LOCK_SH
+ * re-checks the name afterwards and finds the new file. link() in create_table() never
+ * replaces, so of several daemons replacing at once, one table wins. flock and OFD locks are
+ * independent on Linux. Not covered: a daemon older than this check between its open() and
+ * its byte lock (it then runs on the removed file, alone; it could not share ours anyway).
+ */
+static int replace_stale(int dirfd, const char *name, int fd, const char *path,
+			 const struct vt_found *found, uint64_t want_nslots)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	int r;
+
+	r = flock_retry(fd, LOCK_EX);
+	if (r < 0)
+		return r;
+	if (!same_file(dirfd, name, fd))
+		return -EAGAIN;
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return -errno;
+	if (fl.l_type != F_UNLCK) {
+		char want[48] = "";
+
+		if (want_nslots)
+			snprintf(want, sizeof(want), " with %llu slots",
+				 (unsigned long long)want_nslots);
+		log_error(
+			"coherence: the version table %s (layout %u, %llu slots) is in use by a "
+			"running vfsd, and this vfsd needs layout %u%s: stop the daemons that use "
+			"it, or give this one another --vt-table",
+			path, found->layout, (unsigned long long)found->nslots, VT_FILE_LAYOUT,
+			want);
+		return -EBUSY;
+	}
+	if (unlinkat(dirfd, name, 0) < 0)
+		return -errno;
+	log_info("coherence: replaced the unused version table %s (layout %u, %llu slots) by a "
+		 "new one of layout %u",
+		 path, found->layout, (unsigned long long)found->nslots, VT_FILE_LAYOUT);
+	return 0;
+}
+
+/* On success, t->fd is the validated table, flock(LOCK_SH)ed: see replace_stale(). */
 static int open_file(struct vt_table *t, const char *path, uint64_t nslots)
 {
 	_cleanup_free_ char *dir = NULL;
@@ -313,25 +395,40 @@ static int open_file(struct vt_table *t, const char *path, uint64_t nslots)
 	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	for (int tries = 0; tries < 3; tries++) {
+	/* Each round either finds the table or sees someone else create or replace it. */
+	for (int tries = 0; tries < 16; tries++) {
+		struct vt_found found = {0};
+
+		t->fd = safe_close(t->fd);
 		t->fd = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (t->fd >= 0)
-			break;
-		if (errno != ENOENT)
+		if (t->fd < 0) {
+			if (errno != ENOENT)
+				return -errno;
+			r = create_table(dirfd, name, nslots ? nslots : VT_SLOTS_DEFAULT);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (fstat(t->fd, &st) < 0)
 			return -errno;
-		r = create_table(dirfd, name, nslots ? nslots : VT_SLOTS_DEFAULT);
+		/* /dev/shm is world-writable: a table someone else made could be prepared to hide
+		 * changes. Only our own user's, and not writable by everyone. Checked before any
+		 * lock, so that nobody else's file can make us wait. */
+		if (st.st_uid != geteuid() || (st.st_mode & S_IWOTH))
+			return -EPERM;
+		r = flock_retry(t->fd, LOCK_SH);
 		if (r < 0)
 			return r;
+		if (!same_file(dirfd, name, t->fd))
+			continue; /* replaced while we waited */
+		r = validate(t, &st, nslots, &found);
+		if (r != -ESTALE)
+			return r;
+		r = replace_stale(dirfd, name, t->fd, path, &found, nslots);
+		if (r < 0 && r != -EAGAIN)
+			return r;
 	}
-	if (t->fd < 0)
-		return -ENOENT;
-	if (fstat(t->fd, &st) < 0)
-		return -errno;
-	/* /dev/shm is world-writable: a table someone else made could be prepared to hide
-	 * changes. Only our own user's, and not writable by everyone. */
-	if (st.st_uid != geteuid() || (st.st_mode & S_IWOTH))
-		return -EPERM;
-	return validate(t, &st, nslots);
+	return -EAGAIN;
 }
 
 int vt_open(const struct vt_config *cfg, int share_fd, struct vt_table **ret)
@@ -366,6 +463,8 @@ int vt_open(const struct vt_config *cfg, int share_fd, struct vt_table **ret)
 	r = claim_mirror(t);
 	if (r < 0)
 		goto fail;
+	/* Our byte lock now marks the file in use; nothing else needs the open lock. */
+	(void)flock(t->fd, LOCK_UN);
 	log_info("coherence: table %s, %llu slots, mirror %u of %u", path,
 		 (unsigned long long)t->nslots, t->mine, t->max_mirrors);
 	*ret = t;

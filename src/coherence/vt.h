@@ -22,7 +22,8 @@
  * by one area stays a multiple of the guest's 2 MiB DAX ranges) holding the header page and
  * nslots counters. The file is created at its full size (sparse) under a temporary name,
  * initialised and then linked into place without replacing anything: a daemon that loses the
- * race opens the winner's file and validates it.
+ * race opens the winner's file and validates it. A file of another layout that no daemon uses
+ * (left by an older vfsd) is unlinked first, under flock(LOCK_EX) (vt.c, replace_stale()).
  *
  * Mirrors are never reused: a daemon claims the next unused area (an atomic counter in the
  * master), holds an OFD write lock on the file byte of that index for its lifetime and sets the
@@ -57,7 +58,8 @@ struct vt_table;
 struct vt_config {
 	const char *path; /* master table file; NULL: /dev/shm/vfsd-vt-<st_dev of the share> */
 	/* Counters per table, 1..VT_SLOTS_MAX; 0: the existing table's, or VT_SLOTS_DEFAULT for
-	 * a new one. A non-zero value that differs from an existing table's is -EINVAL. */
+	 * a new one. A non-zero value that differs from an existing table's is treated as another
+	 * layout: the table is replaced if no daemon uses it, else -EBUSY. */
 	uint64_t nslots;
 };
 
@@ -66,9 +68,11 @@ uint64_t vt_area_len(uint64_t nslots);
 
 /* Opens (creating race-free if it is the first) the master table for the filesystem of
  * share_fd, and claims a mirror for this daemon's guest. Call before the sandbox hides the
- * table's directory: the table keeps its own fd. 0 or -errno (-EINVAL: a file that is not a
- * valid table, or other nslots; -EPERM: the file belongs to another user or everyone may write
- * it; -ENOSPC: no unused mirror area left). */
+ * table's directory: the table keeps its own fd. A table file made by vfsd but of another
+ * layout (an older vfsd's), size or nslots is replaced, race-free, when no daemon holds a lock
+ * in it (logged). 0 or -errno (-EINVAL: a file that is not a vfsd table; -EBUSY: a table of
+ * another layout or nslots that a running daemon uses (logged with what to do); -EPERM: the
+ * file belongs to another user or everyone may write it; -ENOSPC: no unused mirror area left). */
 int vt_open(const struct vt_config *cfg, int share_fd, struct vt_table **ret);
 /* Releases this daemon's mirror (its pages are freed) and the table. NULL-safe. */
 void vt_close(struct vt_table *t);

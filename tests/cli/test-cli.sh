@@ -242,7 +242,40 @@ check "--vt-watch without --coherence=table: status 1" \
 	"[ $? -eq 1 ] && grep -q 'only apply with --coherence=table' '$T/err'"
 "$VFSD" --socket-path="$T/s8" --shared-dir="$T/share" --coherence=table --vt-table="$T/table" \
 	--vt-slots=128 2>"$T/err"
-check "--vt-slots other than the table's: status 1" "[ $? -eq 1 ]"
+check "--vt-slots other than a live table's: status 1, says it is in use" \
+	"[ $? -eq 1 ] && grep -q 'in use by a running vfsd' '$T/err' && [ ! -e '$T/s8' ]"
+
+# Upgrades: a table an older vfsd left (layout 1: the private layout field at byte 264 of
+# the file) is refused while that daemon runs, with what to do, and replaced once it stopped.
+"$VFSD" --socket-path="$T/s10" --shared-dir="$T/share" --coherence=table \
+	--vt-table="$T/old-table" --vt-slots=64 2>"$T/d10.err" &
+d10=$!
+pids+=("$d10")
+wait_socket "$T/s10"
+printf '\001\000\000\000' | dd of="$T/old-table" bs=1 seek=264 conv=notrunc status=none
+layout_of() { od -An -tu4 -j264 -N4 "$1" | tr -d ' '; }
+old_ino=$(stat -c %i "$T/old-table")
+"$VFSD" --socket-path="$T/s11" --shared-dir="$T/share" --coherence=table \
+	--vt-table="$T/old-table" 2>"$T/err"
+check "--vt-table of layout 1 in use: status 1, nothing created" \
+	"[ $? -eq 1 ] && [ ! -e '$T/s11' ] && [ \$(stat -c %i '$T/old-table') = $old_ino ] && \
+	[ \$(layout_of '$T/old-table') = 1 ]"
+check "--vt-table of layout 1 in use: the message names file, layout, use and remedy" \
+	"grep -q 'version table $T/old-table (layout 1, 64 slots) is in use by a running vfsd, and this vfsd needs layout 2: stop the daemons that use it, or give this one another --vt-table' '$T/err'"
+kill -TERM "$d10"
+wait "$d10"
+"$VFSD" --socket-path="$T/s11" --shared-dir="$T/share" --coherence=table \
+	--vt-table="$T/old-table" 2>"$T/d11.err" &
+d11=$!
+pids+=("$d11")
+wait_socket "$T/s11"
+check "--vt-table of layout 1 unused: replaced, the daemon starts on a new table" \
+	"kill -0 $d11 && [ \$(layout_of '$T/old-table') = 2 ] && \
+	[ \$(grep -c 'replaced the unused version table $T/old-table (layout 1, 64 slots)' '$T/d11.err') -eq 1 ] && \
+	grep -q 'mirror 1 of' '$T/d11.err'"
+kill -TERM "$d11"
+wait "$d11"
+check "--vt-table replaced: SIGTERM gives status 0" "[ $? -eq 0 ]"
 kill -TERM "$d6" "$d7"
 wait "$d6"
 r6=$?

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -222,7 +223,8 @@ static void test_collisions(void)
 	{
 		struct vt_table *u = NULL;
 
-		CHECK_EQ(vt_open(&cfg, share_fd, &u), -EINVAL);
+		/* In use: -EBUSY (with no user it would be replaced: test_stale). */
+		CHECK_EQ(vt_open(&cfg, share_fd, &u), -EBUSY);
 		CHECK(u == NULL);
 	}
 	munmap(v.p, v.len);
@@ -353,6 +355,318 @@ static void test_create_race(void)
 	}
 }
 
+/* The master's private layout field (struct vt_master in vt.c: magic[8], then layout). */
+#define MASTER_LAYOUT_OFF (256 + 8)
+
+static ino_t ino_of(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 ? st.st_ino : 0;
+}
+
+static uint32_t layout_of(const char *p)
+{
+	uint32_t l = 0;
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+
+	CHECK(fd >= 0);
+	CHECK_EQ(pread(fd, &l, sizeof(l), MASTER_LAYOUT_OFF), (ssize_t)sizeof(l));
+	close(fd);
+	return l;
+}
+
+/* A table file as an older vfsd left it: made by vt_open() (nslots counters), then given
+ * layout 1 and the size a layout-1 table had (no stamps after the areas) if old_size. */
+static void make_stale(const char *p, uint64_t nslots, bool old_layout, bool old_size)
+{
+	struct vt_config cfg = {.path = p, .nslots = nslots};
+	struct vt_table *t = NULL;
+	uint32_t one = 1;
+	struct stat st;
+	int fd;
+
+	unlink(p);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+	vt_close(t);
+	fd = open(p, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	if (old_layout)
+		CHECK_EQ(pwrite(fd, &one, sizeof(one), MASTER_LAYOUT_OFF), (ssize_t)sizeof(one));
+	CHECK_EQ(fstat(fd, &st), 0);
+	if (old_size) {
+		uint64_t stamps =
+			(nslots * 8 + VFSD_VT_HDR_SIZE - 1) / VFSD_VT_HDR_SIZE * VFSD_VT_HDR_SIZE;
+
+		CHECK_EQ(ftruncate(fd, st.st_size - (off_t)stamps), 0);
+	}
+	close(fd);
+}
+
+/* A process that holds an OFD write lock on byte `byte` of p (as every daemon since layout 1
+ * does on its mirror index) until *wfd is closed. */
+static pid_t hold_byte_lock(const char *p, off_t byte, int *wfd)
+{
+	int go[2], ready[2];
+	char c = 0;
+	pid_t pid;
+
+	CHECK_EQ(pipe(go), 0);
+	CHECK_EQ(pipe(ready), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+		int fd = open(p, O_RDWR | O_CLOEXEC);
+
+		close(go[1]);
+		if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0)
+			_exit(1);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		(void)read(go[0], &c, 1);
+		_exit(0);
+	}
+	close(go[0]);
+	close(ready[1]);
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*wfd = go[1];
+	return pid;
+}
+
+static void release_byte_lock(pid_t pid, int wfd)
+{
+	int st;
+
+	close(wfd);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Upgrades: a table of another layout, size or slot count that nobody uses is replaced by a
+ * new one; one that a daemon (any layout's: its byte lock) uses is refused with -EBUSY and
+ * left alone. */
+static void test_stale(void)
+{
+	char p1[160];
+	struct vt_config cfg = {.path = p1, .nslots = 64};
+	struct vt_table *t = NULL;
+	ino_t old;
+	off_t old_size;
+	int wfd;
+	pid_t pid;
+
+	snprintf(p1, sizeof(p1), "%s/stale", dir);
+	/* Layout 1 and its size, nobody using it: replaced. */
+	make_stale(p1, 64, true, true);
+	CHECK_EQ(layout_of(p1), 1);
+	old = ino_of(p1);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+	if (t) {
+		CHECK(ino_of(p1) != old);
+		CHECK_EQ(layout_of(p1), 2);
+		CHECK_EQ(vt_nslots(t), 64);
+		CHECK_EQ(vt_mirror_index(t), 1); /* a fresh table */
+		vt_bump(t, 3);
+		CHECK_EQ(vt_read(t, 3), 1);
+		vt_close(t);
+		t = NULL;
+	}
+	/* The right layout field but the wrong size, and no --vt-slots: replaced too. */
+	make_stale(p1, 64, false, true);
+	old = ino_of(p1);
+	{
+		struct stat st;
+
+		CHECK_EQ(stat(p1, &st), 0);
+		cfg.nslots = 0;
+		CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+		CHECK(ino_of(p1) != old);
+		old_size = st.st_size;
+		CHECK_EQ(stat(p1, &st), 0);
+		CHECK(st.st_size > old_size); /* the stamps are back */
+	}
+	vt_close(t);
+	t = NULL;
+	/* Another --vt-slots than an unused table's: replaced with the new count. */
+	old = ino_of(p1);
+	cfg.nslots = 128;
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+	CHECK(ino_of(p1) != old);
+	if (t)
+		CHECK_EQ(vt_nslots(t), 128);
+	vt_close(t);
+	t = NULL;
+
+	/* A layout-1 table whose daemon (another process) still runs: refused, untouched. */
+	make_stale(p1, 64, true, true);
+	old = ino_of(p1);
+	pid = hold_byte_lock(p1, 1, &wfd);
+	cfg.nslots = 0;
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EBUSY);
+	CHECK(t == NULL);
+	CHECK_EQ(ino_of(p1), old);
+	CHECK_EQ(layout_of(p1), 1);
+	/* Any byte counts: a daemon on the last mirror of a big table. */
+	release_byte_lock(pid, wfd);
+	pid = hold_byte_lock(p1, 4000, &wfd);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EBUSY);
+	CHECK_EQ(ino_of(p1), old);
+	/* Once it has stopped, the next start replaces the file. */
+	release_byte_lock(pid, wfd);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+	CHECK(ino_of(p1) != old);
+	vt_close(t);
+	t = NULL;
+
+	/* A current table in use, asked for with other slots: refused, untouched. */
+	cfg.nslots = 64;
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), 0);
+	old = ino_of(p1);
+	{
+		struct vt_config c2 = {.path = p1, .nslots = 32};
+		struct vt_table *u = NULL;
+
+		CHECK_EQ(vt_open(&c2, share_fd, &u), -EBUSY);
+		CHECK(u == NULL);
+		CHECK_EQ(ino_of(p1), old);
+	}
+	vt_close(t);
+}
+
+/* What is not a stale vfsd table of our own stays refused and untouched: junk (even with the
+ * public magic), a symlink (even to a stale table), a stale table that everyone may write or
+ * that another user owns. */
+static void test_stale_not_ours(void)
+{
+	char p1[160], p2[160];
+	struct vt_config cfg = {.path = p1};
+	struct vt_table *t = NULL;
+	ino_t old;
+	int fd;
+
+	snprintf(p1, sizeof(p1), "%s/junk2", dir);
+	fd = open(p1, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, 8 << 20), 0);
+	CHECK_EQ(pwrite(fd, VFSD_VT_MAGIC, 8, 0), 8); /* public magic, no master magic */
+	close(fd);
+	old = ino_of(p1);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EINVAL);
+	CHECK_EQ(ino_of(p1), old);
+	fd = open(p1, O_RDWR | O_TRUNC | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ(pwrite(fd, "hello", 5, 0), 5); /* shorter than a header */
+	close(fd);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EINVAL);
+	CHECK_EQ(ino_of(p1), old);
+
+	snprintf(p2, sizeof(p2), "%s/stale-target", dir);
+	make_stale(p2, 64, true, true);
+	snprintf(p1, sizeof(p1), "%s/link", dir);
+	CHECK_EQ(symlink(p2, p1), 0);
+	old = ino_of(p2);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), -ELOOP);
+	CHECK_EQ(ino_of(p2), old);
+	CHECK_EQ(layout_of(p2), 1);
+	{
+		struct stat st;
+
+		CHECK_EQ(lstat(p1, &st), 0);
+		CHECK(S_ISLNK(st.st_mode));
+	}
+
+	cfg.path = p2;
+	CHECK_EQ(chmod(p2, 0666), 0);
+	CHECK_EQ(vt_open(&cfg, share_fd, &t), -EPERM);
+	CHECK_EQ(ino_of(p2), old);
+	CHECK_EQ(chmod(p2, 0600), 0);
+	if (geteuid() == 0) {
+		CHECK_EQ(chown(p2, 1000, 1000), 0);
+		CHECK_EQ(vt_open(&cfg, share_fd, &t), -EPERM);
+		CHECK_EQ(ino_of(p2), old);
+	}
+	CHECK(t == NULL);
+}
+
+/* Daemons starting together over a stale table: one replaces it, all end on that new file,
+ * each with its own mirror. Several rounds, released at once by a pipe. */
+static void test_stale_race(void)
+{
+	enum {
+		N = 5,
+		ROUNDS = 10
+	};
+	char p1[160];
+
+	snprintf(p1, sizeof(p1), "%s/stale-race", dir);
+	for (int round = 0; round < ROUNDS; round++) {
+		struct {
+			unsigned idx;
+			ino_t ino;
+		} got[N];
+		int start[2], done[2], res[2], ok = 0, st;
+		pid_t pids[N];
+		ino_t old;
+		char c = 0;
+
+		make_stale(p1, 64, round % 2 == 0, true);
+		old = ino_of(p1);
+		CHECK_EQ(pipe(start), 0);
+		CHECK_EQ(pipe(done), 0);
+		CHECK_EQ(pipe(res), 0);
+		for (int i = 0; i < N; i++) {
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				struct vt_config cfg = {.path = p1, .nslots = 64};
+				struct vt_table *t = NULL;
+				struct stat fst;
+				uint64_t off, len;
+				int fd;
+
+				close(start[1]);
+				close(done[1]);
+				if (read(start[0], &c, 1) != 0)
+					_exit(2);
+				if (vt_open(&cfg, share_fd, &t) < 0)
+					_exit(1);
+				vt_mirror(t, &fd, &off, &len);
+				if (fstat(fd, &fst) < 0)
+					_exit(1);
+				got[0].idx = vt_mirror_index(t);
+				got[0].ino = fst.st_ino;
+				if (write(res[1], &got[0], sizeof(got[0])) != sizeof(got[0]))
+					_exit(1);
+				(void)read(done[0], &c, 1); /* stay live until all reported */
+				vt_close(t);
+				_exit(0);
+			}
+		}
+		close(start[0]);
+		close(done[0]);
+		close(res[1]);
+		close(start[1]); /* go */
+		for (int i = 0; i < N; i++)
+			if (read(res[0], &got[i], sizeof(got[i])) != sizeof(got[i]))
+				got[i].idx = 0;
+		close(done[1]);
+		close(res[0]);
+		for (int i = 0; i < N; i++)
+			ok += waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) &&
+			      WEXITSTATUS(st) == 0;
+		CHECK_EQ(ok, N);
+		CHECK(ino_of(p1) != old);
+		CHECK_EQ(layout_of(p1), 2);
+		for (int i = 0; i < N; i++) {
+			CHECK_EQ(got[i].ino, ino_of(p1));
+			CHECK(got[i].idx >= 1 && got[i].idx <= N);
+			for (int j = 0; j < i; j++)
+				CHECK(got[i].idx != got[j].idx);
+		}
+	}
+}
+
 /* The adaptive timeout: a tenth of the age, within [min, max]. */
 static void test_adaptive_timeout(void)
 {
@@ -432,6 +746,9 @@ int main(void)
 	test_bad_file();
 	test_dead_daemon();
 	test_create_race();
+	test_stale();
+	test_stale_not_ours();
+	test_stale_race();
 	test_adaptive_timeout();
 	test_ages();
 	close(share_fd);
