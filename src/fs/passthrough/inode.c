@@ -22,7 +22,7 @@ static uint64_t pt_key_hash(uint64_t dev, uint64_t ino, uint64_t mnt_id)
 }
 
 /* Caller holds inodes_lock. */
-static struct pt_inode *pt_find_by_id(struct pt_fs *fs, uint64_t nodeid)
+static struct pt_inode *pt_find_by_id(struct fs_state *fs, uint64_t nodeid)
 {
 	uint64_t h = pt_hash64(nodeid);
 
@@ -36,7 +36,7 @@ static struct pt_inode *pt_find_by_id(struct pt_fs *fs, uint64_t nodeid)
 }
 
 /* Caller holds inodes_lock. */
-static struct pt_inode *pt_find_by_key(struct pt_fs *fs, uint64_t dev, uint64_t ino_nr,
+static struct pt_inode *pt_find_by_key(struct fs_state *fs, uint64_t dev, uint64_t ino_nr,
 				       uint64_t mnt_id)
 {
 	uint64_t h = pt_key_hash(dev, ino_nr, mnt_id);
@@ -66,7 +66,7 @@ static struct pt_inode *pt_inode_alloc(const struct statx *stx, int fd)
 	return ino;
 }
 
-static void pt_inode_free(struct pt_fs *fs, struct pt_inode *ino)
+static void pt_inode_free(struct fs_state *fs, struct pt_inode *ino)
 {
 	pt_lock_owners_drop_all(fs, ino);
 	if (ino->fh) {
@@ -80,14 +80,14 @@ static void pt_inode_free(struct pt_fs *fs, struct pt_inode *ino)
 	free(ino);
 }
 
-static void pt_table_insert(struct pt_fs *fs, struct pt_inode *ino)
+static void pt_table_insert(struct fs_state *fs, struct pt_inode *ino)
 {
 	pt_hmap_insert(&fs->inodes_by_id, &ino->by_id, pt_hash64(ino->nodeid));
 	pt_hmap_insert(&fs->inodes_by_key, &ino->by_key,
 		       pt_key_hash(ino->dev, ino->ino, ino->mnt_id));
 }
 
-int pt_inode_table_init(struct pt_fs *fs, int root_fd)
+int pt_inode_table_init(struct fs_state *fs, int root_fd)
 {
 	struct statx stx;
 	int r;
@@ -127,7 +127,7 @@ out_nomem:
 	return -ENOMEM;
 }
 
-void pt_inode_forget_all(struct pt_fs *fs)
+void pt_inode_forget_all(struct fs_state *fs)
 {
 	struct pt_hnode *list;
 
@@ -152,7 +152,7 @@ void pt_inode_forget_all(struct pt_fs *fs)
 	pthread_rwlock_unlock(&fs->inodes_lock);
 }
 
-void pt_inode_table_done(struct pt_fs *fs)
+void pt_inode_table_done(struct fs_state *fs)
 {
 	if (!fs->root)
 		return;
@@ -164,7 +164,7 @@ void pt_inode_table_done(struct pt_fs *fs)
 	pthread_rwlock_destroy(&fs->inodes_lock);
 }
 
-int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret)
+int pt_inode_get(struct fs_state *fs, uint64_t guest_nodeid, struct pt_inode **ret)
 {
 	struct pt_inode *ino;
 	int r;
@@ -189,7 +189,7 @@ int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret)
 	return 0;
 }
 
-int pt_inode_find(struct pt_fs *fs, uint64_t nodeid, struct pt_inode **ret)
+int pt_inode_find(struct fs_state *fs, uint64_t nodeid, struct pt_inode **ret)
 {
 	struct pt_inode *ino;
 
@@ -204,7 +204,7 @@ int pt_inode_find(struct pt_fs *fs, uint64_t nodeid, struct pt_inode **ret)
 	return 0;
 }
 
-void pt_inode_release(struct pt_fs *fs, struct pt_inode *ino)
+void pt_inode_release(struct fs_state *fs, struct pt_inode *ino)
 {
 	pt_inode_unpin(fs, ino);
 	pt_inode_put(fs, ino);
@@ -215,7 +215,7 @@ void pt_inode_ref(struct pt_inode *ino)
 	atomic_fetch_add(&ino->refs, 1);
 }
 
-void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino)
+void pt_inode_put(struct fs_state *fs, struct pt_inode *ino)
 {
 	/* The table's own reference is dropped only after removal from the table, so reaching
 	 * zero means nobody can find this inode any more. */
@@ -223,7 +223,7 @@ void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino)
 		pt_inode_free(fs, ino);
 }
 
-void pt_inode_forget(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t nlookup)
+void pt_inode_forget(struct fs_state *fs, uint64_t guest_nodeid, uint64_t nlookup)
 {
 	struct pt_inode *ino;
 
@@ -244,7 +244,7 @@ void pt_inode_forget(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t nlookup)
 	pt_inode_put(fs, ino);
 }
 
-static void pt_fill_entry(struct pt_fs *fs, const struct pt_inode *parent, uint64_t nodeid,
+static void pt_fill_entry(struct fs_state *fs, const struct pt_inode *parent, uint64_t nodeid,
 			  const struct statx *stx, struct fs_entry *ret)
 {
 	*ret = (struct fs_entry){.nodeid = nodeid};
@@ -267,7 +267,7 @@ struct pt_restore {
 /* Finds or inserts the inode for (stx, *fd), taking one lookup reference on it. A new inode
  * takes *fh and *mnt when given (and then caches *fd), else holds *fd. With rs, the inode is
  * new under rs's id and count, or -EEXIST. */
-static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
+static int pt_inode_intern(struct fs_state *fs, int *fd, const struct statx *stx,
 			   struct file_handle **fh, struct pt_mount **mnt, uint32_t vt_slot,
 			   bool vt_unversioned, const struct pt_restore *rs, uint64_t *ret_nodeid)
 {
@@ -323,7 +323,7 @@ static int pt_inode_intern(struct pt_fs *fs, int *fd, const struct statx *stx,
  * after that read is missed. An inode already in the table was given before it was published.
  * Returns whether the inode goes without versions (it could not be watched).
  */
-static bool pt_inode_vt_watch(struct pt_fs *fs, int fd)
+static bool pt_inode_vt_watch(struct fs_state *fs, int fd)
 {
 	const struct pt_inode *known;
 	struct statx stx;
@@ -342,8 +342,8 @@ static bool pt_inode_vt_watch(struct pt_fs *fs, int fd)
 	return pt_vt_watch_dir(fs, fd, true) < 0;
 }
 
-static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, int *fd, bool changed,
-			     const struct pt_restore *rs, struct fs_entry *ret)
+static int pt_inode_entry_vt(struct fs_state *fs, const struct pt_inode *parent, int *fd,
+			     bool changed, const struct pt_restore *rs, struct fs_entry *ret)
 {
 	_cleanup_close_ int owned = TAKE_FD(*fd);
 	struct file_handle *fh = NULL;
@@ -381,29 +381,33 @@ static int pt_inode_entry_vt(struct pt_fs *fs, const struct pt_inode *parent, in
 	return 0;
 }
 
-int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, struct fs_entry *ret)
+int pt_inode_entry(struct fs_state *fs, const struct pt_inode *parent, int *fd,
+		   struct fs_entry *ret)
 {
 	return pt_inode_entry_vt(fs, parent, fd, false, NULL, ret);
 }
 
-int pt_inode_entry_changed(struct pt_fs *fs, const struct pt_inode *parent, int *fd,
+int pt_inode_entry_changed(struct fs_state *fs, const struct pt_inode *parent, int *fd,
 			   struct fs_entry *ret)
 {
 	return pt_inode_entry_vt(fs, parent, fd, true, NULL, ret);
 }
 
-int pt_inode_restore(struct pt_fs *fs, int *fd, uint64_t nodeid, uint64_t nlookup, bool locks_lost)
+int pt_inode_restore(struct fs_state *fs, int *fd, uint64_t nodeid, uint64_t nlookup,
+		     bool locks_lost)
 {
 	struct pt_restore rs = {nodeid, nlookup, locks_lost};
 
-	if (nodeid <= FS_ROOT_ID || nlookup == 0)
+	if (nodeid <= FS_ROOT_ID || nlookup == 0) {
+		*fd = safe_close(*fd); /* taken on every path, as promised */
 		return -EINVAL;
+	}
 	/* The share's root as parent: a non-directory's handle is opened on its mount when it
 	 * is the root's (pt_mount_open). */
 	return pt_inode_entry_vt(fs, fs->root, fd, false, &rs, NULL);
 }
 
-int pt_inode_restore_broken(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup, mode_t type,
+int pt_inode_restore_broken(struct fs_state *fs, uint64_t nodeid, uint64_t nlookup, mode_t type,
 			    bool locks_lost)
 {
 	struct statx stx = {.stx_mode = (uint16_t)(type & S_IFMT)};
@@ -462,7 +466,7 @@ int pt_open_child_path(int dirfd, const char *name)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-static int pt_do_lookup_vt(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+static int pt_do_lookup_vt(struct fs_state *fs, const struct pt_inode *parent, const char *name,
 			   bool changed, struct fs_entry *ret)
 {
 	struct fs_version pver;
@@ -482,13 +486,13 @@ static int pt_do_lookup_vt(struct pt_fs *fs, const struct pt_inode *parent, cons
 	return r;
 }
 
-int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+int pt_do_lookup(struct fs_state *fs, const struct pt_inode *parent, const char *name,
 		 struct fs_entry *ret)
 {
 	return pt_do_lookup_vt(fs, parent, name, false, ret);
 }
 
-int pt_do_lookup_changed(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+int pt_do_lookup_changed(struct fs_state *fs, const struct pt_inode *parent, const char *name,
 			 struct fs_entry *ret)
 {
 	return pt_do_lookup_vt(fs, parent, name, true, ret);
