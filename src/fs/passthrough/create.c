@@ -9,7 +9,7 @@
  * With FUSE_POSIX_ACL the guest sends the mode unmasked and its umask separately: the umask
  * applies unless the parent has a default ACL (which then decides, in the host kernel).
  */
-static mode_t pt_create_mode(struct pt_fs *fs, const struct pt_inode *parent, mode_t mode,
+static mode_t pt_create_mode(struct fs_state *fs, const struct pt_inode *parent, mode_t mode,
 			     mode_t umask)
 {
 	if (!fs->init_posix_acl || !(umask & 0777))
@@ -19,8 +19,8 @@ static mode_t pt_create_mode(struct pt_fs *fs, const struct pt_inode *parent, mo
 	return mode & ~(umask & 0777);
 }
 
-int pt_create_begin(struct pt_fs *fs, uint64_t parent, struct pt_inode **parent_slot, mode_t *mode,
-		    mode_t umask)
+int pt_create_begin(struct fs_state *fs, uint64_t parent, struct pt_inode **parent_slot,
+		    mode_t *mode, mode_t umask)
 {
 	int r;
 

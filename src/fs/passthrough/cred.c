@@ -237,20 +237,20 @@ static int pt_id_to_host(const struct idmap *m, uint32_t *id)
 	return *id == (uint32_t)-1 ? -EINVAL : 0;
 }
 
-int pt_ids_to_host(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid)
+int pt_ids_to_host(const struct fs_state *fs, uint32_t *uid, uint32_t *gid)
 {
 	int r = pt_id_to_host(fs->cfg.translate_uid, uid);
 
 	return r < 0 ? r : pt_id_to_host(fs->cfg.translate_gid, gid);
 }
 
-void pt_ids_to_guest(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid)
+void pt_ids_to_guest(const struct fs_state *fs, uint32_t *uid, uint32_t *gid)
 {
 	*uid = idmap_to_guest(fs->cfg.translate_uid, *uid);
 	*gid = idmap_to_guest(fs->cfg.translate_gid, *gid);
 }
 
-void pt_stat_to_guest(const struct pt_fs *fs, struct stat *st)
+void pt_stat_to_guest(const struct fs_state *fs, struct stat *st)
 {
 	uint32_t uid = st->st_uid, gid = st->st_gid;
 

@@ -20,7 +20,7 @@ int pt_check_name(const char *name)
 	return 0;
 }
 
-int pt_fd_charge(struct pt_fs *fs)
+int pt_fd_charge(struct fs_state *fs)
 {
 	unsigned long used = atomic_fetch_add(&fs->fds_used, 1);
 
@@ -33,7 +33,7 @@ int pt_fd_charge(struct pt_fs *fs)
 	return 0;
 }
 
-void pt_fd_uncharge(struct pt_fs *fs)
+void pt_fd_uncharge(struct fs_state *fs)
 {
 	atomic_fetch_sub(&fs->fds_used, 1);
 }

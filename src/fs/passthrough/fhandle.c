@@ -23,14 +23,14 @@
 
 #define PT_FD_CACHE_DEFAULT 4096ul
 
-int pt_fh_init(struct pt_fs *fs)
+int pt_fh_init(struct fs_state *fs)
 {
 	int r = pthread_mutex_init(&fs->fdc_mu, NULL);
 
 	return -r;
 }
 
-void pt_fh_budget(struct pt_fs *fs)
+void pt_fh_budget(struct fs_state *fs)
 {
 	if (fs->cfg.inode_file_handles == PT_INODE_FH_NEVER)
 		return;
@@ -40,14 +40,14 @@ void pt_fh_budget(struct pt_fs *fs)
 	fs->fds_max -= MIN(fs->fdc_max, fs->fds_max);
 }
 
-void pt_fh_done(struct pt_fs *fs)
+void pt_fh_done(struct fs_state *fs)
 {
 	/* Every inode is gone by now, and with them every cache entry and mount reference. */
 	pthread_mutex_destroy(&fs->fdc_mu);
 }
 
 /* Caller holds fdc_mu. */
-static void pt_lru_unlink(struct pt_fs *fs, struct pt_inode *ino)
+static void pt_lru_unlink(struct fs_state *fs, struct pt_inode *ino)
 {
 	if (ino->lru_prev)
 		ino->lru_prev->lru_next = ino->lru_next;
@@ -61,7 +61,7 @@ static void pt_lru_unlink(struct pt_fs *fs, struct pt_inode *ino)
 }
 
 /* Caller holds fdc_mu. */
-static void pt_lru_push(struct pt_fs *fs, struct pt_inode *ino)
+static void pt_lru_push(struct fs_state *fs, struct pt_inode *ino)
 {
 	ino->lru_prev = NULL;
 	ino->lru_next = fs->lru_head;
@@ -74,7 +74,7 @@ static void pt_lru_push(struct pt_fs *fs, struct pt_inode *ino)
 
 /* Caller holds fdc_mu. Closes unpinned fds, least recently used first, down to the limit;
  * pinned ones (at most a few per op in flight) may keep the cache above it for a while. */
-static void pt_fdcache_trim(struct pt_fs *fs)
+static void pt_fdcache_trim(struct fs_state *fs)
 {
 	struct pt_inode *ino = fs->lru_tail;
 
@@ -91,7 +91,7 @@ static void pt_fdcache_trim(struct pt_fs *fs)
 }
 
 /* Caller holds fdc_mu; ino has no fd yet. */
-static void pt_fdcache_insert(struct pt_fs *fs, struct pt_inode *ino, int fd)
+static void pt_fdcache_insert(struct fs_state *fs, struct pt_inode *ino, int fd)
 {
 	ino->fd = fd;
 	pt_lru_push(fs, ino);
@@ -99,7 +99,7 @@ static void pt_fdcache_insert(struct pt_fs *fs, struct pt_inode *ino, int fd)
 	pt_fdcache_trim(fs);
 }
 
-void pt_fdcache_adopt(struct pt_fs *fs, struct pt_inode *ino, int fd)
+void pt_fdcache_adopt(struct fs_state *fs, struct pt_inode *ino, int fd)
 {
 	pthread_mutex_lock(&fs->fdc_mu);
 	pt_fdcache_insert(fs, ino, fd);
@@ -107,7 +107,7 @@ void pt_fdcache_adopt(struct pt_fs *fs, struct pt_inode *ino, int fd)
 }
 
 /* Caller holds fdc_mu and ino has a fd: one more user, and it is the most recent. */
-static void pt_fdcache_hit(struct pt_fs *fs, struct pt_inode *ino)
+static void pt_fdcache_hit(struct fs_state *fs, struct pt_inode *ino)
 {
 	ino->pins++;
 	if (fs->lru_head != ino) {
@@ -116,7 +116,7 @@ static void pt_fdcache_hit(struct pt_fs *fs, struct pt_inode *ino)
 	}
 }
 
-int pt_inode_pin(struct pt_fs *fs, const struct pt_inode *cino)
+int pt_inode_pin(struct fs_state *fs, const struct pt_inode *cino)
 {
 	struct pt_inode *ino = (struct pt_inode *)cino; /* only the fdc_mu fields change */
 	int fd;
@@ -151,7 +151,7 @@ int pt_inode_pin(struct pt_fs *fs, const struct pt_inode *cino)
 	return 0;
 }
 
-void pt_inode_unpin(struct pt_fs *fs, const struct pt_inode *cino)
+void pt_inode_unpin(struct fs_state *fs, const struct pt_inode *cino)
 {
 	struct pt_inode *ino = (struct pt_inode *)cino;
 
@@ -164,7 +164,7 @@ void pt_inode_unpin(struct pt_fs *fs, const struct pt_inode *cino)
 	pthread_mutex_unlock(&fs->fdc_mu);
 }
 
-void pt_fh_inode_done(struct pt_fs *fs, struct pt_inode *ino)
+void pt_fh_inode_done(struct fs_state *fs, struct pt_inode *ino)
 {
 	if (!ino->fh)
 		return;
@@ -182,7 +182,7 @@ void pt_fh_inode_done(struct pt_fs *fs, struct pt_inode *ino)
 }
 
 /* Caller holds fdc_mu. */
-static struct pt_mount *pt_mount_find(struct pt_fs *fs, uint64_t mnt_id)
+static struct pt_mount *pt_mount_find(struct fs_state *fs, uint64_t mnt_id)
 {
 	for (struct pt_mount *m = fs->mounts; m; m = m->next)
 		if (m->mnt_id == mnt_id)
@@ -194,7 +194,7 @@ static struct pt_mount *pt_mount_find(struct pt_fs *fs, uint64_t mnt_id)
  * A directory fd on the mount of the inode being looked up: the inode itself, or its parent
  * when that is on the same mount and filesystem (a handle only decodes on its own superblock).
  */
-static int pt_mount_open(struct pt_fs *fs, int fd, const struct pt_inode *parent,
+static int pt_mount_open(struct fs_state *fs, int fd, const struct pt_inode *parent,
 			 const struct statx *stx)
 {
 	int mfd, r;
@@ -216,7 +216,7 @@ static int pt_mount_open(struct pt_fs *fs, int fd, const struct pt_inode *parent
 }
 
 /* mnt_id: from name_to_handle_at(), which has it on kernels whose statx() has not. */
-static int pt_mount_get(struct pt_fs *fs, int fd, const struct pt_inode *parent,
+static int pt_mount_get(struct fs_state *fs, int fd, const struct pt_inode *parent,
 			const struct statx *stx, uint64_t mnt_id, struct pt_mount **ret)
 {
 	struct pt_mount *m;
@@ -266,7 +266,7 @@ static int pt_mount_get(struct pt_fs *fs, int fd, const struct pt_inode *parent,
 	return 0;
 }
 
-void pt_mount_unref(struct pt_fs *fs, struct pt_mount *m)
+void pt_mount_unref(struct fs_state *fs, struct pt_mount *m)
 {
 	if (!m)
 		return;
@@ -287,7 +287,7 @@ void pt_mount_unref(struct pt_fs *fs, struct pt_mount *m)
 	pt_fd_uncharge(fs);
 }
 
-static int pt_fh_try(struct pt_fs *fs, int fd, const struct pt_inode *parent,
+static int pt_fh_try(struct fs_state *fs, int fd, const struct pt_inode *parent,
 		     const struct statx *stx, struct file_handle **ret_fh,
 		     struct pt_mount **ret_mnt)
 {
@@ -311,7 +311,7 @@ static int pt_fh_try(struct pt_fs *fs, int fd, const struct pt_inode *parent,
 	return 0;
 }
 
-int pt_fh_make(struct pt_fs *fs, int fd, const struct pt_inode *parent, const struct statx *stx,
+int pt_fh_make(struct fs_state *fs, int fd, const struct pt_inode *parent, const struct statx *stx,
 	       struct file_handle **ret_fh, struct pt_mount **ret_mnt)
 {
 	int r;

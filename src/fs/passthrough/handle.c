@@ -9,7 +9,7 @@
 
 #include "fs/passthrough/pt.h"
 
-int pt_handle_table_init(struct pt_fs *fs)
+int pt_handle_table_init(struct fs_state *fs)
 {
 	int r = pthread_rwlock_init(&fs->handles_lock, NULL);
 
@@ -24,7 +24,7 @@ int pt_handle_table_init(struct pt_fs *fs)
 	return 0;
 }
 
-static void pt_handle_free(struct pt_fs *fs, struct pt_handle *h)
+static void pt_handle_free(struct fs_state *fs, struct pt_handle *h)
 {
 	free(h->dir); /* a plain allocation (op_dir.c) */
 	if (!h->broken) {
@@ -36,13 +36,13 @@ static void pt_handle_free(struct pt_fs *fs, struct pt_handle *h)
 	free(h);
 }
 
-void pt_handle_put(struct pt_fs *fs, struct pt_handle *h)
+void pt_handle_put(struct fs_state *fs, struct pt_handle *h)
 {
 	if (atomic_fetch_sub(&h->refs, 1) == 1)
 		pt_handle_free(fs, h);
 }
 
-void pt_handle_close_all(struct pt_fs *fs)
+void pt_handle_close_all(struct fs_state *fs)
 {
 	struct pt_hnode *list;
 
@@ -57,7 +57,7 @@ void pt_handle_close_all(struct pt_fs *fs)
 	}
 }
 
-void pt_handle_table_done(struct pt_fs *fs)
+void pt_handle_table_done(struct fs_state *fs)
 {
 	if (!fs->handles.buckets)
 		return;
@@ -66,7 +66,7 @@ void pt_handle_table_done(struct pt_fs *fs)
 	pthread_rwlock_destroy(&fs->handles_lock);
 }
 
-int pt_handle_new(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags, uint64_t *ret_fh)
+int pt_handle_new(struct fs_state *fs, struct pt_inode *ino, int *fd, int flags, uint64_t *ret_fh)
 {
 	_cleanup_close_ int owned = TAKE_FD(*fd);
 	struct pt_handle *h;
@@ -94,7 +94,7 @@ int pt_handle_new(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags, ui
 }
 
 /* Caller holds handles_lock. */
-static struct pt_handle *pt_handle_find(struct pt_fs *fs, uint64_t fh)
+static struct pt_handle *pt_handle_find(struct fs_state *fs, uint64_t fh)
 {
 	uint64_t hash = pt_hash64(fh);
 
@@ -107,7 +107,7 @@ static struct pt_handle *pt_handle_find(struct pt_fs *fs, uint64_t fh)
 	return NULL;
 }
 
-int pt_handle_get(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh,
+int pt_handle_get(struct fs_state *fs, uint64_t guest_nodeid, uint64_t guest_fh,
 		  struct pt_handle **ret)
 {
 	struct pt_handle *h;
@@ -130,7 +130,7 @@ int pt_handle_get(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh,
 	return 0;
 }
 
-int pt_handle_restore(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags, uint64_t fh,
+int pt_handle_restore(struct fs_state *fs, struct pt_inode *ino, int *fd, int flags, uint64_t fh,
 		      bool locks_lost)
 {
 	_cleanup_close_ int owned = TAKE_FD(*fd);
@@ -170,7 +170,7 @@ int pt_handle_restore(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags
 	return 0;
 }
 
-int pt_handle_release(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh)
+int pt_handle_release(struct fs_state *fs, uint64_t guest_nodeid, uint64_t guest_fh)
 {
 	struct pt_handle *h;
 

@@ -15,7 +15,7 @@
 /* Guest-growable: distinct lock owners on one inode. */
 #define PT_MAX_LOCK_OWNERS 1024
 
-void pt_owner_put(struct pt_fs *fs, struct pt_lock_owner *o)
+void pt_owner_put(struct fs_state *fs, struct pt_lock_owner *o)
 {
 	if (atomic_fetch_sub(&o->refs, 1) == 1) {
 		safe_close(o->fd); /* releases every OFD lock of this owner */
@@ -25,7 +25,7 @@ void pt_owner_put(struct pt_fs *fs, struct pt_lock_owner *o)
 }
 
 /* A description on which locks of both kinds can live when the file allows it. */
-static int pt_owner_open(struct pt_fs *fs, const struct pt_inode *ino)
+static int pt_owner_open(struct fs_state *fs, const struct pt_inode *ino)
 {
 	static const int modes[] = {O_RDWR, O_RDONLY, O_WRONLY};
 	int fd = -EACCES;
@@ -38,7 +38,7 @@ static int pt_owner_open(struct pt_fs *fs, const struct pt_inode *ino)
 	return fd;
 }
 
-static int pt_owner_create(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner,
+static int pt_owner_create(struct fs_state *fs, struct pt_inode *ino, uint64_t owner,
 			   struct pt_lock_owner **ret)
 {
 	struct pt_lock_owner *o;
@@ -68,7 +68,7 @@ static int pt_owner_create(struct pt_fs *fs, struct pt_inode *ino, uint64_t owne
 }
 
 /* Returns a referenced owner; -ENOENT when absent and !create. */
-int pt_owner_get(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner, bool create,
+int pt_owner_get(struct fs_state *fs, struct pt_inode *ino, uint64_t owner, bool create,
 		 struct pt_lock_owner **ret)
 {
 	struct pt_lock_owner *o;
@@ -88,7 +88,7 @@ int pt_owner_get(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner, bool cr
 	return r;
 }
 
-void pt_owner_remove(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner)
+void pt_owner_remove(struct fs_state *fs, struct pt_inode *ino, uint64_t owner)
 {
 	struct pt_lock_owner **pp, *o = NULL;
 
@@ -106,7 +106,7 @@ void pt_owner_remove(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner)
 		pt_owner_put(fs, o);
 }
 
-void pt_lock_owners_drop_all(struct pt_fs *fs, struct pt_inode *ino)
+void pt_lock_owners_drop_all(struct fs_state *fs, struct pt_inode *ino)
 {
 	struct pt_lock_owner *o;
 

@@ -24,7 +24,7 @@
  * stat saw, whoever changed the file (the host, or this setattr), reaches a DAX-mapped file's
  * window before the guest can act on it, and FS_ATTR_DAX is decided on the same stat.
  */
-static void pt_attr_done(struct pt_fs *fs, struct pt_inode *ino, const struct statx *stx,
+static void pt_attr_done(struct fs_state *fs, struct pt_inode *ino, const struct statx *stx,
 			 uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	pt_dax_changed(fs, ino, stx->stx_size);
@@ -36,7 +36,7 @@ static void pt_attr_done(struct pt_fs *fs, struct pt_inode *ino, const struct st
 /* The host's statx of a node, through the open handle when the guest names one: an inode
  * held by file handle may no longer reopen (an unlinked file on some filesystems) while it is
  * still open. `mask` and `sync` as for pt_statx_mask. */
-static int pt_attr(struct pt_fs *fs, uint64_t nodeid, bool has_fh, uint64_t fh, unsigned mask,
+static int pt_attr(struct fs_state *fs, uint64_t nodeid, bool has_fh, uint64_t fh, unsigned mask,
 		   unsigned sync, struct statx *stx, uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -65,7 +65,7 @@ static int pt_attr(struct pt_fs *fs, uint64_t nodeid, bool has_fh, uint64_t fh, 
 	return 0;
 }
 
-int pt_op_getattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+int pt_op_getattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
 		  uint64_t fh, struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	struct statx stx;
@@ -77,14 +77,14 @@ int pt_op_getattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, b
 	return 0;
 }
 
-int pt_op_statx(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+int pt_op_statx(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
 		uint64_t fh, unsigned mask, unsigned sync, struct statx *ret,
 		uint32_t *ret_attr_flags, double *ret_timeout)
 {
 	return pt_attr(fs, nodeid, has_fh, fh, mask, sync, ret, ret_attr_flags, ret_timeout);
 }
 
-static int pt_set_mode(struct pt_fs *fs, const struct pt_inode *ino, const struct pt_handle *h,
+static int pt_set_mode(struct fs_state *fs, const struct pt_inode *ino, const struct pt_handle *h,
 		       mode_t mode)
 {
 	char name[24];
@@ -99,7 +99,7 @@ static int pt_set_mode(struct pt_fs *fs, const struct pt_inode *ino, const struc
 	return fchmodat(fs->proc_fd, name, mode, 0) < 0 ? -errno : 0;
 }
 
-static int pt_set_size(struct pt_fs *fs, struct pt_inode *ino, const struct pt_handle *h,
+static int pt_set_size(struct fs_state *fs, struct pt_inode *ino, const struct pt_handle *h,
 		       off_t size)
 {
 	_cleanup_close_ int own = -1;
@@ -124,7 +124,7 @@ static int pt_set_size(struct pt_fs *fs, struct pt_inode *ino, const struct pt_h
 	return ftruncate(fd, size) < 0 ? -errno : 0;
 }
 
-static int pt_set_times(struct pt_fs *fs, const struct pt_inode *ino, const struct fs_setattr *a)
+static int pt_set_times(struct fs_state *fs, const struct pt_inode *ino, const struct fs_setattr *a)
 {
 	struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
 
@@ -145,7 +145,7 @@ static int pt_set_times(struct pt_fs *fs, const struct pt_inode *ino, const stru
 	return 0;
 }
 
-static int pt_setattr_apply(struct pt_fs *fs, struct pt_inode *ino, const struct pt_handle *h,
+static int pt_setattr_apply(struct fs_state *fs, struct pt_inode *ino, const struct pt_handle *h,
 			    const struct fs_setattr *a)
 {
 	int r;
@@ -174,7 +174,7 @@ static int pt_setattr_apply(struct pt_fs *fs, struct pt_inode *ino, const struct
 	return pt_set_times(fs, ino, a);
 }
 
-int pt_op_setattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+int pt_op_setattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		  double *ret_timeout, struct fs_version *ret_ver)
 {

@@ -32,7 +32,7 @@ static void pt_unlockp(pthread_mutex_t **m)
 		pthread_mutex_unlock(*m);
 }
 
-int pt_op_opendir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+int pt_op_opendir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 		  uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -65,7 +65,7 @@ static bool pt_is_dot(const char *name)
  * Hands one entry to fill. Returns 0 when stored, 1 when skipped (the name vanished between
  * getdents and lookup), -ENOSPC when the reply is full, or another -errno.
  */
-static int pt_emit(struct pt_fs *fs, struct pt_inode *dir, const struct dirent64 *de, bool plus,
+static int pt_emit(struct fs_state *fs, struct pt_inode *dir, const struct dirent64 *de, bool plus,
 		   fs_fill_fn fill, void *cookie)
 {
 	struct fs_dirent d = {
@@ -98,7 +98,7 @@ static int pt_emit(struct pt_fs *fs, struct pt_inode *dir, const struct dirent64
 }
 
 /* Caller holds h->dir_mu. Lists from the stream's position until fill is full or the end. */
-static int pt_readdir_locked(struct pt_fs *fs, struct pt_handle *h, bool plus, fs_fill_fn fill,
+static int pt_readdir_locked(struct fs_state *fs, struct pt_handle *h, bool plus, fs_fill_fn fill,
 			     void *cookie)
 {
 	struct pt_dirstream *d = h->dir;
@@ -133,7 +133,7 @@ static int pt_readdir_locked(struct pt_fs *fs, struct pt_handle *h, bool plus, f
 	return filled ? 0 : r;
 }
 
-int pt_op_readdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_readdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		  uint64_t off, bool plus, fs_fill_fn fill, void *cookie)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
@@ -176,12 +176,12 @@ int pt_op_readdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, u
 	return r;
 }
 
-int pt_op_releasedir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+int pt_op_releasedir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
 	return pt_handle_release(fs, nodeid, fh);
 }
 
-int pt_op_fsyncdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_fsyncdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   bool datasync)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};

@@ -20,7 +20,7 @@
 #include "fs/passthrough/pt.h"
 #include "fs/passthrough/pt_ops.h"
 
-int pt_op_lookup(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_lookup(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 struct fs_entry *ret)
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
@@ -32,12 +32,12 @@ int pt_op_lookup(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, co
 	return pt_do_lookup(fs, p.ino, name, ret);
 }
 
-void pt_op_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup)
+void pt_op_forget(struct fs_state *fs, uint64_t nodeid, uint64_t nlookup)
 {
 	pt_inode_forget(fs, nodeid, nlookup);
 }
 
-int pt_op_readlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
+int pt_op_readlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
 		   size_t size)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -97,7 +97,7 @@ static int pt_make_syscall(const struct pt_inode *parent, const struct pt_make_a
 }
 
 /* Creates a node as the guest, then looks it up (as the daemon) to produce the entry. */
-static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
+static int pt_make(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
 		   const struct pt_make_args *a, struct fs_entry *ret)
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
@@ -137,7 +137,7 @@ static int pt_make(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent,
 	return r;
 }
 
-int pt_op_mknod(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_mknod(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret)
 {
 	struct pt_make_args a = {PT_MAKE_NOD, name, mode, umask, rdev, NULL};
@@ -157,7 +157,7 @@ int pt_op_mknod(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, con
 	return pt_make(fs, ctx, parent, &a, ret);
 }
 
-int pt_op_mkdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_mkdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		mode_t mode, mode_t umask, struct fs_entry *ret)
 {
 	struct pt_make_args a = {PT_MAKE_DIR, name, mode & 07777, umask, 0, NULL};
@@ -165,7 +165,7 @@ int pt_op_mkdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, con
 	return pt_make(fs, ctx, parent, &a, ret);
 }
 
-int pt_op_symlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_symlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		  const char *target, struct fs_entry *ret)
 {
 	struct pt_make_args a = {PT_MAKE_SYMLINK, name, 0, 0, 0, target};
@@ -178,8 +178,8 @@ int pt_op_symlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, c
 	return pt_make(fs, ctx, parent, &a, ret);
 }
 
-static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		     int flags, struct fs_version *ret_dirs)
+static int pt_remove(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
+		     const char *name, int flags, struct fs_version *ret_dirs)
 {
 	_cleanup_inode_ struct pt_inode_guard p = {fs, NULL};
 	uint32_t victim;
@@ -208,19 +208,19 @@ static int pt_remove(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent
 	return 0;
 }
 
-int pt_op_unlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_unlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 struct fs_version *ret_dirs)
 {
 	return pt_remove(fs, ctx, parent, name, 0, ret_dirs);
 }
 
-int pt_op_rmdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_rmdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		struct fs_version *ret_dirs)
 {
 	return pt_remove(fs, ctx, parent, name, AT_REMOVEDIR, ret_dirs);
 }
 
-int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_rename(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 uint64_t newparent, const char *newname, unsigned flags,
 		 struct fs_version *ret_dirs)
 {
@@ -260,7 +260,7 @@ int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, co
 	return 0;
 }
 
-int pt_op_link(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
+int pt_op_link(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
 	       const char *newname, struct fs_entry *ret)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -293,7 +293,7 @@ int pt_op_link(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint
 	return r;
 }
 
-int pt_op_access(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
+int pt_op_access(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_cred_ struct pt_cred cred = {false};
@@ -316,7 +316,8 @@ int pt_op_access(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, in
 	return r < 0 ? -errno : 0;
 }
 
-int pt_op_statfs(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret)
+int pt_op_statfs(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		 struct statvfs *ret)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	int r;
@@ -327,7 +328,7 @@ int pt_op_statfs(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, st
 	return fstatvfs(g.ino->fd, ret) < 0 ? -errno : 0;
 }
 
-int pt_op_syncfs(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid)
+int pt_op_syncfs(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	_cleanup_close_ int fd = -1;

@@ -16,7 +16,7 @@
 
 /* Host open flags from the guest's: drop what would change what is opened or how it is named
  * (we never create or follow here), and apply the configured policies. */
-static int pt_open_flags(const struct pt_fs *fs, int flags)
+static int pt_open_flags(const struct fs_state *fs, int flags)
 {
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_PATH | __O_TMPFILE | O_ASYNC |
 		   O_CLOEXEC);
@@ -39,7 +39,7 @@ static bool pt_flags_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-static uint32_t pt_file_open_flags(const struct pt_fs *fs)
+static uint32_t pt_file_open_flags(const struct fs_state *fs)
 {
 	switch (fs->cfg.cache) {
 	case PT_CACHE_NEVER:
@@ -59,7 +59,7 @@ static uint32_t pt_file_open_flags(const struct pt_fs *fs)
  * (`as_caller`) when it has not: a FUSE_CREATE that finds the name taken on the host, where the
  * guest believed it free and checked only the directory.
  */
-static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+static int pt_open_inode(struct fs_state *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
 			 int guest_flags, bool as_caller, int *ret_flags)
 {
 	_cleanup_cred_ struct pt_cred cred = {false};
@@ -104,7 +104,7 @@ static int pt_open_inode(struct pt_fs *fs, const struct fs_ctx *ctx, const struc
 	return fd;
 }
 
-int pt_op_open(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+int pt_op_open(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 	       uint64_t *ret_fh, uint32_t *ret_open_flags)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -129,7 +129,7 @@ int pt_op_open(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int 
  * Registers a freshly opened fd (ownership taken) of a new file: an O_PATH fd for its inode
  * comes from the open fd itself, not from the name, which may already point elsewhere.
  */
-static int pt_new_file_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, int flags,
+static int pt_new_file_entry(struct fs_state *fs, const struct pt_inode *parent, int *fd, int flags,
 			     struct fs_entry *ret_entry, uint64_t *ret_fh)
 {
 	_cleanup_close_ int file_fd = TAKE_FD(*fd);
@@ -158,7 +158,7 @@ static int pt_new_file_entry(struct pt_fs *fs, const struct pt_inode *parent, in
 }
 
 /* create of an existing name without O_EXCL: a lookup plus an open, with the open's checks. */
-static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
+static int pt_create_existing(struct fs_state *fs, const struct fs_ctx *ctx,
 			      const struct pt_inode *parent, const char *name, int flags,
 			      struct fs_entry *ret_entry, uint64_t *ret_fh)
 {
@@ -187,7 +187,7 @@ static int pt_create_existing(struct pt_fs *fs, const struct fs_ctx *ctx,
 	return 0;
 }
 
-int pt_op_create(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_create(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 mode_t mode, int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		 uint32_t *ret_open_flags)
 {
@@ -242,7 +242,7 @@ int pt_op_create(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, co
 	return 0;
 }
 
-int pt_op_tmpfile(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
+int pt_op_tmpfile(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
 		  int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		  uint32_t *ret_open_flags)
 {
@@ -279,7 +279,7 @@ int pt_op_tmpfile(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, m
 	return 0;
 }
 
-ssize_t pt_op_read(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+ssize_t pt_op_read(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   const struct iovec *iov, int iovcnt, off_t off)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
@@ -297,7 +297,7 @@ ssize_t pt_op_read(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, 
 	return n < 0 ? -errno : n;
 }
 
-ssize_t pt_op_write(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+ssize_t pt_op_write(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags,
 		    struct fs_version *ret_ver)
 {
@@ -328,12 +328,12 @@ ssize_t pt_op_write(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 	return n;
 }
 
-int pt_op_release(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
+int pt_op_release(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh)
 {
 	return pt_handle_release(fs, nodeid, fh);
 }
 
-int pt_op_fsync(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_fsync(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		bool datasync)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
@@ -347,7 +347,7 @@ int pt_op_fsync(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uin
 	return r < 0 ? -errno : 0;
 }
 
-int pt_op_fallocate(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		    int mode, off_t off, off_t len)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
@@ -370,8 +370,8 @@ int pt_op_fallocate(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 	return 0;
 }
 
-int pt_op_lseek(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
-		int whence, off_t *ret)
+int pt_op_lseek(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		off_t off, int whence, off_t *ret)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	off_t res;
@@ -401,7 +401,7 @@ int pt_op_lseek(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uin
 	}
 }
 
-ssize_t pt_op_copy_file_range(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
+ssize_t pt_op_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 			      uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
 			      off_t off_out, size_t len, unsigned flags)
 {

@@ -38,7 +38,7 @@ static int pt_lock_to_flock(const struct fs_lock *lk, struct flock *fl)
 	return 0;
 }
 
-int pt_op_flush(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_flush(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
@@ -97,7 +97,7 @@ static bool pt_find_holder(struct pt_inode *ino, uint64_t requester, const struc
 #define PT_MAX_LOCK_WAITERS 1024
 
 struct pt_lock_wait {
-	const struct pt_fs *fs;
+	const struct fs_state *fs;
 	uint64_t waiter, holder;
 	bool used;
 };
@@ -105,7 +105,7 @@ struct pt_lock_wait {
 static pthread_mutex_t lock_wait_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct pt_lock_wait lock_waits[PT_MAX_LOCK_WAITERS];
 
-static const struct pt_lock_wait *pt_wait_find(const struct pt_fs *fs, uint64_t waiter)
+static const struct pt_lock_wait *pt_wait_find(const struct fs_state *fs, uint64_t waiter)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(lock_waits); i++)
 		if (lock_waits[i].used && lock_waits[i].fs == fs && lock_waits[i].waiter == waiter)
@@ -114,7 +114,7 @@ static const struct pt_lock_wait *pt_wait_find(const struct pt_fs *fs, uint64_t 
 }
 
 /* Registers waiter -> holder unless that closes a cycle; returns the slot, or -EDEADLK. */
-static int pt_wait_register(const struct pt_fs *fs, uint64_t waiter, uint64_t holder)
+static int pt_wait_register(const struct fs_state *fs, uint64_t waiter, uint64_t holder)
 {
 	int r = -ENOLCK;
 
@@ -151,7 +151,7 @@ static void pt_wait_unregister(int slot)
 }
 
 /* A blocking lock: try, then register as a waiter (or refuse a deadlock), then sleep. */
-static int pt_lock_wait(struct pt_fs *fs, struct pt_inode *ino, struct pt_lock_owner *o,
+static int pt_lock_wait(struct fs_state *fs, struct pt_inode *ino, struct pt_lock_owner *o,
 			const struct flock *want)
 {
 	struct flock fl = *want, found = *want;
@@ -179,7 +179,7 @@ static int pt_lock_wait(struct pt_fs *fs, struct pt_inode *ino, struct pt_lock_o
 	return r;
 }
 
-int pt_op_getlk(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_getlk(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner, struct fs_lock *lk)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
@@ -247,7 +247,7 @@ static int pt_lock_access(const struct pt_handle *h, int type)
 	return 0;
 }
 
-int pt_op_setlk(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_setlk(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner, const struct fs_lock *lk, bool sleep)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
@@ -286,7 +286,7 @@ int pt_op_setlk(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uin
 	return r == -EACCES ? -EAGAIN : r;
 }
 
-int pt_op_flock(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
+int pt_op_flock(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
 		bool sleep)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};

@@ -21,12 +21,12 @@
 #include "fs/passthrough/pt.h"
 #include "fs/passthrough/pt_ops.h"
 
-bool pt_op_dax_available(struct pt_fs *fs)
+bool pt_op_dax_available(struct fs_state *fs)
 {
 	return fs->cfg.dax && dax_window_size(fs->cfg.dax) > 0;
 }
 
-int pt_op_setupmapping(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+int pt_op_setupmapping(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       uint64_t foffset, uint64_t len, uint64_t moffset, bool writable)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -59,7 +59,8 @@ int pt_op_setupmapping(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t node
 	return r;
 }
 
-int pt_op_removemapping(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len)
+int pt_op_removemapping(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t moffset,
+			uint64_t len)
 {
 	if (!fs->cfg.dax)
 		return -ENOSYS;

@@ -48,7 +48,7 @@
 #define PTM_HANDLES_MAX (1u << 20)
 
 /* The path of an fd as /proc shows it: 0, or -ENAMETOOLONG/-errno. */
-static int pt_fd_path(struct pt_fs *fs, int fd, char buf[static PATH_MAX])
+static int pt_fd_path(struct fs_state *fs, int fd, char buf[static PATH_MAX])
 {
 	char name[24];
 	ssize_t n;
@@ -75,11 +75,11 @@ static const char *pt_below_root(const char *root, const char *path)
 	return path[n] == '/' ? path + n + 1 : path + n;
 }
 
-static int pt_open_rel(struct pt_fs *fs, const char *rel);
+static int pt_open_rel(struct fs_state *fs, const char *rel);
 static bool pt_same_file(int a, int b);
 
 struct pt_save {
-	struct pt_fs *fs;
+	struct fs_state *fs;
 	struct sbuf_w *w;
 	char root[PATH_MAX];
 	unsigned unfindable;  /* nodes saved with neither path nor handle */
@@ -88,7 +88,7 @@ struct pt_save {
 };
 
 /* Whether `rel`, resolved beneath the share as the destination will, leads to fd's object. */
-static bool pt_path_names(struct pt_fs *fs, const char *rel, int fd)
+static bool pt_path_names(struct fs_state *fs, const char *rel, int fd)
 {
 	_cleanup_close_ int again = *rel ? pt_open_rel(fs, rel) : -EINVAL;
 
@@ -100,7 +100,7 @@ static bool pt_path_names(struct pt_fs *fs, const char *rel, int fd)
  * confirmed, into out. For a file linked under another name whose old name was then removed
  * (how some tools and network filesystems rename), which /proc shows as "old (deleted)".
  */
-static const char *pt_find_in_dir(struct pt_fs *fs, const char *dir, int fd, uint64_t ino,
+static const char *pt_find_in_dir(struct fs_state *fs, const char *dir, int fd, uint64_t ino,
 				  char out[static PATH_MAX])
 {
 	_cleanup_close_ int d =
@@ -150,7 +150,7 @@ static const char *pt_confirm_path(struct pt_save *s, struct pt_inode *ino, uint
 				   char found[static PATH_MAX])
 {
 	static const char deleted[] = " (deleted)";
-	struct pt_fs *fs = s->fs;
+	struct fs_state *fs = s->fs;
 	char *slash;
 	size_t n;
 
@@ -184,7 +184,7 @@ static const char *pt_confirm_path(struct pt_save *s, struct pt_inode *ino, uint
 
 static void pt_save_node(struct pt_save *s, struct pt_inode *ino, uint64_t nlookup)
 {
-	struct pt_fs *fs = s->fs;
+	struct fs_state *fs = s->fs;
 	_cleanup_free_ struct file_handle *fh = NULL;
 	char path[PATH_MAX], found[PATH_MAX];
 	const char *rel = NULL;
@@ -260,7 +260,7 @@ static void pt_save_node(struct pt_save *s, struct pt_inode *ino, uint64_t nlook
  */
 static int pt_save_nodes(struct pt_save *s)
 {
-	struct pt_fs *fs = s->fs;
+	struct fs_state *fs = s->fs;
 	const struct pt_hmap *m = &fs->inodes_by_id;
 	struct pt_snap {
 		struct pt_inode *ino;
@@ -294,7 +294,7 @@ static int pt_save_nodes(struct pt_save *s)
 
 static void pt_save_handles(struct pt_save *s)
 {
-	struct pt_fs *fs = s->fs;
+	struct fs_state *fs = s->fs;
 	const struct pt_hmap *m = &fs->handles;
 
 	pthread_rwlock_rdlock(&fs->handles_lock);
@@ -314,7 +314,7 @@ static void pt_save_handles(struct pt_save *s)
 	pthread_rwlock_unlock(&fs->handles_lock);
 }
 
-int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w)
+int pt_op_state_save(struct fs_state *fs, struct sbuf_w *w)
 {
 	struct pt_save s = {.fs = fs, .w = w};
 	int r;
@@ -361,7 +361,7 @@ int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w)
 /* ---- load ---- */
 
 struct pt_load {
-	struct pt_fs *fs;
+	struct fs_state *fs;
 	struct sbuf_r *r;
 	char root[PATH_MAX];
 	int mount_fd;	   /* the share's root as a real directory, for open_by_handle_at */
@@ -419,7 +419,7 @@ static int pt_parse_node(struct pt_load *l, struct pt_mnode *n)
 }
 
 /* Resolves a path relative to the share one component at a time, beneath it, no symlinks. */
-static int pt_open_rel(struct pt_fs *fs, const char *rel)
+static int pt_open_rel(struct fs_state *fs, const char *rel)
 {
 	_cleanup_close_ int dir = -1;
 	char *save = NULL, *comp, path[PATH_MAX];
@@ -450,7 +450,7 @@ static bool pt_same_file(int a, int b)
 }
 
 /* A directory is inside when walking ".." from it meets the share's root. */
-static bool pt_dir_inside(struct pt_fs *fs, int fd)
+static bool pt_dir_inside(struct fs_state *fs, int fd)
 {
 	_cleanup_close_ int cur = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 
@@ -598,7 +598,7 @@ static int pt_find_node(struct pt_load *l, struct pt_mnode *n)
 
 static int pt_load_node(struct pt_load *l, struct pt_mnode *n)
 {
-	struct pt_fs *fs = l->fs;
+	struct fs_state *fs = l->fs;
 	bool locks = n->flags & PTM_N_LOCKS;
 	int fd, r;
 
@@ -672,7 +672,7 @@ static int pt_reopen_flags(uint32_t saved)
 
 static int pt_load_handle(struct pt_load *l)
 {
-	struct pt_fs *fs = l->fs;
+	struct fs_state *fs = l->fs;
 	uint64_t fh = sbuf_get_u64(l->r), nodeid = sbuf_get_u64(l->r);
 	uint32_t flags = sbuf_get_u32(l->r), hflags = sbuf_get_u32(l->r);
 	struct pt_inode *ino;
@@ -724,7 +724,7 @@ static int pt_load_handles(struct pt_load *l)
 	return 0;
 }
 
-int pt_op_state_load(struct pt_fs *fs, struct sbuf_r *r)
+int pt_op_state_load(struct fs_state *fs, struct sbuf_r *r)
 {
 	struct pt_load l = {.fs = fs, .r = r, .mount_fd = -1};
 	int err;

@@ -8,12 +8,12 @@
 #include "fs/passthrough/pt.h"
 #include "fs/passthrough/pt_ops.h"
 
-bool pt_op_vt_available(struct pt_fs *fs)
+bool pt_op_vt_available(struct fs_state *fs)
 {
 	return fs->cfg.vt && vt_attach_guest(fs->cfg.vt) == 0;
 }
 
-int pt_op_version(struct pt_fs *fs, uint64_t nodeid, struct fs_version *ret)
+int pt_op_version(struct fs_state *fs, uint64_t nodeid, struct fs_version *ret)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
 	int r;

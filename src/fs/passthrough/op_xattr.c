@@ -24,7 +24,7 @@
  * ACL xattrs only in a session that negotiated FUSE_POSIX_ACL (which needs cfg.posix_acl): only
  * then does the guest apply them in its permission checks and leave the umask to us.
  */
-static int pt_xattr_check(const struct pt_fs *fs, const char *name)
+static int pt_xattr_check(const struct fs_state *fs, const char *name)
 {
 	if (!fs->cfg.xattr)
 		return -EOPNOTSUPP;
@@ -38,7 +38,7 @@ static int pt_xattr_check(const struct pt_fs *fs, const char *name)
  * as the daemon, which keeps it: clear it explicitly (dropping a privilege bit is always
  * allowed). chmod through the magic link works for every type that can hold an ACL.
  */
-static int pt_acl_kill_sgid(struct pt_fs *fs, const struct pt_inode *ino)
+static int pt_acl_kill_sgid(struct fs_state *fs, const struct pt_inode *ino)
 {
 	struct stat st;
 	char name[24];
@@ -51,7 +51,7 @@ static int pt_acl_kill_sgid(struct pt_fs *fs, const struct pt_inode *ino)
 	return fchmodat(fs->proc_fd, name, st.st_mode & 07777 & ~S_ISGID, 0) < 0 ? -errno : 0;
 }
 
-static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+static ssize_t pt_xattr_op(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 			   const struct pt_xreq *x)
 {
 	_cleanup_inode_ struct pt_inode_guard g = {fs, NULL};
@@ -79,7 +79,7 @@ static ssize_t pt_xattr_op(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t 
 }
 
 /* A named request: the guest's name checked, then mapped to the host's (x->name is replaced). */
-static ssize_t pt_xattr_named(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+static ssize_t pt_xattr_named(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 			      struct pt_xreq *x)
 {
 	char host[XATTRMAP_NAME_MAX + 1];
@@ -94,7 +94,7 @@ static ssize_t pt_xattr_named(struct pt_fs *fs, const struct fs_ctx *ctx, uint64
 	return pt_xattr_op(fs, ctx, nodeid, x);
 }
 
-int pt_op_setxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+int pt_op_setxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		   const void *value, size_t size, int flags)
 {
 	struct pt_xreq x = {PT_XSET, name, (void *)value, size, flags & ~FS_XATTR_ACL_KILL_SGID,
@@ -108,7 +108,7 @@ int pt_op_setxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, 
 	return (int)pt_xattr_named(fs, ctx, nodeid, &x);
 }
 
-ssize_t pt_op_getxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+ssize_t pt_op_getxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       const char *name, void *buf, size_t size)
 {
 	struct pt_xreq x = {PT_XGET, name, size ? buf : NULL, size, 0, false};
@@ -120,7 +120,7 @@ ssize_t pt_op_getxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t node
  * listxattr through the map: the host's list is read whole (it may be longer than the guest's
  * buffer, names only shrink or vanish), translated, then sized or copied for the guest.
  */
-static ssize_t pt_listxattr_mapped(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+static ssize_t pt_listxattr_mapped(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 				   void *buf, size_t size)
 {
 	_cleanup_free_ char *list = malloc(PT_XATTR_LIST_MAX);
@@ -142,7 +142,7 @@ static ssize_t pt_listxattr_mapped(struct pt_fs *fs, const struct fs_ctx *ctx, u
 	return (ssize_t)len;
 }
 
-ssize_t pt_op_listxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
+ssize_t pt_op_listxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
 			size_t size)
 {
 	struct pt_xreq x = {PT_XLIST, NULL, size ? buf : NULL, size, 0, false};
@@ -152,7 +152,8 @@ ssize_t pt_op_listxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nod
 	return pt_xattr_op(fs, ctx, nodeid, &x);
 }
 
-int pt_op_removexattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
+int pt_op_removexattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		      const char *name)
 {
 	struct pt_xreq x = {PT_XREMOVE, name, NULL, 0, 0, false};
 

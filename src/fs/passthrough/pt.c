@@ -23,14 +23,14 @@ static unsigned long pt_default_fd_budget(void);
 
 /* The sandbox sets RLIMIT_NOFILE after pt_new() (which must open the share first), so the
  * budget is derived again at each session's INIT, when no guest fd is held. */
-static void pt_fd_budget_setup(struct pt_fs *fs)
+static void pt_fd_budget_setup(struct fs_state *fs)
 {
 	fs->fds_max = fs->cfg.max_guest_fds ? fs->cfg.max_guest_fds : pt_default_fd_budget();
 	pt_vt_budget(fs);
 	pt_fh_budget(fs);
 }
 
-static int pt_init(struct pt_fs *fs, const struct fs_init_info *info)
+static int pt_init(struct fs_state *fs, const struct fs_init_info *info)
 {
 	pt_fd_budget_setup(fs);
 
@@ -40,7 +40,7 @@ static int pt_init(struct pt_fs *fs, const struct fs_init_info *info)
 	return 0;
 }
 
-static void pt_destroy(struct pt_fs *fs)
+static void pt_destroy(struct fs_state *fs)
 {
 	/* A remount or a new INIT: the window keeps the old session's maps otherwise. */
 	if (fs->cfg.dax)
@@ -127,7 +127,7 @@ static double pt_cache_timeout(enum pt_cache c)
 	}
 }
 
-static void pt_fs_free(struct pt_fs *fs)
+static void pt_fs_free(struct fs_state *fs)
 {
 	if (!fs)
 		return;
@@ -140,7 +140,7 @@ static void pt_fs_free(struct pt_fs *fs)
 	free(fs);
 }
 
-static int pt_fs_open(struct pt_fs *fs, const struct pt_config *cfg)
+static int pt_fs_open(struct fs_state *fs, const struct pt_config *cfg)
 {
 	_cleanup_close_ int root_fd = -1;
 	int r;
@@ -175,7 +175,7 @@ static int pt_fs_open(struct pt_fs *fs, const struct pt_config *cfg)
 
 int pt_new(const struct pt_config *cfg, struct fs_backend *ret)
 {
-	struct pt_fs *fs;
+	struct fs_state *fs;
 	int r;
 
 	if (!cfg || !cfg->shared_dir || cfg->shared_dir[0] != '/')

@@ -115,13 +115,8 @@ struct pt_handle {
 	bool locks_lost;
 };
 
-/*
- * The passthrough's state: fs/ops.h's opaque struct fs_state, so the ops take it typed. The
- * passthrough's own code keeps calling it struct pt_fs (the alias below) to spare a rename of
- * every use.
- */
-#define pt_fs fs_state
-struct pt_fs {
+/* The passthrough's state, the struct that fs/ops.h declares opaque (the ops take it typed). */
+struct fs_state {
 	struct pt_config cfg;
 	char *shared_dir;
 	int proc_fd; /* /proc/self/fd, O_PATH|O_DIRECTORY */
@@ -161,7 +156,7 @@ struct pt_fs {
 /* ---- Core files: what the op files (and each other) call. None of them calls an op file. ---- */
 
 /* The entry and attribute timeout of the share's cache mode. */
-static inline double pt_timeout(const struct pt_fs *fs)
+static inline double pt_timeout(const struct fs_state *fs)
 {
 	return fs->timeout;
 }
@@ -169,8 +164,8 @@ static inline double pt_timeout(const struct pt_fs *fs)
 /* fd.c */
 int pt_check_name(const char *name);
 /* Charges one guest-caused fd against the budget: 0 or -ENFILE. */
-int pt_fd_charge(struct pt_fs *fs);
-void pt_fd_uncharge(struct pt_fs *fs);
+int pt_fd_charge(struct fs_state *fs);
+void pt_fd_uncharge(struct fs_state *fs);
 
 /* stat.c */
 int pt_statx(int fd, struct statx *stx);
@@ -183,46 +178,48 @@ int pt_stat_inode(const struct pt_inode *ino, struct stat *st);
 int pt_statx_inode(const struct pt_inode *ino, struct statx *stx);
 
 /* inode.c */
-int pt_inode_table_init(struct pt_fs *fs, int root_fd);
-void pt_inode_table_done(struct pt_fs *fs);
+int pt_inode_table_init(struct fs_state *fs, int root_fd);
+void pt_inode_table_done(struct fs_state *fs);
 /* Drops every inode but the root (session reset). */
-void pt_inode_forget_all(struct pt_fs *fs);
+void pt_inode_forget_all(struct fs_state *fs);
 /* Returns a referenced and pinned inode for a guest node id, or -ENOENT (or the error reopening
  * its file handle, e.g. -ESTALE). Dropped with pt_inode_release (the guard does it). */
-int pt_inode_get(struct pt_fs *fs, uint64_t guest_nodeid, struct pt_inode **ret);
-void pt_inode_release(struct pt_fs *fs, struct pt_inode *ino);
+int pt_inode_get(struct fs_state *fs, uint64_t guest_nodeid, struct pt_inode **ret);
+void pt_inode_release(struct fs_state *fs, struct pt_inode *ino);
 /* A referenced inode (dropped with pt_inode_put), broken ones too, not pinned: -ENOENT. */
-int pt_inode_find(struct pt_fs *fs, uint64_t nodeid, struct pt_inode **ret);
+int pt_inode_find(struct fs_state *fs, uint64_t nodeid, struct pt_inode **ret);
 /* Plain references (no pin): for holders that do not use ino->fd, such as open handles. */
 void pt_inode_ref(struct pt_inode *ino);
-void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino);
-void pt_inode_forget(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t nlookup);
+void pt_inode_put(struct fs_state *fs, struct pt_inode *ino);
+void pt_inode_forget(struct fs_state *fs, uint64_t guest_nodeid, uint64_t nlookup);
 /* Turns an O_PATH fd (ownership taken, even on error) into a guest entry with one lookup
  * reference: an existing inode for the same (dev, ino, mnt) is reused. */
-int pt_inode_entry(struct pt_fs *fs, const struct pt_inode *parent, int *fd, struct fs_entry *ret);
+int pt_inode_entry(struct fs_state *fs, const struct pt_inode *parent, int *fd,
+		   struct fs_entry *ret);
 /* Looks `name` up under `parent` and returns the entry (one lookup reference). */
-int pt_do_lookup(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+int pt_do_lookup(struct fs_state *fs, const struct pt_inode *parent, const char *name,
 		 struct fs_entry *ret);
 /* The same for a node this request just created or changed: its version slot is bumped before
  * the stat and ret->ver is the bumped version (pt_vt.c). */
-int pt_inode_entry_changed(struct pt_fs *fs, const struct pt_inode *parent, int *fd,
+int pt_inode_entry_changed(struct fs_state *fs, const struct pt_inode *parent, int *fd,
 			   struct fs_entry *ret);
-int pt_do_lookup_changed(struct pt_fs *fs, const struct pt_inode *parent, const char *name,
+int pt_do_lookup_changed(struct fs_state *fs, const struct pt_inode *parent, const char *name,
 			 struct fs_entry *ret);
 /*
  * Migration (op_migrate.c): a node of a loaded state found again as the O_PATH fd *fd (ownership
  * taken), under its old id and lookup count (-EEXIST when the id or the host object is taken
  * already); or, not found, a broken node every use of which is -EIO.
  */
-int pt_inode_restore(struct pt_fs *fs, int *fd, uint64_t nodeid, uint64_t nlookup, bool locks_lost);
-int pt_inode_restore_broken(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup, mode_t type,
+int pt_inode_restore(struct fs_state *fs, int *fd, uint64_t nodeid, uint64_t nlookup,
+		     bool locks_lost);
+int pt_inode_restore_broken(struct fs_state *fs, uint64_t nodeid, uint64_t nlookup, mode_t type,
 			    bool locks_lost);
 /* Opens `name` under dirfd as O_PATH without following any symlink or leaving the dir. */
 int pt_open_child_path(int dirfd, const char *name);
 
 #define _cleanup_inode_ _cleanup_(pt_inode_cleanup)
 struct pt_inode_guard {
-	struct pt_fs *fs;
+	struct fs_state *fs;
 	struct pt_inode *ino;
 };
 static inline void pt_inode_cleanup(struct pt_inode_guard *g)
@@ -234,48 +231,48 @@ static inline void pt_inode_cleanup(struct pt_inode_guard *g)
 /* reopen.c */
 /* Reopens an inode's O_PATH fd as a real fd with host `flags` (O_CLOEXEC added). Regular files
  * and directories only: anything else is -EACCES (no host device/FIFO is ever opened). */
-int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags);
+int pt_reopen(struct fs_state *fs, const struct pt_inode *ino, int flags);
 
 /* fhandle.c: inodes held by file handle, their mounts, and the fd cache. */
-int pt_fh_init(struct pt_fs *fs);
+int pt_fh_init(struct fs_state *fs);
 /* Takes the fd cache's share out of fs->fds_max (just derived from the rlimit). */
-void pt_fh_budget(struct pt_fs *fs);
-void pt_fh_done(struct pt_fs *fs);
+void pt_fh_budget(struct fs_state *fs);
+void pt_fh_done(struct fs_state *fs);
 /* For a fresh O_PATH fd: in the handle modes, its file handle and a reference on its mount
  * (parent: pinned here if its fd is needed to reach the mount). Both NULL: hold the fd itself
  * (mode never, or prefer where handles do not work). -errno only in mode mandatory. */
-int pt_fh_make(struct pt_fs *fs, int fd, const struct pt_inode *parent, const struct statx *stx,
+int pt_fh_make(struct fs_state *fs, int fd, const struct pt_inode *parent, const struct statx *stx,
 	       struct file_handle **ret_fh, struct pt_mount **ret_mnt);
-void pt_mount_unref(struct pt_fs *fs, struct pt_mount *m);
+void pt_mount_unref(struct fs_state *fs, struct pt_mount *m);
 /* Gives a not yet published inode with fh its first fd (ownership taken), cached. */
-void pt_fdcache_adopt(struct pt_fs *fs, struct pt_inode *ino, int fd);
+void pt_fdcache_adopt(struct fs_state *fs, struct pt_inode *ino, int fd);
 /* Makes ino->fd usable until the matching unpin; no-op for inodes without fh. Pins nest. The
  * cache fields are the only part of an inode these change (under fdc_mu), so they take the
  * const pointers the op helpers have. */
-int pt_inode_pin(struct pt_fs *fs, const struct pt_inode *ino);
-void pt_inode_unpin(struct pt_fs *fs, const struct pt_inode *ino);
+int pt_inode_pin(struct fs_state *fs, const struct pt_inode *ino);
+void pt_inode_unpin(struct fs_state *fs, const struct pt_inode *ino);
 /* An unreferenced inode goes away: its cached fd, handle and mount reference. */
-void pt_fh_inode_done(struct pt_fs *fs, struct pt_inode *ino);
+void pt_fh_inode_done(struct fs_state *fs, struct pt_inode *ino);
 
 /* handle.c */
-int pt_handle_table_init(struct pt_fs *fs);
-void pt_handle_table_done(struct pt_fs *fs);
-void pt_handle_close_all(struct pt_fs *fs);
+int pt_handle_table_init(struct fs_state *fs);
+void pt_handle_table_done(struct fs_state *fs);
+void pt_handle_close_all(struct fs_state *fs);
 /* Registers an open fd (ownership taken, even on error) for `ino`: 0 or -EMFILE/-ENOMEM. */
-int pt_handle_new(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags, uint64_t *ret_fh);
+int pt_handle_new(struct fs_state *fs, struct pt_inode *ino, int *fd, int flags, uint64_t *ret_fh);
 /* Returns a referenced handle whose node matches, or -EBADF. */
-int pt_handle_get(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh,
+int pt_handle_get(struct fs_state *fs, uint64_t guest_nodeid, uint64_t guest_fh,
 		  struct pt_handle **ret);
-void pt_handle_put(struct pt_fs *fs, struct pt_handle *h);
-int pt_handle_release(struct pt_fs *fs, uint64_t guest_nodeid, uint64_t guest_fh);
+void pt_handle_put(struct fs_state *fs, struct pt_handle *h);
+int pt_handle_release(struct fs_state *fs, uint64_t guest_nodeid, uint64_t guest_fh);
 /* Migration: an open handle of a loaded state under its old number, holding *fd (ownership
  * taken; -1: broken, every use -EIO): -EEXIST when the number is taken. */
-int pt_handle_restore(struct pt_fs *fs, struct pt_inode *ino, int *fd, int flags, uint64_t fh,
+int pt_handle_restore(struct fs_state *fs, struct pt_inode *ino, int *fd, int flags, uint64_t fh,
 		      bool locks_lost);
 
 #define _cleanup_handle_ _cleanup_(pt_handle_cleanup)
 struct pt_handle_guard {
-	struct pt_fs *fs;
+	struct fs_state *fs;
 	struct pt_handle *h;
 };
 static inline void pt_handle_cleanup(struct pt_handle_guard *g)
@@ -300,22 +297,22 @@ void pt_cred_leave(struct pt_cred *c);
  * translation the credential switch applies (NULL: none), kept until exit. */
 int pt_cred_init(const struct idmap *uids, const struct idmap *gids);
 /* Guest-to-host translation of the ids a request gives a node (chown): 0 or -EPERM. */
-int pt_ids_to_host(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid);
+int pt_ids_to_host(const struct fs_state *fs, uint32_t *uid, uint32_t *gid);
 /* Host-to-guest translation of the owner in an attribute reply. */
-void pt_ids_to_guest(const struct pt_fs *fs, uint32_t *uid, uint32_t *gid);
-void pt_stat_to_guest(const struct pt_fs *fs, struct stat *st);
+void pt_ids_to_guest(const struct fs_state *fs, uint32_t *uid, uint32_t *gid);
+void pt_stat_to_guest(const struct fs_state *fs, struct stat *st);
 
 /* pt_dax.c: DAX hooks. FS_ATTR_DAX for a file with these attributes (ino may be NULL for a new
  * one), per cfg.dax_policy. */
-uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct pt_inode *ino,
+uint32_t pt_dax_attr_flags(const struct fs_state *fs, const struct pt_inode *ino,
 			   const struct statx *stx);
 /* For DAX-mapped files only (cheap otherwise): a stat saw size `size` (contents may have
  * changed); the daemon is about to change the file through fd (and truncate it to shrink_to,
  * or -1), or has just done so; fsync/flush/release: the guest's window writes go to the file. */
-void pt_dax_changed(struct pt_fs *fs, struct pt_inode *ino, uint64_t size);
-void pt_dax_before_write(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t shrink_to);
-void pt_dax_after_write(struct pt_fs *fs, struct pt_inode *ino, int fd);
-void pt_dax_sync(struct pt_fs *fs, struct pt_inode *ino);
+void pt_dax_changed(struct fs_state *fs, struct pt_inode *ino, uint64_t size);
+void pt_dax_before_write(struct fs_state *fs, struct pt_inode *ino, int fd, off_t shrink_to);
+void pt_dax_after_write(struct fs_state *fs, struct pt_inode *ino, int fd);
+void pt_dax_sync(struct fs_state *fs, struct pt_inode *ino);
 
 /* lock_owner.c: an inode's guest lock owners, each with its own open file description. */
 struct pt_lock_owner {
@@ -327,12 +324,12 @@ struct pt_lock_owner {
 };
 /* Returns a referenced owner (created when `create`, -ENOLCK beyond the per-inode limit or
  * the fd budget); -ENOENT when absent and !create. */
-int pt_owner_get(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner, bool create,
+int pt_owner_get(struct fs_state *fs, struct pt_inode *ino, uint64_t owner, bool create,
 		 struct pt_lock_owner **ret);
-void pt_owner_put(struct pt_fs *fs, struct pt_lock_owner *o);
+void pt_owner_put(struct fs_state *fs, struct pt_lock_owner *o);
 /* Drops `owner`'s description, and with it its locks (the guest's close: flush). */
-void pt_owner_remove(struct pt_fs *fs, struct pt_inode *ino, uint64_t owner);
-void pt_lock_owners_drop_all(struct pt_fs *fs, struct pt_inode *ino);
+void pt_owner_remove(struct fs_state *fs, struct pt_inode *ino, uint64_t owner);
+void pt_lock_owners_drop_all(struct fs_state *fs, struct pt_inode *ino);
 
 /* create.c */
 /*
@@ -341,42 +338,44 @@ void pt_lock_owners_drop_all(struct pt_fs *fs, struct pt_inode *ino);
  * directory, and *mode turned into the mode to create with (umask handling under
  * FUSE_POSIX_ACL).
  */
-int pt_create_begin(struct pt_fs *fs, uint64_t parent, struct pt_inode **parent_slot, mode_t *mode,
-		    mode_t umask);
+int pt_create_begin(struct fs_state *fs, uint64_t parent, struct pt_inode **parent_slot,
+		    mode_t *mode, mode_t umask);
 
 /* setid.c: clear setuid/setgid as an unprivileged write would (fd may be -1). */
-int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd);
+int pt_kill_suidgid(struct fs_state *fs, const struct pt_inode *ino, int fd);
 /* For a change that carries no kill flag of its own: pt_kill_suidgid when the caller is not
  * root (open with O_TRUNC); _v2: only under FUSE_HANDLE_KILLPRIV_V2 (fallocate,
  * copy_file_range: otherwise the guest sends the SETATTR itself). */
-int pt_kill_suidgid_caller(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
-			   int fd);
-int pt_kill_suidgid_v2(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+int pt_kill_suidgid_caller(struct fs_state *fs, const struct fs_ctx *ctx,
+			   const struct pt_inode *ino, int fd);
+int pt_kill_suidgid_v2(struct fs_state *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
 		       int fd);
 
 /* pt_vt.c: the version table hooks; all no-ops without a table. */
 /* The version of an inode now (read before a stat). */
-void pt_vt_read(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret);
+void pt_vt_read(struct fs_state *fs, const struct pt_inode *ino, struct fs_version *ret);
 /* After a successful change to ino, before the op returns; ret (may be NULL) gets the version
  * the change produced, flagged FS_VER_BUMPED. */
-void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret);
+void pt_vt_changed(struct fs_state *fs, const struct pt_inode *ino, struct fs_version *ret);
 /* The slot of `name` in dir, taken before a removal or rename replaces it: 0 or -errno. */
-int pt_vt_child_slot(struct pt_fs *fs, const struct pt_inode *dir, const char *name, uint32_t *ret);
+int pt_vt_child_slot(struct fs_state *fs, const struct pt_inode *dir, const char *name,
+		     uint32_t *ret);
 /* ... and whether it is a non-directory with other links (one that stays linked after it). */
-bool pt_vt_child_linked(struct pt_fs *fs, const struct pt_inode *dir, const char *name);
+bool pt_vt_child_linked(struct fs_state *fs, const struct pt_inode *dir, const char *name);
 /* ret (may be NULL) as for pt_vt_changed(). */
-void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot, struct fs_version *ret);
+void pt_vt_bump_slot(struct fs_state *fs, uint32_t slot, struct fs_version *ret);
 /* The slot of a fresh O_PATH fd (before its stat), with its version (bumped if `changed`). */
-uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version *ret);
+uint32_t pt_vt_fd_slot(struct fs_state *fs, int fd, bool changed, struct fs_version *ret);
 /* inotify-style watch (cfg.vt_watch_dir): gives it directory fd; 0 or -errno (logged).
  * `counted`: within the watch's share of the fd budget (-ENOSPC beyond it). */
-int pt_vt_watch_dir(struct pt_fs *fs, int fd, bool counted);
+int pt_vt_watch_dir(struct fs_state *fs, int fd, bool counted);
 /* Takes the watch's share out of fs->fds_max (just derived from the rlimit). */
-void pt_vt_budget(struct pt_fs *fs);
+void pt_vt_budget(struct fs_state *fs);
 /* The timeout of an inode's attributes (dir NULL) or of its entry in dir: the adaptive one
  * (cfg.adapt_max) from the slots' ages, else the cache mode's. Unversioned inodes (their host
  * changes may go unseen, so their ages mean nothing) keep the cache mode's. */
-double pt_vt_timeout(struct pt_fs *fs, uint32_t slot, bool unversioned, const struct pt_inode *dir);
+double pt_vt_timeout(struct fs_state *fs, uint32_t slot, bool unversioned,
+		     const struct pt_inode *dir);
 
 /* xattr_io.c: one xattr syscall on an inode. */
 enum pt_xop {
@@ -395,23 +394,23 @@ struct pt_xreq {
 	bool kill_sgid; /* PT_XSET of an access ACL: clear setgid once it is set */
 };
 /* Runs one request as ctx (NULL: as the daemon): the value, size or 0, or -errno. */
-ssize_t pt_xattr_do(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+ssize_t pt_xattr_do(struct fs_state *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
 		    const struct pt_xreq *x);
 /* getxattr as the daemon (the default-ACL probe of creating ops). */
-ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const char *name, void *buf,
-			 size_t size);
+ssize_t pt_xattr_get_raw(struct fs_state *fs, const struct pt_inode *ino, const char *name,
+			 void *buf, size_t size);
 /*
  * The host name of a guest's xattr name: the name itself without cfg.xattrmap, else its mapping
  * into buf; -EPERM/-ENOTSUP/-ERANGE when the mapping refuses it (xattrmap.h).
  */
-int pt_xattr_host_name(const struct pt_fs *fs, const char *guest_name,
+int pt_xattr_host_name(const struct fs_state *fs, const char *guest_name,
 		       char buf[static XATTRMAP_NAME_MAX + 1], const char **ret);
 /*
  * Sets ctx's security context (if any, and cfg.security_label) on the node `name` just created
  * in dirfd, through fd when it is an open fd of it (else -1), as the daemon, its name mapped
  * by cfg.xattrmap. 0 or -errno; the caller removes the node on failure.
  */
-int pt_secctx_apply(struct pt_fs *fs, const struct fs_ctx *ctx, int dirfd, const char *name,
+int pt_secctx_apply(struct fs_state *fs, const struct fs_ctx *ctx, int dirfd, const char *name,
 		    int fd);
 
 #endif

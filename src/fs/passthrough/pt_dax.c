@@ -10,7 +10,7 @@
 
 #include "fs/passthrough/pt.h"
 
-uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct pt_inode *ino,
+uint32_t pt_dax_attr_flags(const struct fs_state *fs, const struct pt_inode *ino,
 			   const struct statx *stx)
 {
 	uint64_t size = stx->stx_size;
@@ -32,24 +32,24 @@ uint32_t pt_dax_attr_flags(const struct pt_fs *fs, const struct pt_inode *ino,
 	return 0;
 }
 
-static bool pt_dax_mapped(const struct pt_fs *fs, struct pt_inode *ino)
+static bool pt_dax_mapped(const struct fs_state *fs, struct pt_inode *ino)
 {
 	return fs->cfg.dax && atomic_load_explicit(&ino->dax_mapped, memory_order_relaxed);
 }
 
-void pt_dax_changed(struct pt_fs *fs, struct pt_inode *ino, uint64_t size)
+void pt_dax_changed(struct fs_state *fs, struct pt_inode *ino, uint64_t size)
 {
 	if (pt_dax_mapped(fs, ino))
 		dax_changed(fs->cfg.dax, ino->nodeid, size);
 }
 
-void pt_dax_sync(struct pt_fs *fs, struct pt_inode *ino)
+void pt_dax_sync(struct fs_state *fs, struct pt_inode *ino)
 {
 	if (pt_dax_mapped(fs, ino))
 		dax_sync(fs->cfg.dax, ino->nodeid);
 }
 
-void pt_dax_before_write(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t shrink_to)
+void pt_dax_before_write(struct fs_state *fs, struct pt_inode *ino, int fd, off_t shrink_to)
 {
 	struct stat st;
 
@@ -61,7 +61,7 @@ void pt_dax_before_write(struct pt_fs *fs, struct pt_inode *ino, int fd, off_t s
 		dax_changed(fs->cfg.dax, ino->nodeid, (uint64_t)shrink_to);
 }
 
-void pt_dax_after_write(struct pt_fs *fs, struct pt_inode *ino, int fd)
+void pt_dax_after_write(struct fs_state *fs, struct pt_inode *ino, int fd)
 {
 	struct stat st;
 

@@ -9,97 +9,99 @@
 
 #include "fs/passthrough/pt.h"
 
-int pt_op_lookup(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_lookup(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 struct fs_entry *ret);
-void pt_op_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup);
-int pt_op_getattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+void pt_op_forget(struct fs_state *fs, uint64_t nodeid, uint64_t nlookup);
+int pt_op_getattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
 		  uint64_t fh, struct stat *ret, uint32_t *ret_attr_flags, double *ret_timeout);
-int pt_op_statx(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+int pt_op_statx(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
 		uint64_t fh, unsigned mask, unsigned sync, struct statx *ret,
 		uint32_t *ret_attr_flags, double *ret_timeout);
-int pt_op_setattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+int pt_op_setattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		  const struct fs_setattr *attr, struct stat *ret, uint32_t *ret_attr_flags,
 		  double *ret_timeout, struct fs_version *ret_ver);
-bool pt_op_dax_available(struct pt_fs *fs);
-int pt_op_setupmapping(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+bool pt_op_dax_available(struct fs_state *fs);
+int pt_op_setupmapping(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       uint64_t foffset, uint64_t len, uint64_t moffset, bool writable);
-int pt_op_removemapping(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t moffset, uint64_t len);
-int pt_op_readlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
+int pt_op_removemapping(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t moffset,
+			uint64_t len);
+int pt_op_readlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf,
 		   size_t size);
-int pt_op_symlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_symlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		  const char *target, struct fs_entry *ret);
-int pt_op_mknod(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_mknod(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		mode_t mode, dev_t rdev, mode_t umask, struct fs_entry *ret);
-int pt_op_mkdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_mkdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		mode_t mode, mode_t umask, struct fs_entry *ret);
-int pt_op_unlink(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_unlink(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 struct fs_version *ret_dirs);
-int pt_op_rmdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_rmdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		struct fs_version *ret_dirs);
-int pt_op_rename(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_rename(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 uint64_t newparent, const char *newname, unsigned flags,
 		 struct fs_version *ret_dirs);
-int pt_op_link(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
+int pt_op_link(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t newparent,
 	       const char *newname, struct fs_entry *ret);
-int pt_op_access(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask);
-int pt_op_statfs(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct statvfs *ret);
-int pt_op_syncfs(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid);
+int pt_op_access(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int mask);
+int pt_op_statfs(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+		 struct statvfs *ret);
+int pt_op_syncfs(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid);
 
-int pt_op_open(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+int pt_op_open(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 	       uint64_t *ret_fh, uint32_t *ret_open_flags);
-int pt_op_create(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+int pt_op_create(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 		 mode_t mode, int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		 uint32_t *ret_open_flags);
-int pt_op_tmpfile(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
+int pt_op_tmpfile(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent, mode_t mode,
 		  int flags, mode_t umask, struct fs_entry *ret_entry, uint64_t *ret_fh,
 		  uint32_t *ret_open_flags);
-ssize_t pt_op_read(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+ssize_t pt_op_read(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   const struct iovec *iov, int iovcnt, off_t off);
-ssize_t pt_op_write(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+ssize_t pt_op_write(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		    const struct iovec *iov, int iovcnt, off_t off, uint32_t write_flags,
 		    struct fs_version *ret_ver);
-int pt_op_release(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
-int pt_op_fsync(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_release(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
+int pt_op_fsync(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		bool datasync);
-int pt_op_fallocate(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		    int mode, off_t off, off_t len);
-int pt_op_lseek(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, off_t off,
-		int whence, off_t *ret);
-ssize_t pt_op_copy_file_range(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
+int pt_op_lseek(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		off_t off, int whence, off_t *ret);
+ssize_t pt_op_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 			      uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
 			      off_t off_out, size_t len, unsigned flags);
 
-int pt_op_opendir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
+int pt_op_opendir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 		  uint64_t *ret_fh, uint32_t *ret_open_flags);
-int pt_op_readdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_readdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		  uint64_t off, bool plus, fs_fill_fn fill, void *cookie);
-int pt_op_releasedir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
-int pt_op_fsyncdir(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_releasedir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
+int pt_op_fsyncdir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		   bool datasync);
 
-int pt_op_setxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+int pt_op_setxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		   const void *value, size_t size, int flags);
-ssize_t pt_op_getxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+ssize_t pt_op_getxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       const char *name, void *buf, size_t size);
-ssize_t pt_op_listxattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
+ssize_t pt_op_listxattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, void *buf,
 			size_t size);
-int pt_op_removexattr(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+int pt_op_removexattr(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		      const char *name);
 
-int pt_op_flush(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_flush(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner);
-int pt_op_getlk(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_getlk(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner, struct fs_lock *lk);
-int pt_op_setlk(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+int pt_op_setlk(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		uint64_t lock_owner, const struct fs_lock *lk, bool sleep);
-int pt_op_flock(struct pt_fs *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
+int pt_op_flock(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, int op,
 		bool sleep);
 
-bool pt_op_vt_available(struct pt_fs *fs);
-int pt_op_version(struct pt_fs *fs, uint64_t nodeid, struct fs_version *ret);
+bool pt_op_vt_available(struct fs_state *fs);
+int pt_op_version(struct fs_state *fs, uint64_t nodeid, struct fs_version *ret);
 
 /* op_migrate.c: the backend's part of the migration state (docs/migration.md). */
-int pt_op_state_save(struct pt_fs *fs, struct sbuf_w *w);
-int pt_op_state_load(struct pt_fs *fs, struct sbuf_r *r);
+int pt_op_state_save(struct fs_state *fs, struct sbuf_w *w);
+int pt_op_state_load(struct fs_state *fs, struct sbuf_r *r);
 
 #endif

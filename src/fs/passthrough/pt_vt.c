@@ -14,7 +14,7 @@
 #include "util/log.h"
 #include "util/macros.h"
 
-void pt_vt_read(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret)
+void pt_vt_read(struct fs_state *fs, const struct pt_inode *ino, struct fs_version *ret)
 {
 	*ret = (struct fs_version){0};
 	if (!fs->cfg.vt)
@@ -26,7 +26,7 @@ void pt_vt_read(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version 
 	ret->flags = FS_VER_VALID;
 }
 
-void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_version *ret)
+void pt_vt_changed(struct fs_state *fs, const struct pt_inode *ino, struct fs_version *ret)
 {
 	uint64_t v;
 
@@ -40,7 +40,8 @@ void pt_vt_changed(struct pt_fs *fs, const struct pt_inode *ino, struct fs_versi
 			       : (struct fs_version){v, ino->vt_slot, FS_VER_VALID | FS_VER_BUMPED};
 }
 
-double pt_vt_timeout(struct pt_fs *fs, uint32_t slot, bool unversioned, const struct pt_inode *dir)
+double pt_vt_timeout(struct fs_state *fs, uint32_t slot, bool unversioned,
+		     const struct pt_inode *dir)
 {
 	double age;
 
@@ -53,7 +54,7 @@ double pt_vt_timeout(struct pt_fs *fs, uint32_t slot, bool unversioned, const st
 	return vt_adaptive_timeout(age, fs->cfg.adapt_min, fs->cfg.adapt_max);
 }
 
-void pt_vt_budget(struct pt_fs *fs)
+void pt_vt_budget(struct fs_state *fs)
 {
 	if (!fs->cfg.vt || !fs->cfg.vt_watch_dir)
 		return;
@@ -61,7 +62,7 @@ void pt_vt_budget(struct pt_fs *fs)
 	fs->fds_max -= fs->vt_watch_max;
 }
 
-int pt_vt_watch_dir(struct pt_fs *fs, int fd, bool counted)
+int pt_vt_watch_dir(struct fs_state *fs, int fd, bool counted)
 {
 	int r = 0;
 
@@ -88,14 +89,15 @@ int pt_vt_watch_dir(struct pt_fs *fs, int fd, bool counted)
 	return r;
 }
 
-int pt_vt_child_slot(struct pt_fs *fs, const struct pt_inode *dir, const char *name, uint32_t *ret)
+int pt_vt_child_slot(struct fs_state *fs, const struct pt_inode *dir, const char *name,
+		     uint32_t *ret)
 {
 	if (!fs->cfg.vt)
 		return -ENOENT;
 	return vt_slot_at(fs->cfg.vt, dir->fd, name, ret);
 }
 
-bool pt_vt_child_linked(struct pt_fs *fs, const struct pt_inode *dir, const char *name)
+bool pt_vt_child_linked(struct fs_state *fs, const struct pt_inode *dir, const char *name)
 {
 	struct stat st;
 
@@ -106,7 +108,7 @@ bool pt_vt_child_linked(struct pt_fs *fs, const struct pt_inode *dir, const char
 	       !S_ISDIR(st.st_mode) && st.st_nlink > 1;
 }
 
-void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot, struct fs_version *ret)
+void pt_vt_bump_slot(struct fs_state *fs, uint32_t slot, struct fs_version *ret)
 {
 	uint64_t v;
 
@@ -117,7 +119,7 @@ void pt_vt_bump_slot(struct pt_fs *fs, uint32_t slot, struct fs_version *ret)
 		*ret = (struct fs_version){v, slot, FS_VER_VALID | FS_VER_BUMPED};
 }
 
-uint32_t pt_vt_fd_slot(struct pt_fs *fs, int fd, bool changed, struct fs_version *ret)
+uint32_t pt_vt_fd_slot(struct fs_state *fs, int fd, bool changed, struct fs_version *ret)
 {
 	struct stat st;
 	uint32_t slot = 0;

@@ -7,7 +7,7 @@
 
 #include "fs/passthrough/pt.h"
 
-int pt_reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
+int pt_reopen(struct fs_state *fs, const struct pt_inode *ino, int flags)
 {
 	char name[24];
 	int fd;

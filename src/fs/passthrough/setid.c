@@ -15,7 +15,7 @@
  * unprivileged writer the guest modelled: clear them explicitly. Clearing privilege bits is
  * always safe, so this runs with the daemon's credentials.
  */
-int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
+int pt_kill_suidgid(struct fs_state *fs, const struct pt_inode *ino, int fd)
 {
 	struct stat st;
 	mode_t kill = S_ISUID;
@@ -45,13 +45,13 @@ int pt_kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
  * no such flag, so there a non-root caller stands for "lacks CAP_FSETID", as it does on the
  * guest's own local file systems in all but the rarest setups.
  */
-int pt_kill_suidgid_caller(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
-			   int fd)
+int pt_kill_suidgid_caller(struct fs_state *fs, const struct fs_ctx *ctx,
+			   const struct pt_inode *ino, int fd)
 {
 	return ctx->uid == 0 ? 0 : pt_kill_suidgid(fs, ino, fd);
 }
 
-int pt_kill_suidgid_v2(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+int pt_kill_suidgid_v2(struct fs_state *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
 		       int fd)
 {
 	return fs->killpriv_v2 ? pt_kill_suidgid_caller(fs, ctx, ino, fd) : 0;

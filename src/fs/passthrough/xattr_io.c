@@ -72,7 +72,7 @@ static long pt_xattr_fd(int fd, const struct pt_xreq *x)
 /* Whether the kernel has *xattrat(); probed once at first use. 0 unknown, 1 yes, -1 no. */
 static atomic_int pt_has_xattrat;
 
-static bool pt_xattrat_supported(struct pt_fs *fs)
+static bool pt_xattrat_supported(struct fs_state *fs)
 {
 	int v = atomic_load(&pt_has_xattrat);
 	struct pt_xreq probe = {PT_XLIST, NULL, NULL, 0, 0, false};
@@ -87,7 +87,7 @@ static bool pt_xattrat_supported(struct pt_fs *fs)
 	return v > 0;
 }
 
-ssize_t pt_xattr_do(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
+ssize_t pt_xattr_do(struct fs_state *fs, const struct fs_ctx *ctx, const struct pt_inode *ino,
 		    const struct pt_xreq *x)
 {
 	_cleanup_cred_ struct pt_cred cred = {false};
@@ -114,8 +114,8 @@ ssize_t pt_xattr_do(struct pt_fs *fs, const struct fs_ctx *ctx, const struct pt_
 	return r < 0 ? -errno : r;
 }
 
-ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const char *name, void *buf,
-			 size_t size)
+ssize_t pt_xattr_get_raw(struct fs_state *fs, const struct pt_inode *ino, const char *name,
+			 void *buf, size_t size)
 {
 	struct pt_xreq x = {PT_XGET, name, buf, size, 0, false};
 
@@ -126,7 +126,7 @@ ssize_t pt_xattr_get_raw(struct pt_fs *fs, const struct pt_inode *ino, const cha
  * The host name for a guest's name: the name itself without --xattrmap, else its mapping into
  * buf (-EPERM/-ENOTSUP/-ERANGE: refused, xattrmap.h).
  */
-int pt_xattr_host_name(const struct pt_fs *fs, const char *guest_name,
+int pt_xattr_host_name(const struct fs_state *fs, const char *guest_name,
 		       char buf[static XATTRMAP_NAME_MAX + 1], const char **ret)
 {
 	int r;
@@ -142,7 +142,8 @@ int pt_xattr_host_name(const struct pt_fs *fs, const char *guest_name,
 	return 0;
 }
 
-int pt_secctx_apply(struct pt_fs *fs, const struct fs_ctx *ctx, int dirfd, const char *name, int fd)
+int pt_secctx_apply(struct fs_state *fs, const struct fs_ctx *ctx, int dirfd, const char *name,
+		    int fd)
 {
 	char host[XATTRMAP_NAME_MAX + 1], path[24];
 	struct pt_xreq x = {PT_XSET, NULL, (void *)ctx->secctx_value, ctx->secctx_size, 0, false};
