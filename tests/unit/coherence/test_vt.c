@@ -424,8 +424,8 @@ static pid_t hold_byte_lock(const char *p, off_t byte, int *wfd)
 			_exit(1);
 		if (write(ready[1], &c, 1) != 1)
 			_exit(1);
-		(void)read(go[0], &c, 1);
-		_exit(0);
+		/* Holds the lock until the parent writes or closes its end. */
+		_exit(read(go[0], &c, 1) < 0);
 	}
 	close(go[0]);
 	close(ready[1]);
@@ -623,7 +623,7 @@ static void test_stale_race(void)
 				struct vt_table *t = NULL;
 				struct stat fst;
 				uint64_t off, len;
-				int fd;
+				int fd, failed;
 
 				close(start[1]);
 				close(done[1]);
@@ -638,9 +638,10 @@ static void test_stale_race(void)
 				got[0].ino = fst.st_ino;
 				if (write(res[1], &got[0], sizeof(got[0])) != sizeof(got[0]))
 					_exit(1);
-				(void)read(done[0], &c, 1); /* stay live until all reported */
+				/* stay live until all reported */
+				failed = read(done[0], &c, 1) < 0;
 				vt_close(t);
-				_exit(0);
+				_exit(failed);
 			}
 		}
 		close(start[0]);
