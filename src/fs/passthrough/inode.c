@@ -204,6 +204,29 @@ int pt_inode_find(struct fs_state *fs, uint64_t nodeid, struct pt_inode **ret)
 	return 0;
 }
 
+bool pt_inode_known_slot(struct fs_state *fs, const struct statx *stx, uint32_t *ret)
+{
+	const struct pt_inode *ino;
+	bool open_fd = false;
+
+	pthread_rwlock_rdlock(&fs->inodes_lock);
+	ino = pt_find_by_key(fs, makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino,
+			     pt_statx_mnt_id(stx));
+	if (ino && !ino->fh) {
+		open_fd = true;
+	} else if (ino) {
+		/* A handle-only inode whose fd was evicted may be a deleted file whose number the
+		 * host gave to a new one: its slot (hash of the old handle) would be wrong. */
+		pthread_mutex_lock(&fs->fdc_mu);
+		open_fd = ino->fd >= 0;
+		pthread_mutex_unlock(&fs->fdc_mu);
+	}
+	if (open_fd)
+		*ret = ino->vt_slot;
+	pthread_rwlock_unlock(&fs->inodes_lock);
+	return open_fd;
+}
+
 void pt_inode_release(struct fs_state *fs, struct pt_inode *ino)
 {
 	pt_inode_unpin(fs, ino);

@@ -194,9 +194,8 @@ static int pt_remove(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t par
 	r = pt_inode_get(fs, parent, &p.ino);
 	if (r < 0)
 		return r;
-	has_victim = pt_vt_child_slot(fs, p.ino, name, &victim) == 0;
-	if (has_victim && ret_dirs && !(flags & AT_REMOVEDIR))
-		linked = pt_vt_child_linked(fs, p.ino, name);
+	has_victim = pt_vt_child(fs, p.ino, name, &victim, &linked) == 0;
+	linked = linked && ret_dirs && !(flags & AT_REMOVEDIR);
 	/* The node itself stays in the table (and valid) until the guest forgets it. */
 	if (unlinkat(p.ino->fd, name, flags) < 0)
 		return -errno;
@@ -243,10 +242,9 @@ int pt_op_rename(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t parent,
 	if (r < 0)
 		return r;
 	/* Both names' inodes, before the rename moves or replaces them. */
-	has_src = pt_vt_child_slot(fs, p.ino, name, &src) == 0;
-	has_dst = pt_vt_child_slot(fs, np.ino, newname, &dst) == 0;
-	if (has_dst && ret_dirs && !(flags & RENAME_EXCHANGE))
-		linked = pt_vt_child_linked(fs, np.ino, newname);
+	has_src = pt_vt_child(fs, p.ino, name, &src, NULL) == 0;
+	has_dst = pt_vt_child(fs, np.ino, newname, &dst, &linked) == 0;
+	linked = linked && ret_dirs && !(flags & RENAME_EXCHANGE);
 	if (renameat2(p.ino->fd, name, np.ino->fd, newname, flags) < 0)
 		return -errno;
 	pt_vt_changed(fs, p.ino, ret_dirs);

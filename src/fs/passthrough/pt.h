@@ -188,6 +188,9 @@ int pt_inode_get(struct fs_state *fs, uint64_t guest_nodeid, struct pt_inode **r
 void pt_inode_release(struct fs_state *fs, struct pt_inode *ino);
 /* A referenced inode (dropped with pt_inode_put), broken ones too, not pinned: -ENOENT. */
 int pt_inode_find(struct fs_state *fs, uint64_t nodeid, struct pt_inode **ret);
+/* The version slot of the inode stx describes when the table has it with an open fd (which
+ * keeps the host from reusing its inode number, so it is that very object): true and *ret. */
+bool pt_inode_known_slot(struct fs_state *fs, const struct statx *stx, uint32_t *ret);
 /* Plain references (no pin): for holders that do not use ino->fd, such as open handles. */
 void pt_inode_ref(struct pt_inode *ino);
 void pt_inode_put(struct fs_state *fs, struct pt_inode *ino);
@@ -357,11 +360,11 @@ void pt_vt_read(struct fs_state *fs, const struct pt_inode *ino, struct fs_versi
 /* After a successful change to ino, before the op returns; ret (may be NULL) gets the version
  * the change produced, flagged FS_VER_BUMPED. */
 void pt_vt_changed(struct fs_state *fs, const struct pt_inode *ino, struct fs_version *ret);
-/* The slot of `name` in dir, taken before a removal or rename replaces it: 0 or -errno. */
-int pt_vt_child_slot(struct fs_state *fs, const struct pt_inode *dir, const char *name,
-		     uint32_t *ret);
-/* ... and whether it is a non-directory with other links (one that stays linked after it). */
-bool pt_vt_child_linked(struct fs_state *fs, const struct pt_inode *dir, const char *name);
+/* The slot of `name` in dir, taken before a removal or rename replaces it, and whether it is a
+ * non-directory with other links (one that stays linked after it; ret_linked may be NULL):
+ * 0 or -errno. One statx; the file handle only for an inode this daemon holds no fd of. */
+int pt_vt_child(struct fs_state *fs, const struct pt_inode *dir, const char *name,
+		uint32_t *ret_slot, bool *ret_linked);
 /* ret (may be NULL) as for pt_vt_changed(). */
 void pt_vt_bump_slot(struct fs_state *fs, uint32_t slot, struct fs_version *ret);
 /* The slot of a fresh O_PATH fd (before its stat), with its version (bumped if `changed`). */

@@ -89,23 +89,25 @@ int pt_vt_watch_dir(struct fs_state *fs, int fd, bool counted)
 	return r;
 }
 
-int pt_vt_child_slot(struct fs_state *fs, const struct pt_inode *dir, const char *name,
-		     uint32_t *ret)
+int pt_vt_child(struct fs_state *fs, const struct pt_inode *dir, const char *name,
+		uint32_t *ret_slot, bool *ret_linked)
 {
+	struct statx stx;
+
 	if (!fs->cfg.vt)
 		return -ENOENT;
-	return vt_slot_at(fs->cfg.vt, dir->fd, name, ret);
-}
-
-bool pt_vt_child_linked(struct fs_state *fs, const struct pt_inode *dir, const char *name)
-{
-	struct stat st;
-
+	if (statx(dir->fd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
+		return -errno;
 	/* Racy by nature (another link may come or go meanwhile): it only decides whether the
 	 * bump is reported, and a guest adopts a reported bump only when nobody else's came
 	 * between. */
-	return fs->cfg.vt && fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       !S_ISDIR(st.st_mode) && st.st_nlink > 1;
+	if (ret_linked)
+		*ret_linked = !S_ISDIR(stx.stx_mode) && stx.stx_nlink > 1;
+	/* The victim the guest looked up is usually known, with the slot its handle hashed to
+	 * (the one the host watch and other daemons compute): no name_to_handle_at then. */
+	if (pt_inode_known_slot(fs, &stx, ret_slot))
+		return 0;
+	return vt_slot_at(fs->cfg.vt, dir->fd, name, ret_slot);
 }
 
 void pt_vt_bump_slot(struct fs_state *fs, uint32_t slot, struct fs_version *ret)

@@ -436,6 +436,102 @@ static void test_watch_dir_hook(void)
 	tenv_done(&w);
 }
 
+/* ---- victims of UNLINK and RENAME: known to the daemon or not ---- */
+
+/* The slot of a name in e's share, computed on the host side from its path. */
+static uint32_t host_slot(struct tenv *e, const char *name)
+{
+	uint32_t s = 0;
+
+	CHECK_EQ(vt_slot_at(vt, AT_FDCWD, tpath(e, name), &s), 0);
+	return s;
+}
+
+/* A file `victim` with a second name `keep` (so that its removal reports its own bump), looked
+ * up by the guest or not, and with `evict` its cached fd pushed out by a fresh inode's (a cache
+ * of one). Returns its node id (0: not looked up) and its slot computed on the host side. */
+static uint64_t make_victim(struct tenv *e, uint64_t dir, const char *victim, const char *keep,
+			    bool looked, bool evict, uint32_t *ret_slot)
+{
+	static unsigned fresh;
+	char path[PATH_MAX * 2], name[16];
+	uint64_t node = 0;
+
+	thost_write(e, victim, "V", 0644);
+	snprintf(path, sizeof(path), "%s", tpath(e, victim));
+	CHECK_EQ(link(path, tpath(e, keep)), 0);
+	if (looked)
+		CHECK((node = tlookup(e, dir, victim)) != 0);
+	if (evict) {
+		uint64_t other;
+
+		snprintf(name, sizeof(name), "fresh%u", fresh++);
+		thost_write(e, name, "F", 0644);
+		CHECK((other = tlookup(e, dir, name)) != 0);
+		e->ops->forget(e->fs, other, 1);
+	}
+	*ret_slot = host_slot(e, victim);
+	return node;
+}
+
+static void check_victim_bump(const struct fs_version *v, uint32_t slot)
+{
+	CHECK_EQ(v[FS_REMOVE_NODE].flags, FS_VER_VALID | FS_VER_BUMPED);
+	CHECK_EQ(v[FS_REMOVE_NODE].slot, slot);
+	CHECK_EQ(v[FS_REMOVE_NODE].version, vt_read(vt, slot));
+}
+
+/* The victim's reported bump is exactly the slot the host computes for it, and the version it
+ * left there, whether the guest looked it up (the daemon's cached slot), never looked it up
+ * (its handle) or looked it up and the fd cache evicted it since (`evict`). */
+static void check_victims(struct tenv *e, uint64_t dir, bool evict)
+{
+	for (int looked = 0; looked < 2; looked++) {
+		struct fs_version v[FS_REMOVE_VERS] = {0};
+		uint32_t s, ss;
+		uint64_t node, before;
+
+		/* UNLINK of one of two names. */
+		node = make_victim(e, dir, "u", "u.keep", looked, evict, &s);
+		CHECK_EQ(e->ops->unlink(e->fs, &root_ctx, dir, "u", v), 0);
+		check_victim_bump(v, s);
+		CHECK_EQ(s, host_slot(e, "u.keep"));
+		CHECK_EQ(unlink(tpath(e, "u.keep")), 0);
+		if (node)
+			e->ops->forget(e->fs, node, 1);
+
+		/* RENAME over one of two names; the moved file's slot moves too. */
+		memset(v, 0, sizeof(v));
+		thost_write(e, "src", "S", 0644);
+		ss = host_slot(e, "src");
+		before = vt_read(vt, ss);
+		node = make_victim(e, dir, "r", "r.keep", looked, evict, &s);
+		CHECK_EQ(e->ops->rename(e->fs, &root_ctx, dir, "src", dir, "r", 0, v), 0);
+		CHECK(vt_read(vt, ss) != before);
+		check_victim_bump(v, s);
+		CHECK_EQ(unlink(tpath(e, "r.keep")), 0);
+		CHECK_EQ(unlink(tpath(e, "r")), 0);
+		if (node)
+			e->ops->forget(e->fs, node, 1);
+	}
+}
+
+static void test_victims(void)
+{
+	struct pt_config cfg = tenv_default_config();
+	struct tenv h;
+
+	check_victims(&t, FS_ROOT_ID, false);
+	/* Inodes held by file handle, with room for a single cached fd. */
+	cfg.vt = vt;
+	cfg.inode_file_handles = PT_INODE_FH_MANDATORY;
+	cfg.fd_cache_size = 1;
+	CHECK_EQ(tenv_init(&h, &cfg), 0);
+	check_victims(&h, FS_ROOT_ID, false);
+	check_victims(&h, FS_ROOT_ID, true);
+	tenv_done(&h);
+}
+
 static void setup(void)
 {
 	struct pt_config cfg = tenv_default_config();
@@ -492,6 +588,7 @@ int main(void)
 	setup();
 	test_lookup_versions();
 	test_watch_dir_hook();
+	test_victims();
 	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++)
 		run_row(&rows[i]);
 	/* The root has a slot too, and its changes move it. */
