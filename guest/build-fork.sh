@@ -13,8 +13,10 @@
 # $VFSD_CACHE/guest-modules (default /var/cache/vfsd-test; only fs/fuse of the source is kept);
 # the compiler the headers name (.kernelvariables: gcc-16 for 7.2) and make, binutils, pahole
 # are installed into the chroot if missing. The build copies the pristine fs/fuse, adds
-# guest/linux-7.2/{Kbuild,fork.c,fork.h} and runs `make M=...` in the chroot, the cache bound
-# at its own path inside it (a private mount namespace: nothing stays mounted).
+# guest/linux-7.2/{Kbuild,fork.c,fork.h}, the version table's guest/linux-6.1/{vt.c,vt.h,
+# vt_virtio.c} and include/vfsd/vt_proto.h, applies guest/linux-7.2/hooks.patch and runs
+# `make M=...` in the chroot, the cache bound at its own path inside it (a private mount
+# namespace: nothing stays mounted).
 #
 # Prints shell assignments on stdout, as build-modules.sh does:
 #   GUEST_MODULES_DIR=/.../virtiofs_vt.ko   GUEST_MODULES_KVER=KVER
@@ -94,15 +96,19 @@ src="$top/fuse-src-$src_ver"
 bl_fuse_src "$src" "$series"
 
 # ---------------------------------------------------------------- build
-ours=("$fork/Kbuild" "$fork/fork.c" "$fork/fork.h")
+# The version table's client code is 6.1's (guest/linux-6.1), shared: the hooks differ.
+ours=("$fork/Kbuild" "$fork/fork.c" "$fork/fork.h" "$here/linux-6.1/vt.c" "$here/linux-6.1/vt.h"
+	"$here/linux-6.1/vt_virtio.c" "$repo/include/vfsd/vt_proto.h")
 key=$({
-	cat "${ours[@]}"
+	cat "$fork/hooks.patch" "${ours[@]}"
 	echo "$kver $ver $src_ver"
 	in_chroot "$cc" --version | head -1
 } | sha256sum | cut -c1-16)
 out="$top/build-$kver-$key"
 if [ ! -f "$out/.built" ]; then
 	bl_tree "$out" "$src" "${ours[@]}"
+	patch -p1 -s --no-backup-if-mismatch -d "$out.tmp" <"$fork/hooks.patch" ||
+		die "guest/linux-7.2/hooks.patch does not apply to fs/fuse of linux-source-$series $src_ver"
 	log "building in $out (make M=... in the sid chroot, $cc)"
 	t0=$(date +%s)
 	in_chroot make -s -C "$kdir" M="$out.tmp" -j"$(nproc)" modules >"$out.tmp/build.log" 2>&1 || {

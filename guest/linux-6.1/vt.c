@@ -157,6 +157,13 @@ void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags)
 	}
 }
 
+/* FUSE_STATX (Linux >= 6.6) is a GETATTR with more fields: its reply carries the same. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define VT_IS_GETATTR(op) ((op) == FUSE_GETATTR || (op) == FUSE_STATX)
+#else
+#define VT_IS_GETATTR(op) ((op) == FUSE_GETATTR)
+#endif
+
 static bool vt_acked(const struct fuse_conn *fc)
 {
 	return fc->vt.state == FUSE_VT_ON || fc->vt.state == FUSE_VT_BROKEN;
@@ -170,7 +177,7 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 	/* Counted with the table off too: bench/vm-workload.sh compares the request mix. */
 	if (args->opcode == FUSE_LOOKUP)
 		vt_count(VT_STAT_REQ_LOOKUP);
-	else if (args->opcode == FUSE_GETATTR)
+	else if (VT_IS_GETATTR(args->opcode))
 		vt_count(VT_STAT_REQ_GETATTR);
 	else if (args->opcode == FUSE_UNLINK || args->opcode == FUSE_RMDIR ||
 		 args->opcode == FUSE_RENAME || args->opcode == FUSE_RENAME2)
@@ -220,7 +227,10 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 		size = sizeof(args->vt.attr);
 		break;
 	default:
-		return;
+		if (!VT_IS_GETATTR(args->opcode))
+			return;
+		size = sizeof(args->vt.attr);
+		break;
 	}
 	if (WARN_ON_ONCE(args->out_numargs >= ARRAY_SIZE(args->out_args) || args->out_argvar))
 		return;
@@ -249,7 +259,7 @@ const struct vfsd_vt_ver *fuse_vt_node(struct fuse_args *args)
 
 const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args)
 {
-	if (!args->vt.posted || args->opcode == FUSE_GETATTR || args->opcode == FUSE_SETATTR)
+	if (!args->vt.posted || VT_IS_GETATTR(args->opcode) || args->opcode == FUSE_SETATTR)
 		return NULL;
 	/* Only a creating request changes the directory: a LOOKUP claiming otherwise is wrong. */
 	if (args->opcode == FUSE_LOOKUP)
