@@ -26,7 +26,9 @@
 #                     (VFSD_DAEMON_CMD=*rust-virtiofsd*), which serves one request queue
 #   VFSD_VM_MODULES_OVERRIDE  a directory of .ko files that replace the kernel's modules of the
 #                     same name in the initramfs (e.g. the patched fuse.ko and virtiofs.ko of
-#                     guest/build-modules.sh); they load unsigned (taint O+E)
+#                     guest/build-modules.sh); they load unsigned (taint O+E). A virtiofs_vt.ko
+#                     there (guest/build-fork.sh, for sid's built-in FUSE) is loaded last, after
+#                     the init unbinds the built-in virtiofs driver, and mounts use its type
 #   VFSD_VM_FS_DEVICE the virtio-fs device: vhost-user-fs-pci (default; the tag is QEMU's
 #                     tag= property) or test-device: vhost-user-test-device-pci as virtio-fs
 #                     (QEMU >= 11.1; the only device with a DAX window), whose tag and queue
