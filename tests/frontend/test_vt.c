@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -814,8 +815,8 @@ static void test_own_range_stock(struct th *t)
 
 /* A second vfsd on the same share and table, with its own frontend (another guest) that
  * INITs with init_flags. */
-static int second_daemon_init(struct th *t, struct th *t2, const char *const *flags,
-			      uint64_t init_flags)
+static int other_daemon(struct th *t, struct th *t2, const char *sock, const char *const *flags,
+			uint64_t init_flags)
 {
 	struct fe_options o = {.dax = true};
 	int r;
@@ -823,13 +824,19 @@ static int second_daemon_init(struct th *t, struct th *t2, const char *const *fl
 	memset(t2, 0, sizeof(*t2));
 	snprintf(t2->dir, sizeof(t2->dir), "%s", t->dir);
 	snprintf(t2->share, sizeof(t2->share), "%s", t->share);
-	snprintf(t2->sock, sizeof(t2->sock), "%s/sock-b", t->dir);
+	snprintf(t2->sock, sizeof(t2->sock), "%s/%s", t->dir, sock);
 	snprintf(t2->log, sizeof(t2->log), "%s", t->log);
 	t2->daemon_argv = t->daemon_argv;
 	t2->extra_flags = flags;
 	if ((r = th_daemon_start(t2)) < 0 || (r = th_connect(t2, &o)) < 0)
 		return r;
 	return fe_init(t2->fe, 38, init_flags);
+}
+
+static int second_daemon_init(struct th *t, struct th *t2, const char *const *flags,
+			      uint64_t init_flags)
+{
+	return other_daemon(t, t2, "sock-b", flags, init_flags);
 }
 
 /* ... a patched guest. */
@@ -926,6 +933,95 @@ static void test_hostile_mirror(struct th *t)
 	T_EQ(t, *sa, UINT64_MAX - 1);
 	T_EQ(t, mirror(b.fe, fb.v.node.slot), before + 2);
 	check_channel(t, b.fe);
+	stop_second(t, &b);
+}
+
+/* The area of the table file this frontend maps as region 1 (0: none). */
+static unsigned area_of(struct fe *fe)
+{
+	uint64_t size, off = fe_shm_region1_fd_offset(fe);
+
+	return fe_shm_region1(fe, &size) && off != UINT64_MAX ? (unsigned)(off / size) : 0;
+}
+
+/* Whether some process still holds the lock of area i of the table (-1: cannot tell). */
+static int area_held(unsigned i)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = i, .l_len = 1};
+	int fd = open(table_opt + strlen("--vt-table="), O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -1 : fl.l_type != F_UNLCK;
+	close(fd);
+	return r;
+}
+
+/*
+ * Mirror areas are reused, but never while a guest can still reach one. A's daemon is killed
+ * while A's QEMU (this frontend) still maps its area: B gets another one, and A's old guest
+ * still sees B's changes. Once the frontend lets go, the area is free and C gets it, clean of
+ * what A's guest scribbled into it.
+ */
+static void test_mirror_reuse(struct th *t)
+{
+	struct th a, b, c;
+	struct entry_vt fa, fb, fc;
+	size_t len;
+	unsigned ia;
+	int held = 1;
+
+	/* A runs beside the harness's own daemon slot, which the next tests use. */
+	T_OK(t, other_daemon(t, &a, "sock-a", flags_vt, th_init_flags() | VT_FLAG));
+	if (!a.fe)
+		return;
+	T_OK(t, th_host_write(t, "ru", "1", 1));
+	T_OK(t, lookup_vt(a.fe, FE_ROOT_ID, "ru", &fa, &len));
+	ia = area_of(a.fe);
+	T_CHECK(t, ia > 0);
+	if (!ia) {
+		stop_second(t, &a);
+		return;
+	}
+	/* A's guest scribbles on its copy; then its daemon dies, no clean-up at all. */
+	*mirror_slot(a.fe, (fa.v.node.slot + 1) % SLOTS) = UINT64_MAX - 1;
+	mirror_hdr(a.fe)->nslots = 7;
+	kill(a.daemon, SIGKILL);
+	T_CHECK(t, th_daemon_wait(&a, 5000) >= 0);
+
+	T_OK(t, second_daemon(t, &b, flags_vt));
+	if (!b.fe) {
+		fe_free(a.fe);
+		return;
+	}
+	T_CHECK(t, area_of(b.fe) > 0);
+	T_CHECK(t, area_of(b.fe) != ia);
+	T_OK(t, lookup_vt(b.fe, FE_ROOT_ID, "ru", &fb, &len));
+	T_OK(t, chmod_vt(b.fe, fb.e.nodeid, 0600));
+	/* The old guest's area is still raised while it is mapped. */
+	T_EQ(t, *mirror_slot(a.fe, fa.v.node.slot), *mirror_slot(b.fe, fb.v.node.slot));
+
+	/* A's QEMU goes away: nothing holds the area any more. */
+	fe_free(a.fe);
+	for (int i = 0; i < 500 && (held = area_held(ia)) == 1; i++)
+		usleep(10000);
+	T_EQ(t, held, 0);
+	T_OK(t, other_daemon(t, &c, "sock-c", flags_vt, th_init_flags() | VT_FLAG));
+	if (!c.fe) {
+		stop_second(t, &b);
+		return;
+	}
+	T_EQ(t, area_of(c.fe), ia);
+	T_EQ(t, mirror_hdr(c.fe)->nslots, SLOTS);
+	T_OK(t, lookup_vt(c.fe, FE_ROOT_ID, "ru", &fc, &len));
+	T_EQ(t, fc.v.node.version, mirror(c.fe, fc.v.node.slot));
+	T_EQ(t, *mirror_slot(c.fe, (fa.v.node.slot + 1) % SLOTS),
+	     *mirror_slot(b.fe, (fa.v.node.slot + 1) % SLOTS));
+	T_OK(t, chmod_vt(b.fe, fb.e.nodeid, 0640));
+	T_EQ(t, mirror(c.fe, fc.v.node.slot), mirror(b.fe, fb.v.node.slot));
+	check_channel(t, b.fe);
+	check_channel(t, c.fe);
+	stop_second(t, &c);
 	stop_second(t, &b);
 }
 
@@ -1838,6 +1934,7 @@ static const struct th_test vt_tests[] = {
 	{"vt_two_daemons", test_two_daemons},
 	{"vt_hostile_mirror", test_hostile_mirror},
 	{"vt_reset_remaps", test_reset_remaps},
+	{"vt_mirror_reuse", test_mirror_reuse},
 	{"vt_collisions", test_collisions},
 	{"vt_with_dax", test_with_dax},
 	{"vt_watch_fanotify", test_watch_fanotify},
