@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dax_util.h"
+#include "fuse/fuse_internal.h" /* COPY_FILE_RANGE_64, newer than the host's <linux/fuse.h> */
 #include "util/macros.h"
 #include "vfsd/vt_proto.h"
 
@@ -671,6 +672,145 @@ static void test_own_node_stock(struct th *t)
 	T_OK(t, fe_fuse_call(t->fe, FUSE_UNLINK, FE_ROOT_ID, &name, 1, &x, sizeof(x), &len));
 	T_EQ(t, len, 0);
 	check_channel(t, t->fe);
+}
+
+/* FALLOCATE (len bytes at 0) with `room` bytes of reply room; *ret_len gets the body's size. */
+static int fallocate_vt(struct fe *fe, uint64_t node, uint64_t fh, uint64_t len, size_t room,
+			struct vfsd_vt_attr_out *ret, size_t *ret_len)
+{
+	struct fuse_fallocate_in in = {.fh = fh, .length = len};
+	struct iovec a = IOVS(&in);
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_len = 1;
+	return fe_fuse_call(fe, FUSE_FALLOCATE, node, &a, 1, ret, room, ret_len);
+}
+
+/*
+ * COPY_FILE_RANGE (COPY_FILE_RANGE_64 with wide) of len bytes from (nin, fin) to (nout, fout),
+ * with room for the count and `room` more; the count, or -errno; *ret_len gets the reply's size.
+ */
+static int64_t copy_vt(struct fe *fe, bool wide, uint64_t nin, uint64_t fin, uint64_t nout,
+		       uint64_t fout, uint64_t len, size_t room, struct vfsd_vt_attr_out *ret,
+		       size_t *ret_len)
+{
+	struct fuse_copy_file_range_in in = {
+		.fh_in = fin, .nodeid_out = nout, .fh_out = fout, .len = len};
+	struct iovec a = IOVS(&in);
+	struct {
+		union {
+			struct fuse_write_out w;
+			struct fuse_copy_file_range_out c;
+		};
+		struct vfsd_vt_attr_out v;
+	} r = {0};
+	int e;
+
+	_Static_assert(sizeof(r.w) == sizeof(r.c), "both counts take 8 bytes");
+	e = fe_fuse_call(fe, wide ? FUSE_COPY_FILE_RANGE_64 : FUSE_COPY_FILE_RANGE, nin, &a, 1, &r,
+			 sizeof(r.w) + room, ret_len);
+	*ret = r.v;
+	return e < 0 ? e : wide ? (int64_t)r.c.bytes_copied : (int64_t)r.w.size;
+}
+
+/*
+ * FALLOCATE's (empty in FUSE) and COPY_FILE_RANGE(_64)'s replies carry the file's own-bump
+ * version, the destination's for a copy, as WRITE's do: only with the flag, only when the guest
+ * posts room for it, never on failure.
+ */
+static void test_own_range_replies(struct th *t)
+{
+	struct entry_vt f, g;
+	struct fuse_open_out of, og;
+	struct vfsd_vt_attr_out v;
+	size_t len;
+	uint64_t vf, vg;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | VT_FLAG));
+	T_OK(t, th_host_write(t, "src", "abcdef", 6));
+	T_OK(t, th_host_write(t, "dst", "", 0));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "src", &f, &len));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "dst", &g, &len));
+	T_CHECK(t, f.v.node.slot != g.v.node.slot); /* 131072 slots, two files */
+	T_OK(t, fe_open(t->fe, f.e.nodeid, O_RDWR, &of));
+	T_OK(t, fe_open(t->fe, g.e.nodeid, O_RDWR, &og));
+
+	/* FALLOCATE with room: the version is the whole body. */
+	vf = mirror(t->fe, f.v.node.slot);
+	T_OK(t, fallocate_vt(t->fe, f.e.nodeid, of.fh, 8192, sizeof(v), &v, &len));
+	T_EQ(t, len, sizeof(v));
+	check_bumped(t, &v.node, f.v.node.slot, vf);
+	/* Room for less than it (guests from before post none): the empty reply, still bumped. */
+	vf = mirror(t->fe, f.v.node.slot);
+	T_OK(t, fallocate_vt(t->fe, f.e.nodeid, of.fh, 16384, sizeof(v) - 1, &v, &len));
+	T_EQ(t, len, 0);
+	T_EQ(t, mirror(t->fe, f.v.node.slot), vf + 1);
+	T_OK(t, fallocate_vt(t->fe, f.e.nodeid, of.fh, 16384, 0, &v, &len));
+	T_EQ(t, len, 0);
+	/* A failed one: no body, no bump. */
+	vf = mirror(t->fe, f.v.node.slot);
+	T_CHECK(t, fallocate_vt(t->fe, f.e.nodeid, of.fh + 1000, 4096, sizeof(v), &v, &len) < 0);
+	T_EQ(t, mirror(t->fe, f.v.node.slot), vf);
+
+	/* COPY_FILE_RANGE and _64: the destination's version after the count; the source's
+	 * counter does not move. */
+	for (int wide = 0; wide < 2; wide++) {
+		vf = mirror(t->fe, f.v.node.slot);
+		vg = mirror(t->fe, g.v.node.slot);
+		T_EQ(t,
+		     copy_vt(t->fe, wide, f.e.nodeid, of.fh, g.e.nodeid, og.fh, 6, sizeof(v), &v,
+			     &len),
+		     6);
+		T_EQ(t, len, sizeof(struct fuse_write_out) + sizeof(v));
+		check_bumped(t, &v.node, g.v.node.slot, vg);
+		T_EQ(t, mirror(t->fe, f.v.node.slot), vf);
+		/* Room for the count only: the count alone. */
+		vg = mirror(t->fe, g.v.node.slot);
+		T_EQ(t, copy_vt(t->fe, wide, f.e.nodeid, of.fh, g.e.nodeid, og.fh, 6, 0, &v, &len),
+		     6);
+		T_EQ(t, len, sizeof(struct fuse_write_out));
+		T_EQ(t, mirror(t->fe, g.v.node.slot), vg + 1);
+		/* A failed one: an error, no bump. */
+		vg = mirror(t->fe, g.v.node.slot);
+		T_CHECK(t, copy_vt(t->fe, wide, f.e.nodeid, of.fh, g.e.nodeid, og.fh + 1000, 6,
+				   sizeof(v), &v, &len) < 0);
+		T_EQ(t, mirror(t->fe, g.v.node.slot), vg);
+	}
+	check_channel(t, t->fe);
+}
+
+/* Stock replies whatever room the guest posts: a stock guest of a table daemon, and a guest
+ * offering the flag to a daemon without a table (no echo). */
+static void test_own_range_stock(struct th *t)
+{
+	const char *const *flags[] = {flags_vt, flags_plain};
+	const uint64_t init[] = {th_init_flags(), th_init_flags() | VT_FLAG};
+
+	for (int i = 0; i < 2; i++) {
+		struct fuse_entry_out f, g;
+		struct fuse_open_out of, og;
+		struct vfsd_vt_attr_out v;
+		const char *src = i ? "s1" : "s0", *dst = i ? "d1" : "d0";
+		size_t len;
+
+		T_OK(t, start(t, flags[i], init[i]));
+		T_OK(t, th_host_write(t, src, "abc", 3));
+		T_OK(t, th_host_write(t, dst, "", 0));
+		T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, src, &f));
+		T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, dst, &g));
+		T_OK(t, fe_open(t->fe, f.nodeid, O_RDWR, &of));
+		T_OK(t, fe_open(t->fe, g.nodeid, O_RDWR, &og));
+		T_OK(t, fallocate_vt(t->fe, f.nodeid, of.fh, 8192, sizeof(v), &v, &len));
+		T_EQ(t, len, 0);
+		for (int wide = 0; wide < 2; wide++) {
+			T_EQ(t,
+			     copy_vt(t->fe, wide, f.nodeid, of.fh, g.nodeid, og.fh, 3, sizeof(v),
+				     &v, &len),
+			     3);
+			T_EQ(t, len, sizeof(struct fuse_write_out));
+		}
+		check_channel(t, t->fe);
+	}
 }
 
 /* A second vfsd on the same share and table, with its own frontend (another guest) that
@@ -1789,6 +1929,8 @@ static const struct th_test vt_tests[] = {
 	{"vt_setattr_stock", test_setattr_stock},
 	{"vt_own_node_replies", test_own_node_replies},
 	{"vt_own_node_stock", test_own_node_stock},
+	{"vt_own_range_replies", test_own_range_replies},
+	{"vt_own_range_stock", test_own_range_stock},
 	{"vt_two_daemons", test_two_daemons},
 	{"vt_hostile_mirror", test_hostile_mirror},
 	{"vt_reset_remaps", test_reset_remaps},
