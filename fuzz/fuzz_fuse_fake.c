@@ -453,7 +453,7 @@ static int f_flock(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodei
 }
 
 static int f_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		       int mode, off_t off, off_t len)
+		       int mode, off_t off, off_t len, struct fs_version *ret_ver)
 {
 	return result();
 }
@@ -470,7 +470,8 @@ static int f_lseek(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodei
 
 static ssize_t f_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 				 uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
-				 off_t off_out, size_t len, unsigned flags)
+				 off_t off_out, size_t len, unsigned flags,
+				 struct fs_version *ret_ver)
 {
 	return count(len);
 }

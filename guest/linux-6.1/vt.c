@@ -56,13 +56,14 @@ enum {
 	VT_STAT_OWN_ATTR,    /* own changes noted from directories' SETATTR replies (in own) */
 	VT_STAT_DPLUS,	     /* versioned READDIRPLUS entries received */
 	VT_STAT_OWN_NODE,    /* inode versions adopted from own WRITE, UNLINK, RENAME replies */
+	VT_STAT_OWN_RANGE,   /* ... from own FALLOCATE and COPY_FILE_RANGE replies */
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
 	"offered",  "acked",	"on",	      "broken",	     "fresh",	  "kept",
 	"stale",    "bad_slot", "versions",   "rdc_reset",   "stale_dir", "stale_node",
 	"own",	    "own_kept", "req_lookup", "req_getattr", "req_make",  "req_remove",
-	"own_dirs", "own_attr", "dplus",      "own_node",
+	"own_dirs", "own_attr", "dplus",      "own_node",    "own_range",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
 
@@ -157,12 +158,23 @@ void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags)
 	}
 }
 
-/* FUSE_STATX (Linux >= 6.6) is a GETATTR with more fields: its reply carries the same. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
-#define VT_IS_GETATTR(op) ((op) == FUSE_GETATTR || (op) == FUSE_STATX)
-#else
-#define VT_IS_GETATTR(op) ((op) == FUSE_GETATTR)
+/*
+ * Newer kernels' variants (sid's 7.2, guest/linux-7.2): FUSE_STATX (protocol 7.39) is a GETATTR
+ * with more fields, FUSE_COPY_FILE_RANGE_64 (7.45) a COPY_FILE_RANGE with a 64-bit count; their
+ * replies carry the same as the older op's. vt_op() names the older op.
+ */
+static u32 vt_op(u32 opcode)
+{
+#if FUSE_KERNEL_MINOR_VERSION >= 39
+	if (opcode == FUSE_STATX)
+		return FUSE_GETATTR;
 #endif
+#if FUSE_KERNEL_MINOR_VERSION >= 45
+	if (opcode == FUSE_COPY_FILE_RANGE_64)
+		return FUSE_COPY_FILE_RANGE;
+#endif
+	return opcode;
+}
 
 static bool vt_acked(const struct fuse_conn *fc)
 {
@@ -171,22 +183,23 @@ static bool vt_acked(const struct fuse_conn *fc)
 
 void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 {
+	u32 op = vt_op(args->opcode);
 	unsigned int size;
 
 	args->vt.posted = false;
 	/* Counted with the table off too: bench/vm-workload.sh compares the request mix. */
-	if (args->opcode == FUSE_LOOKUP)
+	if (op == FUSE_LOOKUP)
 		vt_count(VT_STAT_REQ_LOOKUP);
-	else if (VT_IS_GETATTR(args->opcode))
+	else if (op == FUSE_GETATTR)
 		vt_count(VT_STAT_REQ_GETATTR);
-	else if (args->opcode == FUSE_UNLINK || args->opcode == FUSE_RMDIR ||
-		 args->opcode == FUSE_RENAME || args->opcode == FUSE_RENAME2)
+	else if (op == FUSE_UNLINK || op == FUSE_RMDIR || op == FUSE_RENAME || op == FUSE_RENAME2)
 		vt_count(VT_STAT_REQ_REMOVE);
-	else if (args->opcode != FUSE_SETATTR && args->opcode != FUSE_WRITE)
+	else if (op != FUSE_SETATTR && op != FUSE_WRITE && op != FUSE_FALLOCATE &&
+		 op != FUSE_COPY_FILE_RANGE)
 		vt_count(VT_STAT_REQ_MAKE);
 	if (!vt_acked(fc))
 		return;
-	switch (args->opcode) {
+	switch (op) {
 	case FUSE_UNLINK:
 	case FUSE_RMDIR:
 	case FUSE_RENAME:
@@ -203,13 +216,17 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 		args->vt.posted = true;
 		return;
 	case FUSE_WRITE:
-		/* After fuse_write_out, of variable size: a daemon that predates it sends none. */
-		if (WARN_ON_ONCE(args->out_numargs != 1 || args->out_argvar))
+	case FUSE_COPY_FILE_RANGE:
+	case FUSE_FALLOCATE:
+		/* After fuse_write_out, or FALLOCATE's whole body (none in FUSE), of variable size:
+		 * a daemon that predates it sends none. */
+		if (WARN_ON_ONCE(args->out_numargs != (args->opcode == FUSE_FALLOCATE ? 0 : 1) ||
+				 args->out_argvar))
 			return;
 		memset(&args->vt.attr, 0, sizeof(args->vt.attr));
-		args->out_args[1].size = sizeof(args->vt.attr);
-		args->out_args[1].value = &args->vt.attr;
-		args->out_numargs = 2;
+		args->out_args[args->out_numargs].size = sizeof(args->vt.attr);
+		args->out_args[args->out_numargs].value = &args->vt.attr;
+		args->out_numargs++;
 		args->out_argvar = true;
 		args->vt.posted = true;
 		return;
@@ -227,10 +244,7 @@ void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 		size = sizeof(args->vt.attr);
 		break;
 	default:
-		if (!VT_IS_GETATTR(args->opcode))
-			return;
-		size = sizeof(args->vt.attr);
-		break;
+		return;
 	}
 	if (WARN_ON_ONCE(args->out_numargs >= ARRAY_SIZE(args->out_args) || args->out_argvar))
 		return;
@@ -259,7 +273,7 @@ const struct vfsd_vt_ver *fuse_vt_node(struct fuse_args *args)
 
 const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args)
 {
-	if (!args->vt.posted || VT_IS_GETATTR(args->opcode) || args->opcode == FUSE_SETATTR)
+	if (!args->vt.posted || vt_op(args->opcode) == FUSE_GETATTR || args->opcode == FUSE_SETATTR)
 		return NULL;
 	/* Only a creating request changes the directory: a LOOKUP claiming otherwise is wrong. */
 	if (args->opcode == FUSE_LOOKUP)
@@ -411,19 +425,27 @@ int fuse_vt_dirs_result(struct fuse_args *args, ssize_t r)
 	return 0;
 }
 
-void fuse_vt_inode_adopt(struct inode *inode, const struct vfsd_vt_ver *ver)
+static bool vt_inode_adopt(struct inode *inode, const struct vfsd_vt_ver *ver)
 {
 	struct fuse_inode *fi = get_fuse_inode(inode);
+	bool adopted = false;
 
 	if ((ver->flags & (VFSD_VT_VALID | VFSD_VT_BUMPED)) != (VFSD_VT_VALID | VFSD_VT_BUMPED) ||
 	    ver->version < 2)
-		return;
+		return false;
 	spin_lock(&fi->lock);
 	if (fi->vt.valid && fi->vt.slot == ver->slot && fi->vt.version == ver->version - 1) {
 		WRITE_ONCE(fi->vt.version, ver->version);
-		vt_count(VT_STAT_OWN_NODE);
+		adopted = true;
 	}
 	spin_unlock(&fi->lock);
+	return adopted;
+}
+
+void fuse_vt_inode_adopt(struct inode *inode, const struct vfsd_vt_ver *ver)
+{
+	if (vt_inode_adopt(inode, ver))
+		vt_count(VT_STAT_OWN_NODE);
 }
 
 int fuse_vt_write_result(struct inode *inode, struct fuse_args *args, ssize_t r)
@@ -435,8 +457,9 @@ int fuse_vt_write_result(struct inode *inode, struct fuse_args *args, ssize_t r)
 	 * host's own rule), which FUSE does not invalidate: such a file's cached mode must go
 	 * stale with the version, as without this.
 	 */
-	if (r == sizeof(args->vt.attr) && !(inode->i_mode & (S_ISUID | S_ISGID)))
-		fuse_vt_inode_adopt(inode, &args->vt.attr.node);
+	if (r == sizeof(args->vt.attr) && !(inode->i_mode & (S_ISUID | S_ISGID)) &&
+	    vt_inode_adopt(inode, &args->vt.attr.node))
+		vt_count(args->opcode == FUSE_WRITE ? VT_STAT_OWN_NODE : VT_STAT_OWN_RANGE);
 	return 0;
 }
 

@@ -119,8 +119,8 @@ u64 fuse_vt_init_flags(struct fuse_conn *fc);
 void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags);
 
 /* Requests: post the extension for LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE,
- * GETATTR, STATX (7.x) and SETATTR (by args->opcode) when acked, and the body of UNLINK, RMDIR,
- * RENAME and RENAME2; the versions of the reply, NULL if none. */
+ * GETATTR, STATX (7.x), SETATTR, WRITE and COPY_FILE_RANGE (by args->opcode) when acked, and the
+ * body of UNLINK, RMDIR, RENAME, RENAME2 and FALLOCATE; the versions of the reply, NULL if none. */
 void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_node(struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args);
@@ -150,9 +150,9 @@ void fuse_vt_dirs_note(struct fuse_conn *fc, struct fuse_args *args, struct dent
 		       struct dentry *exchanged, struct inode *removed);
 
 /*
- * WRITE (args posted by fuse_vt_args() after fuse_write_args_fill()): turns
- * fuse_simple_request()'s result back into 0 or -errno and lets `inode` adopt the version the
- * write's own bump produced.
+ * WRITE (args posted by fuse_vt_args() after fuse_write_args_fill()), FALLOCATE and
+ * COPY_FILE_RANGE: turns fuse_simple_request()'s result back into 0 or -errno and lets `inode`
+ * (a copy's destination) adopt the version the request's own bump produced.
  */
 int fuse_vt_write_result(struct inode *inode, struct fuse_args *args, ssize_t r);
 /*

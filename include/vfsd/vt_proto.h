@@ -27,7 +27,10 @@
  *   vfsd_vt_remove_out when it posts room for that. A WRITE reply carries a struct
  *   vfsd_vt_attr_out after fuse_write_out when the guest posts room for it: the file's
  *   version after the write, VFSD_VT_BUMPED (a guest that held version - 1 may adopt it for
- *   the inode; the attributes the write changed are FUSE's to invalidate).
+ *   the inode; the attributes the write changed are FUSE's to invalidate). The same struct,
+ *   with the same meaning, is the whole body of a FALLOCATE reply (empty in FUSE) and follows
+ *   fuse_write_out in a COPY_FILE_RANGE reply (fuse_copy_file_range_out in COPY_FILE_RANGE_64)
+ *   when the guest posts room for it; a copy's version is the destination's.
  * - Versioned READDIRPLUS: a guest that also sets VFSD_VT_INIT_RDPLUS (bit 61) with
  *   VFSD_VT_INIT_FLAG and FUSE_DO_READDIRPLUS gets both echoed when the daemon serves
  *   READDIRPLUS with versions; each entry then has the VFSD_VT_DIRENTPLUS_* layout (below) instead
@@ -91,7 +94,8 @@ struct vfsd_vt_entry_out {
 };
 
 /*
- * After fuse_attr_out in GETATTR and SETATTR replies. A SETATTR that changed the node carries
+ * After fuse_attr_out in GETATTR and SETATTR replies (and the own-bump tails of WRITE,
+ * FALLOCATE and COPY_FILE_RANGE(_64), above). A SETATTR that changed the node carries
  * VFSD_VT_BUMPED and the value this request's own bump gave the node's counter, the attributes
  * having been stat()ed after that bump (so they are current at it); for a directory a guest that
  * saw version - 1 before knows that only this SETATTR, which changes no name, moved it. A

@@ -238,25 +238,57 @@ static void set_live(struct vt_table *t, unsigned i, bool on)
 static void drop_area(struct vt_table *t, unsigned i)
 {
 	set_live(t, i, false);
-	/* Nobody maps it into a new guest again; an old guest's refaults get fresh zero pages. */
+	/* Zero pages for whoever claims the area next (nobody else maps it, see lock_area()). */
 	(void)fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			(off_t)((uint64_t)i * t->area_len), (off_t)t->area_len);
 }
 
-/* Live areas whose daemon died (its lock is gone) are dropped. */
+/*
+ * The OFD write lock on byte i of the file is held by whoever owns area i. The daemon hands its
+ * QEMU this very open file description for SHMEM_MAP (vt_mirror()), and a mapping holds a
+ * reference to it; OFD locks go only when the last reference does. So the lock outlives a dead
+ * daemon for as long as its QEMU still maps the area (or holds the fd), and a free lock means
+ * that no guest can reach the area any more: then, and only then, it may be reused.
+ */
+static int lock_area(struct vt_table *t, unsigned i, bool lock)
+{
+	struct flock fl = {
+		.l_type = lock ? F_WRLCK : F_UNLCK, .l_whence = SEEK_SET, .l_start = i, .l_len = 1};
+
+	return fcntl(t->fd, F_OFD_SETLK, &fl) == 0 ? 0 : -errno;
+}
+
+/* Live areas nobody holds any more (their daemon and its QEMU are gone) are dropped. The lock
+ * is taken while dropping, so that nobody claims the area half-way. */
 static void reap_dead(struct vt_table *t)
 {
 	for (unsigned i = 1; i <= t->max_mirrors; i++) {
-		struct flock fl = {
-			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = i, .l_len = 1};
-
-		if (i == t->mine || !mirror_is_live(t, i))
+		if (i == t->mine || !mirror_is_live(t, i) || lock_area(t, i, true) < 0)
 			continue;
-		if (fcntl(t->fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK) {
-			log_info("coherence: mirror %u: its daemon is gone, area freed", i);
+		if (mirror_is_live(t, i)) {
+			log_info("coherence: mirror %u: its daemon and guest are gone, area freed",
+				 i);
 			drop_area(t, i);
 		}
+		lock_area(t, i, false);
 	}
+}
+
+/* Takes an area that was handed out before and that no process holds any more (0), else -EAGAIN. */
+static int reuse_area(struct vt_table *t)
+{
+	uint64_t used = MIN(__atomic_load_n(&master(t)->next_mirror, __ATOMIC_SEQ_CST),
+			    (uint64_t)t->max_mirrors);
+
+	for (unsigned i = 1; i <= used; i++) {
+		if (lock_area(t, i, true) < 0)
+			continue;
+		/* Whatever the last guest left in it goes: a guest may have written anything. */
+		drop_area(t, i);
+		t->mine = i;
+		return 0;
+	}
+	return -EAGAIN;
 }
 
 static int claim_mirror(struct vt_table *t)
@@ -264,19 +296,23 @@ static int claim_mirror(struct vt_table *t)
 	struct vfsd_vt_header *mh = area_hdr(t, 0), *h;
 	uint64_t *ms = area_slots(t, 0), *s;
 
-	for (;;) {
+	while (reuse_area(t) < 0) {
 		uint64_t n = __atomic_fetch_add(&master(t)->next_mirror, 1, __ATOMIC_SEQ_CST) + 1;
-		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1};
+		int r;
 
-		if (n > t->max_mirrors)
+		if (n > t->max_mirrors) {
+			/* Someone may have let go of an area meanwhile. */
+			if (reuse_area(t) == 0)
+				break;
 			return -ENOSPC;
-		fl.l_start = (off_t)n;
-		if (fcntl(t->fd, F_OFD_SETLK, &fl) == 0) {
+		}
+		r = lock_area(t, (unsigned)n, true);
+		if (r == 0) {
 			t->mine = (unsigned)n;
 			break;
 		}
-		if (errno != EAGAIN && errno != EACCES)
-			return -errno;
+		if (r != -EAGAIN && r != -EACCES)
+			return r;
 	}
 	h = area_hdr(t, t->mine);
 	s = area_slots(t, t->mine);

@@ -25,14 +25,15 @@
  * race opens the winner's file and validates it. A file of another layout that no daemon uses
  * (left by an older vfsd) is unlinked first, under flock(LOCK_EX) (vt.c, replace_stale()).
  *
- * Mirrors are never reused: a daemon claims the next unused area (an atomic counter in the
- * master), holds an OFD write lock on the file byte of that index for its lifetime and sets the
- * area's bit in the master's live bitmap. A mirror area may still be mapped into the guest of a
- * daemon that died (QEMU keeps its mappings), so handing it to another guest would let the old
- * guest scribble on the new one's table; a fresh area cannot be reached by anyone else. Areas
- * whose lock nobody holds any more are dropped from the bitmap and their pages freed (punched)
- * by the next daemon that claims an area. When all max_mirrors areas were used once, vt_open()
- * fails with -ENOSPC: remove the table file while no vfsd uses it.
+ * Mirrors: a daemon claims an area (the lowest one handed out before that nobody holds, else
+ * the next never used one, from an atomic counter in the master), holds an OFD write lock on the
+ * file byte of that index and sets the area's bit in the master's live bitmap. The daemon gives
+ * its QEMU that very open file description for SHMEM_MAP, and QEMU's mapping holds a reference
+ * to it: OFD locks go with the last reference, so the lock stays held after the daemon died for
+ * as long as its QEMU maps the area. A free lock therefore means that no guest can reach the
+ * area any more, and only then is it reused (emptied first: a guest may have written anything
+ * into it) or, if still live, dropped from the bitmap and punched. vt_open() fails with -ENOSPC
+ * only when all max_mirrors areas are held at once.
  *
  * Bumps: master counter += 1 (atomic), then every live mirror's counter is raised to the new
  * value with a compare-and-swap max, all before the daemon replies. A newly claimed mirror is

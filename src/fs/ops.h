@@ -289,16 +289,18 @@ struct fs_ops {
 	int (*flock)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		     int op, bool sleep);
 
+	/* ret_ver: NULL or zeroed by the caller; a backend with a table puts there the version
+	 * its own bump after the change produced (FS_VER_BUMPED), as write does. */
 	int (*fallocate)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid,
-			 uint64_t fh, int mode, off_t off, off_t len);
+			 uint64_t fh, int mode, off_t off, off_t len, struct fs_version *ret_ver);
 	/* whence: SEEK_SET, SEEK_CUR (treated as SET), SEEK_END, SEEK_DATA, SEEK_HOLE. */
 	int (*lseek)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		     off_t off, int whence, off_t *ret);
-	/* Returns bytes copied or -errno. */
+	/* Returns bytes copied or -errno. ret_ver: as for fallocate, the destination's. */
 	ssize_t (*copy_file_range)(struct fs_state *fs, const struct fs_ctx *ctx,
 				   uint64_t nodeid_in, uint64_t fh_in, off_t off_in,
 				   uint64_t nodeid_out, uint64_t fh_out, off_t off_out, size_t len,
-				   unsigned flags);
+				   unsigned flags, struct fs_version *ret_ver);
 	int (*syncfs)(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid);
 
 	/*

@@ -224,8 +224,10 @@ int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v);
  * the vfsd_vt_dirs_out of the first FS_DIRS_MAX when it posted room for that only, else the
  * empty reply. */
 int fuse_reply_dirs(struct fuse_req *req, int r, const struct fs_version *dirs);
-/* After fuse_write_out: the vfsd_vt_attr_out of v in a version-table session when v is
- * FS_VER_BUMPED and the guest posted room for it, else nothing. */
+/* After fuse_write_out (WRITE, COPY_FILE_RANGE), fuse_copy_file_range_out
+ * (COPY_FILE_RANGE_64) or as FALLOCATE's whole body: the vfsd_vt_attr_out of v in a
+ * version-table session when v is FS_VER_BUMPED and the guest posted room for it, else
+ * nothing. */
 int fuse_reply_bumped(struct fuse_req *req, const struct fs_version *v);
 void fuse_entry_out_fill(struct fuse_entry_out *o, const struct fs_entry *e);
 /* The same with the version table's timeouts where e's versions are valid (vt: a versioned

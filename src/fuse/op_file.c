@@ -228,6 +228,7 @@ int fuse_op_fsync(struct fuse_req *req)
 int fuse_op_fallocate(struct fuse_req *req)
 {
 	struct fuse_fallocate_in in;
+	struct fs_version bumped = {0};
 	off_t off, len;
 	int r;
 
@@ -238,8 +239,10 @@ int fuse_op_fallocate(struct fuse_req *req)
 		fuse_log_guest(req, "fallocate range out of off_t");
 		return -EINVAL;
 	}
-	return FUSE_BE_OP(req, fallocate)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh,
-					  (int)in.mode, off, len);
+	r = FUSE_BE_OP(req, fallocate)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh, (int)in.mode,
+				       off, len, &bumped);
+	/* The stock reply has no body: the version is the whole body, as WRITE's tail. */
+	return r < 0 ? r : fuse_reply_bumped(req, &bumped);
 }
 
 int fuse_op_lseek(struct fuse_req *req)
@@ -273,8 +276,8 @@ int fuse_op_lseek(struct fuse_req *req)
 
 /* COPY_FILE_RANGE and COPY_FILE_RANGE_64 take the same arguments; the count goes back in 32
  * or 64 bits, and never exceeds max_len (a shorter copy is a valid answer). Returns the count
- * or a negative errno. */
-static ssize_t copy_range(struct fuse_req *req, uint64_t max_len)
+ * or a negative errno; *bumped gets the destination's version after the copy. */
+static ssize_t copy_range(struct fuse_req *req, uint64_t max_len, struct fs_version *bumped)
 {
 	struct fuse_copy_file_range_in in;
 	off_t off_in, off_out;
@@ -293,25 +296,39 @@ static ssize_t copy_range(struct fuse_req *req, uint64_t max_len)
 	len = (size_t)MIN(in.len, max_len);
 	got = FUSE_BE_OP(req, copy_file_range)(FUSE_BE_FS(req), &req->ctx, req->nodeid, in.fh_in,
 					       off_in, in.nodeid_out, in.fh_out, off_out, len,
-					       (unsigned)in.flags);
+					       (unsigned)in.flags, bumped);
 	return got < 0 ? got : (ssize_t)MIN((size_t)got, len);
+}
+
+/* The reply o (size bytes), then the destination's version as WRITE's reply has it. */
+static int copy_reply(struct fuse_req *req, ssize_t got, const void *o, size_t size,
+		      const struct fs_version *bumped)
+{
+	int r;
+
+	if (got < 0)
+		return (int)got;
+	r = fuse_reply(req, o, size);
+	return r < 0 ? r : fuse_reply_bumped(req, bumped);
 }
 
 int fuse_op_copy_file_range(struct fuse_req *req)
 {
-	ssize_t got = copy_range(req, (uint64_t)UINT32_MAX & ~4095ull);
+	struct fs_version bumped = {0};
+	ssize_t got = copy_range(req, (uint64_t)UINT32_MAX & ~4095ull, &bumped);
 	struct fuse_write_out o = {.size = (uint32_t)got};
 
-	return got < 0 ? (int)got : fuse_reply(req, &o, sizeof(o));
+	return copy_reply(req, got, &o, sizeof(o), &bumped);
 }
 
 int fuse_op_copy_file_range_64(struct fuse_req *req)
 {
+	struct fs_version bumped = {0};
 	/* copy_file_range(2) itself copies at most MAX_RW_COUNT (INT_MAX & PAGE_MASK). */
-	ssize_t got = copy_range(req, (uint64_t)SSIZE_MAX);
+	ssize_t got = copy_range(req, (uint64_t)SSIZE_MAX, &bumped);
 	struct fuse_copy_file_range_out o = {.bytes_copied = (uint64_t)got};
 
-	return got < 0 ? (int)got : fuse_reply(req, &o, sizeof(o));
+	return copy_reply(req, got, &o, sizeof(o), &bumped);
 }
 
 int fuse_op_syncfs(struct fuse_req *req)

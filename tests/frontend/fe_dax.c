@@ -741,3 +741,19 @@ const volatile uint8_t *fe_shm_region1(struct fe *fe, uint64_t *ret_size)
 	*ret_size = d->size1;
 	return d->window + d->size;
 }
+
+uint64_t fe_shm_region1_fd_offset(struct fe *fe)
+{
+	struct fe_dax *d = fe->dax;
+	uint64_t off = UINT64_MAX;
+
+	if (!d || !d->window || !d->size1)
+		return off;
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < d->nmaps; i++)
+		if (d->maps[i].shmid == 1 && d->maps[i].shm_offset == 0 &&
+		    d->maps[i].len == d->size1)
+			off = d->maps[i].fd_offset;
+	pthread_mutex_unlock(&d->lock);
+	return off;
+}

@@ -274,5 +274,7 @@ int fe_dax_read(struct fe *fe, uint64_t off, void *buf, size_t len);
 int fe_dax_write(struct fe *fe, uint64_t off, const void *buf, size_t len);
 /* Shared memory region 1 as the guest sees it, when one map covers all of it (else NULL). */
 const volatile uint8_t *fe_shm_region1(struct fe *fe, uint64_t *ret_size);
+/* The offset in its fd of the map that covers region 1 (as above), or UINT64_MAX. */
+uint64_t fe_shm_region1_fd_offset(struct fe *fe);
 
 #endif

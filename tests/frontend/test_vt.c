@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 #include <unistd.h>
 
 #include "dax_util.h"
-#include "fuse/fuse_internal.h" /* FUSE_STATX and its structs on a 7.38 <linux/fuse.h> */
+#include "fuse/fuse_internal.h" /* FUSE_STATX, COPY_FILE_RANGE_64: newer than the host's <linux/fuse.h> */
 #include "util/macros.h"
 #include "vfsd/vt_proto.h"
 
@@ -702,10 +703,149 @@ static void test_own_node_stock(struct th *t)
 	check_channel(t, t->fe);
 }
 
+/* FALLOCATE (len bytes at 0) with `room` bytes of reply room; *ret_len gets the body's size. */
+static int fallocate_vt(struct fe *fe, uint64_t node, uint64_t fh, uint64_t len, size_t room,
+			struct vfsd_vt_attr_out *ret, size_t *ret_len)
+{
+	struct fuse_fallocate_in in = {.fh = fh, .length = len};
+	struct iovec a = IOVS(&in);
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_len = 1;
+	return fe_fuse_call(fe, FUSE_FALLOCATE, node, &a, 1, ret, room, ret_len);
+}
+
+/*
+ * COPY_FILE_RANGE (COPY_FILE_RANGE_64 with wide) of len bytes from (nin, fin) to (nout, fout),
+ * with room for the count and `room` more; the count, or -errno; *ret_len gets the reply's size.
+ */
+static int64_t copy_vt(struct fe *fe, bool wide, uint64_t nin, uint64_t fin, uint64_t nout,
+		       uint64_t fout, uint64_t len, size_t room, struct vfsd_vt_attr_out *ret,
+		       size_t *ret_len)
+{
+	struct fuse_copy_file_range_in in = {
+		.fh_in = fin, .nodeid_out = nout, .fh_out = fout, .len = len};
+	struct iovec a = IOVS(&in);
+	struct {
+		union {
+			struct fuse_write_out w;
+			struct fuse_copy_file_range_out c;
+		};
+		struct vfsd_vt_attr_out v;
+	} r = {0};
+	int e;
+
+	_Static_assert(sizeof(r.w) == sizeof(r.c), "both counts take 8 bytes");
+	e = fe_fuse_call(fe, wide ? FUSE_COPY_FILE_RANGE_64 : FUSE_COPY_FILE_RANGE, nin, &a, 1, &r,
+			 sizeof(r.w) + room, ret_len);
+	*ret = r.v;
+	return e < 0 ? e : wide ? (int64_t)r.c.bytes_copied : (int64_t)r.w.size;
+}
+
+/*
+ * FALLOCATE's (empty in FUSE) and COPY_FILE_RANGE(_64)'s replies carry the file's own-bump
+ * version, the destination's for a copy, as WRITE's do: only with the flag, only when the guest
+ * posts room for it, never on failure.
+ */
+static void test_own_range_replies(struct th *t)
+{
+	struct entry_vt f, g;
+	struct fuse_open_out of, og;
+	struct vfsd_vt_attr_out v;
+	size_t len;
+	uint64_t vf, vg;
+
+	T_OK(t, start(t, flags_vt, th_init_flags() | VT_FLAG));
+	T_OK(t, th_host_write(t, "src", "abcdef", 6));
+	T_OK(t, th_host_write(t, "dst", "", 0));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "src", &f, &len));
+	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "dst", &g, &len));
+	T_CHECK(t, f.v.node.slot != g.v.node.slot); /* 131072 slots, two files */
+	T_OK(t, fe_open(t->fe, f.e.nodeid, O_RDWR, &of));
+	T_OK(t, fe_open(t->fe, g.e.nodeid, O_RDWR, &og));
+
+	/* FALLOCATE with room: the version is the whole body. */
+	vf = mirror(t->fe, f.v.node.slot);
+	T_OK(t, fallocate_vt(t->fe, f.e.nodeid, of.fh, 8192, sizeof(v), &v, &len));
+	T_EQ(t, len, sizeof(v));
+	check_bumped(t, &v.node, f.v.node.slot, vf);
+	/* Room for less than it (guests from before post none): the empty reply, still bumped. */
+	vf = mirror(t->fe, f.v.node.slot);
+	T_OK(t, fallocate_vt(t->fe, f.e.nodeid, of.fh, 16384, sizeof(v) - 1, &v, &len));
+	T_EQ(t, len, 0);
+	T_EQ(t, mirror(t->fe, f.v.node.slot), vf + 1);
+	T_OK(t, fallocate_vt(t->fe, f.e.nodeid, of.fh, 16384, 0, &v, &len));
+	T_EQ(t, len, 0);
+	/* A failed one: no body, no bump. */
+	vf = mirror(t->fe, f.v.node.slot);
+	T_CHECK(t, fallocate_vt(t->fe, f.e.nodeid, of.fh + 1000, 4096, sizeof(v), &v, &len) < 0);
+	T_EQ(t, mirror(t->fe, f.v.node.slot), vf);
+
+	/* COPY_FILE_RANGE and _64: the destination's version after the count; the source's
+	 * counter does not move. */
+	for (int wide = 0; wide < 2; wide++) {
+		vf = mirror(t->fe, f.v.node.slot);
+		vg = mirror(t->fe, g.v.node.slot);
+		T_EQ(t,
+		     copy_vt(t->fe, wide, f.e.nodeid, of.fh, g.e.nodeid, og.fh, 6, sizeof(v), &v,
+			     &len),
+		     6);
+		T_EQ(t, len, sizeof(struct fuse_write_out) + sizeof(v));
+		check_bumped(t, &v.node, g.v.node.slot, vg);
+		T_EQ(t, mirror(t->fe, f.v.node.slot), vf);
+		/* Room for the count only: the count alone. */
+		vg = mirror(t->fe, g.v.node.slot);
+		T_EQ(t, copy_vt(t->fe, wide, f.e.nodeid, of.fh, g.e.nodeid, og.fh, 6, 0, &v, &len),
+		     6);
+		T_EQ(t, len, sizeof(struct fuse_write_out));
+		T_EQ(t, mirror(t->fe, g.v.node.slot), vg + 1);
+		/* A failed one: an error, no bump. */
+		vg = mirror(t->fe, g.v.node.slot);
+		T_CHECK(t, copy_vt(t->fe, wide, f.e.nodeid, of.fh, g.e.nodeid, og.fh + 1000, 6,
+				   sizeof(v), &v, &len) < 0);
+		T_EQ(t, mirror(t->fe, g.v.node.slot), vg);
+	}
+	check_channel(t, t->fe);
+}
+
+/* Stock replies whatever room the guest posts: a stock guest of a table daemon, and a guest
+ * offering the flag to a daemon without a table (no echo). */
+static void test_own_range_stock(struct th *t)
+{
+	const char *const *flags[] = {flags_vt, flags_plain};
+	const uint64_t init[] = {th_init_flags(), th_init_flags() | VT_FLAG};
+
+	for (int i = 0; i < 2; i++) {
+		struct fuse_entry_out f, g;
+		struct fuse_open_out of, og;
+		struct vfsd_vt_attr_out v;
+		const char *src = i ? "s1" : "s0", *dst = i ? "d1" : "d0";
+		size_t len;
+
+		T_OK(t, start(t, flags[i], init[i]));
+		T_OK(t, th_host_write(t, src, "abc", 3));
+		T_OK(t, th_host_write(t, dst, "", 0));
+		T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, src, &f));
+		T_OK(t, fe_lookup(t->fe, FE_ROOT_ID, dst, &g));
+		T_OK(t, fe_open(t->fe, f.nodeid, O_RDWR, &of));
+		T_OK(t, fe_open(t->fe, g.nodeid, O_RDWR, &og));
+		T_OK(t, fallocate_vt(t->fe, f.nodeid, of.fh, 8192, sizeof(v), &v, &len));
+		T_EQ(t, len, 0);
+		for (int wide = 0; wide < 2; wide++) {
+			T_EQ(t,
+			     copy_vt(t->fe, wide, f.nodeid, of.fh, g.nodeid, og.fh, 3, sizeof(v),
+				     &v, &len),
+			     3);
+			T_EQ(t, len, sizeof(struct fuse_write_out));
+		}
+		check_channel(t, t->fe);
+	}
+}
+
 /* A second vfsd on the same share and table, with its own frontend (another guest) that
  * INITs with init_flags. */
-static int second_daemon_init(struct th *t, struct th *t2, const char *const *flags,
-			      uint64_t init_flags)
+static int other_daemon(struct th *t, struct th *t2, const char *sock, const char *const *flags,
+			uint64_t init_flags)
 {
 	struct fe_options o = {.dax = true};
 	int r;
@@ -713,13 +853,19 @@ static int second_daemon_init(struct th *t, struct th *t2, const char *const *fl
 	memset(t2, 0, sizeof(*t2));
 	snprintf(t2->dir, sizeof(t2->dir), "%s", t->dir);
 	snprintf(t2->share, sizeof(t2->share), "%s", t->share);
-	snprintf(t2->sock, sizeof(t2->sock), "%s/sock-b", t->dir);
+	snprintf(t2->sock, sizeof(t2->sock), "%s/%s", t->dir, sock);
 	snprintf(t2->log, sizeof(t2->log), "%s", t->log);
 	t2->daemon_argv = t->daemon_argv;
 	t2->extra_flags = flags;
 	if ((r = th_daemon_start(t2)) < 0 || (r = th_connect(t2, &o)) < 0)
 		return r;
 	return fe_init(t2->fe, 38, init_flags);
+}
+
+static int second_daemon_init(struct th *t, struct th *t2, const char *const *flags,
+			      uint64_t init_flags)
+{
+	return other_daemon(t, t2, "sock-b", flags, init_flags);
 }
 
 /* ... a patched guest. */
@@ -816,6 +962,95 @@ static void test_hostile_mirror(struct th *t)
 	T_EQ(t, *sa, UINT64_MAX - 1);
 	T_EQ(t, mirror(b.fe, fb.v.node.slot), before + 2);
 	check_channel(t, b.fe);
+	stop_second(t, &b);
+}
+
+/* The area of the table file this frontend maps as region 1 (0: none). */
+static unsigned area_of(struct fe *fe)
+{
+	uint64_t size, off = fe_shm_region1_fd_offset(fe);
+
+	return fe_shm_region1(fe, &size) && off != UINT64_MAX ? (unsigned)(off / size) : 0;
+}
+
+/* Whether some process still holds the lock of area i of the table (-1: cannot tell). */
+static int area_held(unsigned i)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = i, .l_len = 1};
+	int fd = open(table_opt + strlen("--vt-table="), O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -1 : fl.l_type != F_UNLCK;
+	close(fd);
+	return r;
+}
+
+/*
+ * Mirror areas are reused, but never while a guest can still reach one. A's daemon is killed
+ * while A's QEMU (this frontend) still maps its area: B gets another one, and A's old guest
+ * still sees B's changes. Once the frontend lets go, the area is free and C gets it, clean of
+ * what A's guest scribbled into it.
+ */
+static void test_mirror_reuse(struct th *t)
+{
+	struct th a, b, c;
+	struct entry_vt fa, fb, fc;
+	size_t len;
+	unsigned ia;
+	int held = 1;
+
+	/* A runs beside the harness's own daemon slot, which the next tests use. */
+	T_OK(t, other_daemon(t, &a, "sock-a", flags_vt, th_init_flags() | VT_FLAG));
+	if (!a.fe)
+		return;
+	T_OK(t, th_host_write(t, "ru", "1", 1));
+	T_OK(t, lookup_vt(a.fe, FE_ROOT_ID, "ru", &fa, &len));
+	ia = area_of(a.fe);
+	T_CHECK(t, ia > 0);
+	if (!ia) {
+		stop_second(t, &a);
+		return;
+	}
+	/* A's guest scribbles on its copy; then its daemon dies, no clean-up at all. */
+	*mirror_slot(a.fe, (fa.v.node.slot + 1) % SLOTS) = UINT64_MAX - 1;
+	mirror_hdr(a.fe)->nslots = 7;
+	kill(a.daemon, SIGKILL);
+	T_CHECK(t, th_daemon_wait(&a, 5000) >= 0);
+
+	T_OK(t, second_daemon(t, &b, flags_vt));
+	if (!b.fe) {
+		fe_free(a.fe);
+		return;
+	}
+	T_CHECK(t, area_of(b.fe) > 0);
+	T_CHECK(t, area_of(b.fe) != ia);
+	T_OK(t, lookup_vt(b.fe, FE_ROOT_ID, "ru", &fb, &len));
+	T_OK(t, chmod_vt(b.fe, fb.e.nodeid, 0600));
+	/* The old guest's area is still raised while it is mapped. */
+	T_EQ(t, *mirror_slot(a.fe, fa.v.node.slot), *mirror_slot(b.fe, fb.v.node.slot));
+
+	/* A's QEMU goes away: nothing holds the area any more. */
+	fe_free(a.fe);
+	for (int i = 0; i < 500 && (held = area_held(ia)) == 1; i++)
+		usleep(10000);
+	T_EQ(t, held, 0);
+	T_OK(t, other_daemon(t, &c, "sock-c", flags_vt, th_init_flags() | VT_FLAG));
+	if (!c.fe) {
+		stop_second(t, &b);
+		return;
+	}
+	T_EQ(t, area_of(c.fe), ia);
+	T_EQ(t, mirror_hdr(c.fe)->nslots, SLOTS);
+	T_OK(t, lookup_vt(c.fe, FE_ROOT_ID, "ru", &fc, &len));
+	T_EQ(t, fc.v.node.version, mirror(c.fe, fc.v.node.slot));
+	T_EQ(t, *mirror_slot(c.fe, (fa.v.node.slot + 1) % SLOTS),
+	     *mirror_slot(b.fe, (fa.v.node.slot + 1) % SLOTS));
+	T_OK(t, chmod_vt(b.fe, fb.e.nodeid, 0640));
+	T_EQ(t, mirror(c.fe, fc.v.node.slot), mirror(b.fe, fb.v.node.slot));
+	check_channel(t, b.fe);
+	check_channel(t, c.fe);
+	stop_second(t, &c);
 	stop_second(t, &b);
 }
 
@@ -1723,9 +1958,12 @@ static const struct th_test vt_tests[] = {
 	{"vt_setattr_stock", test_setattr_stock},
 	{"vt_own_node_replies", test_own_node_replies},
 	{"vt_own_node_stock", test_own_node_stock},
+	{"vt_own_range_replies", test_own_range_replies},
+	{"vt_own_range_stock", test_own_range_stock},
 	{"vt_two_daemons", test_two_daemons},
 	{"vt_hostile_mirror", test_hostile_mirror},
 	{"vt_reset_remaps", test_reset_remaps},
+	{"vt_mirror_reuse", test_mirror_reuse},
 	{"vt_collisions", test_collisions},
 	{"vt_with_dax", test_with_dax},
 	{"vt_watch_fanotify", test_watch_fanotify},

@@ -119,6 +119,17 @@ def act(steps):
         elif k == "overwrite":  # same size, other bytes, no truncation
             with open(p(s[1]), "r+b") as f:
                 f.write(s[2].encode())
+        elif k == "fallocate":  # grow to s[2] bytes (FALLOCATE)
+            fd = os.open(p(s[1]), os.O_RDWR)
+            try:
+                os.posix_fallocate(fd, 0, s[2])
+            finally:
+                os.close(fd)
+        elif k == "copy":  # s[1]'s bytes over the start of s[2] (COPY_FILE_RANGE)
+            with open(p(s[1]), "rb") as src, open(p(s[2]), "r+b") as dst:
+                n = os.fstat(src.fileno()).st_size
+                if os.copy_file_range(src.fileno(), dst.fileno(), n, 0, 0) != n:
+                    raise OSError(f"short copy_file_range to {s[2]}")
         else:
             raise ValueError(f"unknown step {k}")
 

@@ -207,6 +207,17 @@ def host_act(steps):
         elif k == "overwrite":
             with open(sp(s[1]), "r+b") as f:
                 f.write(s[2].encode())
+        elif k == "fallocate":
+            fd = os.open(sp(s[1]), os.O_RDWR)
+            try:
+                os.posix_fallocate(fd, 0, s[2])
+            finally:
+                os.close(fd)
+        elif k == "copy":
+            with open(sp(s[1]), "rb") as src, open(sp(s[2]), "r+b") as dst:
+                n = os.fstat(src.fileno()).st_size
+                if os.copy_file_range(src.fileno(), dst.fileno(), n, 0, 0) != n:
+                    raise OSError(f"short copy_file_range to {s[2]}")
 
 
 def change(who, steps, cond, timeout=None):
@@ -228,12 +239,15 @@ def change(who, steps, cond, timeout=None):
 def kinds(who, tag):
     """Every change kind once, made by who; B must see each."""
     pre = f"{tag}-"
-    host_act([["create", pre + n, "0123456789"] for n in ("ren", "unl", "app", "chm", "ovw")])
-    # B caches the old state of each name first (stat, and the data of the overwritten file)
+    host_act([["create", pre + n, "0123456789"]
+              for n in ("ren", "unl", "app", "chm", "ovw", "fal", "cpd")])
+    host_act([["create", pre + "cps", "ABCDEFGHIJ"]])
+    # B caches the old state of each name first (stat, and the data of the overwritten files)
     for c in (["exists", pre + "ren"], ["exists", pre + "unl"], ["size", pre + "app", 10],
               ["mode", pre + "chm", os.stat(sp(pre + "chm")).st_mode & 0o7777],
               ["content", pre + "ovw", "0123456789"], ["absent", pre + "ren2"],
-              ["absent", pre + "new"]):
+              ["absent", pre + "new"], ["size", pre + "fal", 10],
+              ["content", pre + "cpd", "0123456789"]):
         rid = B.send("wait", cond=c, timeout=1)
         B.recv(rid, 30)
         B.recv(rid, 30)
@@ -245,6 +259,10 @@ def kinds(who, tag):
         ("chmod", [["chmod", pre + "chm", 0o600]], ["mode", pre + "chm", 0o600]),
         ("overwrite (same size)", [["overwrite", pre + "ovw", "abcdefghij"]],
          ["content", pre + "ovw", "abcdefghij"]),
+        ("fallocate (size growth)", [["fallocate", pre + "fal", 8192]],
+         ["size", pre + "fal", 8192]),
+        ("copy_file_range (same size)", [["copy", pre + "cps", pre + "cpd"]],
+         ["content", pre + "cpd", "ABCDEFGHIJ"]),
     ]
     for what, steps, cond in cases:
         lat = change(who, steps, cond)

@@ -140,6 +140,36 @@ if [ "$expect" = on ]; then
 		notok "own writes and link+unlink keep the file's names" \
 			"errors $err, own_node $on, stale_node $sn"
 	fi
+	# The guest's own fallocate()s and copy_file_range()s (cp copies with it into the new
+	# file): the replies carry the file's (the copy's destination's) VFSD_VT_BUMPED version,
+	# which the inode adopts (own_range), so the two stats after each find the name current:
+	# no LOOKUP, no stale_node (without the version: a LOOKUP each). The first still sends a
+	# GETATTR for the size, times and blocks FUSE itself invalidated after the op (and, after
+	# cp's create, one of the directory, whose mtime FUSE invalidated); the second nothing.
+	# Sizes and contents as made.
+	echo "copy me" >"$d/src" && : >"$d/fa" && stat "$d/fa" "$d/src" >/dev/null
+	or0=$("$probe" get own_range) sn0=$("$probe" get stale_node)
+	i=0 err=0 l=0 g=0
+	stat2() { # two stats of $1; their LOOKUPs and GETATTRs go to l and g (cp's own go nowhere)
+		l1=$("$probe" get req_lookup) g1=$("$probe" get req_getattr)
+		stat "$1" >/dev/null && stat "$1" >/dev/null || err=1
+		l=$((l + $("$probe" get req_lookup) - l1)) g=$((g + $("$probe" get req_getattr) - g1))
+	}
+	while [ $i -lt 10 ]; do
+		fallocate -l $(((i + 1) * 4096)) "$d/fa" || err=1
+		stat2 "$d/fa"
+		cp "$d/src" "$d/c$i" || err=1
+		stat2 "$d/c$i"
+		i=$((i + 1))
+	done
+	or=$(($("$probe" get own_range) - or0)) sn=$(($("$probe" get stale_node) - sn0))
+	[ "$(stat -c %s "$d/fa")" = 40960 ] && cmp -s "$d/src" "$d/c9" || err=1
+	if [ $err = 0 ] && [ "$or" -ge 20 ] && [ "$sn" = 0 ] && [ "$l" = 0 ] && [ "$g" -le 30 ]; then
+		ok "own fallocate and copy_file_range keep the file's names (20 ops, 40 stats: own_range $or, stale_node $sn, lookups $l, getattrs $g)"
+	else
+		notok "own fallocate and copy_file_range keep the file's names" \
+			"errors $err, own_range $or, stale_node $sn, lookups $l, getattrs $g"
+	fi
 	rm -rf "$d"
 	# Versioned READDIRPLUS (VFSD_VT_INIT_RDPLUS): after a cold `ls -l` of a directory, the
 	# listing's entries carry versions, so ls's own lstats and a stat of every entry after it

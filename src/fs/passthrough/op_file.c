@@ -348,7 +348,7 @@ int pt_op_fsync(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, 
 }
 
 int pt_op_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		    int mode, off_t off, off_t len)
+		    int mode, off_t off, off_t len, struct fs_version *ret_ver)
 {
 	_cleanup_handle_ struct pt_handle_guard h = {fs, NULL};
 	int r;
@@ -366,7 +366,7 @@ int pt_op_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t node
 	if (fallocate(h.h->fd, mode, off, len) < 0)
 		return -errno;
 	pt_dax_after_write(fs, h.h->inode, h.h->fd);
-	pt_vt_changed(fs, h.h->inode, NULL);
+	pt_vt_changed(fs, h.h->inode, ret_ver);
 	return 0;
 }
 
@@ -403,7 +403,7 @@ int pt_op_lseek(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, 
 
 ssize_t pt_op_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 			      uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
-			      off_t off_out, size_t len, unsigned flags)
+			      off_t off_out, size_t len, unsigned flags, struct fs_version *ret_ver)
 {
 	_cleanup_handle_ struct pt_handle_guard in = {fs, NULL};
 	_cleanup_handle_ struct pt_handle_guard out = {fs, NULL};
@@ -430,6 +430,6 @@ ssize_t pt_op_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uin
 	if (n < 0)
 		return -errno;
 	pt_dax_after_write(fs, out.h->inode, out.h->fd);
-	pt_vt_changed(fs, out.h->inode, NULL);
+	pt_vt_changed(fs, out.h->inode, ret_ver);
 	return n;
 }

@@ -64,12 +64,13 @@ int pt_op_release(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid
 int pt_op_fsync(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		bool datasync);
 int pt_op_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		    int mode, off_t off, off_t len);
+		    int mode, off_t off, off_t len, struct fs_version *ret_ver);
 int pt_op_lseek(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		off_t off, int whence, off_t *ret);
 ssize_t pt_op_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 			      uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
-			      off_t off_out, size_t len, unsigned flags);
+			      off_t off_out, size_t len, unsigned flags,
+			      struct fs_version *ret_ver);
 
 int pt_op_opendir(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 		  uint64_t *ret_fh, uint32_t *ret_open_flags);

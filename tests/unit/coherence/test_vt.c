@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -271,52 +272,144 @@ static void test_bad_file(void)
 	CHECK(t == NULL);
 }
 
-/* A daemon that dies keeping its mirror: the next daemon to start frees it, and bumps stop
- * reaching it; its area is never handed out again. */
-static void test_dead_daemon(void)
+/*
+ * A daemon that dies in a child: it scribbles on its mirror as a hostile guest would, and, when
+ * `hand_over` is set, first passes its table fd to us over a socket, as it does to QEMU for
+ * SHMEM_MAP. Returns its area index and (with hand_over) the received fd in *ret_fd.
+ */
+static unsigned dead_daemon(bool hand_over, int *ret_fd)
 {
-	struct vt_table *a = open_table(0), *c;
-	int pfd[2], st;
+	int sv[2], st;
 	unsigned idx = 0;
 	pid_t pid;
-	uint64_t *dead;
-	void *map;
-	int fd;
-	uint64_t off, len;
+	char c;
+	struct iovec iov = {.iov_base = &idx, .iov_len = sizeof(idx)};
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	CHECK_EQ(pipe(pfd), 0);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	pid = fork();
 	if (pid == 0) {
 		struct vt_config cfg = {.path = path};
 		struct vt_table *t = NULL;
-		unsigned i;
+		struct view v;
 
 		if (vt_open(&cfg, share_fd, &t) < 0)
 			_exit(1);
-		i = vt_mirror_index(t);
-		if (write(pfd[1], &i, sizeof(i)) != sizeof(i))
+		idx = vt_mirror_index(t);
+		v = map_mirror(t);
+		slots(v)[3] = UINT64_MAX - 1; /* "far ahead" would blind the next guest */
+		((struct vfsd_vt_header *)v.p)->nslots = 7;
+		if (hand_over) {
+			int fd;
+			uint64_t off, len;
+
+			vt_mirror(t, &fd, &off, &len);
+			mh.msg_control = u.b;
+			mh.msg_controllen = sizeof(u.b);
+			CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+			CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+			CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &fd, sizeof(fd));
+		}
+		if (sendmsg(sv[1], &mh, 0) != sizeof(idx) || read(sv[1], &c, 1) != 1)
 			_exit(1);
 		_exit(0); /* no vt_close: a crash */
 	}
-	CHECK_EQ(read(pfd[0], &idx, sizeof(idx)), (ssize_t)sizeof(idx));
+	close(sv[1]);
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	CHECK_EQ(recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC), (ssize_t)sizeof(idx));
+	*ret_fd = -1;
+	if (hand_over && CMSG_FIRSTHDR(&mh))
+		memcpy(ret_fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	CHECK_EQ(write(sv[0], "x", 1), 1);
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
-	close(pfd[0]);
-	close(pfd[1]);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(sv[0]);
+	return idx;
+}
+
+/*
+ * Areas are reused once no process holds them: a daemon that died and whose QEMU is gone leaves
+ * its area to the next daemon, clean of what its guest wrote. While its QEMU still maps the
+ * area (through the fd the daemon handed over), nobody else gets it, and bumps still reach it;
+ * once QEMU lets go, the next daemon reuses it.
+ */
+static void test_dead_daemon(void)
+{
+	struct vt_table *a = open_table(0), *c, *d, *e;
+	unsigned idx, idx2;
+	uint64_t *dead, len = vt_area_len(vt_nslots(a));
+	struct view vc, ve;
+	void *map;
+	int fd;
+
+	vt_bump(a, 3);
+	idx = dead_daemon(false, &fd);
 	CHECK(idx > vt_mirror_index(a));
-	vt_mirror(a, &fd, &off, &len);
-	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)(idx * len));
+	c = open_table(0);
+	CHECK_EQ(vt_mirror_index(c), idx);
+	vc = map_mirror(c);
+	CHECK_EQ(((struct vfsd_vt_header *)vc.p)->nslots, vt_nslots(c));
+	CHECK_EQ(guest_version(vc, 3), vt_read(a, 3)); /* not the dead guest's value */
+
+	/* A dead daemon whose "QEMU" (we) still maps its area. */
+	idx2 = dead_daemon(true, &fd);
+	CHECK(fd >= 0);
+	CHECK(idx2 > idx);
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)(idx2 * len));
 	CHECK(map != MAP_FAILED);
+	close(fd); /* QEMU keeps only the mapping */
 	dead = (uint64_t *)((uint8_t *)map + VFSD_VT_HDR_SIZE);
+	d = open_table(0);
+	CHECK(vt_mirror_index(d) != idx2);
 	vt_bump(a, 9);
-	CHECK_EQ(dead[9], vt_read(a, 9) - ((struct vfsd_vt_header *)map)->epoch);
-	c = open_table(0); /* reaps */
-	CHECK(vt_mirror_index(c) > idx);
-	CHECK_EQ(dead[9], 0); /* punched */
-	vt_bump(a, 9);
-	CHECK_EQ(dead[9], 0); /* no longer raised */
+	CHECK_EQ(dead[9], slots(vc)[9]); /* still raised: its guest sees the change */
 	munmap(map, len);
+	e = open_table(0);
+	CHECK_EQ(vt_mirror_index(e), idx2);
+	ve = map_mirror(e);
+	CHECK_EQ(guest_version(ve, 3), vt_read(a, 3));
+	CHECK_EQ(slots(ve)[9], slots(vc)[9]);
+	CHECK_EQ(((struct vfsd_vt_header *)ve.p)->nslots, vt_nslots(e));
+	munmap(vc.p, vc.len);
+	munmap(ve.p, ve.len);
+	vt_close(e);
+	vt_close(d);
 	vt_close(c);
 	vt_close(a);
+}
+
+/* More daemon starts than the file has areas: each crash's area is reused (vt_release() is a
+ * crash: no clean-up, the process's fd and mapping just go). */
+static void test_many_starts(void)
+{
+	char p1[160];
+	struct vt_config cfg = {.path = p1, .nslots = 64};
+	struct vt_table *keep = NULL, *t;
+	unsigned most = 0, fails = 0;
+
+	snprintf(p1, sizeof(p1), "%s/many", dir);
+	CHECK_EQ(vt_open(&cfg, share_fd, &keep), 0);
+	for (int i = 0; i < 5000; i++) {
+		t = NULL;
+		if (vt_open(&cfg, share_fd, &t) < 0) {
+			fails++;
+			continue;
+		}
+		if (vt_mirror_index(t) > most)
+			most = vt_mirror_index(t);
+		vt_bump(t, (uint32_t)i);
+		vt_release(t);
+	}
+	CHECK_EQ(fails, 0);
+	CHECK_EQ(most, 2);
+	vt_close(keep);
+	unlink(p1);
 }
 
 /* Daemons racing to create the same table all end up on one file. */
@@ -746,6 +839,7 @@ int main(void)
 	test_collisions();
 	test_bad_file();
 	test_dead_daemon();
+	test_many_starts();
 	test_create_race();
 	test_stale();
 	test_stale_not_ours();

@@ -492,7 +492,7 @@ static int m_flock(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodei
 }
 
 static int m_fallocate(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
-		       int mode, off_t off, off_t len)
+		       int mode, off_t off, off_t len, struct fs_version *ret_ver)
 {
 	record("fallocate", ctx);
 	mock.fh = fh;
@@ -514,7 +514,8 @@ static int m_lseek(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodei
 
 static ssize_t m_copy_file_range(struct fs_state *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
 				 uint64_t fh_in, off_t off_in, uint64_t nodeid_out, uint64_t fh_out,
-				 off_t off_out, size_t len, unsigned flags)
+				 off_t off_out, size_t len, unsigned flags,
+				 struct fs_version *ret_ver)
 {
 	record("copy_file_range", ctx);
 	mock.nodeid = nodeid_in;

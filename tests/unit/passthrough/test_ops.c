@@ -275,12 +275,12 @@ static void test_seek_copy(void)
 	CHECK_EQ(t.ops->lseek(t.fs, &root_ctx, e.nodeid, fh, 0, SEEK_END, &pos), 0);
 	CHECK_EQ(pos, (1 << 20) + 4096);
 	CHECK_EQ(t.ops->lseek(t.fs, &root_ctx, e.nodeid, fh, 0, 42, &pos), -EINVAL);
-	CHECK_EQ(t.ops->fallocate(t.fs, &root_ctx, e.nodeid, fh, 0, 0, 8192), 0);
+	CHECK_EQ(t.ops->fallocate(t.fs, &root_ctx, e.nodeid, fh, 0, 0, 8192, NULL), 0);
 	CHECK_EQ(t.ops->create(t.fs, &root_ctx, FS_ROOT_ID, "copy", S_IFREG | 0644, O_RDWR, 0, &e,
 			       &fh2, &of),
 		 0);
 	CHECK_EQ(t.ops->copy_file_range(t.fs, &root_ctx, tlookup(&t, FS_ROOT_ID, "sparse"), fh, 0,
-					e.nodeid, fh2, 10, 100, 0),
+					e.nodeid, fh2, 10, 100, 0, NULL),
 		 100);
 	CHECK_EQ(t.ops->read(t.fs, &root_ctx, e.nodeid, fh2, &oiov, 1, 10), 4);
 	CHECK_STREQ(out, "xxxx");
@@ -448,7 +448,7 @@ static void test_kill_suidgid(void)
 	CHECK_EQ(st.st_mode & 07777, 06777);
 	/* fallocate: without killpriv_v2 the guest sends its own SETATTR, so nothing here. */
 	fh = topen(&t, node, O_RDWR);
-	CHECK_EQ(t.ops->fallocate(t.fs, &user_ctx, node, fh, 0, 0, 4096), 0);
+	CHECK_EQ(t.ops->fallocate(t.fs, &user_ctx, node, fh, 0, 0, 4096, NULL), 0);
 	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
 	CHECK_EQ(st.st_mode & 07777, 06777);
 	CHECK_EQ(t.ops->release(t.fs, &user_ctx, node, fh), 0);
@@ -456,11 +456,12 @@ static void test_kill_suidgid(void)
 	CHECK_EQ(t.ops->init(t.fs, &v2), 0);
 	node = tlookup(&t, FS_ROOT_ID, "f");
 	fh = topen(&t, node, O_RDWR);
-	CHECK_EQ(t.ops->fallocate(t.fs, &user_ctx, node, fh, 0, 0, 8192), 0);
+	CHECK_EQ(t.ops->fallocate(t.fs, &user_ctx, node, fh, 0, 0, 8192, NULL), 0);
 	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
 	CHECK_EQ(st.st_mode & 07777, 0777);
 	CHECK_EQ(chmod(tpath(&t, "f"), 06767), 0);
-	CHECK_EQ(t.ops->copy_file_range(t.fs, &user_ctx, node, fh, 0, node, fh, 100, 4, 0), 4);
+	CHECK_EQ(t.ops->copy_file_range(t.fs, &user_ctx, node, fh, 0, node, fh, 100, 4, 0, NULL),
+		 4);
 	CHECK_EQ(stat(tpath(&t, "f"), &st), 0);
 	CHECK_EQ(st.st_mode & 07777, 02767); /* setgid without group-exec stays */
 	CHECK_EQ(t.ops->release(t.fs, &user_ctx, node, fh), 0);

@@ -90,15 +90,36 @@ static int op_read(void)
 	return t.ops->read(t.fs, &root_ctx, nf, fh_f, &iov, 1, 0) >= 0 ? 0 : -EIO;
 }
 
-static int op_fallocate(void)
+/* The version an own change returns: its own bump of name's slot, the counter's value now. */
+static void check_own_bump(const struct fs_version *v, const char *name)
 {
-	return t.ops->fallocate(t.fs, &root_ctx, nf, fh_f, 0, 0, 8192);
+	uint32_t s;
+
+	CHECK(slot_of(name, &s));
+	CHECK_EQ(v->flags, FS_VER_VALID | FS_VER_BUMPED);
+	CHECK_EQ(v->slot, s);
+	CHECK_EQ(v->version, vt_read(vt, s));
 }
 
+static int op_fallocate(void)
+{
+	struct fs_version v = {0};
+	int r = t.ops->fallocate(t.fs, &root_ctx, nf, fh_f, 0, 0, 8192, &v);
+
+	if (r == 0)
+		check_own_bump(&v, "d/f");
+	return r;
+}
+
+/* The destination's version, not the source's. */
 static int op_copy(void)
 {
-	return t.ops->copy_file_range(t.fs, &root_ctx, nf, fh_f, 0, ng, fh_g, 0, 5, 0) == 5 ? 0
-											    : -EIO;
+	struct fs_version v = {0};
+
+	if (t.ops->copy_file_range(t.fs, &root_ctx, nf, fh_f, 0, ng, fh_g, 0, 5, 0, &v) != 5)
+		return -EIO;
+	check_own_bump(&v, "d/g");
+	return 0;
 }
 
 static int op_open_trunc(void)
@@ -581,6 +602,27 @@ static void setup(void)
 		}
 }
 
+/* A FALLOCATE or COPY_FILE_RANGE that fails bumps nothing and returns no version. */
+static void test_own_range_failures(void)
+{
+	struct fs_version v = {0};
+	uint32_t sf, sg;
+	uint64_t vf, vg;
+
+	CHECK(slot_of("d/f", &sf));
+	CHECK(slot_of("d/g", &sg));
+	vf = vt_read(vt, sf);
+	vg = vt_read(vt, sg);
+	/* An empty range (EINVAL from the host's fallocate). */
+	CHECK_EQ(t.ops->fallocate(t.fs, &root_ctx, nf, fh_f, 0, 0, 0, &v), -EINVAL);
+	CHECK_EQ(t.ops->copy_file_range(t.fs, &root_ctx, nf, fh_f, 0, ng, fh_g + 1000, 0, 5, 0, &v),
+		 -EBADF);
+	CHECK_EQ(v.flags, 0);
+	CHECK_EQ(v.version, 0);
+	CHECK_EQ(vt_read(vt, sf), vf);
+	CHECK_EQ(vt_read(vt, sg), vg);
+}
+
 int main(void)
 {
 	char cmd[160];
@@ -589,6 +631,7 @@ int main(void)
 	test_lookup_versions();
 	test_watch_dir_hook();
 	test_victims();
+	test_own_range_failures();
 	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++)
 		run_row(&rows[i]);
 	/* The root has a slot too, and its changes move it. */
