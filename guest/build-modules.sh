@@ -5,6 +5,8 @@
 #
 #   guest/build-modules.sh [--kver KVER]
 #
+# For sid's 7.2 kernels (--kver 7.2.13+deb14-amd64) it runs guest/build-fork.sh instead.
+#
 # KVER defaults to the bookworm guest kernel of the VM tests (tests/tools/vm-assets.sh).
 # Downloads with `apt-get download` (never installs) the kernel's linux-headers-KVER,
 # linux-headers-ABI-common and linux-kbuild-6.1, and linux-source-6.1 of the same version,
@@ -24,35 +26,17 @@ repo="$(cd "$here/.." && pwd)"
 CACHE="${VFSD_CACHE:-/var/cache/vfsd-test}"
 top="$CACHE/guest-modules"
 
-log() { printf 'build-modules: %s\n' "$*" >&2; }
-die() {
-	printf 'build-modules: ERROR: %s\n' "$*" >&2
-	exit 1
-}
-
-kver=""
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--kver) kver="${2:?--kver needs a value}"; shift 2 ;;
-	--kver=*) kver="${1#--kver=}"; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
-	*) die "unknown argument: $1" ;;
-	esac
-done
-if [ -z "$kver" ]; then
-	out=$("$repo/tests/tools/vm-assets.sh" --suite bookworm) || die "tests/tools/vm-assets.sh failed"
-	kver=$(eval "$out" && echo "$VM_KVER")
-fi
+prog=build-modules
+# shellcheck source-path=SCRIPTDIR source=build-lib.sh
+. "$here/build-lib.sh"
+bl_start bookworm "$@"
 case "$kver" in
 6.1.*-*-*) ;;
-*) die "only Debian's 6.1 kernels are supported (got '$kver'; guest/README.md says why)" ;;
+7.*) exec "$here/build-fork.sh" --kver "$kver" ;; # FUSE built in: the renamed fork
+*) die "only Debian's 6.1 and sid's 7.2 kernels are supported (got '$kver'; guest/README.md says why)" ;;
 esac
 abi="${kver%-*}"      # 6.1.0-57
 series="${kver%%.0-*}" # 6.1
-
-mkdir -p "$top"
-exec 9>"$top/.lock"
-flock 9
 
 # ---------------------------------------------------------------- host tools
 need=()
@@ -66,94 +50,13 @@ if [ "${#need[@]}" -gt 0 ]; then
 		die "apt-get install ${need[*]} failed"
 fi
 
-# ---------------------------------------------------------------- versions
-updated=0
-pkg_version() { # PACKAGE [VERSION]: VERSION if apt knows it, else the candidate; empty if none
-	local v
-	if [ -n "${2:-}" ]; then
-		apt-cache madison "$1" 2>/dev/null | awk -v want="$2" '$3 == want { print $3; exit }'
-	else
-		v=$(apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
-		[ "$v" = "(none)" ] || echo "$v"
-	fi
-}
-hdr_pkg="linux-headers-$kver"
-ver_file="$top/$kver.version"
-if [ -s "$ver_file" ]; then
-	read -r ver src_ver <"$ver_file"
-else
-	ver=$(pkg_version "$hdr_pkg")
-	if [ -z "$ver" ]; then
-		log "apt-get update"
-		apt-get update -qq >&2 || die "apt-get update failed"
-		updated=1
-		ver=$(pkg_version "$hdr_pkg")
-	fi
-	[ -n "$ver" ] || die "apt knows no $hdr_pkg (is bookworm-security in the sources?)"
-	# The source the kernel was built from has the same version; if the archive no longer has
-	# it, the newest one of the series is the closest (a warning, not an error).
-	src_ver=$(pkg_version "linux-source-$series" "$ver")
-	if [ -z "$src_ver" ]; then
-		src_ver=$(pkg_version "linux-source-$series")
-		[ -n "$src_ver" ] || die "apt knows no linux-source-$series"
-		log "WARNING: linux-source-$series $ver is gone from the archive; using $src_ver"
-	fi
-	echo "$ver $src_ver" >"$ver_file"
-fi
-
-download() { # DIR PACKAGE=VERSION...: apt-get download into DIR (retrying after an update)
-	local dir="$1"
-	shift
-	mkdir -p "$dir"
-	(cd "$dir" && apt-get download "$@" >&2) && return 0
-	[ "$updated" = 1 ] && return 1
-	log "apt-get update (download failed)"
-	apt-get update -qq >&2 || return 1
-	updated=1
-	(cd "$dir" && apt-get download "$@" >&2)
-}
-
-# ---------------------------------------------------------------- headers (private root)
+# ---------------------------------------------------------------- headers, fs/fuse
+bl_versions "linux-headers-$kver" "$series"
 hroot="$top/headers-$kver-$ver"
-if [ ! -f "$hroot/.unpacked" ]; then
-	dl="$top/download"
-	rm -rf "$hroot" "$dl"
-	log "downloading the headers of $kver ($ver)"
-	download "$dl" "$hdr_pkg=$ver" "linux-headers-$abi-common=$ver" "linux-kbuild-$series=$ver" ||
-		die "apt-get download of the $kver headers failed"
-	mkdir -p "$hroot.tmp"
-	for deb in "$dl"/*.deb; do
-		dpkg-deb -x "$deb" "$hroot.tmp" || die "dpkg-deb -x $deb failed"
-	done
-	rm -rf "$dl"
-	# The flavour's Makefile includes the common tree by absolute path (/usr/src/...): point it
-	# at the private copy; the other links in the tree are relative.
-	mk="$hroot.tmp/usr/src/linux-headers-$kver/Makefile"
-	[ -f "$mk" ] || die "no $mk in the headers package"
-	sed -i "s|^include /usr/src/|include $hroot/usr/src/|" "$mk"
-	grep -q "^include $hroot/" "$mk" || die "unexpected $mk: $(head -3 "$mk")"
-	mv "$hroot.tmp" "$hroot"
-	touch "$hroot/.unpacked"
-fi
+bl_headers "$hroot" "linux-headers-$kver=$ver" "linux-headers-$abi-common=$ver" "linux-kbuild-$series=$ver"
 kdir="$hroot/usr/src/linux-headers-$kver"
-
-# ---------------------------------------------------------------- fs/fuse from linux-source
 src="$top/fuse-src-$src_ver"
-if [ ! -f "$src/.unpacked" ]; then
-	dl="$top/download-src"
-	rm -rf "$src" "$dl"
-	log "downloading linux-source-$series $src_ver (~140 MB)"
-	download "$dl" "linux-source-$series=$src_ver" || die "apt-get download linux-source-$series=$src_ver failed"
-	mkdir -p "$src.tmp"
-	dpkg-deb --fsys-tarfile "$dl"/linux-source-"$series"_*.deb |
-		tar -xO "./usr/src/linux-source-$series.tar.xz" |
-		tar -xJ -C "$src.tmp" --strip-components=3 "linux-source-$series/fs/fuse" ||
-		die "cannot unpack fs/fuse from linux-source-$series"
-	[ -f "$src.tmp/fuse_i.h" ] || die "no fs/fuse/fuse_i.h in linux-source-$series $src_ver"
-	rm -rf "$dl"
-	mv "$src.tmp" "$src"
-	touch "$src/.unpacked"
-fi
+bl_fuse_src "$src" "$series"
 
 # ---------------------------------------------------------------- build
 ours=("$here/linux-6.1/vt.c" "$here/linux-6.1/vt.h" "$here/linux-6.1/vt_virtio.c"
@@ -165,10 +68,7 @@ key=$({
 } | sha256sum | cut -c1-16)
 out="$top/build-$kver-$key"
 if [ ! -f "$out/.built" ]; then
-	rm -rf "$out" "$out.tmp"
-	cp -a "$src" "$out.tmp"
-	rm -f "$out.tmp/.unpacked"
-	cp "${ours[@]}" "$out.tmp/"
+	bl_tree "$out" "$src" "${ours[@]}"
 	patch -p1 -s --no-backup-if-mismatch -d "$out.tmp" <"$here/linux-6.1/hooks.patch" ||
 		die "guest/linux-6.1/hooks.patch does not apply to fs/fuse of linux-source-$series $src_ver"
 	log "building in $out (make M=..., gcc-12)"
@@ -183,14 +83,7 @@ if [ ! -f "$out/.built" ]; then
 	mv "$out.tmp" "$out"
 	touch "$out/.built"
 	log "built in $(($(date +%s) - t0)) s"
-	# Older builds of the same kernel are removed only after a day unused: the cache is shared
-	# by every checkout on the machine, and another one's test may be booting its build now.
-	for old in "$top/build-$kver-"*; do
-		[ "$old" != "$out" ] && [ -f "$old/.built" ] || continue
-		[ -z "$(find "$old/.built" -mmin -1440)" ] || continue
-		rm -rf "$old"
-	done
 fi
-touch "$out/.built" # in use: kept for a day at least (above)
+bl_prune "$out"
 log "modules: $out/{fuse,virtiofs,cuse}.ko (Linux $kver, fs/fuse of linux-source-$series $src_ver)"
 printf 'GUEST_MODULES_DIR=%q\nGUEST_MODULES_KVER=%q\nGUEST_MODULES_SRC=%q\n' "$out" "$kver" "$src_ver"

@@ -3,7 +3,8 @@
  * vt-probe: runs in a guest and tells whether the vfsd version table is in use there
  * (guest/README.md). It reads the counters the patched fuse.ko keeps in
  * /sys/module/fuse/parameters/vfsd_vt ("offered=N acked=N on=N broken=N fresh=N kept=N ...";
- * guest/linux-6.1/vt.c) and the kernel's taint flags.
+ * guest/linux-6.1/vt.c), or sid's renamed fork virtiofs_vt.ko in
+ * /sys/module/virtiofs_vt/parameters/vfsd_vt, and the kernel's taint flags.
  *
  *   vt-probe                 print the counters, one "NAME VALUE" a line, and the taint
  *   vt-probe get NAME        print one counter's value
@@ -13,7 +14,8 @@
  *                            is on (some connection has it and none is broken) or off (no
  *                            connection was acked), 1 if not
  *
- * Exit status 2: fuse.ko is not the vfsd build (no such parameter) or a usage error.
+ * Exit status 2: neither fuse.ko nor virtiofs_vt.ko is the vfsd build (no such parameter) or a
+ * usage error.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,8 +31,9 @@
 
 #include "vfsd/vt_proto.h"
 
-#define VT_PARAM  "/sys/module/fuse/parameters/vfsd_vt"
-#define MAX_STATS 32
+#define VT_PARAM      "/sys/module/fuse/parameters/vfsd_vt"
+#define VT_PARAM_FORK "/sys/module/virtiofs_vt/parameters/vfsd_vt"
+#define MAX_STATS     32
 
 struct stat_kv {
 	char name[32];
@@ -43,9 +46,13 @@ static int read_stats(struct stat_kv *kv, int max, char *raw, size_t rawlen)
 	char *tok, *save = NULL;
 	int n = 0;
 
+	if (!f && errno == ENOENT)
+		f = fopen(VT_PARAM_FORK, "re");
 	if (!f) {
-		fprintf(stderr, "vt-probe: %s: %s (fuse.ko is not the vfsd build?)\n", VT_PARAM,
-			strerror(errno));
+		fprintf(stderr,
+			"vt-probe: %s: %s (neither fuse.ko nor virtiofs_vt.ko is the vfsd "
+			"build?)\n",
+			VT_PARAM, strerror(errno));
 		return -1;
 	}
 	if (!fgets(raw, (int)rawlen, f)) {
@@ -239,7 +246,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vt-probe: unexpected counters '%s'\n", raw);
 			return 2;
 		}
-		printf("ok - fuse.ko is the vfsd build (%s)\n", raw);
+		printf("ok - %s is the vfsd build (%s)\n",
+		       access(VT_PARAM, F_OK) == 0 ? "fuse.ko" : "virtiofs_vt.ko", raw);
 		if (strcmp(argv[2], "on") == 0)
 			ok = on > 0 && broken == 0;
 		else if (strcmp(argv[2], "off") == 0)

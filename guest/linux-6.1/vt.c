@@ -158,6 +158,24 @@ void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags)
 	}
 }
 
+/*
+ * Newer kernels' variants (sid's 7.2, guest/linux-7.2): FUSE_STATX (protocol 7.39) is a GETATTR
+ * with more fields, FUSE_COPY_FILE_RANGE_64 (7.45) a COPY_FILE_RANGE with a 64-bit count; their
+ * replies carry the same as the older op's. vt_op() names the older op.
+ */
+static u32 vt_op(u32 opcode)
+{
+#if FUSE_KERNEL_MINOR_VERSION >= 39
+	if (opcode == FUSE_STATX)
+		return FUSE_GETATTR;
+#endif
+#if FUSE_KERNEL_MINOR_VERSION >= 45
+	if (opcode == FUSE_COPY_FILE_RANGE_64)
+		return FUSE_COPY_FILE_RANGE;
+#endif
+	return opcode;
+}
+
 static bool vt_acked(const struct fuse_conn *fc)
 {
 	return fc->vt.state == FUSE_VT_ON || fc->vt.state == FUSE_VT_BROKEN;
@@ -165,23 +183,23 @@ static bool vt_acked(const struct fuse_conn *fc)
 
 void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args)
 {
+	u32 op = vt_op(args->opcode);
 	unsigned int size;
 
 	args->vt.posted = false;
 	/* Counted with the table off too: bench/vm-workload.sh compares the request mix. */
-	if (args->opcode == FUSE_LOOKUP)
+	if (op == FUSE_LOOKUP)
 		vt_count(VT_STAT_REQ_LOOKUP);
-	else if (args->opcode == FUSE_GETATTR)
+	else if (op == FUSE_GETATTR)
 		vt_count(VT_STAT_REQ_GETATTR);
-	else if (args->opcode == FUSE_UNLINK || args->opcode == FUSE_RMDIR ||
-		 args->opcode == FUSE_RENAME || args->opcode == FUSE_RENAME2)
+	else if (op == FUSE_UNLINK || op == FUSE_RMDIR || op == FUSE_RENAME || op == FUSE_RENAME2)
 		vt_count(VT_STAT_REQ_REMOVE);
-	else if (args->opcode != FUSE_SETATTR && args->opcode != FUSE_WRITE &&
-		 args->opcode != FUSE_FALLOCATE && args->opcode != FUSE_COPY_FILE_RANGE)
+	else if (op != FUSE_SETATTR && op != FUSE_WRITE && op != FUSE_FALLOCATE &&
+		 op != FUSE_COPY_FILE_RANGE)
 		vt_count(VT_STAT_REQ_MAKE);
 	if (!vt_acked(fc))
 		return;
-	switch (args->opcode) {
+	switch (op) {
 	case FUSE_UNLINK:
 	case FUSE_RMDIR:
 	case FUSE_RENAME:
@@ -255,7 +273,7 @@ const struct vfsd_vt_ver *fuse_vt_node(struct fuse_args *args)
 
 const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args)
 {
-	if (!args->vt.posted || args->opcode == FUSE_GETATTR || args->opcode == FUSE_SETATTR)
+	if (!args->vt.posted || vt_op(args->opcode) == FUSE_GETATTR || args->opcode == FUSE_SETATTR)
 		return NULL;
 	/* Only a creating request changes the directory: a LOOKUP claiming otherwise is wrong. */
 	if (args->opcode == FUSE_LOOKUP)

@@ -4,7 +4,8 @@
  * long as the daemon's version counters say they have not changed (include/vfsd/vt_proto.h in
  * the vfsd tree for the protocol, guest/README.md for the build).
  *
- * Everything here is called from small hooks in Debian's fs/fuse (guest/linux-6.1/hooks.patch).
+ * Everything here is called from small hooks in Debian's fs/fuse: guest/linux-6.1/hooks.patch for
+ * bookworm's 6.1, guest/linux-7.2/hooks.patch for sid's 7.2 (the renamed fork, virtiofs_vt.ko).
  * Without the shared memory region or without the daemon's INIT ack nothing changes: every
  * check returns the timeout-based answer it is given, no reply grows.
  */
@@ -13,11 +14,14 @@
 
 #include <linux/seqlock.h>
 #include <linux/types.h>
+#include <linux/version.h>
 #include "vt_proto.h"
 
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 /* dir.c: use the allocated union fuse_dentry (the 32-bit layout) on 64-bit too: on 64-bit
  * Linux 6.1 stores the entry time in d_fsdata itself, which leaves no room for a version. */
 #define FUSE_VT_DENTRY 1
+#endif
 
 struct dentry;
 struct fuse_args;
@@ -83,9 +87,12 @@ struct fuse_vt_inode {
 	bool rdc_valid;
 };
 
-/* union fuse_dentry (dir.c) holds this; time is that union's time. */
+/* At d_fsdata: in 6.1 a member of union fuse_dentry (dir.c), time being that union's time; in
+ * 7.2 the first member of struct fuse_dentry, which has its own time. */
 struct fuse_vt_dentry {
+#ifdef FUSE_VT_DENTRY
 	u64 time;
+#endif
 	u64 dir_version; /* the parent's version when the entry was looked up or made */
 	u32 dir_slot;
 	u32 valid;
@@ -112,8 +119,8 @@ u64 fuse_vt_init_flags(struct fuse_conn *fc);
 void fuse_vt_init_reply(struct fuse_conn *fc, u64 flags);
 
 /* Requests: post the extension for LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE,
- * GETATTR, SETATTR, WRITE and COPY_FILE_RANGE (by args->opcode) when acked, and the body of
- * UNLINK, RMDIR, RENAME, RENAME2 and FALLOCATE; the versions of the reply, NULL if none. */
+ * GETATTR, STATX (7.x), SETATTR, WRITE and COPY_FILE_RANGE (by args->opcode) when acked, and the
+ * body of UNLINK, RMDIR, RENAME, RENAME2 and FALLOCATE; the versions of the reply, NULL if none. */
 void fuse_vt_args(struct fuse_conn *fc, struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_node(struct fuse_args *args);
 const struct vfsd_vt_ver *fuse_vt_parent(struct fuse_args *args);

@@ -18,7 +18,8 @@
  * - Versioned replies: with the flag echoed, the daemon appends a struct vfsd_vt_entry_out to
  *   the reply of LOOKUP, MKNOD, MKDIR, SYMLINK and LINK (after fuse_entry_out) and of CREATE
  *   and TMPFILE (after fuse_open_out), and a struct vfsd_vt_attr_out to GETATTR and SETATTR
- *   replies (after fuse_attr_out). The guest posts buffers large enough for them. A LOOKUP of
+ *   replies (after fuse_attr_out) and to STATX replies (after fuse_statx_out; Linux >= 6.6
+ *   guests: sid's virtiofs_vt.ko). The guest posts buffers large enough for them. A LOOKUP of
  *   a missing name may be answered with a negative entry (nodeid 0, node not VALID) that
  *   carries the directory's version instead of ENOENT. UNLINK, RMDIR, RENAME and RENAME2,
  *   whose FUSE replies have no body, get a struct vfsd_vt_dirs_out as their body when the guest
@@ -99,6 +100,7 @@ struct vfsd_vt_entry_out {
  * having been stat()ed after that bump (so they are current at it); for a directory a guest that
  * saw version - 1 before knows that only this SETATTR, which changes no name, moved it. A
  * SETATTR that changed nothing carries the version read before it, as GETATTR does.
+ * STATX replies carry it after fuse_statx_out, as GETATTR does.
  */
 struct vfsd_vt_attr_out {
 	struct vfsd_vt_ver node;

@@ -216,7 +216,8 @@ int fuse_reply_open(struct fuse_req *req, int r, uint64_t fh, uint32_t fs_flags)
 #define FUSE_VT_TIMEOUT 86400.0
 bool fuse_vt_session(const struct fuse_req *req);
 void fuse_vt_version(struct fuse_req *req, uint64_t nodeid, struct fs_version *ret);
-/* The vfsd_vt_attr_out after fuse_attr_out (nothing outside a version-table session). */
+/* The vfsd_vt_attr_out after fuse_attr_out or fuse_statx_out (nothing outside a version-table
+ * session). */
 int fuse_reply_attr_ver(struct fuse_req *req, const struct fs_version *v);
 /* The tail of UNLINK, RMDIR and RENAME(2): r, else in a version-table session the
  * vfsd_vt_remove_out of the FS_REMOVE_VERS versions in dirs when the guest posted room for it,

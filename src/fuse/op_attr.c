@@ -79,6 +79,7 @@ int fuse_op_statx(struct fuse_req *req)
 	struct fuse_statx_in in;
 	struct fuse_statx_out o = {0};
 	struct fuse_statx *sx = &o.stat;
+	struct fs_version ver;
 	struct statx stx;
 	struct attr_call c;
 	int r;
@@ -87,11 +88,14 @@ int fuse_op_statx(struct fuse_req *req)
 	if (r < 0)
 		return r;
 	c = attr_call(in.getattr_flags, in.fh);
+	fuse_vt_version(req, req->nodeid, &ver); /* before the statx */
 	r = FUSE_BE_OP(req, statx)(FUSE_BE_FS(req), &req->ctx, req->nodeid, c.has_fh, c.fh,
 				   in.sx_mask & FUSE_STATX_FIELDS, in.sx_flags & AT_STATX_SYNC_TYPE,
 				   &stx, &c.attr_flags, &c.timeout);
 	if (r < 0)
 		return r;
+	if (ver.flags & FS_VER_VALID)
+		c.timeout = FUSE_VT_TIMEOUT;
 	fuse_split_timeout(c.timeout, &o.attr_valid, &o.attr_valid_nsec);
 	sx->mask = stx.stx_mask & FUSE_STATX_FIELDS;
 	sx->blksize = stx.stx_blksize;
@@ -113,7 +117,8 @@ int fuse_op_statx(struct fuse_req *req)
 	sx->rdev_minor = stx.stx_rdev_minor;
 	sx->dev_major = stx.stx_dev_major;
 	sx->dev_minor = stx.stx_dev_minor;
-	return fuse_reply(req, &o, sizeof(o));
+	r = fuse_reply(req, &o, sizeof(o));
+	return r < 0 ? r : fuse_reply_attr_ver(req, &ver);
 }
 
 static int guest_time(uint64_t guest_sec, uint32_t guest_nsec, struct timespec *ret)

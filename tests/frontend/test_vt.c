@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "dax_util.h"
-#include "fuse/fuse_internal.h" /* COPY_FILE_RANGE_64, newer than the host's <linux/fuse.h> */
+#include "fuse/fuse_internal.h" /* FUSE_STATX, COPY_FILE_RANGE_64: newer than the host's <linux/fuse.h> */
 #include "util/macros.h"
 #include "vfsd/vt_proto.h"
 
@@ -63,6 +63,11 @@ struct attr_vt {
 	struct vfsd_vt_attr_out v;
 };
 
+struct statx_vt {
+	struct fuse_statx_out s;
+	struct vfsd_vt_attr_out v;
+};
+
 static int start(struct th *t, const char *const *flags, uint64_t init_flags)
 {
 	int r = dax_start(t, flags, NULL);
@@ -89,6 +94,16 @@ static int getattr_vt(struct fe *fe, uint64_t node, struct attr_vt *ret, size_t 
 
 	memset(ret, 0, sizeof(*ret));
 	return fe_fuse_call(fe, FUSE_GETATTR, node, &a, 1, ret, sizeof(*ret), ret_len);
+}
+
+/* STATX (Linux >= 6.6 guests: sid's virtiofs_vt.ko) with room for the extension. */
+static int statx_vt(struct fe *fe, uint64_t node, struct statx_vt *ret, size_t *ret_len)
+{
+	struct fuse_statx_in in = {.sx_mask = STATX_BASIC_STATS | STATX_BTIME};
+	struct iovec a = IOVS(&in);
+
+	memset(ret, 0, sizeof(*ret));
+	return fe_fuse_call(fe, FUSE_STATX, node, &a, 1, ret, sizeof(*ret), ret_len);
 }
 
 static int mkdir_vt(struct fe *fe, uint64_t parent, const char *name, struct entry_vt *ret)
@@ -189,6 +204,12 @@ static void test_stock_guest(struct th *t)
 	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "stock", &r, &len));
 	T_EQ(t, len, sizeof(struct fuse_entry_out));
 	T_CHECK(t, r.e.entry_valid < LONG_TTL && r.e.attr_valid < LONG_TTL);
+	{
+		struct statx_vt sx;
+
+		T_OK(t, statx_vt(t->fe, r.e.nodeid, &sx, &len));
+		T_EQ(t, len, sizeof(struct fuse_statx_out));
+	}
 	T_EQ(t, lookup_vt(t->fe, FE_ROOT_ID, "missing", &r, &len), -ENOENT);
 	T_CHECK(t, fe_shm_region1(t->fe, &(uint64_t){0}) == NULL);
 	/* Removals and renames keep their empty replies, even with room offered. */
@@ -247,6 +268,7 @@ static void test_versioned_replies(struct th *t)
 {
 	struct entry_vt r;
 	struct attr_vt a;
+	struct statx_vt sx;
 	struct fuse_entry_out small;
 	struct iovec name = IOVNAME("vf");
 	size_t len = 0;
@@ -264,12 +286,19 @@ static void test_versioned_replies(struct th *t)
 	T_EQ(t, r.e.entry_valid, LONG_TTL);
 	T_EQ(t, r.e.attr_valid, LONG_TTL);
 
+	/* GETATTR and STATX (Linux >= 6.6) carry the node's version the same way. */
 	T_OK(t, getattr_vt(t->fe, r.e.nodeid, &a, &len));
 	T_EQ(t, len, sizeof(a));
-	T_EQ(t, a.v.node.flags, VFSD_VT_VALID);
-	T_EQ(t, a.v.node.slot, r.v.node.slot);
-	T_EQ(t, a.v.node.version, mirror(t->fe, r.v.node.slot));
 	T_EQ(t, a.a.attr_valid, LONG_TTL);
+	T_OK(t, statx_vt(t->fe, r.e.nodeid, &sx, &len));
+	T_EQ(t, len, sizeof(sx));
+	T_EQ(t, sx.s.attr_valid, LONG_TTL);
+	T_EQ(t, sx.s.stat.size, 1);
+	for (const struct vfsd_vt_ver *v = &a.v.node; v; v = v == &a.v.node ? &sx.v.node : NULL) {
+		T_EQ(t, v->flags, VFSD_VT_VALID);
+		T_EQ(t, v->slot, r.v.node.slot);
+		T_EQ(t, v->version, mirror(t->fe, r.v.node.slot));
+	}
 
 	/* A missing name: a cacheable negative entry, valid while the directory's version is. */
 	T_OK(t, lookup_vt(t->fe, FE_ROOT_ID, "nothing-here", &r, &len));

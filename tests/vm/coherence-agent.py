@@ -53,10 +53,16 @@ def p(rel):
 
 
 def vt():
-    try:
-        with open("/sys/module/fuse/parameters/vfsd_vt") as f:
-            raw = f.read()
-    except OSError:
+    # the patched fuse.ko (Linux 6.1), or sid's renamed fork virtiofs_vt.ko (Linux 7.2)
+    raw = None
+    for mod in ("fuse", "virtiofs_vt"):
+        try:
+            with open(f"/sys/module/{mod}/parameters/vfsd_vt") as f:
+                raw = f.read()
+            break
+        except OSError:
+            pass
+    if raw is None:
         return {}
     out = {}
     for kv in raw.replace(",", " ").split():

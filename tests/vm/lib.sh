@@ -26,7 +26,9 @@
 #                     (VFSD_DAEMON_CMD=*rust-virtiofsd*), which serves one request queue
 #   VFSD_VM_MODULES_OVERRIDE  a directory of .ko files that replace the kernel's modules of the
 #                     same name in the initramfs (e.g. the patched fuse.ko and virtiofs.ko of
-#                     guest/build-modules.sh); they load unsigned (taint O+E)
+#                     guest/build-modules.sh); they load unsigned (taint O+E). A virtiofs_vt.ko
+#                     there (guest/build-fork.sh, for sid's built-in FUSE) is loaded last, after
+#                     the init unbinds the built-in virtiofs driver, and mounts use its type
 #   VFSD_VM_FS_DEVICE the virtio-fs device: vhost-user-fs-pci (default; the tag is QEMU's
 #                     tag= property) or test-device: vhost-user-test-device-pci as virtio-fs
 #                     (QEMU >= 11.1; the only device with a DAX window), whose tag and queue
@@ -211,6 +213,7 @@ vm_module_order() {
 }
 
 VM_MODULES_WANTED="virtio_pci virtio_blk fuse virtiofs 9pnet_virtio 9p"
+VM_FORK_MODULE=virtiofs_vt
 
 # vm_build_initramfs OUT INIT_FILE: a gzip'd newc cpio with a static busybox, the modules of
 # $VM_MODULES_WANTED (decompressed) and a /modules.list in load order, and INIT_FILE as /init.
@@ -243,6 +246,13 @@ vm_build_initramfs() {
 		esac
 		echo "$m" >>"$work/modules.list"
 	done
+	# The renamed fork of guest/linux-7.2 (a kernel with FUSE built in): loaded last, after the
+	# init has taken the virtio-fs devices from the built-in driver; mounts use its type.
+	if [ -n "${VFSD_VM_MODULES_OVERRIDE:-}" ] && [ -f "$VFSD_VM_MODULES_OVERRIDE/$VM_FORK_MODULE.ko" ]; then
+		cp "$VFSD_VM_MODULES_OVERRIDE/$VM_FORK_MODULE.ko" "$work/lib/modules/"
+		echo "$VM_FORK_MODULE.ko" >>"$work/modules.list"
+		echo "$VM_FORK_MODULE" >"$work/virtiofs-type"
+	fi
 	install -m 0755 "$init" "$work/init"
 	(cd "$work" && find . -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc --quiet --owner=0:0 | gzip -1) >"$out.tmp"
@@ -265,7 +275,24 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo 0 >/proc/sys/kernel/printk 2>/dev/null
+fstype=virtiofs
+[ -f /virtiofs-type ] && fstype=$(cat /virtiofs-type)
 for m in $(cat /modules.list); do
+	if [ "$m" = "$fstype.ko" ]; then
+		# guest/linux-7.2's fork: the built-in virtiofs lets go of the devices, the fork's
+		# driver takes them when it registers (or by bind, should it not).
+		drv=/sys/bus/virtio/drivers
+		for d in $drv/virtiofs/virtio*; do
+			[ -e "$d" ] && echo "${d##*/}" >$drv/virtiofs/unbind
+		done
+		insmod "/lib/modules/$m" || echo "init: insmod $m failed"
+		for d in /sys/bus/virtio/devices/virtio*; do
+			[ "$(cat "$d/device")" = 0x001a ] && [ ! -e "$d/driver" ] &&
+				echo "${d##*/}" >$drv/$fstype/bind
+		done
+		echo "init: virtio-fs devices bound to $fstype: $(ls $drv/$fstype | grep virtio | tr '\n' ' ')"
+		continue
+	fi
 	insmod "/lib/modules/$m" || echo "init: insmod $m failed"
 done
 halt() { sync; poweroff -f; sleep 5; }
@@ -291,11 +318,11 @@ for spec in $VIRTIOFS_MOUNTS; do
 	opts=""
 	[ "$rest" != "$mp" ] && opts="-o ${rest#*:}"
 	mkdir -p "/newroot$mp"
-	if mount -t virtiofs $opts "$tag" "/newroot$mp"; then
-		echo "init: virtiofs '$tag' mounted on $mp"
+	if mount -t $fstype $opts "$tag" "/newroot$mp"; then
+		echo "init: $fstype '$tag' mounted on $mp"
 		mounted="/newroot$mp $mounted"
 	else
-		echo "init: mount -t virtiofs $tag $mp FAILED"
+		echo "init: mount -t $fstype $tag $mp FAILED"
 		echo 201 >/newroot$R/exit-code
 		echo "virtiofs mount of $tag failed" >/newroot$R/init-error
 		halt

@@ -27,6 +27,8 @@
 # The whole run uses a tiny table, --vt-slots=$VFSD_COH_SLOTS (default 16: heavy collisions;
 # collisions only cost revalidations, so every check above must still hold).
 #
+# VFSD_COH_SUITE=sid (meson test vm-coherence-sid): the same checks with two sid guests (Linux
+# 7.2, FUSE built in) and guest/build-fork.sh's virtiofs_vt.ko, the renamed fork with the table.
 # Environment: VFSD_COH_REPS (default 10), VFSD_COH_SLOTS (16), VFSD_VM_KEEP=1 keeps the work
 # directory. Measurement mode (bench/RESULTS-coherence.md): VFSD_COH_MODE=measure with
 # VFSD_COH_CONFIG=table (patched modules, --coherence=table, default slots) | auto | always |
@@ -60,14 +62,15 @@ adapt=${VFSD_COH_ADAPT:-20:5000}
 say() { printf '[vm-coherence] %s\n' "$*" >&2; }
 # the table needs the test device (shared memory region 1); the stock baselines use the
 # ordinary vhost-user-fs-pci of the same QEMU
-export VFSD_VM_SUITE=bookworm VFSD_VM_QEMU=sid VFSD_VM_FS_DEVICE=vhost-user-fs-pci
+suite=${VFSD_COH_SUITE:-bookworm}
+export VFSD_VM_SUITE=$suite VFSD_VM_QEMU=sid VFSD_VM_FS_DEVICE=vhost-user-fs-pci
 [ "$config" = table ] && VFSD_VM_FS_DEVICE=test-device
 export VFSD_VM_SMP=1 VFSD_VM_MEM=512M VFSD_VM_TIMEOUT="${VFSD_VM_TIMEOUT:-400}"
 export VFSD_VM_APPEND="iomem=relaxed ${VFSD_VM_APPEND:-}"
 # the control channel: a virtio-serial port
 VM_MODULES_WANTED="$VM_MODULES_WANTED virtio_console"
 vm_accel
-echo "# accelerator: $VM_ACCEL_NAME; mode $mode, config $config, $reps renames each way"
+echo "# accelerator: $VM_ACCEL_NAME; mode $mode, config $config, $reps renames each way, $suite guests"
 
 base=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-vm-coherence.XXXXXX")
 share="$base/share"
@@ -93,12 +96,14 @@ finish() { # vm_finish, once the share's tmpfs is gone (vm_finish removes $base)
 }
 
 # 1. modules (the patched ones for the table; Debian's for the stock baselines)
+build="build-modules.sh"
+[ "$suite" = bookworm ] || build="build-fork.sh"
 if [ "$config" = table ]; then
-	if out=$("$VM_REPO_DIR/guest/build-modules.sh"); then
+	if out=$("$VM_REPO_DIR/guest/$build"); then
 		eval "$out"
 		export VFSD_VM_MODULES_OVERRIDE="$GUEST_MODULES_DIR"
 	else
-		tap not-ok "patched modules built" "guest/build-modules.sh failed (see above)"
+		tap not-ok "patched modules built" "guest/$build failed (see above)"
 		finish
 	fi
 else
@@ -214,4 +219,4 @@ for g in a b; do
 done
 [ "$mode" = ci ] || [ "$mode" = demo ] || echo "# latency ($config): $(tr -d '\n ' <"$base/latency.json")"
 [ -z "${VFSD_COH_JSON:-}" ] || cp "$base/latency.json" "$VFSD_COH_JSON"
-finish "config:      $config, --vt-slots=${slots/#0/default}" "guests:      $(($(date +%s) - t0)) s"
+finish "config:      $config, --vt-slots=${slots/#0/default}, $suite guests" "guests:      $(($(date +%s) - t0)) s"
