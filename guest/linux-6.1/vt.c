@@ -56,13 +56,14 @@ enum {
 	VT_STAT_OWN_ATTR,    /* own changes noted from directories' SETATTR replies (in own) */
 	VT_STAT_DPLUS,	     /* versioned READDIRPLUS entries received */
 	VT_STAT_OWN_NODE,    /* inode versions adopted from own WRITE, UNLINK, RENAME replies */
+	VT_STAT_RDC_KEPT,    /* readdir caches reused: the directory's version still current */
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
 	"offered",  "acked",	"on",	      "broken",	     "fresh",	  "kept",
 	"stale",    "bad_slot", "versions",   "rdc_reset",   "stale_dir", "stale_node",
 	"own",	    "own_kept", "req_lookup", "req_getattr", "req_make",  "req_remove",
-	"own_dirs", "own_attr", "dplus",      "own_node",
+	"own_dirs", "own_attr", "dplus",      "own_node",    "rdc_kept",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
 
@@ -619,10 +620,14 @@ bool fuse_vt_rdc_stale(struct inode *dir)
 		vt_count(VT_STAT_RDC_RESET);
 		return true;
 	}
-	if (fc->vt.state != FUSE_VT_ON || !fi->vt.rdc_valid)
+	if (fc->vt.state != FUSE_VT_ON)
 		return false;
-	if (vt_current(fc, READ_ONCE(fi->vt.slot), fi->vt.rdc_version))
+	/* A cache filled while the directory had no version: nothing says it is current (vfsd
+	 * lets a guest with the table keep its readdir cache whatever its cache mode). */
+	if (fi->vt.rdc_valid && vt_current(fc, READ_ONCE(fi->vt.slot), fi->vt.rdc_version)) {
+		vt_count(VT_STAT_RDC_KEPT);
 		return false;
+	}
 	vt_count(VT_STAT_RDC_RESET);
 	return true;
 }
