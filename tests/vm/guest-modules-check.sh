@@ -147,6 +147,24 @@ if [ "$expect" = on ]; then
 			"errors $err, listed $lines, versioned entries $p, lookups $l, getattrs $g"
 	fi
 	rm -rf "$d"
+	# The readdir cache: vfsd sets FOPEN_CACHE_DIR for a guest with the table (it keys the
+	# cache on the directory's version), so listings of an unchanged directory are served from
+	# it (rdc_kept), and the guest's own create and unlink there are in the next listing.
+	d=$mp/vt-rdc
+	names() { (cd "$1" && echo *); } # a listing (the shell's glob reads the directory)
+	mkdir "$d" && i=0 && while [ $i -lt 5 ]; do echo "$i" >"$d/f$i" || err=1; i=$((i + 1)); done
+	k0=$("$probe" get rdc_kept)
+	a=$(names "$d") && b=$(names "$d") && c=$(names "$d") || err=1
+	k=$(($("$probe" get rdc_kept) - k0))
+	echo 5 >"$d/f5" && e=$(names "$d") && rm "$d/f0" && f=$(names "$d") || err=1
+	if [ $err = 0 ] && [ "$k" -ge 2 ] && [ "$a" = "f0 f1 f2 f3 f4" ] && [ "$b" = "$a" ] &&
+		[ "$c" = "$a" ] && [ "$e" = "f0 f1 f2 f3 f4 f5" ] && [ "$f" = "f1 f2 f3 f4 f5" ]; then
+		ok "listings of an unchanged directory come from the readdir cache (rdc_kept $k), own changes are listed"
+	else
+		notok "listings of an unchanged directory come from the readdir cache, own changes are listed" \
+			"errors $err, rdc_kept $k, listings '$a' '$b' '$c', after a create '$e', after an unlink '$f'"
+	fi
+	rm -rf "$d"
 fi
 "$probe" | sed 's/^/# vt-probe: /'
 dmesg | grep -iE 'fuse|virtio.fs|virtiofs|vfsd' | sed 's/^/# dmesg: /'
