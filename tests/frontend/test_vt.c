@@ -1117,6 +1117,11 @@ static void test_watch_own_once(struct th *t)
 
 		HOST_CHANGE(t, &lat, chmod(th_host(t, "own"), 0644), fs);
 	}
+	/* At its exit (the next start stops it) the daemon says what the watch read: its own
+	 * chmod and mkdir among the events, no overflow. */
+	T_OK(t, start(t, flags_plain, th_init_flags()));
+	T_EQ(t, th_log_count(t, log, "coherence: host watch:", "0 lost notices"), 1);
+	T_EQ(t, th_log_count(t, log, "coherence: host watch:", "(0 the daemon's own)"), 0);
 }
 
 /*
