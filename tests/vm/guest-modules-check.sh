@@ -37,7 +37,7 @@ esac
 if [ "$expect" = on ]; then
 	d=$mp/vt-own
 	mkdir "$d" && echo x >"$d/first" && stat "$d/first" >/dev/null
-	own0=$("$probe" get own) kept0=$("$probe" get own_kept)
+	own0=$("$probe" get own) kept0=$("$probe" get own_kept) rs0=$("$probe" get run_restart)
 	i=0 err=0
 	while [ $i -lt 20 ]; do
 		echo "$i" >"$d/n$i" || err=1
@@ -45,10 +45,12 @@ if [ "$expect" = on ]; then
 		i=$((i + 1))
 	done
 	own=$(($("$probe" get own) - own0)) kept=$(($("$probe" get own_kept) - kept0))
-	if [ $err = 0 ] && [ "$own" -ge 20 ] && [ "$kept" -ge 10 ]; then
-		ok "own creates keep the directory's other names (20 creates: own $own, own_kept $kept)"
+	rs=$(($("$probe" get run_restart) - rs0))
+	if [ $err = 0 ] && [ "$own" -ge 20 ] && [ "$kept" -ge 10 ] && [ "$rs" = 0 ]; then
+		ok "own creates keep the directory's other names (20 creates: own $own, own_kept $kept, run_restart $rs)"
 	else
-		notok "own creates keep the directory's other names" "errors $err, own $own, own_kept $kept"
+		notok "own creates keep the directory's other names" \
+			"errors $err, own $own, own_kept $kept, run_restart $rs"
 	fi
 	# The same for the guest's own unlinks, rmdirs and renames (their reply bodies), and the
 	# changes themselves are seen: removed names are gone, renamed ones under the new name.
