@@ -88,7 +88,7 @@ mark() {
 # The patched fuse.ko's counters (guest/README.md): requests sent and version checks, per phase.
 # vt_mark KEY start|end: at the end, KEY_vt_NAME records how much each counter grew.
 VT_PARAM=/sys/module/fuse/parameters/vfsd_vt
-VT_KEYS="req_lookup req_getattr req_make fresh stale stale_dir stale_node own own_kept own_dirs own_attr dplus own_node"
+VT_KEYS="req_lookup req_getattr req_make fresh stale stale_dir stale_node own own_kept own_dirs own_attr dplus own_node rdc_kept rdc_reset run_evict run_restart"
 declare -A vt0=()
 vt_mark() {
 	local key=$1 kv name

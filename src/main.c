@@ -111,6 +111,23 @@ static void log_dax_stats(struct dax_window *dax)
 				(unsigned long long)st.failures);
 }
 
+/* At the end: how much of the watch's work was the daemon's own changes, and whether anything
+ * else changed the share (each reported handle bumped a slot that no reply told a guest about;
+ * each lost notice bumped the epoch). */
+static void log_watch_stats(const struct vt_watch *w)
+{
+	struct vt_watch_stats st;
+
+	if (!w)
+		return;
+	vt_watch_get_stats(w, &st);
+	log_info("coherence: host watch: %llu events (%llu the daemon's own) in %llu reads, %llu "
+		 "handles bumped, %llu lost notices, %llu unknown names",
+		 (unsigned long long)st.events, (unsigned long long)st.own,
+		 (unsigned long long)st.rounds, (unsigned long long)st.handles,
+		 (unsigned long long)st.lost, (unsigned long long)st.unknown);
+}
+
 /* Device reset or disconnect: the frontend has dropped the window's maps itself. */
 /* Rings stopping: no deferred lock request may stay without an answer. */
 static void on_stop(void *opaque)
@@ -546,6 +563,7 @@ out_backend:
 	dax_window_free(d.dax);
 	/* Before the table goes (run() closes it): the thread bumps it. No request is in flight
 	 * any more, so nothing calls vt_watch_add_dir() either. */
+	log_watch_stats(watch);
 	vt_watch_free(watch);
 	return status;
 }

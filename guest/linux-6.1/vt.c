@@ -57,13 +57,17 @@ enum {
 	VT_STAT_DPLUS,	     /* versioned READDIRPLUS entries received */
 	VT_STAT_OWN_NODE,    /* inode versions adopted from own WRITE, UNLINK, RENAME replies */
 	VT_STAT_OWN_RANGE,   /* ... from own FALLOCATE and COPY_FILE_RANGE replies */
+	VT_STAT_RDC_KEPT,    /* readdir caches reused: the directory's version still current */
+	VT_STAT_RUN_EVICT,   /* runs of own changes forgotten for another directory's */
+	VT_STAT_RUN_RESTART, /* runs restarted: the counter moved by a change no reply told of */
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
 	"offered",  "acked",	"on",	      "broken",	     "fresh",	  "kept",
 	"stale",    "bad_slot", "versions",   "rdc_reset",   "stale_dir", "stale_node",
 	"own",	    "own_kept", "req_lookup", "req_getattr", "req_make",  "req_remove",
-	"own_dirs", "own_attr", "dplus",      "own_node",    "own_range",
+	"own_dirs", "own_attr", "dplus",      "own_node",    "own_range", "rdc_kept",
+	"run_evict", "run_restart",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
 
@@ -352,11 +356,15 @@ static void vt_run_note(struct fuse_conn *fc, u32 slot, u64 v)
 		for (i = 1; i < FUSE_VT_RUN_WAYS; i++)
 			if (!set[i].cur || (run->cur && (s32)(set[i].used - run->used) < 0))
 				run = &set[i];
+		if (run->cur)
+			vt_count(VT_STAT_RUN_EVICT);
 		run->cur = 0;
 	}
 	if (run->cur && run->cur == v - 1) {
 		run->cur = v;
 	} else if (!run->cur || run->cur < v) {
+		if (run->cur)
+			vt_count(VT_STAT_RUN_RESTART);
 		run->slot = slot;
 		run->base = v - 1;
 		run->cur = v;
@@ -652,10 +660,14 @@ bool fuse_vt_rdc_stale(struct inode *dir)
 		vt_count(VT_STAT_RDC_RESET);
 		return true;
 	}
-	if (fc->vt.state != FUSE_VT_ON || !fi->vt.rdc_valid)
+	if (fc->vt.state != FUSE_VT_ON)
 		return false;
-	if (vt_current(fc, READ_ONCE(fi->vt.slot), fi->vt.rdc_version))
+	/* A cache filled while the directory had no version: nothing says it is current (vfsd
+	 * lets a guest with the table keep its readdir cache whatever its cache mode). */
+	if (fi->vt.rdc_valid && vt_current(fc, READ_ONCE(fi->vt.slot), fi->vt.rdc_version)) {
+		vt_count(VT_STAT_RDC_KEPT);
 		return false;
+	}
 	vt_count(VT_STAT_RDC_RESET);
 	return true;
 }

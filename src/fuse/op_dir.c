@@ -102,6 +102,11 @@ int fuse_op_opendir(struct fuse_req *req)
 		return r;
 	r = FUSE_BE_OP(req, opendir)(FUSE_BE_FS(req), &req->ctx, req->nodeid, (int)in.flags, &fh,
 				     &oflags);
+	/* A guest with the version table keys its readdir cache on the directory's version
+	 * (docs/coherence.md), so the cache is as coherent as its names: without it every
+	 * opendir re-reads the directory (rm -rf, git status, grep -r). */
+	if (r >= 0 && fuse_vt_session(req))
+		oflags |= FS_OPEN_CACHE_DIR | FS_OPEN_KEEP_CACHE;
 	return fuse_reply_open(req, r, fh, oflags);
 }
 

@@ -187,6 +187,16 @@ static void check_channel(struct th *t, struct fe *fe)
 	T_EQ(t, s.memreg_errors, 0);
 }
 
+/* The readdir-cache flags of an OPENDIR reply for the root. */
+static uint32_t opendir_cache_flags(struct th *t)
+{
+	struct fuse_open_out o = {0};
+
+	T_OK(t, fe_opendir(t->fe, FE_ROOT_ID, &o));
+	T_OK(t, fe_releasedir(t->fe, FE_ROOT_ID, o.fh));
+	return o.open_flags & (FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE);
+}
+
 /* A stock guest (no flag) gets exactly today's replies; the region exists but is not mapped. */
 static void test_stock_guest(struct th *t)
 {
@@ -212,6 +222,8 @@ static void test_stock_guest(struct th *t)
 	}
 	T_EQ(t, lookup_vt(t->fe, FE_ROOT_ID, "missing", &r, &len), -ENOENT);
 	T_CHECK(t, fe_shm_region1(t->fe, &(uint64_t){0}) == NULL);
+	/* --cache=auto: no readdir cache for a guest without the table. */
+	T_EQ(t, opendir_cache_flags(t), 0);
 	/* Removals and renames keep their empty replies, even with room offered. */
 	{
 		struct vfsd_vt_dirs_out x;
@@ -260,6 +272,9 @@ static void test_acked(struct th *t)
 	T_EQ(t, h->layout, VFSD_VT_LAYOUT);
 	T_EQ(t, h->header_size, VFSD_VT_HDR_SIZE);
 	T_EQ(t, h->nslots, SLOTS);
+	/* The guest keys its readdir cache on the directory's version: the cache is kept, even
+	 * with --cache=auto. */
+	T_EQ(t, opendir_cache_flags(t), FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE);
 	check_channel(t, t->fe);
 }
 
@@ -1367,6 +1382,11 @@ static void test_watch_own_once(struct th *t)
 
 		HOST_CHANGE(t, &lat, chmod(th_host(t, "own"), 0644), fs);
 	}
+	/* At its exit (the next start stops it) the daemon says what the watch read: its own
+	 * chmod and mkdir among the events, no overflow. */
+	T_OK(t, start(t, flags_plain, th_init_flags()));
+	T_EQ(t, th_log_count(t, log, "coherence: host watch:", "0 lost notices"), 1);
+	T_EQ(t, th_log_count(t, log, "coherence: host watch:", "(0 the daemon's own)"), 0);
 }
 
 /*

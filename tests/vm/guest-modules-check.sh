@@ -56,7 +56,7 @@ esac
 if [ "$expect" = on ]; then
 	d=$mp/vt-own
 	mkdir "$d" && echo x >"$d/first" && stat "$d/first" >/dev/null
-	own0=$("$probe" get own) kept0=$("$probe" get own_kept)
+	own0=$("$probe" get own) kept0=$("$probe" get own_kept) rs0=$("$probe" get run_restart)
 	i=0 err=0
 	while [ $i -lt 20 ]; do
 		echo "$i" >"$d/n$i" || err=1
@@ -64,10 +64,12 @@ if [ "$expect" = on ]; then
 		i=$((i + 1))
 	done
 	own=$(($("$probe" get own) - own0)) kept=$(($("$probe" get own_kept) - kept0))
-	if [ $err = 0 ] && [ "$own" -ge 20 ] && [ "$kept" -ge 10 ]; then
-		ok "own creates keep the directory's other names (20 creates: own $own, own_kept $kept)"
+	rs=$(($("$probe" get run_restart) - rs0))
+	if [ $err = 0 ] && [ "$own" -ge 20 ] && [ "$kept" -ge 10 ] && [ "$rs" = 0 ]; then
+		ok "own creates keep the directory's other names (20 creates: own $own, own_kept $kept, run_restart $rs)"
 	else
-		notok "own creates keep the directory's other names" "errors $err, own $own, own_kept $kept"
+		notok "own creates keep the directory's other names" \
+			"errors $err, own $own, own_kept $kept, run_restart $rs"
 	fi
 	# The same for the guest's own unlinks, rmdirs and renames (their reply bodies), and the
 	# changes themselves are seen: removed names are gone, renamed ones under the new name.
@@ -196,6 +198,24 @@ if [ "$expect" = on ]; then
 	else
 		notok "ls -l then stat of 12 entries: no LOOKUP, no GETATTR" \
 			"errors $err, listed $lines, versioned entries $p, lookups $l, getattrs $g"
+	fi
+	rm -rf "$d"
+	# The readdir cache: vfsd sets FOPEN_CACHE_DIR for a guest with the table (it keys the
+	# cache on the directory's version), so listings of an unchanged directory are served from
+	# it (rdc_kept), and the guest's own create and unlink there are in the next listing.
+	d=$mp/vt-rdc
+	names() { (cd "$1" && echo *); } # a listing (the shell's glob reads the directory)
+	mkdir "$d" && i=0 && while [ $i -lt 5 ]; do echo "$i" >"$d/f$i" || err=1; i=$((i + 1)); done
+	k0=$("$probe" get rdc_kept)
+	a=$(names "$d") && b=$(names "$d") && c=$(names "$d") || err=1
+	k=$(($("$probe" get rdc_kept) - k0))
+	echo 5 >"$d/f5" && e=$(names "$d") && rm "$d/f0" && f=$(names "$d") || err=1
+	if [ $err = 0 ] && [ "$k" -ge 2 ] && [ "$a" = "f0 f1 f2 f3 f4" ] && [ "$b" = "$a" ] &&
+		[ "$c" = "$a" ] && [ "$e" = "f0 f1 f2 f3 f4 f5" ] && [ "$f" = "f1 f2 f3 f4 f5" ]; then
+		ok "listings of an unchanged directory come from the readdir cache (rdc_kept $k), own changes are listed"
+	else
+		notok "listings of an unchanged directory come from the readdir cache, own changes are listed" \
+			"errors $err, rdc_kept $k, listings '$a' '$b' '$c', after a create '$e', after an unlink '$f'"
 	fi
 	rm -rf "$d"
 fi
