@@ -63,10 +63,10 @@ enum {
 	VT_STAT_N,
 };
 static const char *const vt_stat_names[VT_STAT_N] = {
-	"offered",  "acked",	"on",	      "broken",	     "fresh",	  "kept",
-	"stale",    "bad_slot", "versions",   "rdc_reset",   "stale_dir", "stale_node",
-	"own",	    "own_kept", "req_lookup", "req_getattr", "req_make",  "req_remove",
-	"own_dirs", "own_attr", "dplus",      "own_node",    "own_range", "rdc_kept",
+	"offered",   "acked",	    "on",	  "broken",	 "fresh",     "kept",
+	"stale",     "bad_slot",    "versions",	  "rdc_reset",	 "stale_dir", "stale_node",
+	"own",	     "own_kept",    "req_lookup", "req_getattr", "req_make",  "req_remove",
+	"own_dirs",  "own_attr",    "dplus",	  "own_node",	 "own_range", "rdc_kept",
 	"run_evict", "run_restart",
 };
 static DEFINE_PER_CPU(unsigned long[VT_STAT_N], vt_stats);
